@@ -1,0 +1,1 @@
+"""Qt-free inspection core: frames, sources, preprocess, backends, rules, pipeline."""

@@ -1,0 +1,86 @@
+"""Typed values that flow through the pipeline (see docs/architecture.md)."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+import numpy as np
+
+
+class Verdict(enum.StrEnum):
+    OK = "OK"
+    NG = "NG"
+    REVIEW = "REVIEW"
+
+
+@dataclass(slots=True)
+class Frame:
+    """One image from a source, already decoded.
+
+    ``key`` identifies the frame within its source (an absolute file path for
+    folders, ``cam0:#123`` for cameras); it is what resume logic compares.
+    """
+
+    key: str
+    image: np.ndarray  # HxW or HxWxC, uint8 or uint16
+    source: str
+    captured_at: datetime
+    path: Path | None = None
+    sha256: str | None = None  # of the encoded file bytes, when there were any
+    seq: int = 0
+
+
+@dataclass(slots=True)
+class FrameError:
+    """A frame that could not be read; the run logs it and goes on."""
+
+    key: str
+    source: str
+    message: str
+    path: Path | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Region:
+    """A connected component of the thresholded probability map.
+
+    Coordinates are in original-image pixels; bbox is (x, y, w, h).
+    """
+
+    index: int
+    area_px: int
+    bbox: tuple[int, int, int, int]
+    centroid: tuple[float, float]
+    mean_prob: float
+    max_prob: float
+
+
+@dataclass(slots=True)
+class Decision:
+    """The outcome of the rules on one probability map."""
+
+    verdict: Verdict
+    reasons: list[str]
+    regions: list[Region]  # regions that counted (after min-area / ROI filtering)
+    ignored: list[Region] = field(default_factory=list)
+    score: float = 0.0  # max probability over counted regions (0 when none)
+    area_ratio: float = 0.0  # counted defect area / inspected area
+
+
+@dataclass(slots=True)
+class InspectionResult:
+    """Everything the sinks need to log and show one inspection."""
+
+    frame: Frame
+    decision: Decision
+    prob_map: np.ndarray  # float32 HxW in [0,1], original image size
+    timings_ms: dict[str, float]
+    model_sha256: str
+    recipe_name: str
+    recipe_version: int
+    backend: str
+    threshold: float
+    inspected_at: datetime
