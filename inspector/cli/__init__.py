@@ -1,0 +1,1 @@
+"""The ``inspector`` console script (Qt-free except for launching the GUI)."""

@@ -1,0 +1,89 @@
+"""``inspector``: no arguments opens the station GUI; subcommands run headless."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+from inspector.cli import exitcodes
+
+
+def _add_common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--db", metavar="URL", help="SQLAlchemy URL (default: SQLite in the user data dir)")
+    p.add_argument("--station", default=None, help="station name recorded on every row (default: host name)")
+    p.add_argument("-v", "--verbose", action="store_true", help="log more detail to stderr")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="inspector", description="Defect-inspection station.")
+    sub = parser.add_subparsers(dest="command")
+
+    p = sub.add_parser("inspect", help="inspect a folder, hot folder, video or camera and log verdicts")
+    p.add_argument("source", help="folder | hot:DIR | camera:0 | video.mp4 | rtsp://... | genicam:CTI | demo")
+    p.add_argument("--model", type=Path, help="ONNX model (default: the shipped demo model)")
+    p.add_argument("--recipe", type=Path, help="recipe JSON (default: resources/recipes/default.json)")
+    p.add_argument("--backend", default="auto", choices=["auto", "onnxruntime", "tensorrt"])
+    p.add_argument("--limit", type=int, help="stop after N images")
+    p.add_argument("--recursive", action="store_true", help="descend into sub-folders of a folder source")
+    p.add_argument("--rerun", action="store_true", help="inspect files already logged for this station again")
+    p.add_argument("--archive", type=Path, help="folder for NG/REVIEW images and overlays")
+    p.add_argument("--export", type=Path, help="write this run's verdicts to a .csv or .json file")
+    p.add_argument("--threads", type=int, help="CPU inference threads (default: all cores)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    _add_common(p)
+
+    h = sub.add_parser("history", help="recent verdicts from the database")
+    h.add_argument("--verdict", choices=["OK", "NG", "REVIEW"])
+    h.add_argument("--source", help="only rows whose source contains this text")
+    h.add_argument("--since", help="ISO date/time, e.g. 2026-11-28 or 2026-11-28T06:00")
+    h.add_argument("--limit", type=int, default=20)
+    h.add_argument("--json", action="store_true", help="print JSON lines instead of a table")
+    _add_common(h)
+
+    r = sub.add_parser("replay", help="re-decide logged inspections under another recipe")
+    r.add_argument("--recipe", type=Path, required=True, help="the recipe to try")
+    r.add_argument("--last", type=int, default=1000, help="how many recent inspections")
+    r.add_argument("--source", help="only rows whose source contains this text")
+    r.add_argument("--export", type=Path, help="write the flips to .csv or .json")
+    r.add_argument("--json", action="store_true", help="print the report as JSON")
+    _add_common(r)
+
+    g = sub.add_parser("gui", help="open the station window (the default)")
+    g.add_argument("--source", default=None, help="start on this source instead of the demo")
+    g.add_argument("--model", type=Path)
+    _add_common(g)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO if getattr(args, "verbose", False) else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    command = args.command or "gui"
+    try:
+        if command == "inspect":
+            from inspector.cli.inspect_cmd import run_inspect
+
+            return run_inspect(args)
+        if command == "history":
+            from inspector.cli.history_cmd import run_history
+
+            return run_history(args)
+        if command == "replay":
+            from inspector.cli.replay_cmd import run_replay
+
+            return run_replay(args)
+        from inspector.ui.app import run_gui  # lazily: headless commands never load Qt
+
+        return run_gui(args if args.command else None)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return exitcodes.INTERRUPTED
+
+
+if __name__ == "__main__":
+    sys.exit(main())

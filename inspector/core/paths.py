@@ -1,0 +1,41 @@
+"""Where the station finds its shipped resources and keeps its data."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+APP_NAME = "defect-inspector"
+
+
+def resources_dir() -> Path:
+    """``resources/`` of the checkout (or INSPECTOR_RESOURCES when set)."""
+    env = os.environ.get("INSPECTOR_RESOURCES")
+    if env:
+        return Path(env)
+    return Path(__file__).resolve().parents[2] / "resources"
+
+
+def shipped_model(name: str) -> Path:
+    return resources_dir() / "models" / name / "model.onnx"
+
+
+def default_model() -> Path:
+    """The demo model: it matches the demo source the station starts on."""
+    return shipped_model("demo")
+
+
+def default_recipe_path() -> Path:
+    return resources_dir() / "recipes" / "default.json"
+
+
+def user_data_dir() -> Path:
+    from platformdirs import user_data_dir as _udd
+
+    path = Path(os.environ.get("INSPECTOR_DATA_DIR") or _udd(APP_NAME, appauthor=False))
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def default_archive_dir() -> Path:
+    return user_data_dir() / "archive"

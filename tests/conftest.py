@@ -1,0 +1,29 @@
+"""Shared fixtures. GUI tests run offscreen; nothing here needs a GPU or network."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import cv2
+import pytest
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+from tests.tiny_model import build_tiny_model, synthetic_image  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return build_tiny_model(tmp_path_factory.mktemp("model") / "tiny.onnx")
+
+
+@pytest.fixture
+def image_folder(tmp_path: Path) -> Path:
+    """Six 64x64 PNGs: three with a bright defect (odd indices), three clean."""
+    folder = tmp_path / "images"
+    folder.mkdir()
+    for i in range(6):
+        img, _ = synthetic_image(64, defect=bool(i % 2), seed=i)
+        cv2.imwrite(str(folder / f"img_{i:03d}.png"), img)
+    return folder
