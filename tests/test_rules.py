@@ -109,6 +109,16 @@ def test_area_ratio_uses_roi_minus_exclusions_as_denominator() -> None:
     assert d.reasons == ["defect area 19.6 % > 15.0 %"]
 
 
+def test_inspected_area_of_overlapping_zones_is_their_union() -> None:
+    r = OFF.model_copy(update={"roi": [Zone.rect(0, 0, 9, 9), Zone.rect(5, 5, 9, 9)]})
+    assert inspected_area((100, 100), r) == 2 * 100 - 25
+    r = OFF.model_copy(update={"exclusions": [Zone.rect(0, 0, 9, 9), Zone.rect(5, 5, 9, 9)]})
+    assert inspected_area((100, 100), r) == 10000 - 175
+    # zones reaching past the image are clipped to it
+    r = OFF.model_copy(update={"roi": [Zone.rect(-50, -50, 500, 500)]})
+    assert inspected_area((100, 100), r) == 10000
+
+
 def test_level_rule_max_and_mean() -> None:
     p = _map()
     _blob(p, 10, 10, 10, 10, 0.6)

@@ -57,13 +57,11 @@ def _inspected_area(shape: tuple[int, int], roi: tuple[_Poly, ...], excl: tuple[
     h, w = shape
     if not roi and not excl:
         return h * w
-    mask = np.zeros((h, w), np.uint8)
-    if roi:
-        cv2.fillPoly(mask, [np.rint(_contour(p)).astype(np.int32) for p in roi], 1)
-    else:
-        mask[:] = 1
-    if excl:
-        cv2.fillPoly(mask, [np.rint(_contour(p)).astype(np.int32) for p in excl], 0)
+    mask = np.zeros((h, w), np.uint8) if roi else np.ones((h, w), np.uint8)
+    # One fillPoly per zone: a single call with several polygons treats overlaps as holes.
+    for polys, value in ((roi, 1), (excl, 0)):
+        for p in polys:
+            cv2.fillPoly(mask, [np.rint(_contour(p)).astype(np.int32)], value)
     return int(np.count_nonzero(mask))
 
 
