@@ -1,0 +1,152 @@
+"""``inspector inspect``: run a source through the pipeline and log every verdict."""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import socket
+import sys
+from concurrent.futures import Future
+from pathlib import Path
+from types import FrameType
+
+from inspector.cli import exitcodes
+from inspector.cli.report import VerdictRow, export_rows, print_summary
+from inspector.core.backends.base import BackendUnavailable, ModelLoadError
+from inspector.core.model_card import load_card
+from inspector.core.paths import default_archive_dir, default_model, default_recipe_path
+from inspector.core.progress import SimpleState
+from inspector.core.recipe import load_recipe
+from inspector.core.types import InspectionResult
+
+
+class CliState(SimpleState):
+    """Progress on a tqdm bar (stderr) and cancel on SIGINT/SIGTERM."""
+
+    def __init__(self, show: bool, source: object) -> None:
+        super().__init__()
+        self._bar = None
+        self._source = source
+        if show:
+            from tqdm import tqdm
+
+            self._bar = tqdm(unit="img", file=sys.stderr, dynamic_ncols=True, leave=True)
+
+    def progress(self, done: int, total: int | None, message: str = "") -> None:
+        super().progress(done, total, message)
+        if self._bar is None:
+            return
+        stats = self._source.stats()  # type: ignore[attr-defined]
+        if stats.total is not None:
+            self._bar.total = max(stats.total - stats.skipped, done)
+        self._bar.update(done - self._bar.n)
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.close()
+
+
+def _fail(message: str, code: int) -> int:
+    print(f"inspector: error: {message}", file=sys.stderr)
+    return code
+
+
+def run_inspect(args: argparse.Namespace) -> int:
+    from db.session import open_db
+    from db.writer import VerdictWriter
+    from inspector.core.backends.select import select_backend
+    from inspector.core.pipeline import Pipeline, run_source
+    from inspector.core.sources import open_source
+
+    model_path: Path = args.model or default_model()
+    recipe_path: Path = args.recipe or default_recipe_path()
+    try:
+        recipe = load_recipe(recipe_path)
+        card = load_card(model_path)
+    except (OSError, ValueError) as exc:
+        return _fail(str(exc), exitcodes.USAGE)
+    try:
+        backend = select_backend(args.backend, model_path, threads=args.threads)
+    except (BackendUnavailable, ModelLoadError) as exc:
+        return _fail(str(exc), exitcodes.USAGE)
+    info = backend.info()
+    if info.notice and args.verbose:
+        print(f"note: {info.notice}", file=sys.stderr)
+
+    station = args.station or socket.gethostname()
+    try:
+        db = open_db(args.db)
+    except Exception as exc:  # noqa: BLE001 - any driver error: report and stop
+        return _fail(f"cannot open the database {args.db or '(default)'}: {exc}", exitcodes.FATAL)
+
+    skip = None if args.rerun else _ResumeSkip(db, station)
+    try:
+        source = open_source(args.source, recursive=args.recursive, skip=skip)
+    except (OSError, ValueError, RuntimeError) as exc:
+        return _fail(str(exc), exitcodes.USAGE)
+
+    writer = VerdictWriter(db, station, archive_dir=args.archive or default_archive_dir())
+    pending: list[tuple[InspectionResult, Future[int]]] = []
+
+    def sink(result: InspectionResult) -> None:
+        pending.append((result, writer.submit(result)))
+
+    state = CliState(show=not args.no_progress and sys.stderr.isatty(), source=source)
+
+    def on_signal(_sig: int, _frame: FrameType | None) -> None:
+        state.cancel()
+
+    old_int = signal.signal(signal.SIGINT, on_signal)
+    old_term = signal.signal(signal.SIGTERM, on_signal)
+    pipeline = Pipeline(backend, card, recipe)
+    try:
+        summary = run_source(source, pipeline, sink, state, limit=args.limit)
+    finally:
+        signal.signal(signal.SIGINT, old_int)
+        signal.signal(signal.SIGTERM, old_term)
+        state.close()
+        source.close()
+        writer.close()
+        backend.close()
+
+    rows: list[VerdictRow] = []
+    write_errors: list[str] = []
+    for result, fut in pending:
+        try:
+            inspection_id = fut.result(timeout=0)
+        except Exception as exc:  # noqa: BLE001 - reported per row
+            write_errors.append(f"{result.frame.key}: {exc}")
+            inspection_id = None
+        rows.append(VerdictRow.from_result(result, inspection_id))
+    stats = source.stats()
+    print_summary(summary, info, card, recipe, logged=len(rows) - len(write_errors), skipped=stats.skipped,
+                  dropped=stats.dropped, writer_stats=writer.stats())
+    for err in write_errors[:10]:
+        print(f"not logged: {err}", file=sys.stderr)
+    if args.export:
+        try:
+            export_rows(rows, args.export)
+        except OSError as exc:
+            return _fail(f"cannot write {args.export}: {exc}", exitcodes.FATAL)
+    if write_errors:
+        return exitcodes.FATAL
+    if summary.cancelled:
+        return exitcodes.INTERRUPTED
+    if summary.counts["NG"] or summary.counts["REVIEW"]:
+        return exitcodes.DEFECTS
+    if summary.errors:
+        return exitcodes.UNREADABLE
+    return exitcodes.OK
+
+
+class _ResumeSkip:
+    """Skip files this station has already logged (committed), so a rerun after a crash
+    picks up exactly where the log ends. Loaded once: the set is small next to a run."""
+
+    def __init__(self, db: object, station: str) -> None:
+        from db.queries import logged_keys
+
+        self._done = logged_keys(db, station)
+
+    def __call__(self, key: str) -> bool:
+        return key in self._done

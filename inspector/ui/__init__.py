@@ -1,0 +1,1 @@
+"""The station GUI: the only package that imports PySide6 / pyqtgraph."""

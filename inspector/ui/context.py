@@ -1,0 +1,76 @@
+"""Shared application state the panels subscribe to (napari style: widgets
+listen to model signals instead of being poked by each other)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from PySide6.QtCore import QObject, QSettings, Signal
+
+from inspector.core.model_card import ModelCard
+from inspector.core.recipe import Recipe
+
+
+@dataclass(slots=True)
+class ModelState:
+    path: Path
+    card: ModelCard
+    backend_display: str = ""  # e.g. "ONNX Runtime 1.32 CPU (2 threads)"; set once the worker loaded it
+    notice: str = ""  # why auto did not use TensorRT, etc.
+
+
+class AppContext(QObject):
+    """One per window. Owned by the main window; panels get it in their constructor.
+
+    Signals carry the new value. Set values only through the setters so every
+    subscriber hears about it.
+    """
+
+    recipe_changed = Signal(object)  # Recipe
+    model_changed = Signal(object)  # ModelState
+    role_changed = Signal(str)  # "operator" | "qa"
+    message = Signal(str, str)  # level ("info" | "warning" | "error"), text
+    inspection_logged = Signal(int)  # inspection id, after commit
+
+    def __init__(self, db: object, station: str, settings: QSettings, recipe: Recipe,
+                 model: ModelState, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.db = db  # db.session.Database
+        self.station = station
+        self.settings = settings
+        self._recipe = recipe
+        self._model = model
+        self._role = "operator"
+        self.user = "operator"
+
+    @property
+    def recipe(self) -> Recipe:
+        return self._recipe
+
+    def set_recipe(self, recipe: Recipe) -> None:
+        self._recipe = recipe
+        self.recipe_changed.emit(recipe)
+
+    @property
+    def model(self) -> ModelState:
+        return self._model
+
+    def set_model(self, model: ModelState) -> None:
+        self._model = model
+        self.model_changed.emit(model)
+
+    @property
+    def role(self) -> str:
+        return self._role
+
+    def set_role(self, role: str, user: str | None = None) -> None:
+        self._role = role
+        self.user = user or role
+        self.role_changed.emit(role)
+
+    def is_qa(self) -> bool:
+        return self._role == "qa"
+
+    def notify(self, level: str, text: str) -> None:
+        self.message.emit(level, text)
