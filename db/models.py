@@ -6,6 +6,7 @@ with this metadata.
 
 from __future__ import annotations
 
+import enum
 from datetime import datetime
 from typing import Any
 
@@ -36,8 +37,14 @@ NAMING = {
     "pk": "pk_%(table_name)s",
 }
 
-VERDICTS = ("OK", "NG", "REVIEW")
-DISPOSITIONS = ("confirm_ng", "false_reject", "missed_defect", "confirm_ok")
+
+class Disposition(enum.StrEnum):
+    """What a reviewer says about a logged verdict."""
+
+    CONFIRM_NG = "confirm_ng"
+    FALSE_REJECT = "false_reject"  # logged NG/REVIEW, the part is good
+    MISSED_DEFECT = "missed_defect"  # logged OK, the part is bad (mask_png may label it)
+    CONFIRM_OK = "confirm_ok"
 
 
 class Base(DeclarativeBase):
