@@ -15,7 +15,7 @@ import time
 import uuid
 from collections import deque
 from collections.abc import Callable, Iterable
-from concurrent.futures import Future
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from db import registry
-from db.blobs import encode_prob_png, write_png
+from db.blobs import encode_prob_map, write_png
 from db.models import DefectRegion, Inspection, ProbMap
 from db.session import Database
 from inspector.core.model_card import ModelCard
@@ -92,6 +92,7 @@ class VerdictWriter:
         host: str | None = None,
         recipes: Iterable[Recipe] = (),
         models: Iterable[tuple[ModelCard, str]] = (),
+        encode_workers: int = 2,
     ) -> None:
         self._db = db
         self._station = station_name
@@ -117,6 +118,9 @@ class VerdictWriter:
         self.archive_errors = 0
         self.last_error: BaseException | None = None
         self._rate: deque[tuple[float, int]] = deque()
+        # PNG encoding (cv2 releases the GIL) and archive writes run in
+        # parallel with each other; the DB work stays on the one writer thread.
+        self._pool = ThreadPoolExecutor(max(1, encode_workers), thread_name_prefix="verdict-encode")
         self._thread = threading.Thread(target=self._run, name="verdict-writer", daemon=True)
         self._thread.start()
 
@@ -162,6 +166,7 @@ class VerdictWriter:
         self._thread.join(timeout)
         if not self._thread.is_alive():
             self._fail_leftovers()
+            self._pool.shutdown(wait=True)
 
     def __enter__(self) -> VerdictWriter:
         return self
@@ -220,15 +225,15 @@ class VerdictWriter:
                     m.done.set()
 
     def _write(self, jobs: list[_Job]) -> None:
+        # A job the caller cancelled before we got to it is dropped.
+        live = [job for job in jobs if job.future.set_running_or_notify_cancel()]
         prepared: list[_Prepared] = []
-        for job in jobs:
-            if not job.future.set_running_or_notify_cancel():
-                continue  # the caller cancelled before we got to it
-            try:
-                prepared.append(self._prepare(job))
-            except Exception as exc:  # one bad result fails only its own future
-                self._note_error(exc)
-                self._fail([job], exc)
+        for job, outcome in zip(live, self._pool.map(self._try_prepare, live), strict=True):
+            if isinstance(outcome, _Prepared):
+                prepared.append(outcome)
+            else:  # one bad result fails only its own future
+                self._note_error(outcome)
+                self._fail([job], outcome)
         if not prepared:
             return
         for attempt in (1, 2):
@@ -250,16 +255,23 @@ class VerdictWriter:
         for p, row_id in zip(prepared, ids, strict=True):
             p.job.future.set_result(row_id)
 
+    def _try_prepare(self, job: _Job) -> _Prepared | Exception:
+        try:
+            return self._prepare(job)
+        except Exception as exc:
+            return exc
+
     def _prepare(self, job: _Job) -> _Prepared:
         """CPU/file work done once per result, outside the transaction and its retry."""
         r = job.result
-        png = encode_prob_png(r.prob_map)
+        png = encode_prob_map(r.prob_map)
         image_path = overlay_path = None
         if self._archive_dir is not None and r.decision.verdict in self._archive_verdicts:
             try:
                 image_path, overlay_path = self._archive(r)
             except Exception as exc:  # a full archive disk must not lose the verdict
-                self.archive_errors += 1
+                with self._lock:  # pool threads
+                    self.archive_errors += 1
                 self._note_error(exc)
                 log.warning("verdict writer: archiving %s failed: %r", r.frame.key, exc)
         return _Prepared(job, png, image_path, overlay_path)
@@ -333,8 +345,9 @@ class VerdictWriter:
 
     # -- bookkeeping ---------------------------------------------------
     def _note_error(self, exc: BaseException) -> None:
-        self.errors += 1
-        self.last_error = exc
+        with self._lock:
+            self.errors += 1
+            self.last_error = exc
 
     def _fail(self, jobs: list[_Job], exc: BaseException) -> None:
         for job in jobs:
