@@ -1,0 +1,155 @@
+"""Zoomable, pannable image view that draws results with inspector.core.overlay.
+
+Shared by the Live and History panels. pyqtgraph items are created once and
+updated with ``setImage(..., autoLevels=False)``: re-creating items or
+recomputing levels per frame is what makes live views stutter.
+
+API: ``show_result(image, prob, decision, threshold)``, ``show_image(image)``,
+``set_mode(OverlayMode)`` / ``mode()``, ``mode_changed`` signal, ``fit()``, ``clear()``.
+Mouse: wheel zooms, left-drag pans; the read-out under the image shows the
+pixel value and defect probability under the cursor.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QPointF, Qt, Signal
+from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QPushButton, QStyle, QVBoxLayout, QWidget
+
+from inspector.core.overlay import OverlayMode, render
+from inspector.core.types import Decision
+from inspector.ui.style import VIEW_BG
+
+MODE_LABELS: dict[OverlayMode, str] = {
+    OverlayMode.RAW: "Raw image",
+    OverlayMode.MASK: "Mask overlay",
+    OverlayMode.HEATMAP: "Heatmap",
+    OverlayMode.CONTOURS: "Contours + labels",
+}
+
+
+class ImageView(QWidget):
+    """Image + overlay with a mode selector and a fit-to-window button."""
+
+    mode_changed = Signal(object)  # OverlayMode
+
+    def __init__(self, parent: QWidget | None = None, *, mode: OverlayMode = OverlayMode.CONTOURS,
+                 toolbar: bool = True) -> None:
+        super().__init__(parent)
+        self._mode = OverlayMode(mode)
+        self._image: np.ndarray | None = None
+        self._prob: np.ndarray | None = None
+        self._decision: Decision | None = None
+        self._threshold = 0.5
+        self._shape: tuple[int, int] | None = None
+
+        self._gv = pg.GraphicsView(background=VIEW_BG)
+        self._vb = pg.ViewBox(lockAspect=True, invertY=True, enableMenu=False)
+        self._gv.setCentralItem(self._vb)
+        # row-major per item, not pg.setConfigOptions: other panels may rely on the global default
+        self._item = pg.ImageItem(axisOrder="row-major")
+        self._vb.addItem(self._item)
+        self._gv.scene().sigMouseMoved.connect(self._on_mouse_moved)
+
+        self.mode_combo = QComboBox()
+        for m in OverlayMode:
+            self.mode_combo.addItem(MODE_LABELS.get(m, str(m)), m)
+        self.mode_combo.setCurrentIndex(list(OverlayMode).index(self._mode))
+        self.mode_combo.setToolTip("How the model's defect map is drawn over the image")
+        self.mode_combo.currentIndexChanged.connect(self._on_combo)
+        self.fit_button = QPushButton("Fit")
+        self.fit_button.setIcon(self.style().standardIcon(QStyle.StandardPixmap.SP_TitleBarNormalButton))
+        self.fit_button.setToolTip("Fit the image to the window (wheel zooms, drag pans)")
+        self.fit_button.clicked.connect(self.fit)
+        self.readout = QLabel("")
+        self.readout.setProperty("muted", True)
+        self.readout.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+
+        bar = QHBoxLayout()
+        bar.setContentsMargins(0, 0, 0, 0)
+        bar.addWidget(QLabel("View"))
+        bar.addWidget(self.mode_combo)
+        bar.addWidget(self.fit_button)
+        bar.addStretch(1)
+        bar.addWidget(self.readout)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(6)
+        if toolbar:
+            layout.addLayout(bar)
+        else:
+            for w in (self.mode_combo, self.fit_button, self.readout):
+                w.hide()
+        layout.addWidget(self._gv, 1)
+
+    # -- public API -----------------------------------------------------------------------
+    def mode(self) -> OverlayMode:
+        return self._mode
+
+    def set_mode(self, mode: OverlayMode | str) -> None:
+        mode = OverlayMode(mode)
+        if mode == self._mode:
+            return
+        self._mode = mode
+        self.mode_combo.blockSignals(True)
+        self.mode_combo.setCurrentIndex(list(OverlayMode).index(mode))
+        self.mode_combo.blockSignals(False)
+        self._redraw()
+        self.mode_changed.emit(mode)
+
+    def show_result(self, image: np.ndarray, prob: np.ndarray | None, decision: Decision | None,
+                    threshold: float) -> None:
+        """Show an inspected image; ``threshold`` is the recipe's, so the drawn mask is what was judged."""
+        self._image, self._prob, self._decision, self._threshold = image, prob, decision, float(threshold)
+        self._redraw()
+
+    def show_image(self, image: np.ndarray) -> None:
+        """Show a plain image (nothing inspected yet)."""
+        self.show_result(image, None, None, self._threshold)
+
+    def clear(self) -> None:
+        self._image = self._prob = self._decision = None
+        self._item.clear()
+        self.readout.setText("")
+
+    def has_image(self) -> bool:
+        return self._image is not None
+
+    def rendered(self) -> np.ndarray | None:
+        """The RGB array on screen (tests and screenshots compare it)."""
+        img = self._item.image
+        return None if img is None else np.asarray(img)
+
+    def fit(self) -> None:
+        self._vb.autoRange(padding=0.0)
+
+    # -- internals --------------------------------------------------------------------------
+    def _redraw(self) -> None:
+        if self._image is None:
+            return
+        bgr = render(self._image, self._prob, self._decision, self._mode, self._threshold)
+        rgb = np.ascontiguousarray(bgr[:, :, ::-1])
+        self._item.setImage(rgb, autoLevels=False, levels=(0, 255))
+        shape = (rgb.shape[0], rgb.shape[1])
+        if shape != self._shape:  # keep the operator's zoom while the image size stays the same
+            self._shape = shape
+            self.fit()
+
+    def _on_combo(self, index: int) -> None:
+        self.set_mode(self.mode_combo.itemData(index))
+
+    def _on_mouse_moved(self, pos: QPointF) -> None:
+        if self._image is None:
+            return
+        pt = self._vb.mapSceneToView(pos)
+        x, y = int(pt.x()), int(pt.y())
+        h, w = self._image.shape[:2]
+        if not (0 <= x < w and 0 <= y < h):
+            self.readout.setText(f"{w}×{h}")
+            return
+        value = self._image[y, x]
+        text = f"x {x}  y {y}  value {np.array2string(np.asarray(value), separator=',')}"
+        if self._prob is not None:
+            text += f"  p {float(self._prob[y, x]):.2f}"
+        self.readout.setText(text)
