@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
 from inspector.core.postprocess import decode_prob_png, encode_prob_png
-from inspector.core.recipe import Recipe, Zone
+from inspector.core.recipe import Recipe, Zone, load_recipe
 from inspector.core.rules import decide, decide_from_png, inspected_area
 from inspector.core.types import Verdict
 
@@ -278,3 +280,14 @@ def test_png_replay_is_exact_on_quantised_maps() -> None:
     np.testing.assert_array_equal(p, q)
     r = Recipe(min_area_px=2, max_count=3, level_ng=0.95, max_area_ratio=0.2)
     assert decide(p, r) == decide_from_png(encode_prob_png(p), r)
+
+
+def test_shipped_default_recipe_validates_and_matches_defaults() -> None:
+    path = Path(__file__).resolve().parent.parent / "resources" / "recipes" / "default.json"
+    r = load_recipe(path)
+    assert r == Recipe()
+    assert (r.name, r.version, r.threshold, r.min_area_px, r.max_count) == ("default", 1, 0.5, 20, 0)
+    assert r.max_region_area_px is None
+    assert r.max_area_ratio is None
+    assert r.level_ng is None
+    assert r.level_review is None
