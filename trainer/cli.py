@@ -1,0 +1,186 @@
+"""``inspector-train``: synth | split | train | export | evaluate.
+
+Exit codes: 0 ok, 1 bad input (message on stderr), 2 usage, 130 cancelled.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import sys
+from pathlib import Path
+from types import FrameType
+
+from inspector.core.progress import SimpleState
+
+
+def _synth(a: argparse.Namespace) -> int:
+    from trainer.data.synth import write_synthetic
+
+    n_def = write_synthetic(Path(a.out), a.n, a.seed, a.size, a.p_defective)
+    print(f"wrote {a.n} images ({n_def} defective) to {a.out}", file=sys.stderr)
+    return 0
+
+
+def _split(a: argparse.Namespace) -> int:
+    from trainer.data import load_samples, make_split, save_split
+
+    split = make_split(load_samples(Path(a.data)), a.val_fraction, a.seed, str(a.data))
+    save_split(split, Path(a.out))
+    print(json.dumps(split.counts), file=sys.stderr)
+    return 0
+
+
+def _install_cancel(state: SimpleState) -> None:
+    # The handler only sets a flag: training stops after the current step and the
+    # best checkpoint (written atomically) stays usable. A second signal kills.
+    def handler(signum: int, frame: FrameType | None) -> None:
+        if state.cancelled():
+            raise KeyboardInterrupt
+        print(f"signal {signum}: stopping after this step", file=sys.stderr, flush=True)
+        state.cancel()
+
+    signal.signal(signal.SIGINT, handler)
+    signal.signal(signal.SIGTERM, handler)
+
+
+def _train(a: argparse.Namespace) -> int:
+    from trainer.config import TrainConfig
+    from trainer.events import json_emitter, text_emitter
+    from trainer.train import train
+
+    run = Path(a.out)
+    if a.resume:
+        cfg = TrainConfig.load(run / "config.json")
+        if a.epochs:
+            cfg = cfg.model_copy(update={"epochs": a.epochs})
+    else:
+        if not a.data:
+            raise ValueError("--data is required (unless --resume)")
+        fields = {k: v for k, v in vars(a).items() if k in TrainConfig.model_fields and v is not None}
+        fields["data"], fields["out"] = str(a.data), str(run)
+        cfg = TrainConfig(**fields)
+    state = SimpleState()
+    _install_cancel(state)
+    emit = json_emitter() if a.progress == "json" else text_emitter()
+    result = train(cfg, state, emit, resume=a.resume)
+    return 130 if result.status == "cancelled" else 0
+
+
+def _export(a: argparse.Namespace) -> int:
+    from trainer.export import export_run
+
+    out = export_run(
+        Path(a.run_dir),
+        Path(a.out) if a.out else None,
+        name=a.name,
+        parity_images=a.parity_images,
+        recipe=Path(a.recipe) if a.recipe else None,
+        reproduce=a.reproduce,
+    )
+    print(str(out))
+    return 0
+
+
+def _evaluate(a: argparse.Namespace) -> int:
+    from trainer.evaluate import evaluate_cli
+
+    metrics = evaluate_cli(
+        Path(a.model),
+        Path(a.data),
+        Path(a.out),
+        Path(a.split) if a.split else None,
+        Path(a.recipe) if a.recipe else None,
+        a.subset,
+    )
+    print(json.dumps({k: metrics[k] for k in metrics if k != "per_image"}, indent=2, default=str))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="inspector-train", description=__doc__)
+    sub = p.add_subparsers(dest="cmd", required=True)
+
+    s = sub.add_parser("synth", help="write synthetic DAGM-like images (images/ + masks/)")
+    s.add_argument("--out", required=True)
+    s.add_argument("--n", type=int, default=200)
+    s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--size", type=int, default=256)
+    s.add_argument("--p-defective", type=float, default=0.4)
+    s.set_defaults(func=_synth)
+
+    s = sub.add_parser("split", help="write a stratified, seeded train/val split JSON")
+    s.add_argument("--data", required=True)
+    s.add_argument("--out", required=True)
+    s.add_argument("--val-fraction", type=float, default=0.3)
+    s.add_argument("--seed", type=int, default=0)
+    s.set_defaults(func=_split)
+
+    s = sub.add_parser("train", help="train a U-Net; run dir gets config, split, checkpoints, curves")
+    s.add_argument("--data")
+    s.add_argument("--out", required=True, help="run directory")
+    s.add_argument("--resume", action="store_true", help="continue the run in --out")
+    s.add_argument(
+        "--progress",
+        choices=["text", "json"],
+        default="text",
+        help="json: one JSON object per line on stdout (for the GUI)",
+    )
+    for name, typ in [
+        ("split", str),
+        ("val-fraction", float),
+        ("seed", int),
+        ("base-filters", int),
+        ("depth", int),
+        ("loss", str),
+        ("lr", float),
+        ("lr-min", float),
+        ("epochs", int),
+        ("steps-per-epoch", int),
+        ("batch", int),
+        ("crop", int),
+        ("defect-fraction", float),
+        ("brightness", float),
+        ("contrast", float),
+        ("patience", int),
+        ("threads", int),
+        ("val-batch", int),
+        ("max-val-images", int),
+    ]:
+        s.add_argument(f"--{name}", type=typ, default=None)
+    s.add_argument("--jit-compile", action=argparse.BooleanOptionalAction, default=None)
+    s.set_defaults(func=_train)
+
+    s = sub.add_parser("export", help="export best.keras of a run to ONNX + model card (parity-checked)")
+    s.add_argument("run_dir")
+    s.add_argument("--out", help="output folder (default: RUN_DIR/export)")
+    s.add_argument("--name", default="model")
+    s.add_argument("--parity-images", type=int, default=4)
+    s.add_argument(
+        "--recipe", help="recipe for the card's val metrics (default: resources/recipes/default.json)"
+    )
+    s.add_argument("--reproduce", default="", help="the commands that made this model, stored in the card")
+    s.set_defaults(func=_export)
+
+    s = sub.add_parser("evaluate", help="score an ONNX model on labelled data with the station's rules")
+    s.add_argument("--model", required=True)
+    s.add_argument("--data", required=True)
+    s.add_argument("--split", help="split JSON; scores its --subset (default val)")
+    s.add_argument("--subset", choices=["train", "val"], default="val")
+    s.add_argument("--recipe")
+    s.add_argument("--out", required=True)
+    s.set_defaults(func=_evaluate)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args))
+    except (ValueError, OSError) as exc:
+        # user errors (bad data, missing files) carry the file name; no traceback
+        print(f"inspector-train: error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130

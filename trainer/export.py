@@ -1,0 +1,184 @@
+"""best.keras -> ONNX (opset 17, ``image`` -> ``mask``) + model card, parity-checked.
+
+Route: a ``tf.function`` with a dynamic [None, None, None, 1] signature fed to
+``tf2onnx.convert.from_function`` (works with Keras 3, where tf2onnx's
+``from_keras`` does not). The file is written only after ONNX Runtime matches
+Keras on real images within ``PARITY_TOL``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from inspector.core.model_card import ModelCard, Normalisation, sha256_file, write_card
+from inspector.core.recipe import Recipe, load_recipe
+
+OPSET = 17
+PARITY_TOL = 1e-4
+
+
+class ExportError(ValueError):
+    """The export would not be faithful (parity) or the run is incomplete."""
+
+
+def to_onnx(model: Any) -> Any:
+    """ONNX ModelProto of a Keras U-Net with the contract names and dynamic N, H, W."""
+    import tensorflow as tf
+    import tf2onnx
+
+    spec = (tf.TensorSpec([None, None, None, 1], tf.float32, name="image"),)
+
+    @tf.function(input_signature=spec)
+    def serve(image: Any) -> dict[str, Any]:
+        return {"mask": model(image, training=False)}
+
+    proto, _ = tf2onnx.convert.from_function(serve, input_signature=spec, opset=OPSET)
+    names = ([i.name for i in proto.graph.input], [o.name for o in proto.graph.output])
+    if names != (["image"], ["mask"]):
+        raise ExportError(f"converter produced inputs/outputs {names}, expected ['image'] / ['mask']")
+    return proto
+
+
+def parity(model: Any, onnx_path: Path, tensors: list[np.ndarray]) -> float:
+    """Max |ORT - Keras| over ``tensors`` (each HxWx1 float32, already normalised)."""
+    import onnxruntime as ort
+
+    sess = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
+    worst = 0.0
+    for x in tensors:
+        ref = np.asarray(model.predict_on_batch(x[None]))
+        (got,) = sess.run(["mask"], {"image": x[None]})
+        worst = max(worst, float(np.max(np.abs(got - ref))))
+    return worst
+
+
+def _parity_samples(samples: list[Any], n: int) -> list[Any]:
+    # defective images first: the decision-relevant outputs are where the net fires
+    ordered = [s for s in samples if s.defective] + [s for s in samples if not s.defective]
+    picked = ordered[: max(1, n // 2)] + [s for s in ordered if not s.defective][: n - max(1, n // 2)]
+    return list(dict.fromkeys(picked))[:n]
+
+
+def export_run(
+    run_dir: Path,
+    out_dir: Path | None = None,
+    name: str = "model",
+    parity_images: int = 4,
+    recipe: Path | None = None,
+    reproduce: str = "",
+) -> Path:
+    """Export ``run_dir/best.keras``; returns the .onnx path (card beside it)."""
+    from inspector.core.preprocess import prepare
+    from trainer.config import TrainConfig
+    from trainer.data import load_samples, load_split
+    from trainer.data.io import read_raw
+    from trainer.data.split import select
+    from trainer.evaluate import default_recipe, evaluate
+    from trainer.model import size_multiple
+    from trainer.train import load_keras
+
+    run_dir = Path(run_dir)
+    best = run_dir / "best.keras"
+    if not best.is_file():
+        raise ExportError(f"{run_dir}: no best.keras (did training finish at least one epoch?)")
+    cfg = TrainConfig.load(run_dir / "config.json")
+    split = load_split(run_dir / "split.json")
+    out_dir = Path(out_dir) if out_dir else run_dir / "export"
+    out_dir.mkdir(parents=True, exist_ok=True)
+    model = load_keras(best)
+
+    samples = load_samples(Path(cfg.data))
+    val = select(samples, split.val, run_dir / "split.json")
+    first = read_raw(val[0].image)
+    norm = Normalisation(scale=255.0, mean=0.0, std=1.0)  # what trainer.data.pipeline feeds the net
+    card = ModelCard(
+        name=name,
+        input_height=int(first.shape[0]),
+        input_width=int(first.shape[1]),
+        resize="native",
+        multiple=size_multiple(cfg.depth),
+        normalisation=norm,
+    )
+
+    tmp = out_dir / f".{name}.tmp.onnx"
+    tmp.write_bytes(to_onnx(model).SerializeToString())
+    try:
+        # parity on the tensors the station would feed (its own prepare), real val images
+        tensors = [prepare(read_raw(s.image), card)[0] for s in _parity_samples(val, parity_images)]
+        diff = parity(model, tmp, tensors)
+        if not diff <= PARITY_TOL:
+            raise ExportError(
+                f"{tmp}: ONNX Runtime differs from Keras by {diff:.3g} > {PARITY_TOL}; not written"
+            )
+        rec: Recipe = load_recipe(recipe) if recipe else default_recipe()
+        eval_dir = run_dir / "eval_val"
+        metrics = evaluate(tmp, val, rec, eval_dir, card)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    onnx_path = out_dir / f"{name}.onnx"
+    os.replace(tmp, onnx_path)
+    summary = {
+        k: v for k, v in metrics.items() if k not in ("per_image", "pr_curve", "model", "model_sha256")
+    }
+    history = json.loads((run_dir / "history.json").read_text(encoding="utf-8"))
+    result = (
+        json.loads((run_dir / "result.json").read_text(encoding="utf-8"))
+        if (run_dir / "result.json").is_file()
+        else {}
+    )
+    card = card.model_copy(
+        update={
+            "sha256": sha256_file(onnx_path),
+            "threshold": metrics["suggested_threshold"],
+            "trained_on": f"{cfg.data} (train split: {split.counts.get('train')} images, "
+            f"{split.counts.get('train_defective')} defective)",
+            "metrics": {"split": "val", **summary},
+            "config": cfg.model_dump(),
+            "created_at": datetime.now(UTC),
+        }
+    )
+    extra = {
+        "split": {
+            "seed": split.seed,
+            "val_fraction": split.val_fraction,
+            "counts": split.counts,
+            "val_keys": split.val,
+        },
+        "training": {
+            k: result.get(k)
+            for k in (
+                "status",
+                "epochs_done",
+                "best_epoch",
+                "best_val_dice",
+                "train_seconds",
+                "train_img_per_s",
+            )
+        }
+        | {"epochs_logged": len(history)},
+        "export": {
+            "opset": OPSET,
+            "input": "image",
+            "output": "mask",
+            "layout": "NHWC [N,H,W,1] float32",
+            "parity_max_abs_diff": diff,
+            "parity_images": len(tensors),
+        },
+        "reproduce": reproduce,
+    }
+    card = ModelCard.model_validate({**card.model_dump(), **extra})
+    write_card(card, onnx_path)
+    for f in ("curves.png",):
+        if (run_dir / f).is_file():
+            shutil.copyfile(run_dir / f, out_dir / f)
+    if (eval_dir / "pr_curve.png").is_file():
+        shutil.copyfile(eval_dir / "pr_curve.png", out_dir / "pr_curve.png")
+    return onnx_path

@@ -1,0 +1,99 @@
+"""Dice / Dice+BCE losses (for the heavy class imbalance) and Dice / IoU metrics.
+
+The Keras functions import TensorFlow lazily; the numpy versions are what
+evaluation uses on thresholded masks.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+SMOOTH = 1.0  # keeps soft Dice defined (=1) on crops without any defect pixel
+
+
+def dice_loss(y_true: Any, y_pred: Any) -> Any:
+    """1 - soft Dice over the whole batch (a batch-global Dice is stable when
+    most crops hold no defect, unlike a per-sample mean)."""
+    import tensorflow as tf
+
+    y_true = tf.cast(y_true, y_pred.dtype)
+    inter = tf.reduce_sum(y_true * y_pred)
+    denom = tf.reduce_sum(y_true) + tf.reduce_sum(y_pred)
+    return 1.0 - (2.0 * inter + SMOOTH) / (denom + SMOOTH)
+
+
+def dice_bce_loss(y_true: Any, y_pred: Any) -> Any:
+    import keras
+    import tensorflow as tf
+
+    bce = tf.reduce_mean(keras.losses.binary_crossentropy(tf.cast(y_true, y_pred.dtype), y_pred))
+    return dice_loss(y_true, y_pred) + bce
+
+
+def bce_loss(y_true: Any, y_pred: Any) -> Any:
+    import keras
+    import tensorflow as tf
+
+    return tf.reduce_mean(keras.losses.binary_crossentropy(tf.cast(y_true, y_pred.dtype), y_pred))
+
+
+LOSSES: dict[str, Callable[[Any, Any], Any]] = {
+    "dice": dice_loss,
+    "dice_bce": dice_bce_loss,
+    "bce": bce_loss,
+}
+
+
+def get_loss(name: str) -> Callable[[Any, Any], Any]:
+    try:
+        return LOSSES[name]
+    except KeyError:
+        raise ValueError(f"unknown loss {name!r}; choose one of {sorted(LOSSES)}") from None
+
+
+def dice_metric(y_true: Any, y_pred: Any) -> Any:
+    """Hard Dice at 0.5 over the batch (1 when both are empty)."""
+    import tensorflow as tf
+
+    t = tf.cast(y_true > 0.5, tf.float32)
+    p = tf.cast(y_pred > 0.5, tf.float32)
+    inter = tf.reduce_sum(t * p)
+    denom = tf.reduce_sum(t) + tf.reduce_sum(p)
+    return tf.where(denom > 0, 2.0 * inter / tf.maximum(denom, 1.0), 1.0)
+
+
+def iou_metric(y_true: Any, y_pred: Any) -> Any:
+    import tensorflow as tf
+
+    t = tf.cast(y_true > 0.5, tf.float32)
+    p = tf.cast(y_pred > 0.5, tf.float32)
+    inter = tf.reduce_sum(t * p)
+    union = tf.reduce_sum(t) + tf.reduce_sum(p) - inter
+    return tf.where(union > 0, inter / tf.maximum(union, 1.0), 1.0)
+
+
+dice_metric.__name__ = "dice"
+iou_metric.__name__ = "iou"
+
+
+def dice_np(truth: np.ndarray, pred: np.ndarray) -> float:
+    """2|A∩B| / (|A|+|B|) on boolean masks; both empty -> 1 (nothing to find, nothing found)."""
+    t = np.asarray(truth, dtype=bool)
+    p = np.asarray(pred, dtype=bool)
+    denom = int(t.sum()) + int(p.sum())
+    if denom == 0:
+        return 1.0
+    return 2.0 * int(np.logical_and(t, p).sum()) / denom
+
+
+def iou_np(truth: np.ndarray, pred: np.ndarray) -> float:
+    """|A∩B| / |A∪B|; both empty -> 1."""
+    t = np.asarray(truth, dtype=bool)
+    p = np.asarray(pred, dtype=bool)
+    union = int(np.logical_or(t, p).sum())
+    if union == 0:
+        return 1.0
+    return int(np.logical_and(t, p).sum()) / union

@@ -1,0 +1,50 @@
+"""The seed U-Net (DESIGN.md "Model contract"), fully convolutional.
+
+Input ``image`` [N, H, W, 1] float32, output ``mask`` [N, H, W, 1] sigmoid
+probabilities; N, H and W are dynamic (H, W must be multiples of 2**(depth-1)).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def build_unet(base_filters: int = 16, depth: int = 5, name: str = "unet") -> Any:
+    """A Keras U-Net: 3x3 Conv+ReLU pairs at base*2**i filters for i < depth.
+
+    With the defaults (16..256 filters, 4 poolings) this is the seed slide's
+    network, ~1.94 M parameters.
+    """
+    if depth < 2:
+        raise ValueError(f"depth must be >= 2 (got {depth})")
+    if base_filters < 1:
+        raise ValueError(f"base_filters must be >= 1 (got {base_filters})")
+    import keras
+    from keras import layers
+
+    def conv_pair(x: Any, filters: int, tag: str) -> Any:
+        for k in (1, 2):
+            x = layers.Conv2D(filters, 3, padding="same", activation="relu", name=f"{tag}_conv{k}")(x)
+        return x
+
+    inp = keras.Input(shape=(None, None, 1), name="image", dtype="float32")
+    x = inp
+    skips = []
+    for level in range(depth - 1):
+        x = conv_pair(x, base_filters * 2**level, f"down{level}")
+        skips.append(x)
+        x = layers.MaxPooling2D(2, name=f"pool{level}")(x)
+    x = conv_pair(x, base_filters * 2 ** (depth - 1), "bottom")
+    for level in reversed(range(depth - 1)):
+        filters = base_filters * 2**level
+        x = layers.Conv2DTranspose(filters, 2, strides=2, padding="same", name=f"up{level}")(x)
+        x = layers.Concatenate(name=f"skip{level}")([x, skips[level]])
+        x = conv_pair(x, filters, f"dec{level}")
+    # float32 head even under mixed precision, so probabilities stay exact-ish
+    out = layers.Conv2D(1, 1, activation="sigmoid", name="mask", dtype="float32")(x)
+    return keras.Model(inp, out, name=name)
+
+
+def size_multiple(depth: int) -> int:
+    """H and W must be divisible by this for the skips to line up."""
+    return 2 ** (depth - 1)
