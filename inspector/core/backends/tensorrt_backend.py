@@ -1,0 +1,216 @@
+"""TensorRT on an NVIDIA GPU via pycuda (TensorRT 10/11 name-based tensor API).
+
+Threading: a CUDA context is current per *thread*. ``load()`` pushes the
+device's primary context on the calling thread, so ``load``, ``infer`` and
+``close`` must all run on that one thread (the inference worker). Calls from
+another thread raise RuntimeError instead of failing deep inside CUDA.
+
+tensorrt and pycuda are imported inside ``load`` only (DESIGN rule 3).
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from inspector.core.backends.base import Backend, BackendInfo, BackendUnavailable, ModelLoadError
+from inspector.core.engine.sidecar import EngineSidecar, Precision, check_engine
+
+INPUT_NAME = "image"
+OUTPUT_NAME = "mask"
+
+
+@dataclass
+class _Buffer:
+    """One I/O tensor: page-locked host + device memory, grown on demand, reused otherwise."""
+
+    name: str
+    dtype: np.dtype
+    capacity: int = 0  # elements
+    host: np.ndarray | None = None
+    device: Any = None  # pycuda DeviceAllocation
+
+    def ensure(self, cuda: Any, elements: int) -> None:
+        if elements <= self.capacity:
+            return
+        if self.device is not None:
+            self.device.free()
+        self.host = cuda.pagelocked_empty(elements, self.dtype)
+        self.device = cuda.mem_alloc(elements * self.dtype.itemsize)
+        self.capacity = elements
+
+    def host_view(self, shape: tuple[int, ...]) -> np.ndarray:
+        assert self.host is not None
+        return self.host[: int(np.prod(shape))].reshape(shape)
+
+    def free(self) -> None:
+        if self.device is not None:
+            self.device.free()
+        self.device, self.host, self.capacity = None, None, 0
+
+
+class TensorRTBackend(Backend):
+    name = "tensorrt"
+
+    def __init__(
+        self, precision: Precision = "fp16", engine_path: Path | None = None, device: int = 0
+    ) -> None:
+        self.precision: Precision = precision
+        self.engine_path = Path(engine_path) if engine_path else None
+        self.device_index = device
+        self.notice = ""
+        self._owner: int | None = None
+        self._cuda: Any = None
+        self._trt: Any = None
+        self._ctx: Any = None  # pycuda primary Context, pushed on the owner thread
+        self._runtime: Any = None
+        self._engine: Any = None
+        self._context: Any = None  # trt.IExecutionContext
+        self._stream: Any = None
+        self._buffers: dict[str, _Buffer] = {}
+        self._out_name = OUTPUT_NAME
+        self._max_batch = 1
+        self._hw: tuple[int, int] = (0, 0)
+        self._sidecar: EngineSidecar | None = None
+        self._gpu = ""
+        self._model_path = Path()
+
+    # ------------------------------------------------------------------ lifecycle
+    def load(self, model_path: Path) -> None:
+        """``model_path`` is the ONNX (the model's identity); the engine beside it is checked first."""
+        if self._engine is not None:
+            raise RuntimeError("TensorRTBackend.load called twice; close() first")
+        model_path = Path(model_path)
+        status = check_engine(model_path, self.precision, self.engine_path)
+        if not status.ok:
+            raise BackendUnavailable(status.reason)
+        self._sidecar = status.sidecar
+        from inspector.core.engine import probe
+
+        trt, cuda = probe.import_tensorrt(), probe.import_cuda()
+        cuda.init()
+        dev = cuda.Device(self.device_index)
+        ctx = dev.retain_primary_context()
+        ctx.push()
+        self._cuda, self._trt, self._ctx = cuda, trt, ctx
+        self._owner = threading.get_ident()
+        self._gpu = f"{dev.name()} (sm_{''.join(map(str, dev.compute_capability()))})"
+        try:
+            self._open_engine(status.engine_path)
+        except BaseException:
+            self.close()
+            raise
+        self._model_path = model_path
+
+    def _open_engine(self, engine_path: Path) -> None:
+        trt = self._trt
+        logger = trt.Logger(trt.Logger.WARNING)
+        self._runtime = trt.Runtime(logger)  # kept alive: the engine must not outlive its runtime
+        engine = self._runtime.deserialize_cuda_engine(engine_path.read_bytes())
+        if engine is None:
+            raise BackendUnavailable(f"TensorRT could not deserialize {engine_path}; rebuild the engine")
+        self._engine = engine
+        names = [engine.get_tensor_name(i) for i in range(engine.num_io_tensors)]
+        inputs = [n for n in names if engine.get_tensor_mode(n) == trt.TensorIOMode.INPUT]
+        outputs = [n for n in names if engine.get_tensor_mode(n) == trt.TensorIOMode.OUTPUT]
+        if inputs != [INPUT_NAME] or not outputs:
+            raise ModelLoadError(f"{engine_path}: engine needs one input '{INPUT_NAME}', has inputs {inputs}")
+        self._out_name = OUTPUT_NAME if OUTPUT_NAME in outputs else outputs[0]
+        mn, _, mx = (tuple(s) for s in engine.get_tensor_profile_shape(INPUT_NAME, 0))
+        self._max_batch = int(mx[0])
+        self._hw = (int(mx[1]), int(mx[2]))
+        if (int(mn[1]), int(mn[2])) != self._hw:
+            raise ModelLoadError(f"{engine_path}: profile must fix H and W, has min {mn} max {mx}")
+        for n in (INPUT_NAME, self._out_name):
+            self._buffers[n] = _Buffer(n, np.dtype(trt.nptype(engine.get_tensor_dtype(n))))
+        self._context = engine.create_execution_context()
+        self._stream = self._cuda.Stream()
+
+    def close(self) -> None:
+        if self._ctx is None:
+            return
+        self._check_thread("close")
+        try:
+            if self._stream is not None:
+                self._stream.synchronize()
+            for buf in self._buffers.values():
+                buf.free()
+            # TensorRT objects are destroyed while our context is still current
+            self._context = self._engine = self._runtime = self._stream = None
+        finally:
+            self._cuda.Context.pop()
+            self._ctx.detach()
+            self._ctx, self._owner = None, None
+            self._buffers = {}
+
+    def _check_thread(self, what: str) -> None:
+        if threading.get_ident() != self._owner:
+            raise RuntimeError(
+                f"TensorRTBackend.{what}() called from another thread: its CUDA context is current only on "
+                "the thread that called load(); load, infer and close must run on one (worker) thread"
+            )
+
+    # ------------------------------------------------------------------ inference
+    @property
+    def max_batch(self) -> int:
+        """Largest batch one engine call takes (the profile's max); bigger batches are split."""
+        return self._max_batch
+
+    @property
+    def input_size(self) -> tuple[int, int]:
+        """(H, W) the engine was built for."""
+        return self._hw
+
+    def infer(self, batch: np.ndarray) -> np.ndarray:
+        if self._context is None:
+            raise RuntimeError("backend not loaded")
+        self._check_thread("infer")
+        batch = np.asarray(batch)
+        if batch.ndim != 4 or batch.shape[3] != 1 or tuple(batch.shape[1:3]) != self._hw:
+            raise ValueError(
+                f"expected a batch [N, {self._hw[0]}, {self._hw[1]}, 1], got {list(batch.shape)}"
+            )
+        # the profile's max batch is a hard limit: split, never fail
+        parts = [
+            self._infer_chunk(batch[i : i + self._max_batch]) for i in range(0, len(batch), self._max_batch)
+        ]
+        return parts[0] if len(parts) == 1 else np.concatenate(parts)
+
+    def _infer_chunk(self, chunk: np.ndarray) -> np.ndarray:
+        cuda, ctx = self._cuda, self._context
+        inp, out = self._buffers[INPUT_NAME], self._buffers[self._out_name]
+        if not ctx.set_input_shape(INPUT_NAME, chunk.shape):
+            raise RuntimeError(f"TensorRT rejected input shape {list(chunk.shape)}")
+        out_shape = tuple(int(d) for d in ctx.get_tensor_shape(self._out_name))
+        inp.ensure(cuda, chunk.size)
+        out.ensure(cuda, int(np.prod(out_shape)))
+        host_in = inp.host_view(chunk.shape)
+        host_in[...] = chunk  # casts to the engine's input dtype
+        host_out = out.host_view(out_shape)
+        # addresses can change when a buffer grew, so set them for every call (cheap)
+        ctx.set_tensor_address(INPUT_NAME, int(inp.device))
+        ctx.set_tensor_address(self._out_name, int(out.device))
+        cuda.memcpy_htod_async(inp.device, host_in, self._stream)
+        if not ctx.execute_async_v3(self._stream.handle):
+            raise RuntimeError("TensorRT execute_async_v3 failed")
+        cuda.memcpy_dtoh_async(host_out, out.device, self._stream)
+        self._stream.synchronize()
+        # copy: the page-locked buffer is reused by the next call
+        return host_out.astype(np.float32, copy=True)
+
+    def info(self) -> BackendInfo:
+        version = ""
+        if self._trt is not None:
+            version = ".".join(str(self._trt.__version__).split(".")[:2])
+        prec = (self._sidecar.precision if self._sidecar else self.precision).upper()
+        return BackendInfo(
+            name=self.name,
+            display=f"TensorRT {version} {prec} on {self._gpu}",
+            device=self._gpu,
+            model_path=self._model_path,
+            notice=self.notice,
+        )

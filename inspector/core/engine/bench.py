@@ -1,0 +1,62 @@
+"""Throughput of a backend at a fixed batch size: median latency and images/s."""
+
+from __future__ import annotations
+
+import statistics
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+
+@dataclass(frozen=True, slots=True)
+class BenchResult:
+    name: str
+    batch: int
+    median_ms: float  # per batch
+    p90_ms: float
+    images_per_s: float
+    iterations: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def benchmark(
+    name: str,
+    infer: Callable[[np.ndarray], np.ndarray],
+    batch: np.ndarray,
+    iterations: int = 50,
+    warmup: int = 5,
+) -> BenchResult:
+    """Time ``infer(batch)``; warm-up calls are not counted (lazy allocations, autotuning)."""
+    for _ in range(warmup):
+        infer(batch)
+    times = []
+    for _ in range(iterations):
+        t0 = time.perf_counter()
+        infer(batch)
+        times.append((time.perf_counter() - t0) * 1000.0)
+    times.sort()
+    med = statistics.median(times)
+    p90 = times[min(len(times) - 1, int(0.9 * len(times)))]
+    return BenchResult(
+        name, len(batch), round(med, 3), round(p90, 3), round(len(batch) * 1000.0 / med, 1), iterations
+    )
+
+
+def onnxruntime_infer(
+    onnx_path: Path, threads: int | None = None
+) -> tuple[str, Callable[[np.ndarray], np.ndarray]]:
+    """ONNX Runtime on CPU: the backend ``auto`` falls back to, hence the fair comparison."""
+    import onnxruntime as ort
+
+    opts = ort.SessionOptions()
+    if threads:
+        opts.intra_op_num_threads = threads
+    sess = ort.InferenceSession(str(onnx_path), opts, providers=["CPUExecutionProvider"])
+    label = f"ONNX Runtime {ort.__version__} CPU"
+    return label, lambda x: sess.run(["mask"], {"image": x})[0]

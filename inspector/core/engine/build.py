@@ -1,0 +1,222 @@
+"""Build a TensorRT engine from the model's ONNX (TensorRT 10 and 11 Python API).
+
+Run it through ``python -m inspector.core.engine build`` from the GUI: the
+builder cannot be interrupted mid-build and can take minutes, so it lives in a
+child process that can be killed. ``state`` is only polled between steps.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+from inspector.core.backends.base import ModelLoadError
+from inspector.core.engine import probe
+from inspector.core.engine.sidecar import (
+    EngineSidecar,
+    Precision,
+    engine_path_for,
+    sidecar_path_for,
+    write_sidecar,
+)
+from inspector.core.model_card import ModelCard, load_card
+from inspector.core.progress import ProgressState
+
+INPUT_NAME = "image"
+OUTPUT_NAME = "mask"
+_STEPS = 6
+
+
+class EngineBuildError(RuntimeError):
+    """The build failed; the message lists every reason TensorRT gave."""
+
+
+class BuildCancelled(RuntimeError):
+    pass
+
+
+def _step(state: ProgressState | None, done: int, msg: str) -> None:
+    if state is not None:
+        if state.cancelled():
+            raise BuildCancelled(f"engine build cancelled before: {msg}")
+        state.progress(done, _STEPS, msg)
+
+
+class _CollectingLogger:
+    """Factory for a trt.ILogger subclass that keeps errors for our exception text."""
+
+    @staticmethod
+    def make(trt: ModuleType) -> Any:
+        class Logger(trt.ILogger):  # type: ignore[name-defined,misc]
+            def __init__(self) -> None:
+                trt.ILogger.__init__(self)
+                self.errors: list[str] = []
+
+            def log(self, severity: Any, msg: str) -> None:
+                # membership, not "<=": pybind enums need not be ordered
+                if severity in (trt.ILogger.Severity.INTERNAL_ERROR, trt.ILogger.Severity.ERROR):
+                    self.errors.append(str(msg))
+
+        return Logger()
+
+
+def _network_flags(trt: ModuleType, precision: Precision) -> int:
+    """TRT < 10 needs EXPLICIT_BATCH; 10 with FP16 must stay weakly typed (the flag needs it);
+    11 is always strongly typed, setting the flag is harmless there."""
+    flags = trt.NetworkDefinitionCreationFlag
+    major = probe.trt_major(trt)
+    if major < 10:
+        return 1 << int(flags.EXPLICIT_BATCH)
+    if major >= 11 and hasattr(flags, "STRONGLY_TYPED"):
+        return 1 << int(flags.STRONGLY_TYPED)
+    return 0
+
+
+def _parse(trt: ModuleType, parser: Any, data: bytes, onnx_path: Path) -> None:
+    # path lets the parser find external weight files next to the model
+    ok = parser.parse(data, str(onnx_path))
+    errors = [parser.get_error(i) for i in range(parser.num_errors)]
+    if not ok or errors:
+        lines = []
+        for e in errors:
+            where = f"node {e.node()}" + (f" ({e.node_operator()})" if hasattr(e, "node_operator") else "")
+            lines.append(f"  - {where}: {e.desc()}")
+        detail = "\n".join(lines) or "  - (parser gave no details)"
+        raise EngineBuildError(f"TensorRT could not parse {onnx_path} ({len(errors)} error(s)):\n{detail}")
+
+
+def _io_shape(network: Any, card: ModelCard, onnx_path: Path) -> tuple[int, int]:
+    inputs = {network.get_input(i).name: network.get_input(i) for i in range(network.num_inputs)}
+    outputs = {network.get_output(i).name for i in range(network.num_outputs)}
+    if INPUT_NAME not in inputs or OUTPUT_NAME not in outputs:
+        raise ModelLoadError(
+            f"{onnx_path}: model contract needs input '{INPUT_NAME}' and output '{OUTPUT_NAME}', "
+            f"found inputs {sorted(inputs)} and outputs {sorted(outputs)}"
+        )
+    shape = tuple(inputs[INPUT_NAME].shape)
+    if len(shape) != 4 or shape[3] not in (-1, 1):
+        raise ModelLoadError(f"{onnx_path}: input '{INPUT_NAME}' must be NHWC [N,H,W,1], is {list(shape)}")
+    # dynamic spatial dims: the card says what size preprocess feeds, so that is what we tune for
+    h = shape[1] if shape[1] > 0 else card.input_height
+    w = shape[2] if shape[2] > 0 else card.input_width
+    return h, w
+
+
+def _timing_cache(config: Any, path: Path | None) -> Any:
+    data = path.read_bytes() if path is not None and path.is_file() else b""
+    cache = config.create_timing_cache(data)
+    # a cache from another GPU/version is ignored rather than failing the build
+    config.set_timing_cache(cache, ignore_mismatch=True)
+    return cache
+
+
+def _atomic_write(path: Path, data: bytes | memoryview) -> None:
+    tmp = path.with_name(f"{path.name}.tmp-{os.getpid()}")
+    with open(tmp, "wb") as fh:
+        fh.write(data)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+
+
+def build_engine(
+    onnx_path: Path,
+    out_path: Path | None = None,
+    precision: Precision = "fp16",
+    max_batch: int = 8,
+    opt_batch: int = 1,
+    workspace_mb: int = 2048,
+    timing_cache_path: Path | None = None,
+    state: ProgressState | None = None,
+    card: ModelCard | None = None,
+) -> EngineSidecar:
+    """Parse ``onnx_path``, build an engine for batches 1..max_batch, write engine + sidecar.
+
+    Raises BackendUnavailable (no TensorRT / GPU), ModelLoadError (contract),
+    EngineBuildError (parser/builder), Fp16ConversionUnavailable, BuildCancelled.
+    """
+    onnx_path = Path(onnx_path)
+    out_path = Path(out_path) if out_path else engine_path_for(onnx_path, precision)
+    if not 1 <= opt_batch <= max_batch:
+        raise ValueError(
+            f"need 1 <= opt_batch <= max_batch, got opt_batch={opt_batch}, max_batch={max_batch}"
+        )
+    card = card or load_card(onnx_path)  # also recomputes the sha256 that names the model
+    _step(state, 0, "loading TensorRT")
+    trt = probe.import_tensorrt()
+    gpu = probe.current_gpu()
+    logger = _CollectingLogger.make(trt)
+    builder = trt.Builder(logger)
+    network = builder.create_network(_network_flags(trt, precision))
+    config = builder.create_builder_config()
+    settings: dict[str, Any] = {"workspace_mb": workspace_mb, "network_flags": _network_flags(trt, precision)}
+
+    _step(state, 1, "parsing ONNX")
+    data = onnx_path.read_bytes()
+    if precision == "fp16":
+        if hasattr(trt.BuilderFlag, "FP16"):  # TensorRT <= 10: weak typing, builder picks FP16 kernels
+            config.set_flag(trt.BuilderFlag.FP16)
+            settings["fp16"] = "BuilderFlag.FP16"
+        else:  # TensorRT 11: precision must be in the graph
+            from inspector.core.engine.fp16 import convert_to_fp16
+
+            data, how = convert_to_fp16(onnx_path)
+            settings["fp16"] = f"fp16 ONNX via {how}"
+    parser = trt.OnnxParser(network, logger)
+    _parse(trt, parser, data, onnx_path)
+    h, w = _io_shape(network, card, onnx_path)
+
+    _step(state, 2, f"configuring profile 1..{max_batch} x {h}x{w}")
+    profile = builder.create_optimization_profile()
+    profile.set_shape(INPUT_NAME, (1, h, w, 1), (opt_batch, h, w, 1), (max_batch, h, w, 1))
+    if config.add_optimization_profile(profile) < 0:
+        raise EngineBuildError(f"invalid optimisation profile for {h}x{w}, batch 1..{max_batch}")
+    config.set_memory_pool_limit(trt.MemoryPoolType.WORKSPACE, int(workspace_mb) << 20)
+    if timing_cache_path is not None:
+        _timing_cache(config, Path(timing_cache_path))
+        settings["timing_cache"] = str(timing_cache_path)
+
+    _step(state, 3, "building engine (this can take minutes)")
+    t0 = time.perf_counter()
+    plan = builder.build_serialized_network(network, config)
+    if plan is None:
+        raise EngineBuildError(
+            "TensorRT failed to build the engine:\n" + "\n".join(f"  - {e}" for e in logger.errors)
+        )
+    settings["build_seconds"] = round(time.perf_counter() - t0, 2)
+
+    _step(state, 4, f"writing {out_path.name}")
+    if timing_cache_path is not None:
+        cache = config.get_timing_cache()
+        if cache is not None:
+            _atomic_write(Path(timing_cache_path), memoryview(cache.serialize()))
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    # the old sidecar goes first: an engine without sidecar is refused, a sidecar describing
+    # the wrong engine would be believed
+    sidecar_path_for(out_path).unlink(missing_ok=True)
+    _atomic_write(out_path, memoryview(plan))
+    sidecar = EngineSidecar(
+        tensorrt_version=str(trt.__version__),
+        gpu_name=gpu.name,
+        compute_capability=gpu.compute_capability,
+        onnx_sha256=card.sha256,
+        precision=precision,
+        max_batch=max_batch,
+        opt_batch=opt_batch,
+        input_height=h,
+        input_width=w,
+        built_at=datetime.now(UTC),
+        builder=settings,
+    )
+    write_sidecar(sidecar, out_path)
+    _step(state, 5, "engine written")
+    return sidecar
+
+
+def sidecar_json(sidecar: EngineSidecar) -> dict[str, Any]:
+    return json.loads(sidecar.model_dump_json())

@@ -1,0 +1,206 @@
+"""The engine sidecar (``model.fp16.engine.json``) and the "may I use this engine?" check.
+
+An engine only runs on the TensorRT version and GPU it was built with, and is
+only valid for the exact ONNX file it came from. The sidecar records all of
+that so :func:`check_engine` can refuse *before* deserialising (a mismatched
+plan can crash or silently misbehave inside TensorRT).
+"""
+
+from __future__ import annotations
+
+import enum
+import os
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from inspector.core.backends.base import BackendUnavailable
+from inspector.core.model_card import sha256_file
+
+Precision = Literal["fp32", "fp16"]
+SIDECAR_SCHEMA = 1
+
+
+class EngineSidecar(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    schema_version: int = SIDECAR_SCHEMA
+    tensorrt_version: str
+    gpu_name: str
+    compute_capability: str  # "8.9"
+    onnx_sha256: str
+    precision: Precision
+    max_batch: int
+    opt_batch: int = 1
+    input_height: int
+    input_width: int
+    built_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
+    builder: dict[str, Any] = Field(default_factory=dict)  # workspace, flags, fp16 method, timing cache...
+    # "built": not yet compared against ONNX Runtime; "verified": parity passed;
+    # "parity_failed": engine deleted, sidecar kept so the reason stays visible
+    status: Literal["built", "verified", "parity_failed"] = "built"
+    parity: dict[str, Any] | None = None
+
+    @property
+    def sm(self) -> str:
+        return "sm_" + self.compute_capability.replace(".", "")
+
+
+class EngineProblem(enum.StrEnum):
+    OK = "ok"
+    ONNX_MISSING = "onnx_missing"
+    ENGINE_MISSING = "engine_missing"
+    SIDECAR_MISSING = "sidecar_missing"
+    SIDECAR_CORRUPT = "sidecar_corrupt"
+    STALE = "stale"  # ONNX changed since the build
+    PRECISION = "precision"
+    PARITY_FAILED = "parity_failed"
+    NO_TENSORRT = "no_tensorrt"  # tensorrt / pycuda not importable
+    TRT_VERSION = "trt_version"
+    NO_GPU = "no_gpu"
+    FOREIGN_GPU = "foreign_gpu"
+
+
+@dataclass(frozen=True, slots=True)
+class EngineStatus:
+    ok: bool
+    reason: str  # one sentence an operator can act on
+    engine_path: Path
+    sidecar: EngineSidecar | None
+    problem: EngineProblem = EngineProblem.OK
+
+
+class SidecarError(ValueError):
+    """The sidecar file is missing fields or is not JSON."""
+
+
+def engine_path_for(onnx_path: Path, precision: Precision = "fp16") -> Path:
+    """``models/x/model.onnx`` -> ``models/x/model.fp16.engine`` (fp16 and fp32 engines coexist)."""
+    onnx_path = Path(onnx_path)
+    return onnx_path.with_name(f"{onnx_path.stem}.{precision}.engine")
+
+
+def sidecar_path_for(engine_path: Path) -> Path:
+    engine_path = Path(engine_path)
+    return engine_path.with_name(engine_path.name + ".json")
+
+
+def read_sidecar(engine_path: Path) -> EngineSidecar:
+    path = sidecar_path_for(engine_path)
+    try:
+        return EngineSidecar.model_validate_json(path.read_text(encoding="utf-8"))
+    except (ValidationError, UnicodeDecodeError) as exc:
+        raise SidecarError(f"{path}: engine sidecar is unreadable: {exc}") from exc
+
+
+def write_sidecar(sidecar: EngineSidecar, engine_path: Path) -> Path:
+    """Atomic (temp + rename) so a reader never sees half a sidecar."""
+    path = sidecar_path_for(engine_path)
+    tmp = path.with_name(f"{path.name}.tmp-{os.getpid()}")
+    tmp.write_text(sidecar.model_dump_json(indent=2) + "\n", encoding="utf-8")
+    os.replace(tmp, path)
+    return path
+
+
+def _status(
+    ok: bool, reason: str, engine: Path, sc: EngineSidecar | None, problem: EngineProblem
+) -> EngineStatus:
+    return EngineStatus(ok=ok, reason=reason, engine_path=engine, sidecar=sc, problem=problem)
+
+
+def check_engine(
+    onnx_path: Path, precision: Precision = "fp16", engine_path: Path | None = None
+) -> EngineStatus:
+    """Can the engine for ``onnx_path`` run here? Decided from files, the library and the GPU,
+    without deserialising the engine. Never raises for an expected problem."""
+    from inspector.core.engine import probe  # keeps the tensorrt/pycuda imports inside functions
+
+    onnx_path = Path(onnx_path)
+    engine = Path(engine_path) if engine_path else engine_path_for(onnx_path, precision)
+    rebuild = (
+        f"rebuild needed (python -m inspector.core.engine build --onnx {onnx_path} --precision {precision})"
+    )
+    if not onnx_path.is_file():
+        return _status(False, f"model file not found: {onnx_path}", engine, None, EngineProblem.ONNX_MISSING)
+    try:
+        sc = read_sidecar(engine)
+    except FileNotFoundError:
+        sc = None
+    except SidecarError as exc:
+        return _status(False, f"{exc}: {rebuild}", engine, None, EngineProblem.SIDECAR_CORRUPT)
+    if sc is not None and sc.status == "parity_failed":
+        why = (sc.parity or {}).get("reason", "")
+        return _status(
+            False,
+            f"the engine failed its parity check against ONNX Runtime ({why}); not used",
+            engine,
+            sc,
+            EngineProblem.PARITY_FAILED,
+        )
+    if not engine.is_file():
+        return _status(
+            False, f"no TensorRT engine at {engine}: {rebuild}", engine, sc, EngineProblem.ENGINE_MISSING
+        )
+    if sc is None:
+        return _status(
+            False,
+            f"engine {engine.name} has no sidecar, so its origin is unknown: {rebuild}",
+            engine,
+            None,
+            EngineProblem.SIDECAR_MISSING,
+        )
+    if sc.precision != precision:
+        return _status(
+            False,
+            f"engine is {sc.precision}, {precision} was asked for: {rebuild}",
+            engine,
+            sc,
+            EngineProblem.PRECISION,
+        )
+    if sc.onnx_sha256 != sha256_file(onnx_path):
+        return _status(
+            False,
+            f"engine is stale: built from another version of {onnx_path.name} "
+            f"(sha256 {sc.onnx_sha256[:12]}...): {rebuild}",
+            engine,
+            sc,
+            EngineProblem.STALE,
+        )
+    try:
+        here_trt = probe.tensorrt_version()
+        probe.import_cuda()
+    except BackendUnavailable as exc:
+        return _status(False, str(exc), engine, sc, EngineProblem.NO_TENSORRT)
+    if here_trt != sc.tensorrt_version:
+        return _status(
+            False,
+            f"engine was built with TensorRT {sc.tensorrt_version}, this machine has "
+            f"TensorRT {here_trt}: {rebuild}",
+            engine,
+            sc,
+            EngineProblem.TRT_VERSION,
+        )
+    try:
+        gpu = probe.current_gpu()
+    except BackendUnavailable as exc:
+        return _status(False, str(exc), engine, sc, EngineProblem.NO_GPU)
+    # same compute capability is not enough: TensorRT tunes tactics per GPU model
+    if (gpu.name, gpu.compute_capability) != (sc.gpu_name, sc.compute_capability):
+        return _status(
+            False,
+            f"engine was built for {sc.gpu_name} ({sc.sm}), this GPU is {gpu}: {rebuild}",
+            engine,
+            sc,
+            EngineProblem.FOREIGN_GPU,
+        )
+    note = "" if sc.status == "verified" else " (not parity-checked)"
+    return _status(
+        True,
+        f"engine matches: TensorRT {here_trt} {sc.precision.upper()} on {gpu}{note}",
+        engine,
+        sc,
+        EngineProblem.OK,
+    )
