@@ -23,7 +23,8 @@ class SourceStats:
     overwritten by a newer one before the consumer took them; reconnects: times a
     lost camera came back; skipped: items passed over because ``skip`` said they
     were done already (resume); total: items known in advance (folder files,
-    video frames), None for live sources.
+    video frames), skipped ones included, so ``total - skipped`` is the work
+    this run has; None for live sources.
     """
 
     produced: int = 0

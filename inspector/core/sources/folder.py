@@ -110,7 +110,7 @@ class FolderSource:
                 self._stats.add(skipped=1)
             else:
                 todo.append((path, key))
-        self._stats.set_total(len(todo))
+        self._stats.set_total(len(seen))  # skipped included, as SourceStats documents
         for seq, (path, key) in enumerate(todo):
             if stop():
                 return
