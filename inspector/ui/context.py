@@ -3,8 +3,10 @@ listen to model signals instead of being poked by each other)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from PySide6.QtCore import QObject, QSettings, Signal
 
@@ -32,6 +34,11 @@ class AppContext(QObject):
     role_changed = Signal(str)  # "operator" | "qa"
     message = Signal(str, str)  # level ("info" | "warning" | "error"), text
     inspection_logged = Signal(int)  # inspection id, after commit
+    # Added by the Live/main-window side (note for the History/Rules panels):
+    # run_state_changed carries "idle" | "running" | "paused" of the live inspection run;
+    # ctx.audit(action, details) writes an audit_event off the UI thread with ctx.user as actor;
+    # ctx.archive_dir is where NG/REVIEW images are archived (None: not archived).
+    run_state_changed = Signal(str)
 
     def __init__(self, db: object, station: str, settings: QSettings, recipe: Recipe,
                  model: ModelState, parent: QObject | None = None) -> None:
@@ -43,6 +50,10 @@ class AppContext(QObject):
         self._model = model
         self._role = "operator"
         self.user = "operator"
+        self.archive_dir: Path | None = None
+        self.run_state = "idle"
+        # Set by the app to a non-blocking writer (roles.AuditLog.record); None = audit disabled.
+        self.audit_sink: Callable[[str, str, dict[str, Any]], None] | None = None
 
     @property
     def recipe(self) -> Recipe:
@@ -74,3 +85,12 @@ class AppContext(QObject):
 
     def notify(self, level: str, text: str) -> None:
         self.message.emit(level, text)
+
+    def set_run_state(self, state: str) -> None:
+        self.run_state = state
+        self.run_state_changed.emit(state)
+
+    def audit(self, action: str, details: dict[str, Any] | None = None) -> None:
+        """Record a privileged/operator action as an audit_event; never blocks (see roles.AuditLog)."""
+        if self.audit_sink is not None:
+            self.audit_sink(self.user, action, dict(details or {}))
