@@ -25,17 +25,17 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from inspector.core.backends.select import select_backend  # noqa: E402
-from inspector.core.image_io import IMAGE_EXTENSIONS, read_image  # noqa: E402
-from inspector.core.model_card import load_card  # noqa: E402
-from inspector.core.paths import default_recipe_path  # noqa: E402
-from inspector.core.pipeline import Pipeline, run_source  # noqa: E402
-from inspector.core.preprocess import prepare  # noqa: E402
-from inspector.core.progress import SimpleState  # noqa: E402
-from inspector.core.recipe import load_recipe  # noqa: E402
-from inspector.core.rules import decide  # noqa: E402
-from inspector.core.sources.folder import FolderSource  # noqa: E402
-from inspector.core.types import Frame, InspectionResult  # noqa: E402
+from inspector.core.backends.select import select_backend
+from inspector.core.image_io import IMAGE_EXTENSIONS, read_image
+from inspector.core.model_card import load_card
+from inspector.core.paths import default_recipe_path
+from inspector.core.pipeline import Pipeline, run_source
+from inspector.core.preprocess import prepare
+from inspector.core.progress import SimpleState
+from inspector.core.recipe import load_recipe
+from inspector.core.rules import decide
+from inspector.core.sources.folder import FolderSource
+from inspector.core.types import Frame, InspectionResult
 
 
 def raw_pass(backend: object, tensors: list[np.ndarray]) -> list[float]:
@@ -60,9 +60,15 @@ def writer_rate(db_url: str, prob: np.ndarray, n: int) -> float:
     results = [
         InspectionResult(
             frame=Frame(key=f"bench/{i}", image=img, source="bench", captured_at=now),
-            decision=decision, prob_map=prob, timings_ms={"infer": 1.0}, model_sha256="0" * 64,
-            recipe_name=recipe.name, recipe_version=recipe.version, backend="bench",
-            threshold=recipe.threshold, inspected_at=now,
+            decision=decision,
+            prob_map=prob,
+            timings_ms={"infer": 1.0},
+            model_sha256="0" * 64,
+            recipe_name=recipe.name,
+            recipe_version=recipe.version,
+            backend="bench",
+            threshold=recipe.threshold,
+            inspected_at=now,
         )
         for i in range(n)
     ]
@@ -100,8 +106,13 @@ def main() -> int:
         writer = VerdictWriter(db, "bench", archive_dir=Path(tmp) / "archive")
         futures = []
         source = FolderSource(args.folder)
-        summary = run_source(source, Pipeline(backend, card, recipe), lambda r: futures.append(writer.submit(r)),
-                             SimpleState(), limit=len(files))
+        summary = run_source(
+            source,
+            Pipeline(backend, card, recipe),
+            lambda r: futures.append(writer.submit(r)),
+            SimpleState(),
+            limit=len(files),
+        )
         t0 = time.perf_counter()
         for f in futures:
             f.result(timeout=120)
@@ -112,10 +123,14 @@ def main() -> int:
 
         raw_med = statistics.median(raw1 + raw2)
         raw_rate = 1.0 / raw_med
-        print(f"raw backend:  {raw_rate:6.2f} images/s  (median {raw_med * 1e3:.1f} ms; "
-              f"pass 1 {1 / statistics.median(raw1):.2f}/s, pass 2 {1 / statistics.median(raw2):.2f}/s)")
-        print(f"pipeline+DB:  {pipe_rate:6.2f} images/s  ({summary.inspected} images, all committed, "
-              f"{len(summary.errors)} unreadable)")
+        print(
+            f"raw backend:  {raw_rate:6.2f} images/s  (median {raw_med * 1e3:.1f} ms; "
+            f"pass 1 {1 / statistics.median(raw1):.2f}/s, pass 2 {1 / statistics.median(raw2):.2f}/s)"
+        )
+        print(
+            f"pipeline+DB:  {pipe_rate:6.2f} images/s  ({summary.inspected} images, all committed, "
+            f"{len(summary.errors)} unreadable)"
+        )
         print(f"ratio pipeline/raw: {pipe_rate / raw_rate * 100:.1f} %")
         print("pipeline per-stage median / p99 ms:")
         for stage, (med, p99) in summary.stage_stats().items():
@@ -123,8 +138,10 @@ def main() -> int:
         prob = np.zeros((512, 512), np.float32)
         prob[200:230, 100:160] = 0.9
         rates = [writer_rate(f"sqlite:///{tmp}/w{i}.db", prob, args.writer_rows) for i in range(3)]
-        print(f"writer alone: {statistics.median(rates):.0f} verdict rows/s committed "
-              f"(median of 3 x {args.writer_rows}, SQLite WAL, 512x512 prob maps)")
+        print(
+            f"writer alone: {statistics.median(rates):.0f} verdict rows/s committed "
+            f"(median of 3 x {args.writer_rows}, SQLite WAL, 512x512 prob maps)"
+        )
     return 0
 
 

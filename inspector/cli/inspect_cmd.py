@@ -16,7 +16,7 @@ from inspector.core.backends.base import BackendUnavailable, ModelLoadError
 from inspector.core.model_card import load_card
 from inspector.core.paths import default_archive_dir, default_model, default_recipe_path
 from inspector.core.progress import SimpleState
-from inspector.core.recipe import load_recipe
+from inspector.core.recipe import Recipe, load_recipe
 from inspector.core.types import InspectionResult
 
 
@@ -55,8 +55,9 @@ def run_inspect(args: argparse.Namespace) -> int:
     from db.session import open_db
     from db.writer import VerdictWriter
     from inspector.core.backends.select import select_backend
+    from inspector.core.demo import make_source
+    from inspector.core.overlay import render_result
     from inspector.core.pipeline import Pipeline, run_source
-    from inspector.core.sources import open_source
 
     model_path: Path = args.model or default_model()
     recipe_path: Path = args.recipe or default_recipe_path()
@@ -76,16 +77,28 @@ def run_inspect(args: argparse.Namespace) -> int:
     station = args.station or socket.gethostname()
     try:
         db = open_db(args.db)
-    except Exception as exc:  # noqa: BLE001 - any driver error: report and stop
+    except Exception as exc:
         return _fail(f"cannot open the database {args.db or '(default)'}: {exc}", exitcodes.FATAL)
+
+    try:
+        _check_recipe_matches_log(db, recipe)
+    except ValueError as exc:
+        return _fail(str(exc), exitcodes.USAGE)
 
     skip = None if args.rerun else _ResumeSkip(db, station)
     try:
-        source = open_source(args.source, recursive=args.recursive, skip=skip)
+        source = make_source(args.source, recursive=args.recursive, skip=skip)
     except (OSError, ValueError, RuntimeError) as exc:
         return _fail(str(exc), exitcodes.USAGE)
 
-    writer = VerdictWriter(db, station, archive_dir=args.archive or default_archive_dir())
+    writer = VerdictWriter(
+        db,
+        station,
+        archive_dir=args.archive or default_archive_dir(),
+        overlay=render_result,
+        recipes=[recipe],
+        models=[(card, str(model_path.resolve()))],
+    )
     pending: list[tuple[InspectionResult, Future[int]]] = []
 
     def sink(result: InspectionResult) -> None:
@@ -114,13 +127,21 @@ def run_inspect(args: argparse.Namespace) -> int:
     for result, fut in pending:
         try:
             inspection_id = fut.result(timeout=0)
-        except Exception as exc:  # noqa: BLE001 - reported per row
+        except Exception as exc:
             write_errors.append(f"{result.frame.key}: {exc}")
             inspection_id = None
         rows.append(VerdictRow.from_result(result, inspection_id))
     stats = source.stats()
-    print_summary(summary, info, card, recipe, logged=len(rows) - len(write_errors), skipped=stats.skipped,
-                  dropped=stats.dropped, writer_stats=writer.stats())
+    print_summary(
+        summary,
+        info,
+        card,
+        recipe,
+        logged=len(rows) - len(write_errors),
+        skipped=stats.skipped,
+        dropped=stats.dropped,
+        writer_stats=writer.stats(),
+    )
     for err in write_errors[:10]:
         print(f"not logged: {err}", file=sys.stderr)
     if args.export:
@@ -137,6 +158,19 @@ def run_inspect(args: argparse.Namespace) -> int:
     if summary.errors:
         return exitcodes.UNREADABLE
     return exitcodes.OK
+
+
+def _check_recipe_matches_log(db: object, recipe: Recipe) -> None:
+    """Logged recipe versions are immutable: the same name and version with other
+    parameters would make old verdicts unreproducible, so refuse before inspecting."""
+    from db.queries import get_recipe
+
+    stored = get_recipe(db, recipe.name, recipe.version)
+    if stored is not None and stored.params and stored.recipe() != recipe:
+        raise ValueError(
+            f"recipe {recipe.name!r} v{recipe.version} is already logged with other parameters; "
+            f"give the edited recipe a new version number (next free: see 'inspector history')"
+        )
 
 
 class _ResumeSkip:

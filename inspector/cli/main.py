@@ -36,7 +36,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     h = sub.add_parser("history", help="recent verdicts from the database")
     h.add_argument("--verdict", choices=["OK", "NG", "REVIEW"])
-    h.add_argument("--source", help="only rows whose source contains this text")
+    h.add_argument("--source", help="only files under this folder (or source keys starting with this text)")
     h.add_argument("--since", help="ISO date/time, e.g. 2026-11-28 or 2026-11-28T06:00")
     h.add_argument("--limit", type=int, default=20)
     h.add_argument("--json", action="store_true", help="print JSON lines instead of a table")
@@ -45,7 +45,7 @@ def build_parser() -> argparse.ArgumentParser:
     r = sub.add_parser("replay", help="re-decide logged inspections under another recipe")
     r.add_argument("--recipe", type=Path, required=True, help="the recipe to try")
     r.add_argument("--last", type=int, default=1000, help="how many recent inspections")
-    r.add_argument("--source", help="only rows whose source contains this text")
+    r.add_argument("--source", help="only files under this folder (or source keys starting with this text)")
     r.add_argument("--export", type=Path, help="write the flips to .csv or .json")
     r.add_argument("--json", action="store_true", help="print the report as JSON")
     _add_common(r)

@@ -80,13 +80,15 @@ def print_summary(
     writer_stats: Any = None,
 ) -> None:
     c = summary.counts
-    print(f"inspected {summary.inspected} images in {summary.elapsed_s:.1f} s "
-          f"({summary.images_per_s:.2f} images/s)")
+    print(
+        f"inspected {summary.inspected} images in {summary.elapsed_s:.1f} s "
+        f"({summary.images_per_s:.2f} images/s)"
+    )
     print(f"  OK {c['OK']}  NG {c['NG']}  REVIEW {c['REVIEW']}  yield {summary.yield_pct:.1f} %")
     if summary.errors:
         print(f"  unreadable: {len(summary.errors)}")
         for err in summary.errors[:5]:
-            print(f"    {err.key}: {err.message}")
+            print(f"    {err.message if err.key in err.message else f'{err.key}: {err.message}'}")
     if skipped:
         print(f"  already logged (skipped): {skipped}")
     if dropped:
@@ -94,8 +96,10 @@ def print_summary(
     print(f"  logged to DB: {logged}")
     stats = summary.stage_stats()
     if stats:
-        print("  per stage (median / p99 ms): " + ", ".join(
-            f"{s} {m:.1f}/{p:.1f}" for s, (m, p) in stats.items()))
+        print(
+            "  per stage (median / p99 ms): "
+            + ", ".join(f"{s} {m:.1f}/{p:.1f}" for s, (m, p) in stats.items())
+        )
     print(f"  backend: {info.display}")
     print(f"  model: {card.name} sha256 {card.sha256[:12]}  recipe: {recipe.name} v{recipe.version}")
     if summary.cancelled:

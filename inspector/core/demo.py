@@ -9,8 +9,9 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from typing import Any
 
-from inspector.core.sources.base import SourceStats, StatsCounter, StopFn
+from inspector.core.sources.base import Source, SourceStats, StatsCounter, StopFn
 from inspector.core.types import Frame, FrameError
 
 DEMO_SEED = 2026  # not a training seed: demo images are unseen by the demo model
@@ -21,8 +22,9 @@ class DemoSource:
 
     live = False
 
-    def __init__(self, n: int | None = None, seed: int = DEMO_SEED, size: int = 256,
-                 fps: float | None = None) -> None:
+    def __init__(
+        self, n: int | None = None, seed: int = DEMO_SEED, size: int = 256, fps: float | None = None
+    ) -> None:
         self.name = "demo (synthetic DAGM-like images)"
         self.n, self.seed, self.size, self.fps = n, seed, size, fps
         self._stats = StatsCounter(total=n)
@@ -40,8 +42,13 @@ class DemoSource:
                 next_at = max(next_at, time.monotonic()) + 1.0 / self.fps
             image, _mask = make_image(self.seed, i, size=self.size)
             yield self._stats.count(
-                Frame(key=f"demo:{self.seed}#{i}", image=image, source="demo",
-                      captured_at=datetime.now(UTC), seq=i)
+                Frame(
+                    key=f"demo:{self.seed}#{i}",
+                    image=image,
+                    source="demo",
+                    captured_at=datetime.now(UTC),
+                    seq=i,
+                )
             )
             i += 1
 
@@ -50,3 +57,15 @@ class DemoSource:
 
     def close(self) -> None:
         pass
+
+
+def make_source(spec: str, **opts: Any) -> Source:
+    """``demo`` or ``demo:N`` builds the demo source; anything else goes to ``open_source``."""
+    if spec == "demo" or spec.startswith("demo:"):
+        n = spec.partition(":")[2]
+        if n and not n.isdigit():
+            raise ValueError(f"demo source takes a count: demo or demo:N, not {spec!r}")
+        return DemoSource(n=int(n) if n else None)
+    from inspector.core.sources import open_source
+
+    return open_source(spec, **opts)

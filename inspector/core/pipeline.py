@@ -109,11 +109,7 @@ class RunSummary:
 
     def stage_stats(self) -> dict[str, tuple[float, float]]:
         """Median and p99 in ms per stage."""
-        return {
-            s: (float(np.median(v)), float(np.percentile(v, 99)))
-            for s, v in self.stage_ms.items()
-            if v
-        }
+        return {s: (float(np.median(v)), float(np.percentile(v, 99))) for s, v in self.stage_ms.items() if v}
 
 
 def _prefetch(
@@ -162,7 +158,7 @@ def _prefetch(
                     break
                 if not put((item, (time.perf_counter() - t0) * 1e3)):
                     return
-        except BaseException as exc:  # noqa: BLE001 - handed to the consumer thread
+        except BaseException as exc:
             put(exc)
             return
         put(None)
@@ -199,16 +195,15 @@ def run_source(
     """
     summary = RunSummary()
     start = time.perf_counter()
-    done = 0
     if limit is not None and total is not None:
         total = min(total, limit)
-    for item, read_ms in _prefetch(source, state.cancelled):
+    for done, (item, read_ms) in enumerate(_prefetch(source, state.cancelled), start=1):
         if state.cancelled():
             summary.cancelled = True
             break
         if isinstance(item, FrameError):
             summary.errors.append(item)
-            log.warning("skipped %s: %s", item.key, item.message)
+            log.info("skipped %s: %s", item.key, item.message)
             if on_error is not None:
                 on_error(item)
         else:
@@ -217,13 +212,12 @@ def run_source(
             except ValueError as exc:  # e.g. an image the model cannot take
                 err = FrameError(item.key, item.source, str(exc), item.path)
                 summary.errors.append(err)
-                log.warning("skipped %s: %s", item.key, exc)
+                log.info("skipped %s: %s", item.key, exc)
                 if on_error is not None:
                     on_error(err)
             else:
                 sink(result)
                 summary.add(result)
-        done += 1
         state.progress(done, total, item.key)
         if limit is not None and done >= limit:
             break

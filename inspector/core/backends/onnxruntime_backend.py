@@ -50,7 +50,7 @@ class OnnxRuntimeBackend(Backend):
         opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
         try:
             sess = ort.InferenceSession(str(model_path), sess_options=opts, providers=self.providers)
-        except Exception as exc:  # noqa: BLE001 - ORT raises several private types
+        except Exception as exc:
             raise ModelLoadError(f"{model_path}: not a loadable ONNX model: {exc}") from exc
         _check_contract(sess, model_path)
         self._session = sess
@@ -91,5 +91,6 @@ def _check_contract(sess: object, model_path: Path) -> None:
     inp = inputs[INPUT_NAME]
     if inp.type != "tensor(float)" or len(inp.shape) != 4 or inp.shape[-1] not in (1, "1"):
         raise ModelLoadError(
-            f"{model_path}: input '{INPUT_NAME}' must be float32 NHWC [N, H, W, 1], got {inp.type} {inp.shape}"
+            f"{model_path}: input '{INPUT_NAME}' must be float32 NHWC [N, H, W, 1], "
+            f"got {inp.type} {inp.shape}"
         )
