@@ -252,3 +252,20 @@ def test_stats_report_rate(database: Database) -> None:
         for f in [w.submit(make_result(f"/d/{i}.png")) for i in range(20)]:
             f.result(10)
         assert w.stats().rows_per_s > 0
+
+
+def test_concurrent_writes_from_another_thread_do_not_lock_out(database: Database) -> None:
+    # GUI-side writes (reviews, recipes) interleave with the writer thread;
+    # IMMEDIATE write transactions wait on busy_timeout instead of failing.
+    from db import queries as q
+
+    first = make_result("/d/first.png")
+    with VerdictWriter(database, "st", batch_size=8, flush_interval_s=0.0) as w:
+        rid = w.submit(first).result(10)
+        futs = [w.submit(make_result(f"/d/{i}.png")) for i in range(400)]
+        for i in range(40):
+            q.add_review(database, rid, "confirm_ok", f"op{i}")
+            q.history(database, limit=20)
+        assert all(f.result(timeout=30) > 0 for f in futs)
+    assert w.errors == 0
+    assert _count(database) == 401
