@@ -57,12 +57,14 @@ def test_inspect_logs_every_image_with_its_provenance(
     assert _inspect(image_folder, tiny_model, db, "--export", str(export)) == exitcodes.DEFECTS
     out = capsys.readouterr().out
     assert "OK 3  NG 3  REVIEW 0  yield 50.0 %" in out
-    assert "ONNX Runtime" in out and "per stage (median / p99 ms)" in out
+    assert "ONNX Runtime" in out
+    assert "per stage (median / p99 ms)" in out
     rows = _rows(db)
     assert len(rows) == 6
     for key, verdict, sha, rname, rver, backend, thr, timings in rows:
         assert Path(key).parent == image_folder.resolve()
-        assert verdict in ("OK", "NG") and len(sha) == 64
+        assert verdict in ("OK", "NG")
+        assert len(sha) == 64
         assert (rname, rver, backend, thr) == ("default", 1, "onnxruntime", 0.5)
         assert {"infer", "preprocess", "postprocess"} <= set(json.loads(timings))
     with sqlite3.connect(db) as con:
@@ -70,7 +72,8 @@ def test_inspect_logs_every_image_with_its_provenance(
         archived = con.execute(
             "select archive_image_path, archive_overlay_path from inspection where verdict='NG'"
         ).fetchall()
-    assert len(archived) == 3 and all(Path(a).is_file() and Path(o).is_file() for a, o in archived)
+    assert len(archived) == 3
+    assert all(Path(a).is_file() and Path(o).is_file() for a, o in archived)
     exported = json.loads(export.read_text())
     assert [e["verdict"] for e in exported] == ["OK", "NG"] * 3
     assert all(e["inspection_id"] for e in exported)
@@ -111,7 +114,8 @@ def test_history_and_replay(
     capsys.readouterr()
     assert main(["history", "--db", f"sqlite:///{db}", "--verdict", "NG", "--json"]) == 0
     lines = [json.loads(x) for x in capsys.readouterr().out.splitlines()]
-    assert len(lines) == 3 and {x["verdict"] for x in lines} == {"NG"}
+    assert len(lines) == 3
+    assert {x["verdict"] for x in lines} == {"NG"}
     assert main(["history", "--db", f"sqlite:///{db}", "--since", "yesterday"]) == exitcodes.USAGE
 
     lenient = tmp_path / "lenient.json"
@@ -134,7 +138,8 @@ def test_history_and_replay(
         == 0
     )
     report = json.loads(capsys.readouterr().out)
-    assert report["replayed"] == 6 and report["flipped"] == 3
+    assert report["replayed"] == 6
+    assert report["flipped"] == 3
     assert report["by_kind"] == {"NG→OK": 3}
     assert len(flips_csv.read_text().splitlines()) == 4  # header + 3 flips
 
@@ -194,5 +199,7 @@ def test_kill_minus_9_in_the_middle_then_rerun_logs_every_image_exactly_once(
             "select count(*) from defect_region where inspection_id not in (select id from inspection)"
         ).fetchone()[0]
         maps = con.execute("select count(*) from prob_map").fetchone()[0]
-    assert len(keys) == n and len(set(keys)) == n
-    assert regions_orphans == 0 and maps == n
+    assert len(keys) == n
+    assert len(set(keys)) == n
+    assert regions_orphans == 0
+    assert maps == n

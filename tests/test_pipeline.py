@@ -35,7 +35,8 @@ def test_folder_run_gives_expected_verdicts_and_timings(pipeline: Pipeline, imag
         assert r.prob_map.shape == r.frame.image.shape[:2]
         assert r.prob_map.dtype == np.float32
         assert set(r.timings_ms) >= {"read", "preprocess", "infer", "postprocess", "total"}
-        assert r.model_sha256 == pipeline.card.sha256 and len(r.model_sha256) == 64
+        assert r.model_sha256 == pipeline.card.sha256
+        assert len(r.model_sha256) == 64
         assert r.backend == "onnxruntime"
         assert (r.recipe_name, r.recipe_version, r.threshold) == ("default", 1, 0.5)
     assert set(summary.stage_stats()) >= {"infer", "total"}
@@ -68,7 +69,8 @@ def test_limit_and_cancel(pipeline: Pipeline, image_folder: Path) -> None:
 
     results.clear()
     summary = run_source(FolderSource(image_folder), pipeline, sink, state)
-    assert summary.cancelled and summary.inspected == 3
+    assert summary.cancelled
+    assert summary.inspected == 3
 
 
 def test_recipe_swap_between_frames_is_recorded(pipeline: Pipeline, image_folder: Path) -> None:
@@ -102,7 +104,8 @@ def test_sixteen_bit_and_color_images_map_back_to_original_size(pipeline: Pipeli
 def test_demo_source_is_deterministic_and_finite() -> None:
     a = [f.image for f in DemoSource(n=3).frames(lambda: False)]
     b = [f.image for f in make_source("demo:3").frames(lambda: False)]
-    assert len(a) == 3 and all(np.array_equal(x, y) for x, y in zip(a, b, strict=True))
+    assert len(a) == 3
+    assert all(np.array_equal(x, y) for x, y in zip(a, b, strict=True))
     with pytest.raises(ValueError, match="demo"):
         make_source("demo:many")
 
@@ -110,7 +113,7 @@ def test_demo_source_is_deterministic_and_finite() -> None:
 def test_wrong_models_are_refused_with_a_clear_message(tmp_path: Path) -> None:
     junk = tmp_path / "junk.onnx"
     junk.write_bytes(b"\x08\x01garbage")
-    with pytest.raises(ModelLoadError, match="junk.onnx"):
+    with pytest.raises(ModelLoadError, match=r"junk\.onnx"):
         select_backend("onnxruntime", junk)
     with pytest.raises(ModelLoadError, match="not found"):
         select_backend("onnxruntime", tmp_path / "missing.onnx")
