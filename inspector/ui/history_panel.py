@@ -1,0 +1,448 @@
+"""History tab: filterable verdict log, keyboard click-through, detail and dispositions.
+
+Keys on the table: Up/Down or j/k move, PgUp/PgDn/Home/End jump, Enter
+focuses the detail (Esc returns), N/F/M/O record a disposition (review.py).
+The detail loads on a short timer so holding Down skims rows without
+decoding every image on the way.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from PySide6.QtCore import QDateTime, QItemSelectionModel, QModelIndex, Qt, QTimer, Signal
+from PySide6.QtGui import QKeyEvent, QKeySequence, QShortcut
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QCheckBox,
+    QComboBox,
+    QDateTimeEdit,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QSplitter,
+    QTableView,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from db.queries import HistoryRow
+from inspector.core.types import Verdict
+from inspector.ui.context import AppContext
+from inspector.ui.history_model import DISPOSITION_LABELS, ROW_ROLE, Column, HistoryFilter, HistoryModel
+from inspector.ui.image_view import ImageView
+from inspector.ui.queries_extra import StoredView, distinct_sources, load_stored_view
+from inspector.ui.review import ReviewActions
+
+DETAIL_DELAY_MS = 40
+FILTER_DELAY_MS = 250
+FOLLOW_DELAY_MS = 1000  # a line logs several rows a second; one recount per second is plenty
+_COLUMN_WIDTHS = {
+    Column.ID: 70,
+    Column.INSPECTED: 150,
+    Column.VERDICT: 70,
+    Column.SCORE: 55,
+    Column.REGIONS: 60,
+    Column.REVIEW: 110,
+    Column.SOURCE: 160,
+}
+
+
+class HistoryTable(QTableView):
+    """QTableView with vi-style j/k and Enter-to-open, safe on a lazily paged model."""
+
+    open_requested = Signal()
+
+    def keyboardSearch(self, search: str) -> None:
+        # The default walks every row looking for a match: on a paged model that
+        # would fetch the whole log because someone typed a letter.
+        return
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        key = event.key()
+        if event.modifiers() == Qt.KeyboardModifier.NoModifier and key in (Qt.Key.Key_J, Qt.Key.Key_K):
+            self._step(1 if key == Qt.Key.Key_J else -1)
+            return
+        if key in (Qt.Key.Key_Home, Qt.Key.Key_End):
+            # QTableView moves along the row on Home/End; in a row-selected log
+            # the operator means newest/oldest.
+            self._step(-(1 << 62) if key == Qt.Key.Key_Home else 1 << 62)
+            return
+        if key in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
+            self.open_requested.emit()
+            return
+        super().keyPressEvent(event)
+
+    def _step(self, delta: int) -> None:
+        model = self.model()
+        if model is None or model.rowCount() == 0:
+            return
+        cur = self.currentIndex()
+        n = model.rowCount()
+        start = cur.row() if cur.isValid() else (-1 if delta > 0 else n)  # first j lands on the newest
+        row = min(max(start + delta, 0), n - 1)
+        col = cur.column() if cur.isValid() else 0
+        self.setCurrentIndex(model.index(row, col))
+
+
+class InspectionDetailView(QWidget):
+    """One logged inspection: image + overlay, reasons, regions, reviews."""
+
+    REGION_HEADERS = ("#", "Area px", "BBox x,y,w,h", "Centroid x,y", "Mean p", "Max p")
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.view: StoredView | None = None
+        self.image = ImageView()
+        self.image.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        self.header = QLabel("No inspection selected")
+        self.header.setWordWrap(True)
+        self.header.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.reasons = QLabel("")
+        self.reasons.setWordWrap(True)
+        self.regions = QTableWidget(0, len(self.REGION_HEADERS))
+        self.regions.setHorizontalHeaderLabels(list(self.REGION_HEADERS))
+        self.regions.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.regions.verticalHeader().hide()
+        self.regions.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        self.reviews = QLabel("")
+        self.reviews.setWordWrap(True)
+        self.image_note = QLabel("")
+        self.image_note.setWordWrap(True)
+        self.image_note.setProperty("muted", True)
+
+        side = QWidget()
+        sl = QVBoxLayout(side)
+        sl.setContentsMargins(0, 0, 0, 0)
+        sl.addWidget(self.header)
+        sl.addWidget(QLabel("<b>Reasons</b>"))
+        sl.addWidget(self.reasons)
+        sl.addWidget(QLabel("<b>Regions</b>"))
+        sl.addWidget(self.regions, 1)
+        sl.addWidget(QLabel("<b>Reviews</b>"))
+        sl.addWidget(self.reviews)
+        sl.addWidget(self.image_note)
+        split = QSplitter(Qt.Orientation.Horizontal)
+        split.addWidget(self.image)
+        split.addWidget(side)
+        split.setStretchFactor(0, 3)
+        split.setStretchFactor(1, 2)
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.addWidget(split)
+
+    def show_view(self, view: StoredView | None) -> None:
+        self.view = view
+        if view is None:
+            self.image.clear()
+            self.header.setText("No inspection selected")
+            for w in (self.reasons, self.reviews, self.image_note):
+                w.setText("")
+            self.regions.setRowCount(0)
+            return
+        r = view.detail.row
+        threshold = r.threshold
+        self.image.show_result(view.image, view.prob, view.decision, threshold)
+        when = r.inspected_at.astimezone().strftime("%Y-%m-%d %H:%M:%S")
+        self.header.setText(
+            f"<b>#{r.id} {r.verdict.value}</b> score {r.score:.2f} · {when}<br>"
+            f"{r.source_key}<br>recipe {r.recipe_name} v{r.recipe_version} · threshold {threshold:.2f} · "
+            f"{r.backend} · model {r.model_sha256[:12]}"
+        )
+        self.reasons.setText("\n".join(f"• {x}" for x in r.reasons) or "—")
+        self.regions.setRowCount(len(view.detail.regions))
+        for i, g in enumerate(view.detail.regions):
+            cells = (
+                str(g.index),
+                str(g.area_px),
+                ",".join(str(v) for v in g.bbox),
+                f"{g.centroid[0]:.1f},{g.centroid[1]:.1f}",
+                f"{g.mean_prob:.3f}",
+                f"{g.max_prob:.3f}",
+            )
+            for j, text in enumerate(cells):
+                self.regions.setItem(i, j, QTableWidgetItem(text))
+        self.set_reviews(view)
+        self.image_note.setText(view.image_note)
+
+    def set_reviews(self, view: StoredView) -> None:
+        lines = [
+            f"{DISPOSITION_LABELS.get(v.disposition, v.disposition)} by {v.by} at "
+            f"{v.at.astimezone().strftime('%Y-%m-%d %H:%M:%S')}"
+            for v in view.detail.reviews
+        ]
+        self.reviews.setText("\n".join(lines) or "not reviewed")
+
+
+class HistoryPanel(QWidget):
+    """The verdict log for operators and QA.
+
+    Signals: ``inspection_selected(id)`` when the current row changes (the
+    rules panel re-decides that image), ``inspection_opened(id)`` on Enter.
+    """
+
+    inspection_selected = Signal(int)
+    inspection_opened = Signal(int)
+
+    def __init__(self, ctx: AppContext, parent: QWidget | None = None, *, page_size: int = 200) -> None:
+        super().__init__(parent)
+        self.ctx = ctx
+        self.model = HistoryModel(ctx.db, page_size=page_size, parent=self)
+        self.table = HistoryTable()
+        self.table.setModel(self.model)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.setAlternatingRowColors(True)
+        self.table.verticalHeader().hide()
+        # Fixed row height and column widths: anything "to contents" would read every row.
+        self.table.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
+        self.table.verticalHeader().setDefaultSectionSize(22)
+        hh = self.table.horizontalHeader()
+        hh.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        hh.setStretchLastSection(True)
+        for col, width in _COLUMN_WIDTHS.items():
+            self.table.setColumnWidth(col, width)
+        self.detail = InspectionDetailView()
+        self.reviews = ReviewActions(ctx, self)
+        self._build_filters()
+
+        self.count_label = QLabel("")
+        self.new_button = QPushButton("")
+        self.new_button.setToolTip("Show inspections logged since the list was loaded (F5)")
+        self.new_button.clicked.connect(self.refresh)
+        self.new_button.hide()
+        QShortcut(
+            QKeySequence(Qt.Key.Key_F5),
+            self,
+            self.refresh,
+            context=Qt.ShortcutContext.WidgetWithChildrenShortcut,
+        )
+        QShortcut(
+            QKeySequence(Qt.Key.Key_Escape),
+            self.detail,
+            self.table.setFocus,
+            context=Qt.ShortcutContext.WidgetWithChildrenShortcut,
+        )
+
+        status = QHBoxLayout()
+        status.addWidget(self.count_label)
+        status.addWidget(self.new_button)
+        status.addStretch(1)
+        left = QWidget()
+        ll = QVBoxLayout(left)
+        ll.setContentsMargins(0, 0, 0, 0)
+        ll.addLayout(self._filters)
+        ll.addWidget(self.table, 1)
+        ll.addLayout(status)
+        right = QWidget()
+        rl = QVBoxLayout(right)
+        rl.setContentsMargins(0, 0, 0, 0)
+        rl.addWidget(self.detail, 1)
+        rl.addWidget(self.reviews.button_bar())
+        split = QSplitter(Qt.Orientation.Horizontal)
+        split.addWidget(left)
+        split.addWidget(right)
+        split.setStretchFactor(0, 2)
+        split.setStretchFactor(1, 3)
+        lay = QVBoxLayout(self)
+        lay.addWidget(split)
+
+        self._follow_timer = QTimer(self, singleShot=True, interval=FOLLOW_DELAY_MS)
+        self._follow_timer.timeout.connect(self._follow)
+        self._detail_timer = QTimer(self, singleShot=True, interval=DETAIL_DELAY_MS)
+        self._detail_timer.timeout.connect(self._load_detail)
+        self.table.selectionModel().currentRowChanged.connect(self._on_current)
+        self.table.open_requested.connect(self._open_current)
+        self.model.refreshed.connect(self._on_refreshed)
+        self.model.new_rows_available.connect(self._on_new_rows)
+        self.reviews.reviewed.connect(self._on_reviewed)
+        ctx.inspection_logged.connect(self.model.note_logged)
+        self._on_refreshed(self.model.total)
+
+    # -- filters ------------------------------------------------------------------------------
+    def _build_filters(self) -> None:
+        self.verdict_box = QComboBox()
+        self.verdict_box.addItem("Any verdict", None)
+        for v in Verdict:
+            self.verdict_box.addItem(v.value, v)
+        self.review_box = QComboBox()
+        for label, value in (
+            ("Any review state", "any"),
+            ("Unreviewed", "unreviewed"),
+            ("Reviewed", "reviewed"),
+        ):
+            self.review_box.addItem(label, value)
+        self.source_box = QComboBox()
+        self.source_box.setEditable(True)
+        self.source_box.setToolTip("Exact source name (drop-down lists those in the log); empty = all")
+        self.source_box.lineEdit().setPlaceholderText("any source")
+        self.source_box.setMinimumContentsLength(14)
+        self.key_edit = QLineEdit()
+        self.key_edit.setPlaceholderText("image path starts with…")
+        self.key_edit.setClearButtonEnabled(True)
+        self.since_check, self.since_edit = QCheckBox("Since"), QDateTimeEdit()
+        self.until_check, self.until_edit = QCheckBox("Until"), QDateTimeEdit()
+        now = QDateTime.currentDateTime()
+        self.since_edit.setDateTime(now.addDays(-1))
+        self.until_edit.setDateTime(now)
+        for e in (self.since_edit, self.until_edit):
+            e.setCalendarPopup(True)
+            e.setDisplayFormat("yyyy-MM-dd HH:mm")
+            e.setEnabled(False)
+        self.since_check.toggled.connect(self.since_edit.setEnabled)
+        self.until_check.toggled.connect(self.until_edit.setEnabled)
+
+        self._filter_timer = QTimer(self, singleShot=True, interval=FILTER_DELAY_MS)
+        self._filter_timer.timeout.connect(self.apply_filters)
+        for box in (self.verdict_box, self.review_box):
+            box.currentIndexChanged.connect(self.apply_filters)
+        for chk in (self.since_check, self.until_check):
+            chk.toggled.connect(self.apply_filters)
+        # typed text and dates: debounced, one query per pause rather than per keystroke
+        self.source_box.currentTextChanged.connect(lambda _t: self._filter_timer.start())
+        self.key_edit.textChanged.connect(lambda _t: self._filter_timer.start())
+        self.since_edit.dateTimeChanged.connect(lambda _d: self._filter_timer.start())
+        self.until_edit.dateTimeChanged.connect(lambda _d: self._filter_timer.start())
+        self._reload_sources()
+
+        self._filters = QHBoxLayout()
+        for w in (
+            self.verdict_box,
+            self.review_box,
+            self.source_box,
+            self.key_edit,
+            self.since_check,
+            self.since_edit,
+            self.until_check,
+            self.until_edit,
+        ):
+            self._filters.addWidget(w)
+
+    def _reload_sources(self) -> None:
+        text = self.source_box.currentText()
+        self.source_box.blockSignals(True)
+        self.source_box.clear()
+        self.source_box.addItem("")
+        self.source_box.addItems(distinct_sources(self.ctx.db))
+        self.source_box.setCurrentText(text)
+        self.source_box.blockSignals(False)
+
+    def current_filter(self) -> HistoryFilter:
+        def when(check: QCheckBox, edit: QDateTimeEdit) -> datetime | None:
+            if not check.isChecked():
+                return None
+            return datetime.fromtimestamp(edit.dateTime().toSecsSinceEpoch(), UTC)
+
+        return HistoryFilter(
+            verdict=self.verdict_box.currentData(),
+            since=when(self.since_check, self.since_edit),
+            until=when(self.until_check, self.until_edit),
+            source=self.source_box.currentText().strip() or None,
+            key_prefix=self.key_edit.text().strip() or None,
+            review=self.review_box.currentData(),
+        )
+
+    def apply_filters(self) -> None:
+        self._filter_timer.stop()
+        self.model.set_filter(self.current_filter())
+
+    # -- public API -----------------------------------------------------------------------------
+    def refresh(self) -> None:
+        """New snapshot of the log; keeps the selected inspection selected when it is still listed."""
+        current = self.current_row()
+        shift = self.model.pending_new
+        old_row = self.table.currentIndex().row()
+        self._reload_sources()
+        self.model.refresh()
+        if current is None:
+            return
+        # New rows arrive on top (newest first), so the old row moved down by `shift`.
+        candidate = old_row + shift
+        found = self.model.row_at(candidate)
+        if found is not None and found.id == current.id:
+            self.select_row(candidate)
+        else:
+            row = self.model.cached_row_of(current.id)
+            if row is not None:
+                self.select_row(row)
+
+    def select_row(self, row: int) -> None:
+        if 0 <= row < self.model.rowCount():
+            idx = self.model.index(row, 0)
+            self.table.selectionModel().setCurrentIndex(
+                idx, QItemSelectionModel.SelectionFlag.ClearAndSelect | QItemSelectionModel.SelectionFlag.Rows
+            )
+            self.table.scrollTo(idx)
+
+    def current_row(self) -> HistoryRow | None:
+        idx = self.table.currentIndex()
+        return self.model.row_at(idx.row()) if idx.isValid() else None
+
+    def current_id(self) -> int | None:
+        row = self.current_row()
+        return row.id if row is not None else None
+
+    def load_detail_now(self) -> None:
+        """Load the pending detail without waiting for the skim timer (tests, Enter)."""
+        if self._detail_timer.isActive():
+            self._detail_timer.stop()
+            self._load_detail()
+
+    # -- slots -----------------------------------------------------------------------------------
+    def _on_current(self, current: QModelIndex, _previous: QModelIndex) -> None:
+        row = current.data(ROW_ROLE) if current.isValid() else None
+        # Dispositions follow the cursor at once: the detail may lag, the key must not.
+        self.reviews.set_row(row)
+        if row is not None:
+            self.inspection_selected.emit(row.id)
+        self._detail_timer.start()
+
+    def _load_detail(self) -> None:
+        row = self.current_row()
+        if row is None:
+            self.detail.show_view(None)
+            return
+        if self.detail.view is not None and self.detail.view.id == row.id:
+            return
+        try:
+            view = load_stored_view(self.ctx.db, row.id)
+        except Exception as exc:  # a broken blob must not stop the click-through
+            self.ctx.notify("error", f"Could not load inspection {row.id}: {exc}")
+            view = None
+        self.detail.show_view(view)
+
+    def _open_current(self) -> None:
+        row = self.current_row()
+        if row is None:
+            return
+        self.load_detail_now()
+        self.detail.image.setFocus()
+        self.inspection_opened.emit(row.id)
+
+    def _on_reviewed(self, inspection_id: int, disposition: str) -> None:
+        self.model.set_review(inspection_id, disposition)
+        row = self.current_row()
+        if row is not None and row.id == inspection_id:
+            self.reviews.set_row(row)
+            self.detail.view = None  # reload so the review list shows who and when
+            self._load_detail()
+
+    def _on_refreshed(self, total: int) -> None:
+        self.count_label.setText(f"{total:,} inspections")
+        self.new_button.hide()
+        self.reviews.set_row(self.current_row())
+
+    def _on_new_rows(self, n: int) -> None:
+        self.new_button.setText(f"{n} new — show (F5)")
+        self.new_button.show()
+        self._follow_timer.start()
+
+    def _follow(self) -> None:
+        at_top = self.table.verticalScrollBar().value() == 0
+        if at_top and not self.table.currentIndex().isValid():
+            self.refresh()  # nobody is reading a row: follow the line

@@ -1,0 +1,134 @@
+"""Operator dispositions: one key each, stored as reviews (who + when) in the DB.
+
+N confirm NG, F false reject, M missed defect, O confirm OK. The keys are
+QAction shortcuts scoped to the panel that owns the actions
+(WidgetWithChildrenShortcut), so typing an "n" in a filter box still types an
+"n": a focused line edit claims printable keys before shortcuts see them.
+
+A disposition must fit the logged verdict (a "missed defect" on a part the
+station already rejected means nothing); a mismatch is refused with a message
+naming the right key rather than stored as bad ground truth for training.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import QHBoxLayout, QToolButton, QWidget
+
+from db import queries
+from db.queries import HistoryRow
+from inspector.core.types import Verdict
+from inspector.ui.context import AppContext
+
+
+@dataclass(frozen=True, slots=True)
+class DispositionSpec:
+    value: str  # db.models.Disposition value
+    key: str
+    label: str
+    verdicts: frozenset[Verdict]  # logged verdicts it applies to
+    help: str
+
+
+FLAGGED = frozenset({Verdict.NG, Verdict.REVIEW})
+DISPOSITIONS: tuple[DispositionSpec, ...] = (
+    DispositionSpec(
+        "confirm_ng", "N", "Confirm NG", FLAGGED, "The part is defective, the station was right."
+    ),
+    DispositionSpec("false_reject", "F", "False reject", FLAGGED, "The station flagged a good part."),
+    DispositionSpec(
+        "missed_defect", "M", "Missed defect", frozenset({Verdict.OK}), "The station passed a defective part."
+    ),
+    DispositionSpec("confirm_ok", "O", "Confirm OK", frozenset({Verdict.OK}), "The part is good, as judged."),
+)
+BY_VALUE = {d.value: d for d in DISPOSITIONS}
+
+
+def fitting(verdict: Verdict) -> list[DispositionSpec]:
+    return [d for d in DISPOSITIONS if verdict in d.verdicts]
+
+
+class ReviewActions(QObject):
+    """The four disposition actions for whatever row ``current`` returns.
+
+    ``host`` is the widget whose subtree receives the shortcuts (the history
+    panel); ``reviewed`` fires after the commit with (inspection id, disposition).
+    """
+
+    reviewed = Signal(int, str)
+
+    def __init__(self, ctx: AppContext, host: QWidget) -> None:
+        super().__init__(host)
+        self._ctx = ctx
+        self._row: HistoryRow | None = None
+        self.actions: dict[str, QAction] = {}
+        self._buttons: list[tuple[str, QToolButton]] = []
+        for spec in DISPOSITIONS:
+            act = QAction(f"{spec.label} ({spec.key})", host)
+            act.setShortcut(QKeySequence(spec.key))
+            act.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+            act.setToolTip(f"{spec.help} Key: {spec.key}")
+            act.triggered.connect(lambda _=False, v=spec.value: self.record(v))
+            host.addAction(act)
+            self.actions[spec.value] = act
+        self.set_row(None)
+
+    def set_row(self, row: HistoryRow | None) -> None:
+        self._row = row
+        for value, act in self.actions.items():
+            # Greyed when it does not fit, but the key still answers with a
+            # message: a silent key press looks like a broken station.
+            fits = row is not None and row.verdict in BY_VALUE[value].verdicts
+            act.setProperty("fits", fits)
+        self._refresh_buttons()
+
+    def record(self, disposition: str) -> int | None:
+        """Store ``disposition`` for the current row; returns the review id or None if refused."""
+        row, spec = self._row, BY_VALUE[disposition]
+        if row is None:
+            self._ctx.notify("warning", "Select an inspection before recording a review.")
+            return None
+        if row.verdict not in spec.verdicts:
+            keys = ", ".join(f"{d.key} = {d.label.lower()}" for d in fitting(row.verdict))
+            self._ctx.notify(
+                "warning",
+                f"'{spec.label}' does not apply to a {row.verdict.value} verdict (inspection {row.id}); "
+                f"use {keys}.",
+            )
+            return None
+        try:
+            review_id = queries.add_review(self._ctx.db, row.id, spec.value, by=self._ctx.user)
+        except Exception as exc:  # a locked or lost DB must not take the panel down
+            self._ctx.notify("error", f"Could not store the review of inspection {row.id}: {exc}")
+            return None
+        self._ctx.notify("info", f"Inspection {row.id}: {spec.label.lower()} by {self._ctx.user}")
+        self.reviewed.emit(row.id, spec.value)
+        return review_id
+
+    # -- buttons ----------------------------------------------------------------------------
+    def button_bar(self) -> QWidget:
+        """A row of buttons for the actions (labels show the keys)."""
+        bar = QWidget()
+        lay = QHBoxLayout(bar)
+        lay.setContentsMargins(0, 0, 0, 0)
+        for value, act in self.actions.items():
+            b = QToolButton()
+            b.setText(act.text())
+            b.setToolTip(act.toolTip())
+            b.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+            # clicked -> record, not setDefaultAction: the action stays enabled for
+            # the key-with-message path while the button shows whether it fits.
+            b.clicked.connect(lambda _=False, v=value: self.record(v))
+            b.setObjectName(f"review_{value}")
+            lay.addWidget(b)
+            self._buttons.append((value, b))
+        lay.addStretch(1)
+        self._refresh_buttons()
+        return bar
+
+    def _refresh_buttons(self) -> None:
+        for value, b in self._buttons:
+            b.setEnabled(bool(self.actions[value].property("fits")))

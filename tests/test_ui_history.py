@@ -1,0 +1,311 @@
+"""History panel: lazy paging, filters, keyboard click-through and dispositions."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from PySide6.QtCore import QDateTime, QSettings, Qt
+from PySide6.QtWidgets import QToolButton
+from sqlalchemy import insert, select
+
+from db import queries, registry
+from db.models import AuditEvent, DefectRegion, Inspection, ProbMap, Review
+from db.session import Database, open_db
+from inspector.core.model_card import ModelCard
+from inspector.core.postprocess import encode_prob_png
+from inspector.core.recipe import Recipe
+from inspector.core.rules import decide
+from inspector.core.types import Verdict
+from inspector.ui.context import AppContext, ModelState
+from inspector.ui.history_model import HistoryFilter, HistoryModel
+
+T0 = datetime(2026, 3, 1, 8, 0, tzinfo=UTC)
+BASE = Recipe(threshold=0.5, min_area_px=4, max_count=0)
+
+
+# -- helpers shared with test_ui_rules (plain functions, not fixtures) ------------------------------
+def blob_map(value: float, size: int = 32, side: int = 6) -> np.ndarray:
+    """A map with one square blob of probability ``value`` (0 = clean)."""
+    p = np.zeros((size, size), np.float32)
+    if value > 0:
+        p[10 : 10 + side, 12 : 12 + side] = value
+    return p
+
+
+def add_inspections(
+    db: Database,
+    maps: list[np.ndarray],
+    recipe: Recipe = BASE,
+    *,
+    sources: list[str] | None = None,
+    image_dir: Path | None = None,
+    start: datetime = T0,
+) -> list[int]:
+    """Log one inspection per map as the station would (verdict from decide), oldest first."""
+    ids = []
+    with db.write() as s:
+        station = registry.ensure_station(s, "test", "host")
+        model = registry.ensure_model(s, "ab" * 32, "m")
+        recipe_id = registry.ensure_recipe(s, recipe.name, recipe.version, recipe.params())
+        for i, prob in enumerate(maps):
+            d = decide(prob, recipe)
+            image_path = None
+            if image_dir is not None:
+                image_path = str(image_dir / f"img_{i:03d}.png")
+                cv2.imwrite(image_path, np.full(prob.shape, 90 + i, np.uint8))
+            at = start + timedelta(seconds=i)
+            row = Inspection(
+                station_id=station,
+                source=(sources[i] if sources else "folder:/line"),
+                source_key=f"/line/img_{i:03d}.png",
+                image_path=image_path,
+                captured_at=at,
+                inspected_at=at,
+                model_id=model,
+                recipe_id=recipe_id,
+                backend="cpu",
+                threshold=recipe.threshold,
+                verdict=d.verdict.value,
+                score=d.score,
+                area_ratio=d.area_ratio,
+                n_regions=len(d.regions),
+                reasons=d.reasons,
+                timings={},
+            )
+            row.prob_map = ProbMap(png=encode_prob_png(prob))
+            row.regions = [
+                DefectRegion(
+                    index=g.index,
+                    area_px=g.area_px,
+                    bbox_x=g.bbox[0],
+                    bbox_y=g.bbox[1],
+                    bbox_w=g.bbox[2],
+                    bbox_h=g.bbox[3],
+                    centroid_x=g.centroid[0],
+                    centroid_y=g.centroid[1],
+                    mean_prob=g.mean_prob,
+                    max_prob=g.max_prob,
+                )
+                for g in d.regions
+            ]
+            s.add(row)
+            s.flush()
+            ids.append(row.id)
+    return ids
+
+
+def make_ctx(db: Database, tmp_path: Path, recipe: Recipe = BASE) -> AppContext:
+    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
+    return AppContext(db, "test", settings, recipe, ModelState(Path("m.onnx"), ModelCard()))
+
+
+# -- fixtures ---------------------------------------------------------------------------------------
+@pytest.fixture
+def db(tmp_path: Path) -> Database:
+    d = open_db(f"sqlite:///{tmp_path}/t.db")
+    yield d
+    d.dispose()
+
+
+@pytest.fixture
+def logged(db: Database, tmp_path: Path) -> list[int]:
+    """Six inspections, oldest first: OK, NG, OK, NG, OK, NG, from two sources, with images."""
+    image_dir = tmp_path / "imgs"
+    image_dir.mkdir()
+    maps = [blob_map(0.9 if i % 2 else 0.0) for i in range(6)]
+    sources = ["folder:/line" if i < 4 else "cam0" for i in range(6)]
+    return add_inspections(db, maps, sources=sources, image_dir=image_dir)
+
+
+@pytest.fixture
+def panel(qtbot, db: Database, logged: list[int], tmp_path: Path):
+    from inspector.ui.history_panel import HistoryPanel
+
+    ctx = make_ctx(db, tmp_path)
+    ctx.set_role("operator", "alice")
+    p = HistoryPanel(ctx)
+    qtbot.addWidget(p)
+    p.resize(1200, 700)
+    p.show()
+    qtbot.waitExposed(p)
+    p.activateWindow()
+    p.table.setFocus()
+    return p
+
+
+# -- tests ------------------------------------------------------------------------------------------
+def test_keyboard_click_through_and_disposition_by_key(qtbot, panel, db: Database, logged: list[int]) -> None:
+    newest_first = logged[::-1]
+    assert panel.model.rowCount() == 6
+    qtbot.keyClick(panel.table, Qt.Key.Key_Home)
+    assert panel.current_id() == newest_first[0]
+    qtbot.keyClick(panel.table, Qt.Key.Key_J)
+    assert panel.current_id() == newest_first[1]
+    qtbot.keyClick(panel.table, Qt.Key.Key_J)
+    qtbot.keyClick(panel.table, Qt.Key.Key_K)
+    assert panel.current_id() == newest_first[1]
+    qtbot.keyClick(panel.table, Qt.Key.Key_Down)
+    target = newest_first[2]  # the 4th logged: NG
+    assert panel.current_id() == target
+
+    qtbot.keyClick(panel.table, Qt.Key.Key_Return)  # Enter opens the detail at once
+    view = panel.detail.view
+    assert view is not None
+    assert view.id == target
+    assert view.decision.verdict is Verdict.NG
+    assert panel.detail.regions.rowCount() == 1
+    assert panel.detail.regions.item(0, 1).text() == "36"  # 6x6 blob
+    assert "region" in panel.detail.reasons.text()
+    assert view.image_note.endswith("img_003.png")  # the stored image, not the map
+    assert panel.detail.image.has_image()
+
+    panel.table.setFocus()
+    qtbot.keyClick(panel.table, Qt.Key.Key_N)  # confirm NG
+    with db.read() as s:
+        reviews = s.scalars(select(Review).where(Review.inspection_id == target)).all()
+        assert [(r.disposition, r.by) for r in reviews] == [("confirm_ng", "alice")]
+        assert reviews[0].at is not None
+        assert s.scalar(select(AuditEvent).where(AuditEvent.action == "review.add")) is not None
+    # the row shows its review state at once, without a refresh
+    assert panel.model.row_at(2).review == "confirm_ng"
+    assert panel.model.index(2, 5).data() == "confirmed NG"
+    assert "confirmed NG by alice" in panel.detail.reviews.text()
+
+
+def test_disposition_that_does_not_fit_the_verdict_is_refused(qtbot, panel, db: Database) -> None:
+    messages: list[tuple[str, str]] = []
+    panel.ctx.message.connect(lambda lvl, txt: messages.append((lvl, txt)))
+    qtbot.keyClick(panel.table, Qt.Key.Key_Home)  # newest = NG
+    qtbot.keyClick(panel.table, Qt.Key.Key_M)  # "missed defect" on an NG makes no sense
+    assert messages
+    assert messages[-1][0] == "warning"
+    qtbot.keyClick(panel.table, Qt.Key.Key_J)  # OK row
+    button = panel.findChild(QToolButton, "review_missed_defect")
+    assert button.isEnabled()
+    qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
+    with db.read() as s:
+        assert [r.disposition for r in s.scalars(select(Review))] == ["missed_defect"]
+
+
+def test_filters_change_the_row_count(qtbot, panel, db: Database, logged: list[int]) -> None:
+    panel.verdict_box.setCurrentIndex(panel.verdict_box.findData(Verdict.NG))
+    assert panel.model.rowCount() == 3
+    panel.source_box.setCurrentText("cam0")
+    panel.apply_filters()  # typed text is debounced; apply at once
+    assert panel.model.rowCount() == 1  # logged[5]
+    panel.source_box.setCurrentText("")
+    panel.verdict_box.setCurrentIndex(0)
+    panel.key_edit.setText("/line/img_00")
+    panel.apply_filters()
+    assert panel.model.rowCount() == 6
+    queries.add_review(db, logged[0], "confirm_ok", by="bob")
+    panel.review_box.setCurrentIndex(panel.review_box.findData("reviewed"))
+    assert panel.model.rowCount() == 1
+    panel.review_box.setCurrentIndex(panel.review_box.findData("unreviewed"))
+    assert panel.model.rowCount() == 5
+    panel.review_box.setCurrentIndex(0)
+    panel.since_edit.setDateTime(QDateTime.fromSecsSinceEpoch(int((T0 + timedelta(seconds=3)).timestamp())))
+    panel.since_check.setChecked(True)
+    assert panel.model.rowCount() == 3
+    assert "3 inspections" in panel.count_label.text()
+
+
+def test_new_rows_wait_for_refresh_and_keep_selection(qtbot, panel, db: Database) -> None:
+    qtbot.keyClick(panel.table, Qt.Key.Key_Home)
+    qtbot.keyClick(panel.table, Qt.Key.Key_J)
+    selected = panel.current_id()
+    new = add_inspections(db, [blob_map(0.0)], start=T0 + timedelta(hours=1))
+    panel.ctx.inspection_logged.emit(new[0])
+    assert panel.model.rowCount() == 6  # snapshot: nothing moves under the operator's keys
+    assert panel.new_button.isVisibleTo(panel)
+    panel.refresh()
+    assert panel.model.rowCount() == 7
+    assert panel.current_id() == selected
+    assert panel.model.row_at(0).id == new[0]
+
+
+def _bulk_insert(db: Database, n: int) -> None:
+    with db.write() as s:
+        station = registry.ensure_station(s, "bulk", "host")
+        model = registry.ensure_model(s, "cd" * 32, "m")
+        recipe = registry.ensure_recipe(s, "default", 1, {})
+    verdicts = ["OK"] * 8 + ["NG", "REVIEW"]
+    rows = [
+        {
+            "station_id": station,
+            "source": "cam0",
+            "source_key": f"cam0:#{i}",
+            "captured_at": T0 + timedelta(seconds=i),
+            "inspected_at": T0 + timedelta(seconds=i),
+            "model_id": model,
+            "recipe_id": recipe,
+            "backend": "cpu",
+            "threshold": 0.5,
+            "verdict": verdicts[i % 10],
+            "score": 0.0,
+            "area_ratio": 0.0,
+            "n_regions": 0,
+            "reasons": [],
+            "timings": {},
+        }
+        for i in range(n)
+    ]
+    with db.write() as s:
+        s.execute(insert(Inspection), rows)  # one executemany: the ORM unit of work would take minutes
+
+
+def test_100k_rows_open_and_scroll_to_the_end_by_pages(qtbot, db: Database, tmp_path: Path) -> None:
+    from inspector.ui.history_panel import HistoryPanel
+
+    n = 100_000
+    _bulk_insert(db, n)
+    t0 = time.perf_counter()
+    p = HistoryPanel(make_ctx(db, tmp_path))
+    qtbot.addWidget(p)
+    p.resize(1000, 600)
+    p.show()
+    qtbot.waitExposed(p)
+    t_open = time.perf_counter() - t0
+    assert p.model.rowCount() == n
+    assert p.model.pages_fetched <= 1  # only what is on screen
+
+    t1 = time.perf_counter()
+    p.table.setFocus()
+    qtbot.keyClick(p.table, Qt.Key.Key_End)
+    qtbot.wait(1)
+    t_end = time.perf_counter() - t1
+    assert p.current_row().source_key == "cam0:#0"  # the oldest
+    assert p.model.pages_fetched <= 3, p.model.pages_fetched
+
+    t2 = time.perf_counter()
+    for _ in range(5):
+        qtbot.keyClick(p.table, Qt.Key.Key_PageUp)
+    qtbot.keyClick(p.table, Qt.Key.Key_Home)
+    t_back = time.perf_counter() - t2
+    assert p.current_row().source_key == f"cam0:#{n - 1}"
+    assert p.model.pages_fetched <= 6
+    print(
+        f"\n100k rows: open {t_open * 1000:.0f} ms, End {t_end * 1000:.0f} ms, "
+        f"5xPgUp+Home {t_back * 1000:.0f} ms, pages fetched {p.model.pages_fetched}"
+    )
+    # generous: a loaded 2-core CI box; the point is pages, not a full load (seconds)
+    assert t_open < 3.0
+    assert t_end < 3.0
+
+
+def test_model_pages_match_a_plain_query(db: Database) -> None:
+    _bulk_insert(db, 1000)
+    m = HistoryModel(db, page_size=64, max_pages=3)
+    assert m.rowCount() == 1000
+    ids = [m.row_at(i).id for i in range(1000)]  # walks through pages and evicts
+    assert ids == [r.id for r in queries.history(db, limit=1000)]
+    assert len(m._pages) <= 3
+    m.set_filter(HistoryFilter(verdict=Verdict.NG))
+    assert m.rowCount() == 100
+    assert all(m.row_at(i).verdict is Verdict.NG for i in range(100))
+    assert m.row_at(100) is None
