@@ -138,3 +138,19 @@ def test_bench_prints_both_backends(tmp_path, monkeypatch, capsys):
     assert [r["batch"] for r in rows] == [1, 2]
     assert rows[0]["tensorrt"]["name"].startswith("TensorRT 10.3 FP16")
     assert rows[0]["onnxruntime"]["images_per_s"] > 0
+
+
+def test_bench_table_format(tmp_path, monkeypatch, capsys):
+    from inspector.core.engine.__main__ import main
+
+    S.install_fakes(monkeypatch)
+    model = S.make_model(tmp_path / "m.onnx")
+    assert main(["build", "--onnx", str(model), "--precision", "fp32", "--skip-parity"]) == 0
+    capsys.readouterr()
+    args = ["bench", "--onnx", str(model), "--precision", "fp32", "--batches", "1", "8", "--iterations", "3"]
+    assert main([*args, "--format", "table"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].split() == ["backend", "batch", "median", "ms", "p90", "ms", "images/s"]
+    assert len(lines) == 1 + 2 * 3
+    assert lines[1].startswith("TensorRT 10.3 FP32 on NVIDIA L4 (sm_89)")
+    assert lines[3].rstrip().endswith("x")

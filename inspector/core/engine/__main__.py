@@ -137,7 +137,7 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 def cmd_bench(args: argparse.Namespace) -> int:
     from inspector.core.backends.tensorrt_backend import TensorRTBackend
-    from inspector.core.engine.bench import benchmark, onnxruntime_infer
+    from inspector.core.engine.bench import benchmark, format_table, onnxruntime_infer
 
     card = load_card(args.onnx)
     trt_backend = TensorRTBackend(precision=args.precision)
@@ -148,21 +148,26 @@ def cmd_bench(args: argparse.Namespace) -> int:
         return EXIT_UNAVAILABLE
     h, w = trt_backend.input_size
     ort_label, ort_infer = onnxruntime_infer(args.onnx)
+    rows = []
     try:
         for b in args.batches:
             x = _parity_images(argparse.Namespace(images=None, parity_count=b), card, h, w)
             t = benchmark(trt_backend.info().display, trt_backend.infer, x, args.iterations)
+            # ONNX Runtime on CPU is far slower: fewer iterations keep the run short
             o = benchmark(ort_label, ort_infer, x, max(5, args.iterations // 5))
-            _emit(
-                "json",
-                "bench",
-                batch=b,
-                tensorrt=t.to_dict(),
-                onnxruntime=o.to_dict(),
-                speedup=round(t.images_per_s / o.images_per_s, 2),
-            )
+            row = {
+                "batch": b,
+                "tensorrt": t.to_dict(),
+                "onnxruntime": o.to_dict(),
+                "speedup": round(t.images_per_s / o.images_per_s, 2),
+            }
+            rows.append(row)
+            if args.format == "json":
+                _emit("json", "bench", **row)
     finally:
         trt_backend.close()
+    if args.format == "table":
+        print(format_table(rows), flush=True)
     return EXIT_OK
 
 
@@ -187,6 +192,7 @@ def parser() -> argparse.ArgumentParser:
     b.add_argument("--progress", choices=["json", "text"], default="text")
     r.add_argument("--batches", type=int, nargs="+", default=[1, 8])
     r.add_argument("--iterations", type=int, default=50)
+    r.add_argument("--format", choices=["json", "table"], default="json")
     return p
 
 

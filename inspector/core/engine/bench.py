@@ -60,3 +60,16 @@ def onnxruntime_infer(
     sess = ort.InferenceSession(str(onnx_path), opts, providers=["CPUExecutionProvider"])
     label = f"ONNX Runtime {ort.__version__} CPU"
     return label, lambda x: sess.run(["mask"], {"image": x})[0]
+
+
+def format_table(rows: list[dict[str, Any]]) -> str:
+    """Human table from ``bench`` events: both backends per batch size and the throughput ratio."""
+    lines = [f"{'backend':44} {'batch':>5} {'median ms':>10} {'p90 ms':>8} {'images/s':>9}"]
+    for e in rows:
+        for key in ("tensorrt", "onnxruntime"):
+            r = e[key]
+            timing = f"{r['median_ms']:>10.3f} {r['p90_ms']:>8.3f} {r['images_per_s']:>9.1f}"
+            lines.append(f"{r['name']:44} {r['batch']:>5} {timing}")
+        ratio = f"{'':>10} {'':>8} {e['speedup']:>8.2f}x"
+        lines.append(f"{'  TensorRT / ONNX Runtime images/s':44} {e['batch']:>5} {ratio}")
+    return "\n".join(lines)

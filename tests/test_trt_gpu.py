@@ -1,0 +1,94 @@
+"""The real thing: TensorRT + pycuda on an NVIDIA GPU. Skipped where any of them is missing.
+
+Run on a GPU machine with ``pytest -m gpu`` (scripts/gpu_check.sh does).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+pytestmark = pytest.mark.gpu
+REPO = Path(__file__).resolve().parents[1]
+DAGM = REPO / "resources" / "models" / "dagm-class1" / "model.onnx"
+
+
+def _support():
+    if "trt_fake_support" not in sys.modules:
+        spec = importlib.util.spec_from_file_location(
+            "trt_fake_support", Path(__file__).parent / "fakes" / "support.py"
+        )
+        mod = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(mod)
+        sys.modules["trt_fake_support"] = mod
+    return sys.modules["trt_fake_support"]
+
+
+S = _support()
+
+
+@pytest.fixture(scope="module")
+def real_trt():
+    try:
+        import pycuda.driver as cuda
+        import tensorrt as trt
+    except Exception as exc:  # ImportError, or OSError for missing CUDA libraries
+        pytest.skip(f"tensorrt/pycuda not available: {exc}")
+    if str(S.FAKES) in str(getattr(trt, "__file__", "")):
+        pytest.skip("the fake tensorrt is on sys.path")
+    try:
+        cuda.init()
+        if cuda.Device.count() < 1:
+            pytest.skip("no NVIDIA GPU")
+    except Exception as exc:
+        pytest.skip(f"no usable NVIDIA GPU: {exc}")
+    return trt
+
+
+def _fp16_possible(trt) -> bool:
+    if hasattr(trt.BuilderFlag, "FP16"):
+        return True
+    return importlib.util.find_spec("onnxconverter_common") is not None
+
+
+@pytest.mark.parametrize("precision", ["fp32", "fp16"])
+def test_build_check_infer_parity_on_gpu(tmp_path, real_trt, precision):
+    from inspector.core.backends.tensorrt_backend import TensorRTBackend
+    from inspector.core.engine.build import build_engine
+    from inspector.core.engine.parity import parity_check
+    from inspector.core.engine.sidecar import check_engine
+
+    if precision == "fp16" and not _fp16_possible(real_trt):
+        pytest.skip("TensorRT 11 FP16 needs onnxconverter-common")
+    model = S.make_model(tmp_path / "m.onnx", card_hw=(64, 96))
+    sc = build_engine(model, precision=precision, max_batch=4, workspace_mb=256)
+    assert sc.tensorrt_version == real_trt.__version__
+    st = check_engine(model, precision)
+    assert st.ok, st.reason
+    be = TensorRTBackend(precision=precision)
+    be.load(model)
+    try:
+        assert be.info().display.startswith(f"TensorRT {'.'.join(real_trt.__version__.split('.')[:2])} ")
+        x = S.images(10, 64, 96)  # > max_batch: exercises the split
+        got = be.infer(x)
+        ref = S.ort_run(model, x)
+        np.testing.assert_allclose(got, ref, atol=1e-4 if precision == "fp32" else 5e-3)
+        report = parity_check(model, be, x)
+        assert report.passed, report.reason
+    finally:
+        be.close()
+
+
+@pytest.mark.skipif(not DAGM.is_file(), reason="shipped DAGM model not present")
+def test_shipped_model_builds_and_passes_parity(tmp_path, real_trt):
+    from inspector.core.engine.__main__ import main
+
+    precision = os.environ.get("GPU_CHECK_PRECISION", "fp16" if _fp16_possible(real_trt) else "fp32")
+    out = tmp_path / f"model.{precision}.engine"
+    args = ["build", "--onnx", str(DAGM), "--precision", precision, "--out", str(out), "--progress", "json"]
+    assert main(args) == 0
