@@ -1,0 +1,182 @@
+"""Start the station GUI: settings, database, recipe, model, then the main window.
+
+``create_window`` does everything but the event loop, so tests and the
+screenshot script build exactly what an operator gets.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import socket
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QSettings, QTimer
+from PySide6.QtWidgets import QApplication, QMessageBox
+
+from inspector.core.model_card import ModelCard, load_card
+from inspector.core.paths import APP_NAME, default_archive_dir, default_model, default_recipe_path
+from inspector.core.recipe import Recipe, load_recipe
+from inspector.ui.context import AppContext, ModelState
+
+log = logging.getLogger(__name__)
+
+SETTINGS_ENV = "INSPECTOR_SETTINGS"
+
+
+@dataclass(slots=True)
+class StartOptions:
+    db_url: str | None = None
+    model: Path | None = None
+    source: str | None = None  # a source spec ("demo", a folder, hot:DIR, camera:0, ...)
+    station: str | None = None
+    archive_dir: Path | None = None
+    autostart: bool = True
+
+    @classmethod
+    def from_args(cls, args: argparse.Namespace | None) -> StartOptions:
+        if args is None:
+            return cls()
+        return cls(db_url=getattr(args, "db", None), model=getattr(args, "model", None),
+                   source=getattr(args, "source", None), station=getattr(args, "station", None))
+
+
+def make_settings() -> QSettings:
+    """INI file named by INSPECTOR_SETTINGS (tests, kiosk setups), else the platform's store."""
+    path = os.environ.get(SETTINGS_ENV)
+    if path:
+        return QSettings(path, QSettings.Format.IniFormat)
+    return QSettings(APP_NAME, "station")
+
+
+def load_start_recipe(db: Any, settings: QSettings, messages: list[tuple[str, str]]) -> Recipe:
+    """Newest logged version of the station's recipe; else the shipped default; else built-in defaults."""
+    from db.queries import get_recipe
+
+    shipped: Recipe | None = None
+    path = default_recipe_path()
+    try:
+        shipped = load_recipe(path)
+    except FileNotFoundError:
+        pass
+    except ValueError as exc:
+        messages.append(("error", str(exc)))
+    name = str(settings.value("recipe/name", "") or (shipped.name if shipped else "default"))
+    try:
+        stored = get_recipe(db, name)
+        if stored is not None:
+            return stored.recipe()
+    except Exception as exc:  # a bad row must not stop the station
+        messages.append(("error", f"recipe {name!r} from the database is unusable: {exc}"))
+    if shipped is not None:
+        return shipped
+    messages.append(("warning", f"no recipe at {path}: using built-in defaults"))
+    return Recipe(name=name)
+
+
+def load_start_model(db: Any, requested: Path | None, messages: list[tuple[str, str]]) -> ModelState:
+    """--model, else the DB's active (promoted) model, else the shipped demo model.
+
+    A missing model is not fatal: the window opens and says what to do.
+    """
+    from db.queries import active_model
+
+    candidates: list[tuple[Path, str]] = []
+    if requested is not None:
+        candidates.append((Path(requested), "--model"))
+    else:
+        try:
+            active = active_model(db)
+        except Exception as exc:  # fall back to the shipped model
+            active = None
+            messages.append(("warning", f"cannot read the active model from the database: {exc}"))
+        if active is not None and active.path:
+            candidates.append((Path(active.path), f"active model {active.name}"))
+        candidates.append((default_model(), "shipped demo model"))
+    for path, why in candidates:
+        if path.is_file():
+            try:
+                return ModelState(path=path, card=load_card(path))
+            except (OSError, ValueError) as exc:
+                messages.append(("error", f"{why} {path}: {exc}"))
+        else:
+            messages.append(("warning" if why != "--model" else "error", f"{why} not found: {path}"))
+    path = candidates[0][0]
+    messages.append(("error", f"No model available: inspection cannot start. Expected {path}; "
+                              "install or train a model, or start with --model PATH."))
+    return ModelState(path=path, card=ModelCard(name="none"), notice="no model")
+
+
+def create_window(opts: StartOptions, settings: QSettings | None = None) -> Any:
+    """Open the DB, resolve recipe and model, build the context and the main window (shown by caller)."""
+    from db.session import open_db
+    from inspector.ui.main_window import MainWindow
+    from inspector.ui.roles import AuditLog
+
+    settings = settings or make_settings()
+    db = open_db(opts.db_url)
+    messages: list[tuple[str, str]] = []
+    recipe = load_start_recipe(db, settings, messages)
+    model = load_start_model(db, opts.model, messages)
+    ctx = AppContext(db, opts.station or socket.gethostname(), settings, recipe, model)
+    ctx.archive_dir = opts.archive_dir or default_archive_dir()
+    audit = AuditLog(db, ctx)
+    audit.failed.connect(lambda text: ctx.notify("error", text))
+    ctx.audit_sink = audit.record
+    window = MainWindow(ctx)
+    window.audit_log = audit
+    for level, text in messages:
+        ctx.notify(level, text)
+    ctx.notify("info", f"Station {ctx.station} ready · recipe {recipe.name} v{recipe.version}")
+    if opts.source:
+        _preselect(window, opts.source)
+    if opts.autostart and Path(model.path).is_file():
+        # After the event loop starts, so the window is on screen before the model loads.
+        QTimer.singleShot(0, window.live.start)
+    return window
+
+
+def _preselect(window: Any, spec: str) -> None:
+    lower = spec.lower()
+    if lower == "demo":
+        kind, text = "demo", ""
+    elif lower.startswith("hot:"):
+        kind, text = "hot", spec[4:]
+    elif lower.startswith("genicam:"):
+        kind, text = "genicam", spec
+    elif lower.startswith("camera:") or spec.isdigit() or "://" in spec:
+        kind, text = "camera", spec.split(":", 1)[1] if lower.startswith("camera:") else spec
+    elif Path(spec).suffix.lower() in (".mp4", ".avi", ".mkv", ".mov"):
+        kind, text = "video", spec
+    else:
+        kind, text = "folder", spec
+    try:
+        window.live.set_source(kind, text)
+    except ValueError as exc:
+        window.ctx.notify("error", f"--source {spec}: {exc}")
+
+
+def run_gui(args: argparse.Namespace | None = None) -> int:
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app.setApplicationName(APP_NAME)
+    app.setApplicationDisplayName("Defect Inspector")
+    from inspector.ui.style import apply_style
+
+    apply_style(app)  # type: ignore[arg-type]
+    opts = StartOptions.from_args(args)
+    try:
+        window = create_window(opts)
+    except Exception as exc:  # startup: the one place a dialog is right
+        log.exception("station failed to start")
+        QMessageBox.critical(None, "Defect Inspector", f"The station could not start:\n{exc}")
+        return 2
+    window.show()
+    code = app.exec()
+    window.audit_log.close()
+    window.ctx.db.dispose()
+    return int(code)
+

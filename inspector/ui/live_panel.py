@@ -1,0 +1,411 @@
+"""Live tab: pick a source, run it, watch verdicts, counters and the recent strip.
+
+Results arrive from the worker at any rate (hundreds per second with a small
+model); counting happens per result, but drawing is coalesced on a display
+timer so the UI thread never falls behind the worker.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+from collections import deque
+from pathlib import Path
+
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QFileDialog,
+    QFrame,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QSplitter,
+    QStyle,
+    QVBoxLayout,
+    QWidget,
+)
+
+from inspector.core.backends.base import BackendInfo
+from inspector.core.pipeline import RunSummary
+from inspector.core.types import InspectionResult
+from inspector.ui.context import AppContext
+from inspector.ui.image_view import ImageView
+from inspector.ui.live_widgets import CounterTiles, LiveCounters, RecentStrip, VerdictBanner
+from inspector.ui.settings import get_flag, set_flag
+from inspector.ui.workers import (
+    SOURCE_KINDS,
+    InspectionController,
+    RunControl,
+    RunRequest,
+    SourceChoice,
+    genicam_available,
+    gui_threads,
+)
+
+DISPLAY_INTERVAL_MS = 50  # 20 redraws/s: smooth for the eye, cheap for the UI thread
+PLACEHOLDERS = {
+    "demo": "synthetic DAGM-like images, no setup needed",
+    "folder": "folder with images, e.g. /data/lot42",
+    "hot": "folder to watch for new images",
+    "camera": "camera index (0) or rtsp:// / http:// URL",
+    "video": "video file (.mp4 .avi .mkv .mov)",
+    "genicam": "GenTL producer .cti path, optionally #SERIAL",
+}
+
+
+class LivePanel(QWidget):
+    def __init__(self, ctx: AppContext, parent: QWidget | None = None, *,
+                 controller: InspectionController | None = None) -> None:
+        super().__init__(parent)
+        self.ctx = ctx
+        self.controller = controller or InspectionController(ctx.db, ctx.station, ctx.archive_dir, self)
+        self.counters = LiveCounters()
+        self.last_summary: RunSummary | None = None
+        self._latest: InspectionResult | None = None
+        self._pending: deque[InspectionResult] = deque(maxlen=32)
+        self._dirty = False
+        self._follow = True
+        self._source_name = ""
+        self._build()
+        self._restore()
+        self._connect()
+        self._timer = QTimer(self)
+        self._timer.setInterval(DISPLAY_INTERVAL_MS)
+        self._timer.timeout.connect(self._refresh)
+        self._timer.start()
+        self._update_buttons("idle")
+
+    # -- layout -------------------------------------------------------------------------------
+    def _build(self) -> None:
+        icon = self.style().standardIcon
+        sp = QStyle.StandardPixmap
+        self.kind_combo = QComboBox()
+        for kind, label in SOURCE_KINDS.items():
+            if kind != "genicam" or genicam_available():
+                self.kind_combo.addItem(label, kind)
+        self.source_edit = QLineEdit()
+        self.browse_button = QPushButton("Browse…")
+        self.browse_button.setIcon(icon(sp.SP_DirOpenIcon))
+        self.recursive_check = QCheckBox("Sub-folders")
+        self.skip_check = QCheckBox("Skip already logged")
+        self.skip_check.setToolTip("Resume: images this station has already logged are not inspected again")
+        self.skip_check.setChecked(True)
+
+        self.start_button = QPushButton("Start")
+        self.start_button.setIcon(icon(sp.SP_MediaPlay))
+        self.start_button.setProperty("primary", True)
+        self.start_button.setToolTip("Start / resume (F5)")
+        self.pause_button = QPushButton("Pause")
+        self.pause_button.setIcon(icon(sp.SP_MediaPause))
+        self.pause_button.setToolTip("Pause / resume (F6)")
+        self.stop_button = QPushButton("Stop")
+        self.stop_button.setIcon(icon(sp.SP_MediaStop))
+        self.stop_button.setToolTip("Stop (F7)")
+        self.step_button = QPushButton("Step")
+        self.step_button.setIcon(icon(sp.SP_MediaSkipForward))
+        self.step_button.setToolTip("Inspect one image, then wait (F8 / Space)")
+        self.state_label = QLabel("Idle")
+        self.state_label.setProperty("muted", True)
+
+        src = QGroupBox("Source")
+        row = QHBoxLayout(src)
+        row.addWidget(self.kind_combo)
+        row.addWidget(self.source_edit, 1)
+        row.addWidget(self.browse_button)
+        row.addWidget(self.recursive_check)
+        row.addWidget(self.skip_check)
+        row.addSpacing(16)
+        for b in (self.start_button, self.pause_button, self.stop_button, self.step_button):
+            row.addWidget(b)
+
+        self.image_view = ImageView()
+        self.banner = VerdictBanner()
+        self.tiles = CounterTiles()
+        self.since_label = QLabel("")
+        self.since_label.setProperty("muted", True)
+        self.reset_button = QPushButton("Reset counters")
+        self.reset_button.setIcon(icon(sp.SP_BrowserReload))
+        self.reset_button.setToolTip("Start counting a new shift or lot (recorded in the audit log)")
+        counters = QGroupBox("Counters")
+        cl = QVBoxLayout(counters)
+        cl.addWidget(self.tiles)
+        foot = QHBoxLayout()
+        foot.addWidget(self.since_label, 1)
+        foot.addWidget(self.reset_button)
+        cl.addLayout(foot)
+
+        self.review_bar = QFrame()
+        self.review_bar.setObjectName("Tile")
+        rb = QHBoxLayout(self.review_bar)
+        rb.setContentsMargins(8, 4, 8, 4)
+        self.review_label = QLabel("")
+        self.live_button = QPushButton("Back to live")
+        self.live_button.setIcon(icon(sp.SP_MediaSeekForward))
+        rb.addWidget(self.review_label, 1)
+        rb.addWidget(self.live_button)
+        self.review_bar.hide()
+
+        side = QWidget()
+        sl = QVBoxLayout(side)
+        sl.setContentsMargins(0, 0, 0, 0)
+        sl.addWidget(self.banner)
+        sl.addWidget(self.review_bar)
+        sl.addWidget(counters)
+        sl.addStretch(1)
+        sl.addWidget(self.state_label)
+
+        self.splitter = QSplitter(Qt.Orientation.Horizontal)
+        self.splitter.addWidget(self.image_view)
+        self.splitter.addWidget(side)
+        self.splitter.setStretchFactor(0, 3)
+        self.splitter.setStretchFactor(1, 1)
+        self.splitter.setChildrenCollapsible(False)
+
+        self.recent = RecentStrip()
+        recent_box = QGroupBox("Recent verdicts")
+        QVBoxLayout(recent_box).addWidget(self.recent)
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(10, 6, 10, 10)
+        layout.setSpacing(8)
+        layout.addWidget(src)
+        layout.addWidget(self.splitter, 1)
+        layout.addWidget(recent_box)
+
+    def _connect(self) -> None:
+        w = self.controller.worker
+        w.result.connect(self._on_result)
+        w.error.connect(lambda text: self.ctx.notify("error", text))
+        w.backend_ready.connect(self._on_backend)
+        w.started.connect(self._on_started)
+        w.finished.connect(self._on_finished)
+        w.logged.connect(self.ctx.inspection_logged)
+        self.controller.state_changed.connect(self._update_buttons)
+        self.ctx.recipe_changed.connect(self.controller.set_recipe)
+        self.kind_combo.currentIndexChanged.connect(self._on_kind)
+        self.browse_button.clicked.connect(self._browse)
+        self.start_button.clicked.connect(self.start)
+        self.pause_button.clicked.connect(self.toggle_pause)
+        self.stop_button.clicked.connect(self.stop)
+        self.step_button.clicked.connect(self.step)
+        self.reset_button.clicked.connect(self.reset_counters)
+        self.recent.picked.connect(self.show_recent)
+        self.live_button.clicked.connect(self.follow_live)
+        self.image_view.mode_changed.connect(lambda m: self.ctx.settings.setValue("live/overlay", str(m)))
+
+    # -- settings -----------------------------------------------------------------------------
+    def _restore(self) -> None:
+        s = self.ctx.settings
+        kind = str(s.value("live/kind", "demo"))
+        idx = self.kind_combo.findData(kind)
+        self.kind_combo.setCurrentIndex(max(0, idx))
+        self.source_edit.setText(str(s.value("live/text", "")))
+        self.recursive_check.setChecked(get_flag(s, "live/recursive", False))
+        self.skip_check.setChecked(get_flag(s, "live/skip_logged", True))
+        mode = s.value("live/overlay")
+        if mode:
+            with contextlib.suppress(ValueError):  # a mode from another version: keep the default
+                self.image_view.set_mode(str(mode))
+        state = s.value("live/splitter")
+        if state is not None:
+            self.splitter.restoreState(state)
+        self._on_kind()
+
+    def save_settings(self) -> None:
+        s = self.ctx.settings
+        s.setValue("live/kind", self.kind_combo.currentData())
+        s.setValue("live/text", self.source_edit.text())
+        set_flag(s, "live/recursive", self.recursive_check.isChecked())
+        set_flag(s, "live/skip_logged", self.skip_check.isChecked())
+        s.setValue("live/splitter", self.splitter.saveState())
+
+    # -- source chooser -----------------------------------------------------------------------
+    def set_source(self, kind: str, text: str = "") -> None:
+        idx = self.kind_combo.findData(kind)
+        if idx < 0:
+            raise ValueError(f"unknown source kind {kind!r}")
+        self.kind_combo.setCurrentIndex(idx)
+        self.source_edit.setText(text)
+
+    def source_choice(self) -> SourceChoice:
+        fps = float(self.ctx.settings.value("live/demo_fps", 0) or 0)
+        return SourceChoice(
+            kind=str(self.kind_combo.currentData()),
+            text=self.source_edit.text(),
+            recursive=self.recursive_check.isChecked(),
+            skip_logged=self.skip_check.isChecked(),
+            demo_fps=fps or None,
+        )
+
+    def _on_kind(self) -> None:
+        kind = str(self.kind_combo.currentData())
+        self.source_edit.setEnabled(kind != "demo")
+        self.source_edit.setPlaceholderText(PLACEHOLDERS.get(kind, ""))
+        self.browse_button.setEnabled(kind in ("folder", "hot", "video", "genicam"))
+        self.recursive_check.setVisible(kind == "folder")
+        self.skip_check.setVisible(kind in ("folder", "hot", "video"))
+
+    def _browse(self) -> None:
+        kind = str(self.kind_combo.currentData())
+        start = self.source_edit.text() or str(Path.home())
+        if kind in ("folder", "hot"):
+            path = QFileDialog.getExistingDirectory(self, "Choose an image folder", start)
+        else:
+            filt = "Videos (*.mp4 *.avi *.mkv *.mov)" if kind == "video" else "GenTL producer (*.cti)"
+            path, _ = QFileDialog.getOpenFileName(self, "Choose a file", start, filt)
+        if path:
+            self.source_edit.setText(path)
+
+    # -- run control (also the main window's shortcuts) -----------------------------------------
+    def start(self, *, paused: bool = False) -> bool:
+        """Start a run on the chosen source (or resume a paused one)."""
+        if self.controller.state == "paused" and not paused:
+            self.controller.resume()
+            return True
+        if self.controller.is_active():
+            return False
+        model = self.ctx.model
+        if not Path(model.path).is_file():
+            self.ctx.notify("error", f"Cannot start: no model at {model.path}. Train or install one "
+                                     "(resources/models/demo/model.onnx) or start with --model.")
+            return False
+        choice = self.source_choice()
+        try:
+            choice.spec()  # catches an empty path here, with a readable message
+        except ValueError as exc:
+            self.ctx.notify("error", str(exc))
+            return False
+        self.save_settings()
+        req = RunRequest(
+            open_source=choice.factory(self.ctx.db, self.ctx.station),
+            model_path=Path(model.path),
+            recipe=self.ctx.recipe,
+            backend_kind=str(self.ctx.settings.value("backend/kind", "auto")),
+            threads=gui_threads(),
+            control=RunControl(paused=paused),
+        )
+        self.last_summary = None
+        self.state_label.setText("Starting…")
+        return self.controller.start(req)
+
+    def toggle_pause(self) -> None:
+        if self.controller.state == "running":
+            self.controller.pause()
+        elif self.controller.state == "paused":
+            self.controller.resume()
+
+    def pause(self) -> None:
+        self.controller.pause()
+
+    def stop(self) -> None:
+        self.controller.stop()
+        if self.controller.is_active():
+            self.state_label.setText("Stopping…")
+
+    def step(self) -> None:
+        """One image, then wait; from idle this starts a paused run."""
+        if self.controller.is_active():
+            self.controller.step()
+        else:
+            self.start(paused=True)
+
+    def shutdown(self) -> None:
+        self._timer.stop()
+        self.save_settings()
+        self.controller.shutdown()
+
+    def reset_counters(self) -> None:
+        before = dict(self.counters.counts)
+        self.counters = LiveCounters()
+        self.ctx.audit("counters.reset", {"counts": before})
+        self.tiles.update_from(self.counters)
+        self._update_since()
+
+    # -- worker signals -----------------------------------------------------------------------
+    def _on_result(self, result: InspectionResult) -> None:
+        self.counters.add(result)
+        self._latest = result
+        self._pending.append(result)
+        self._dirty = True
+
+    def _on_backend(self, info: BackendInfo) -> None:
+        self.ctx.set_model(dataclasses.replace(self.ctx.model, backend_display=info.display,
+                                               notice=info.notice))
+        if info.notice:
+            self.ctx.notify("info", info.notice)
+
+    def _on_started(self, name: str) -> None:
+        self._source_name = name
+        self.ctx.notify("info", f"Inspecting {name}")
+
+    def _on_finished(self, summary: RunSummary) -> None:
+        self.last_summary = summary
+        self._refresh()
+        how = "stopped" if summary.cancelled else "finished"
+        errors = f", {len(summary.errors)} unreadable" if summary.errors else ""
+        text = (f"Run {how}: {summary.inspected} inspected "
+                f"(OK {summary.counts['OK']}, NG {summary.counts['NG']}, REVIEW {summary.counts['REVIEW']})"
+                f"{errors} in {summary.elapsed_s:.1f} s")
+        self.ctx.notify("info", text)
+        self.state_label.setText(text)
+        if self._latest is None:
+            self.banner.show_idle("READY", "No image was inspected")
+
+    # -- display --------------------------------------------------------------------------------
+    def _refresh(self) -> None:
+        control = self.controller.control
+        if control is not None:
+            total = f" / {control.total}" if control.total else ""
+            verb = "Paused" if control.paused else "Running"
+            self.state_label.setText(f"{verb} · {self._source_name} · {control.done}{total}")
+        if not self._dirty:
+            return
+        self._dirty = False
+        if self._pending:
+            self.recent.add_results(list(self._pending))
+            self._pending.clear()
+        if self._follow and self._latest is not None:
+            self._show(self._latest)
+        self.tiles.update_from(self.counters)
+        self._update_since()
+
+    def _show(self, result: InspectionResult, note: str = "") -> None:
+        self.image_view.show_result(result.frame.image, result.prob_map, result.decision, result.threshold)
+        self.banner.show_result(result, note)
+
+    def show_recent(self, result: InspectionResult) -> None:
+        """Show a result from the strip; the view stays on it until "Back to live"."""
+        self._follow = False
+        self._show(result, note="recent")
+        self.review_label.setText(f"Showing {result.frame.key.rsplit('/', 1)[-1]}")
+        self.review_bar.show()
+
+    def follow_live(self) -> None:
+        self._follow = True
+        self.review_bar.hide()
+        self.recent.clearSelection()
+        if self._latest is not None:
+            self._show(self._latest)
+
+    def _update_since(self) -> None:
+        self.since_label.setText(f"since {self.counters.since.strftime('%a %H:%M')}")
+
+    def _update_buttons(self, state: str) -> None:
+        active = state != "idle"
+        self.start_button.setEnabled(state != "running")
+        self.start_button.setText("Resume" if state == "paused" else "Start")
+        self.pause_button.setEnabled(active)
+        self.pause_button.setText("Resume" if state == "paused" else "Pause")
+        self.stop_button.setEnabled(active)
+        for w in (self.kind_combo, self.source_edit, self.browse_button, self.recursive_check,
+                  self.skip_check):
+            w.setEnabled(not active)
+        if not active:
+            self._on_kind()
+        if state == "idle" and self.last_summary is None:
+            self.state_label.setText("Idle")
+        self.ctx.set_run_state(state)

@@ -1,0 +1,235 @@
+"""The Live panel's building blocks: verdict banner, counter tiles, recent-verdict strip."""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import cv2
+import numpy as np
+from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtGui import QIcon, QImage, QPixmap
+from PySide6.QtWidgets import (
+    QFrame,
+    QGridLayout,
+    QLabel,
+    QListView,
+    QListWidget,
+    QListWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from inspector.core.overlay import to_display_bgr
+from inspector.core.types import InspectionResult, Verdict
+from inspector.ui.style import IDLE_COLOR, verdict_color
+
+RATE_WINDOW_S = 5.0
+
+
+@dataclass
+class LiveCounters:
+    """Per shift/lot counts; plain Python so tests can check the arithmetic without Qt."""
+
+    counts: dict[str, int] = field(default_factory=lambda: {v.value: 0 for v in Verdict})
+    since: datetime = field(default_factory=lambda: datetime.now().astimezone())
+    _stamps: deque[float] = field(default_factory=lambda: deque(maxlen=2000))
+    _latency: deque[float] = field(default_factory=lambda: deque(maxlen=50))
+
+    def add(self, result: InspectionResult, now: float | None = None) -> None:
+        self.counts[result.decision.verdict.value] += 1
+        self._stamps.append(time.monotonic() if now is None else now)
+        self._latency.append(float(result.timings_ms.get("total", 0.0)))
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts.values())
+
+    @property
+    def yield_pct(self) -> float | None:
+        return 100.0 * self.counts[Verdict.OK.value] / self.total if self.total else None
+
+    def rate(self, now: float | None = None) -> float:
+        """Images per second over the last few seconds (0 when idle)."""
+        now = time.monotonic() if now is None else now
+        recent = [t for t in self._stamps if now - t <= RATE_WINDOW_S]
+        if len(recent) < 2:
+            return 0.0
+        span = max(now - recent[0], 1e-3)
+        return len(recent) / span
+
+    def latency_ms(self) -> float | None:
+        """Median end-to-end time per image over the last 50."""
+        return float(np.median(self._latency)) if self._latency else None
+
+
+class Tile(QFrame):
+    """A big number with a caption."""
+
+    def __init__(self, caption: str, tooltip: str = "", parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("Tile")
+        self.value = QLabel("–")
+        self.value.setObjectName("TileValue")
+        self.value.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        cap = QLabel(caption)
+        cap.setObjectName("TileCaption")
+        cap.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(8, 6, 8, 6)
+        layout.setSpacing(0)
+        layout.addWidget(self.value)
+        layout.addWidget(cap)
+        self.setToolTip(tooltip)
+
+    def set(self, text: str, color: str | None = None) -> None:
+        self.value.setText(text)
+        self.value.setStyleSheet(f"color: {color};" if color else "")
+
+
+class CounterTiles(QWidget):
+    """Total / OK / NG / REVIEW / yield / images per second / latency."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.tiles = {
+            "total": Tile("Total"),
+            "OK": Tile("OK"),
+            "NG": Tile("NG"),
+            "REVIEW": Tile("Review"),
+            "yield": Tile("Yield", "OK / total since the counters were reset"),
+            "rate": Tile("Images/s", f"over the last {RATE_WINDOW_S:.0f} s"),
+            "latency": Tile("Latency ms", "median time per image, read to verdict, last 50 images"),
+        }
+        grid = QGridLayout(self)
+        grid.setContentsMargins(0, 0, 0, 0)
+        grid.setSpacing(6)
+        order = ["total", "yield", "OK", "NG", "REVIEW", "rate", "latency"]
+        positions = [(0, 0), (0, 1), (1, 0), (1, 1), (2, 0), (2, 1), (3, 0)]
+        for name, (r, c) in zip(order, positions, strict=True):
+            grid.addWidget(self.tiles[name], r, c)
+
+    def update_from(self, counters: LiveCounters) -> None:
+        c = counters.counts
+        self.tiles["total"].set(f"{counters.total:,}")
+        for v in Verdict:
+            self.tiles[v.value].set(f"{c[v.value]:,}", verdict_color(v.value) if c[v.value] else None)
+        y = counters.yield_pct
+        self.tiles["yield"].set("–" if y is None else f"{y:.1f} %")
+        rate = counters.rate()
+        self.tiles["rate"].set(f"{rate:.1f}" if rate else "–")
+        lat = counters.latency_ms()
+        self.tiles["latency"].set("–" if lat is None else f"{lat:.0f}")
+
+
+class VerdictBanner(QFrame):
+    """The large OK / NG / REVIEW banner with the reasons under it."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("Banner")
+        self.verdict_label = QLabel("READY")
+        self.verdict_label.setObjectName("VerdictText")
+        self.verdict_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.reasons_label = QLabel("")
+        self.reasons_label.setObjectName("VerdictDetail")
+        self.reasons_label.setWordWrap(True)
+        self.reasons_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.meta_label = QLabel("")
+        self.meta_label.setObjectName("VerdictDetail")
+        self.meta_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.meta_label.setStyleSheet("color: rgba(255,255,255,0.75); font-size: 9pt;")
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(12, 10, 12, 10)
+        layout.addWidget(self.verdict_label)
+        layout.addWidget(self.reasons_label)
+        layout.addWidget(self.meta_label)
+        self.setMinimumHeight(150)
+        self.verdict: str | None = None
+        self.show_idle("READY", "Choose a source and press Start (F5)")
+
+    def show_idle(self, title: str, detail: str = "") -> None:
+        self.verdict = None
+        self._paint(IDLE_COLOR)
+        self.verdict_label.setText(title)
+        self.reasons_label.setText(detail)
+        self.meta_label.setText("")
+
+    def show_result(self, result: InspectionResult, note: str = "") -> None:
+        d = result.decision
+        self.verdict = d.verdict.value
+        self._paint(verdict_color(d.verdict.value))
+        self.verdict_label.setText(d.verdict.value)
+        reasons = d.reasons[:4] + ([f"… and {len(d.reasons) - 4} more"] if len(d.reasons) > 4 else [])
+        self.reasons_label.setText("\n".join(reasons) if reasons else "no defect found")
+        when = result.inspected_at.astimezone().strftime("%H:%M:%S")
+        name = result.frame.path.name if result.frame.path is not None else result.frame.key
+        meta = f"{name}  ·  {when}  ·  {result.timings_ms.get('total', 0.0):.0f} ms"
+        self.meta_label.setText(f"{note}  ·  {meta}" if note else meta)
+
+    def _paint(self, color: str) -> None:
+        self.setStyleSheet(f"QFrame#Banner {{ background: {color}; border-radius: 8px; }}")
+
+
+THUMB = 84
+BORDER_PX = 5
+
+
+def thumbnail(result: InspectionResult) -> QPixmap:
+    """A small copy of the image framed in its verdict colour."""
+    img = to_display_bgr(result.frame.image)
+    h, w = img.shape[:2]
+    scale = (THUMB - 2 * BORDER_PX) / max(h, w)
+    img = cv2.resize(img, (max(1, round(w * scale)), max(1, round(h * scale))), interpolation=cv2.INTER_AREA)
+    color = verdict_color(result.decision.verdict.value).lstrip("#")
+    bgr = tuple(int(color[i:i + 2], 16) for i in (4, 2, 0))
+    img = cv2.copyMakeBorder(img, BORDER_PX, BORDER_PX, BORDER_PX, BORDER_PX, cv2.BORDER_CONSTANT, value=bgr)
+    rgb = np.ascontiguousarray(img[:, :, ::-1])
+    qimg = QImage(rgb.data, rgb.shape[1], rgb.shape[0], rgb.strides[0], QImage.Format.Format_RGB888)
+    return QPixmap.fromImage(qimg.copy())  # copy: the numpy buffer dies with this function
+
+
+class RecentStrip(QListWidget):
+    """The most recent verdicts, newest first; clicking (or arrow keys) shows one again."""
+
+    picked = Signal(object)  # InspectionResult
+
+    def __init__(self, capacity: int = 24, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.capacity = capacity
+        self.setViewMode(QListView.ViewMode.IconMode)
+        self.setFlow(QListView.Flow.LeftToRight)
+        self.setWrapping(False)
+        self.setMovement(QListView.Movement.Static)
+        self.setIconSize(QSize(THUMB, THUMB))
+        self.setSpacing(4)
+        self.setFixedHeight(THUMB + 48)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
+        self.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.setToolTip("Recent verdicts: click or use the arrow keys to look at one again")
+        self.itemClicked.connect(self._emit)
+        self.currentItemChanged.connect(lambda cur, _prev: self._emit(cur) if cur is not None else None)
+
+    def add_results(self, results: list[InspectionResult]) -> None:
+        self.blockSignals(True)  # inserting must not count as the operator picking one
+        for r in results:
+            name = r.frame.path.name if r.frame.path is not None else r.frame.key.rsplit("#", 1)[-1]
+            item = QListWidgetItem(QIcon(thumbnail(r)), f"{r.decision.verdict.value} {name}"[:18])
+            item.setData(Qt.ItemDataRole.UserRole, r)
+            item.setToolTip(f"{r.frame.key}\n{r.decision.verdict.value}: " + ("; ".join(r.decision.reasons)
+                                                                               or "no defect"))
+            self.insertItem(0, item)
+        while self.count() > self.capacity:
+            self.takeItem(self.count() - 1)
+        self.blockSignals(False)
+
+    def result_at(self, row: int) -> InspectionResult | None:
+        item = self.item(row)
+        return None if item is None else item.data(Qt.ItemDataRole.UserRole)
+
+    def _emit(self, item: QListWidgetItem) -> None:
+        result = item.data(Qt.ItemDataRole.UserRole)
+        if result is not None:
+            self.picked.emit(result)

@@ -1,0 +1,188 @@
+"""The station window: tabs, menus/shortcuts, status bar, message dock. Deliberately thin:
+each tab is its own module and talks to the others only through the AppContext."""
+
+from __future__ import annotations
+
+import importlib
+import logging
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
+from PySide6.QtWidgets import (
+    QDialog,
+    QDockWidget,
+    QLabel,
+    QMainWindow,
+    QTableWidget,
+    QTableWidgetItem,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from inspector.ui.context import AppContext
+from inspector.ui.live_panel import LivePanel
+from inspector.ui.messages import MessageArea
+from inspector.ui.roles import RoleController
+from inspector.ui.status_bar import StationStatusBar
+
+log = logging.getLogger(__name__)
+
+SHORTCUTS: list[tuple[str, str]] = [
+    ("F5", "Start the run / resume a paused one"),
+    ("F6", "Pause / resume"),
+    ("F7", "Stop"),
+    ("F8 or Space", "Single step: inspect one image, then wait"),
+    ("Left / Right", "Step through the recent verdicts (when the strip has focus)"),
+    ("Ctrl+1 / Ctrl+2 / Ctrl+3", "Live / History / Rules tab"),
+    ("Ctrl+M", "Show / hide the message area"),
+    ("Ctrl+Q", "Quit"),
+]
+
+# (tab title, module, class): built by name so this window does not break while a panel
+# is being written, or if one fails to import; the error goes to the message area instead.
+OPTIONAL_TABS = [("History", "inspector.ui.history_panel", "HistoryPanel"),
+                 ("Rules", "inspector.ui.rules_panel", "RulesPanel")]
+
+
+class MainWindow(QMainWindow):
+    def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.ctx = ctx
+        self.setWindowTitle(f"Defect Inspector — {ctx.station}")
+        self.setMinimumSize(1000, 680)
+        self.messages = MessageArea(ctx)
+        self.dock = QDockWidget("Messages", self)
+        self.dock.setObjectName("MessagesDock")  # saveState() needs object names
+        self.dock.setWidget(self.messages)
+        self.dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable
+                              | QDockWidget.DockWidgetFeature.DockWidgetClosable)
+        self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.dock)
+
+        self.tabs = QTabWidget()
+        self.tabs.setDocumentMode(True)
+        self.live = LivePanel(ctx)
+        self.tabs.addTab(self.live, "Live")
+        self.panels: dict[str, QWidget] = {"Live": self.live}
+        for title, module, cls in OPTIONAL_TABS:
+            panel = self._load_panel(title, module, cls)
+            self.panels[title] = panel
+            self.tabs.addTab(panel, title)
+        self.setCentralWidget(self.tabs)
+
+        self.status = StationStatusBar(ctx, self)
+        self.setStatusBar(self.status)
+        self.messages.unread_changed.connect(self.status.set_problems)
+        self.roles = RoleController(ctx, self)
+        self.shortcuts_dialog: QDialog | None = None
+        self._build_menus()
+        self._restore()
+
+    def _load_panel(self, title: str, module: str, cls: str) -> QWidget:
+        try:
+            return getattr(importlib.import_module(module), cls)(self.ctx)
+        except Exception as exc:  # any failure in another panel must not take the station down
+            log.exception("%s tab failed to load", title)
+            self.ctx.notify("error", f"The {title} tab could not be loaded: {exc}")
+            label = QLabel(f"The {title} tab is not available.\n{exc}")
+            label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+            label.setProperty("muted", True)
+            return label
+
+    # -- menus and shortcuts ----------------------------------------------------------------
+    def _action(self, text: str, slot: object, keys: list[str] | None = None, menu: object = None) -> QAction:
+        act = QAction(text, self)
+        if keys:
+            act.setShortcuts([QKeySequence(k) for k in keys])
+        act.triggered.connect(slot)
+        # On the window (not only the menu) so shortcuts work whichever widget has focus.
+        self.addAction(act)
+        if menu is not None:
+            menu.addAction(act)  # type: ignore[attr-defined]
+        return act
+
+    def _build_menus(self) -> None:
+        mb = self.menuBar()
+        f = mb.addMenu("&File")
+        self._action("&Quit", self.close, ["Ctrl+Q"], f)
+        run = mb.addMenu("&Run")
+        self.start_action = self._action("&Start / resume", self.live.start, ["F5"], run)
+        self.pause_action = self._action("&Pause / resume", self.live.toggle_pause, ["F6"], run)
+        self.stop_action = self._action("S&top", self.live.stop, ["F7"], run)
+        self.step_action = self._action("Single s&tep", self.live.step, ["F8", "Space"], run)
+        run.addSeparator()
+        self._action("&Reset counters", self.live.reset_counters, None, run)
+        view = mb.addMenu("&View")
+        for i, title in enumerate(self.panels):
+            self._action(f"&{title}", lambda _=False, i=i: self.tabs.setCurrentIndex(i),
+                         [f"Ctrl+{i + 1}"], view)
+        view.addSeparator()
+        toggle = self.dock.toggleViewAction()
+        toggle.setShortcut(QKeySequence("Ctrl+M"))
+        view.addAction(toggle)
+        self.addAction(toggle)
+        role = mb.addMenu("R&ole")
+        self.qa_action = self._action("&QA login…", self.roles.request_qa, None, role)
+        self.logout_action = self._action("&Operator mode", self.roles.logout, None, role)
+        self.pin_action = self._action("&Change PIN…", self.roles.change_pin, None, role)
+        self.ctx.role_changed.connect(self._on_role)
+        self._on_role(self.ctx.role)
+        helpm = mb.addMenu("&Help")
+        self._action("&Keyboard shortcuts", self.show_shortcuts, ["F1"], helpm)
+
+    def _on_role(self, _role: str) -> None:
+        qa = self.ctx.is_qa()
+        self.qa_action.setEnabled(not qa)
+        self.logout_action.setEnabled(qa)
+        self.pin_action.setEnabled(qa)  # only QA may change its own PIN
+
+    def show_shortcuts(self) -> QDialog:
+        """A non-modal list of the shortcuts (it never blocks the line)."""
+        if self.shortcuts_dialog is None:
+            dlg = QDialog(self)
+            dlg.setWindowTitle("Keyboard shortcuts")
+            table = QTableWidget(len(SHORTCUTS), 2)
+            table.setHorizontalHeaderLabels(["Key", "Action"])
+            table.verticalHeader().hide()
+            table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+            for r, (key, what) in enumerate(SHORTCUTS):
+                table.setItem(r, 0, QTableWidgetItem(key))
+                table.setItem(r, 1, QTableWidgetItem(what))
+            table.resizeColumnsToContents()
+            table.horizontalHeader().setStretchLastSection(True)
+            QVBoxLayout(dlg).addWidget(table)
+            dlg.resize(520, 330)
+            self.shortcuts_dialog = dlg
+        self.shortcuts_dialog.show()
+        self.shortcuts_dialog.raise_()
+        return self.shortcuts_dialog
+
+    # -- persistence ------------------------------------------------------------------------
+    def _restore(self) -> None:
+        s = self.ctx.settings
+        geometry = s.value("window/geometry")
+        if geometry is not None:
+            self.restoreGeometry(geometry)
+        else:
+            self.resize(1440, 900)
+        state = s.value("window/state")
+        if state is not None:
+            self.restoreState(state)
+        self.tabs.setCurrentIndex(int(s.value("window/tab", 0) or 0))
+
+    def save_settings(self) -> None:
+        s = self.ctx.settings
+        s.setValue("window/geometry", self.saveGeometry())
+        s.setValue("window/state", self.saveState())
+        s.setValue("window/tab", self.tabs.currentIndex())
+        self.live.save_settings()
+        s.sync()
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        self.save_settings()
+        self.live.shutdown()
+        for panel in self.panels.values():
+            close = getattr(panel, "shutdown", None)
+            if callable(close) and panel is not self.live:
+                close()
+        super().closeEvent(event)

@@ -1,0 +1,78 @@
+"""The status bar: which backend, model, recipe, database and role are in force, always visible."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtWidgets import QLabel, QStatusBar, QWidget
+
+from inspector.core.recipe import Recipe
+from inspector.ui.context import AppContext, ModelState
+from inspector.ui.style import ACCENT, VERDICT_COLORS
+
+
+def masked_db_url(db: Any) -> str:
+    """The DB URL with any password replaced by ***: the status bar is on screen all day."""
+    url = getattr(db, "url", None)
+    if url is None:
+        return "no database"
+    return url.render_as_string(hide_password=True)
+
+
+class StationStatusBar(QStatusBar):
+    def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.ctx = ctx
+        self.setSizeGripEnabled(True)
+        self.backend_label = QLabel()
+        self.model_label = QLabel()
+        self.recipe_label = QLabel()
+        self.db_label = QLabel()
+        self.role_label = QLabel()
+        self.role_label.setObjectName("RoleBadge")
+        self.problems_label = QLabel()
+        for w in (self.problems_label, self.backend_label, self.model_label, self.recipe_label,
+                  self.db_label):
+            self.addPermanentWidget(w)
+        self.addPermanentWidget(self.role_label)
+        self.problems_label.hide()
+        ctx.model_changed.connect(self._on_model)
+        ctx.recipe_changed.connect(self._on_recipe)
+        ctx.role_changed.connect(lambda _r: self._on_role())
+        self._on_model(ctx.model)
+        self._on_recipe(ctx.recipe)
+        self._on_role()
+        db_text = masked_db_url(ctx.db)
+        self.db_label.setText(f"DB {db_text}")
+        self.db_label.setToolTip(f"Verdict database: {db_text}\nStation: {ctx.station}")
+
+    def _on_model(self, model: ModelState) -> None:
+        have = Path(model.path).is_file()
+        backend = model.backend_display or ("backend: loads at first start" if have else "backend: none")
+        self.backend_label.setText(backend)
+        self.backend_label.setToolTip(model.notice or backend)
+        if have:
+            sha = model.card.sha256[:8] if model.card.sha256 else "?"
+            self.model_label.setText(f"Model {model.card.name} · {sha}")
+            self.model_label.setStyleSheet("")
+        else:
+            self.model_label.setText("Model: NONE")
+            self.model_label.setStyleSheet(f"color: {VERDICT_COLORS['NG']}; font-weight: 600;")
+        self.model_label.setToolTip(f"{model.path}\nsha256 {model.card.sha256 or '-'}")
+
+    def _on_recipe(self, recipe: Recipe) -> None:
+        self.recipe_label.setText(f"Recipe {recipe.name} v{recipe.version}")
+        self.recipe_label.setToolTip(f"threshold {recipe.threshold:.2f}, min area {recipe.min_area_px} px")
+
+    def _on_role(self) -> None:
+        qa = self.ctx.is_qa()
+        text = f"QA · {self.ctx.user}" if qa else "Operator"
+        self.role_label.setText(text)
+        color = VERDICT_COLORS["REVIEW"] if qa else ACCENT
+        self.role_label.setStyleSheet(f"background: {color}; color: white; border: none;")
+
+    def set_problems(self, n: int) -> None:
+        self.problems_label.setVisible(n > 0)
+        self.problems_label.setText(f"⚠ {n} message{'s' if n != 1 else ''}")
+        self.problems_label.setStyleSheet(f"color: {VERDICT_COLORS['REVIEW']};")

@@ -1,0 +1,384 @@
+"""The inspection worker: model, source and DB writes on a QThread, signals out.
+
+The UI thread never waits on the model or the DB. It talks to the worker in
+two ways only: a queued signal to start a run, and :class:`RunControl`
+(thread-safe flags) for pause / resume / step / stop, which take effect
+between frames even while the worker is busy inside ``run_source``.
+
+One long-lived thread, not one per run: the backend is built ON that thread
+(CUDA contexts are per thread) and kept between runs, so a restart does not
+reload the model.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from collections.abc import Callable
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QObject, QThread, Signal, Slot
+
+from inspector.core.pipeline import Pipeline, RunSummary, run_source
+from inspector.core.recipe import Recipe
+from inspector.core.sources.base import Source
+from inspector.core.types import FrameError, InspectionResult
+
+log = logging.getLogger(__name__)
+
+SourceFactory = Callable[[], Source]
+
+
+def gui_threads() -> int:
+    """Inference threads for the GUI: leave one core to the UI thread so it never stalls."""
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        cores = os.cpu_count() or 1
+    return max(1, cores - 1)
+
+
+class RunControl:
+    """The ``ProgressState`` handed to ``run_source``; the UI flips its flags from its own thread.
+
+    Pause blocks inside ``progress()`` (called after every frame), so the frame in
+    flight finishes and is shown, and nothing more is read until resume or step.
+    A run started paused inspects exactly one frame and waits: that is "single step".
+    """
+
+    def __init__(self, paused: bool = False) -> None:
+        self._cond = threading.Condition()
+        self._stop = False
+        self._paused = paused
+        self._steps = 0
+        self.done = 0
+        self.total: int | None = None
+
+    # -- ProgressState (worker thread) ------------------------------------------------------
+    def cancelled(self) -> bool:
+        return self._stop
+
+    def progress(self, done: int, total: int | None, message: str = "") -> None:
+        self.done, self.total = done, total
+        with self._cond:
+            while self._paused and self._steps == 0 and not self._stop:
+                self._cond.wait()
+            if self._paused and self._steps > 0:
+                self._steps -= 1
+
+    # -- controls (any thread, never block) ---------------------------------------------------
+    @property
+    def paused(self) -> bool:
+        return self._paused
+
+    def pause(self) -> None:
+        with self._cond:
+            self._paused = True
+
+    def resume(self) -> None:
+        with self._cond:
+            self._paused, self._steps = False, 0
+            self._cond.notify_all()
+
+    def step(self) -> None:
+        with self._cond:
+            self._paused = True
+            self._steps += 1
+            self._cond.notify_all()
+
+    def stop(self) -> None:
+        with self._cond:
+            self._stop = True
+            self._cond.notify_all()
+
+
+@dataclass(slots=True)
+class RunRequest:
+    """Everything one run needs; built on the UI thread, used on the worker thread."""
+
+    open_source: SourceFactory  # called on the worker thread: opening a camera can block
+    model_path: Path
+    recipe: Recipe
+    backend_kind: str = "auto"
+    threads: int | None = None
+    limit: int | None = None
+    control: RunControl = field(default_factory=RunControl)
+
+
+class InspectionWorker(QObject):
+    """Lives on the worker thread. Signals are emitted from worker/writer threads (queued to the UI)."""
+
+    result = Signal(object)  # InspectionResult
+    error = Signal(str)
+    backend_ready = Signal(object)  # BackendInfo
+    started = Signal(str)  # the source's name
+    logged = Signal(int)  # inspection id, after its commit
+    finished = Signal(object)  # RunSummary
+
+    def __init__(self, db: Any, station: str, archive_dir: Path | None = None) -> None:
+        super().__init__()
+        self._db = db
+        self._station = station
+        self._archive_dir = archive_dir
+        self._backend: Any = None
+        self._backend_key: tuple[object, ...] | None = None
+        self._card: Any = None
+        self._writer: Any = None
+        self._pipeline: Pipeline | None = None
+        self._lock = threading.Lock()
+
+    # -- called from the UI thread (cheap, thread-safe) ---------------------------------------
+    def set_recipe(self, recipe: Recipe) -> None:
+        """Swap the recipe of the running pipeline between frames."""
+        with self._lock:
+            if self._writer is not None:
+                self._writer.add_recipe(recipe)  # registered before any result can carry it
+            if self._pipeline is not None:
+                self._pipeline.recipe = recipe
+
+    def close_writer(self, timeout: float = 5.0) -> None:
+        with self._lock:
+            writer, self._writer = self._writer, None
+        if writer is not None:
+            writer.close(timeout)
+
+    # -- worker thread -----------------------------------------------------------------------
+    @Slot(object)
+    def run(self, req: RunRequest) -> None:
+        summary = RunSummary()
+        source: Source | None = None
+        try:
+            pipeline = self._prepare(req)
+            source = req.open_source()
+            self.started.emit(source.name)
+            summary = run_source(source, pipeline, self._sink, req.control, limit=req.limit,
+                                 on_error=self._on_frame_error)
+        except (OSError, ValueError, RuntimeError) as exc:
+            # Model, source and backend failures all name what is wrong: show them as they are.
+            self.error.emit(str(exc))
+        except Exception as exc:  # a bug must end the run, not the station
+            log.exception("inspection run failed")
+            self.error.emit(f"inspection stopped by an unexpected error: {exc!r}")
+        finally:
+            if source is not None:
+                try:
+                    source.close()
+                except Exception as exc:  # a dead camera may fail to close
+                    log.warning("closing %s failed: %r", source.name, exc)
+            with self._lock:
+                self._pipeline = None
+            summary.cancelled = summary.cancelled or req.control.cancelled()
+            self.finished.emit(summary)
+
+    @Slot()
+    def release(self) -> None:
+        """Free the backend on the thread that made it."""
+        if self._backend is not None:
+            self._backend.close()
+        self._backend = self._backend_key = None
+
+    def _prepare(self, req: RunRequest) -> Pipeline:
+        from inspector.core.backends.select import select_backend
+        from inspector.core.model_card import load_card
+
+        path = Path(req.model_path)
+        stat = path.stat() if path.is_file() else None
+        key = (str(path), stat.st_mtime_ns if stat else None, req.backend_kind, req.threads)
+        if key != self._backend_key or self._backend is None:
+            self.release()
+            card = load_card(path)  # FileNotFoundError names the missing model
+            self._backend = select_backend(req.backend_kind, path, threads=req.threads)
+            self._card, self._backend_key = card, key
+            self.backend_ready.emit(self._backend.info())
+        writer = self._ensure_writer()
+        writer.add_model(self._card, str(path))
+        writer.add_recipe(req.recipe)
+        pipeline = Pipeline(self._backend, self._card, req.recipe)
+        with self._lock:
+            self._pipeline = pipeline
+        return pipeline
+
+    def _ensure_writer(self) -> Any:
+        from db.writer import VerdictWriter
+
+        with self._lock:
+            if self._writer is None or not self._writer.alive:
+                overlay = _archive_overlay()
+                self._writer = VerdictWriter(self._db, self._station, archive_dir=self._archive_dir,
+                                             overlay=overlay)
+            return self._writer
+
+    def _sink(self, result: InspectionResult) -> None:
+        writer = self._writer
+        if writer is not None:
+            # submit() blocks only while the writer's queue is full (DB stalled): back-pressure
+            # on this thread, never on the UI.
+            fut = writer.submit(result)
+            fut.add_done_callback(lambda f, key=result.frame.key: self._on_logged(f, key))
+        self.result.emit(result)
+
+    def _on_logged(self, fut: Future[int], key: str) -> None:
+        # Runs on the writer thread; the signal is queued to the UI.
+        exc = fut.exception()
+        if exc is not None:
+            self.error.emit(f"verdict for {key} was NOT logged: {exc}")
+        else:
+            self.logged.emit(fut.result())
+
+    def _on_frame_error(self, err: FrameError) -> None:
+        self.error.emit(f"skipped {err.key}: {err.message}")
+
+
+SOURCE_KINDS: dict[str, str] = {
+    "demo": "Demo (synthetic)",
+    "folder": "Folder",
+    "hot": "Hot folder (watch)",
+    "camera": "Camera (index or URL)",
+    "video": "Video file",
+    "genicam": "GenICam camera",
+}
+
+
+def genicam_available() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec("harvesters") is not None
+
+
+@dataclass(frozen=True, slots=True)
+class SourceChoice:
+    """What the operator picked in the source chooser, turned into a Source on the worker thread."""
+
+    kind: str = "demo"
+    text: str = ""  # folder / file path, camera index or URL, GenTL producer path
+    recursive: bool = False
+    skip_logged: bool = True  # resume: files this station already logged are not inspected again
+    demo_fps: float | None = None
+    demo_count: int | None = None
+
+    def spec(self) -> str:
+        text = self.text.strip()
+        if self.kind == "demo":
+            return "demo"
+        if not text:
+            raise ValueError(f"{SOURCE_KINDS.get(self.kind, self.kind)}: enter a path, index or URL first")
+        if self.kind == "hot":
+            return f"hot:{text}"
+        if self.kind == "camera":
+            return f"camera:{text}" if text.isdigit() else text
+        if self.kind == "genicam":
+            return text if text.lower().startswith("genicam:") else f"genicam:{text}"
+        return text
+
+    def factory(self, db: Any, station: str) -> SourceFactory:
+        def open_it() -> Source:
+            if self.kind == "demo":
+                from inspector.core.demo import DemoSource
+
+                return DemoSource(n=self.demo_count, fps=self.demo_fps)
+            from inspector.core.sources import open_source
+
+            opts: dict[str, Any] = {}
+            if self.kind == "folder":
+                opts["recursive"] = self.recursive
+            if self.kind in ("folder", "hot", "video") and self.skip_logged:
+                from db.queries import logged_keys
+
+                opts["skip"] = logged_keys(db, station)  # a DB read: fine here, off the UI thread
+            return open_source(self.spec(), **opts)
+
+        return open_it
+
+
+def _archive_overlay() -> Callable[[InspectionResult], Any] | None:
+    try:
+        from inspector.core.overlay import render_result
+    except ImportError:  # archive the raw image only
+        return None
+    return render_result
+
+
+class InspectionController(QObject):
+    """The UI-side handle: owns the worker thread; no method blocks except ``shutdown``."""
+
+    state_changed = Signal(str)  # "idle" | "running" | "paused"
+    _submit = Signal(object)
+    _release = Signal()
+
+    def __init__(self, db: Any, station: str, archive_dir: Path | None = None,
+                 parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.thread = QThread()
+        self.thread.setObjectName("inspection-worker")
+        self.worker = InspectionWorker(db, station, archive_dir)
+        self.worker.moveToThread(self.thread)
+        self._submit.connect(self.worker.run)
+        self._release.connect(self.worker.release)
+        self.worker.finished.connect(self._on_finished)
+        self._control: RunControl | None = None
+        self._state = "idle"
+        self.thread.start()
+
+    @property
+    def state(self) -> str:
+        return self._state
+
+    @property
+    def control(self) -> RunControl | None:
+        return self._control
+
+    def is_active(self) -> bool:
+        return self._state != "idle"
+
+    def start(self, req: RunRequest) -> bool:
+        """Queue a run; False if one is already active (stop it first)."""
+        if self.is_active():
+            return False
+        self._control = req.control
+        self._set_state("paused" if req.control.paused else "running")
+        self._submit.emit(req)
+        return True
+
+    def pause(self) -> None:
+        if self._control is not None and self._state == "running":
+            self._control.pause()
+            self._set_state("paused")
+
+    def resume(self) -> None:
+        if self._control is not None and self._state == "paused":
+            self._control.resume()
+            self._set_state("running")
+
+    def step(self) -> None:
+        if self._control is not None and self.is_active():
+            self._control.step()
+            self._set_state("paused")
+
+    def stop(self) -> None:
+        if self._control is not None:
+            self._control.stop()
+
+    def set_recipe(self, recipe: Recipe) -> None:
+        self.worker.set_recipe(recipe)
+
+    def shutdown(self, timeout_ms: int = 5000) -> None:
+        """Stop the run, free the backend on its thread, flush the writer. Only at exit."""
+        self.stop()
+        self._release.emit()  # queued behind the run: runs once it has returned
+        self.thread.quit()
+        if not self.thread.wait(timeout_ms):
+            log.warning("inspection thread did not stop within %d ms", timeout_ms)
+        self.worker.close_writer(timeout_ms / 1000)
+
+    def _on_finished(self, _summary: RunSummary) -> None:
+        self._control = None
+        self._set_state("idle")
+
+    def _set_state(self, state: str) -> None:
+        if state != self._state:
+            self._state = state
+            self.state_changed.emit(state)
