@@ -220,3 +220,25 @@ def test_importing_backend_module_needs_no_tensorrt(monkeypatch):
     monkeypatch.delitem(sys.modules, "inspector.core.backends.tensorrt_backend", raising=False)
     mod = importlib.import_module("inspector.core.backends.tensorrt_backend")
     assert mod.TensorRTBackend.name == "tensorrt"
+
+
+def test_select_backend_auto_uses_tensorrt_or_falls_back_with_reason(tmp_path, monkeypatch):
+    """Integration with backends/select.py (written elsewhere) through check_engine + TensorRTBackend."""
+    from inspector.core.backends.select import select_backend
+
+    model, _ = _build(tmp_path, monkeypatch, precision="fp16")
+    be = select_backend("auto", model)
+    try:
+        assert be.info().name == "tensorrt"
+    finally:
+        be.close()
+    S.make_model(model, sign=-1.0)  # the ONNX changed: the engine is stale
+    be = select_backend("auto", model)
+    try:
+        info = be.info()
+        assert info.name == "onnxruntime"
+        assert "stale" in info.notice
+    finally:
+        be.close()
+    with pytest.raises(BackendUnavailable, match="stale"):
+        select_backend("tensorrt", model)
