@@ -203,3 +203,30 @@ def test_kill_minus_9_in_the_middle_then_rerun_logs_every_image_exactly_once(
     assert len(set(keys)) == n
     assert regions_orphans == 0
     assert maps == n
+
+
+@pytest.mark.skipif(not os.environ.get("INSPECTOR_TEST_PG_URL"), reason="set INSPECTOR_TEST_PG_URL")
+def test_inspect_logs_to_postgresql(tiny_model: Path, image_folder: Path, tmp_path: Path) -> None:
+    from db.queries import count_history, history
+    from db.session import open_db
+
+    url = os.environ["INSPECTOR_TEST_PG_URL"]
+    station = f"pg-{time.time_ns()}"
+    args = [
+        "inspect",
+        str(image_folder),
+        "--model",
+        str(tiny_model),
+        "--db",
+        url,
+        "--station",
+        station,
+        "--archive",
+        str(tmp_path / "a"),
+        "--no-progress",
+    ]
+    assert main(args) == exitcodes.DEFECTS
+    assert main(args) == exitcodes.OK  # resumed: nothing left to do
+    db = open_db(url)
+    assert count_history(db, station=station) == 6
+    assert sorted(r.verdict.value for r in history(db, station=station)) == ["NG"] * 3 + ["OK"] * 3
