@@ -50,7 +50,7 @@ class MainWindow(QMainWindow):
         super().__init__(parent)
         self.ctx = ctx
         self.setWindowTitle(f"Defect Inspector — {ctx.station}")
-        self.setMinimumSize(1000, 680)
+        self.setMinimumSize(760, 560)  # small laptops; panels keep their own minimums
         self.messages = MessageArea(ctx)
         self.dock = QDockWidget("Messages", self)
         self.dock.setObjectName("MessagesDock")  # saveState() needs object names
@@ -75,6 +75,7 @@ class MainWindow(QMainWindow):
         self.messages.unread_changed.connect(self.status.set_problems)
         self.roles = RoleController(ctx, self)
         self.shortcuts_dialog: QDialog | None = None
+        self._closed = False
         self._build_menus()
         self._restore()
 
@@ -82,12 +83,17 @@ class MainWindow(QMainWindow):
         try:
             return getattr(importlib.import_module(module), cls)(self.ctx)
         except Exception as exc:  # any failure in another panel must not take the station down
-            log.exception("%s tab failed to load", title)
-            self.ctx.notify("error", f"The {title} tab could not be loaded: {exc}")
-            label = QLabel(f"The {title} tab is not available.\n{exc}")
-            label.setAlignment(Qt.AlignmentFlag.AlignCenter)
-            label.setProperty("muted", True)
-            return label
+            if isinstance(exc, ModuleNotFoundError) and exc.name == module:
+                why = "not installed"
+                self.ctx.notify("warning", f"The {title} tab is not installed ({module})")
+            else:
+                log.exception("%s tab failed to load", title)
+                why = str(exc)
+                self.ctx.notify("error", f"The {title} tab could not be loaded: {exc}")
+        label = QLabel(f"The {title} tab is not available: {why}")
+        label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        label.setProperty("muted", True)
+        return label
 
     # -- menus and shortcuts ----------------------------------------------------------------
     def _action(self, text: str, slot: object, keys: list[str] | None = None, menu: object = None) -> QAction:
@@ -179,6 +185,10 @@ class MainWindow(QMainWindow):
         s.sync()
 
     def closeEvent(self, event: QCloseEvent) -> None:
+        if self._closed:  # close() may come twice (menu, then the app or a test)
+            super().closeEvent(event)
+            return
+        self._closed = True
         self.save_settings()
         self.live.shutdown()
         for panel in self.panels.values():
