@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from PySide6.QtCore import QDateTime, QItemSelectionModel, QModelIndex, Qt, QTimer, Signal
+from PySide6.QtCore import QDateTime, QItemSelectionModel, QModelIndex, QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QKeyEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -50,6 +50,23 @@ _COLUMN_WIDTHS = {
     Column.REVIEW: 110,
     Column.SOURCE: 160,
 }
+
+
+class SelectionBus(QObject):
+    """Carries "the inspection the user is looking at" from History to Rules.
+
+    One per AppContext, parented to it (found with ``selection_bus(ctx)``): the
+    main window builds tabs by name and never has to wire panels together.
+    """
+
+    inspection_selected = Signal(int)
+
+
+def selection_bus(ctx: AppContext) -> SelectionBus:
+    bus = ctx.findChild(SelectionBus)
+    if bus is None:
+        bus = SelectionBus(ctx)
+    return bus
 
 
 class HistoryTable(QTableView):
@@ -181,8 +198,9 @@ class InspectionDetailView(QWidget):
 class HistoryPanel(QWidget):
     """The verdict log for operators and QA.
 
-    Signals: ``inspection_selected(id)`` when the current row changes (the
-    rules panel re-decides that image), ``inspection_opened(id)`` on Enter.
+    Signals: ``inspection_selected(id)`` when the current row changes (also
+    sent on ``selection_bus(ctx)``, which the rules panel follows),
+    ``inspection_opened(id)`` on Enter.
     """
 
     inspection_selected = Signal(int)
@@ -209,6 +227,7 @@ class HistoryPanel(QWidget):
             self.table.setColumnWidth(col, width)
         self.detail = InspectionDetailView()
         self.reviews = ReviewActions(ctx, self)
+        self._bus = selection_bus(ctx)
         self._build_filters()
 
         self.count_label = QLabel("")
@@ -400,6 +419,7 @@ class HistoryPanel(QWidget):
         self.reviews.set_row(row)
         if row is not None:
             self.inspection_selected.emit(row.id)
+            self._bus.inspection_selected.emit(row.id)
         self._detail_timer.start()
 
     def _load_detail(self) -> None:

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QCloseEvent
+from PySide6.QtCore import QCoreApplication, Qt, Signal
+from PySide6.QtGui import QCloseEvent, QShowEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
@@ -38,6 +38,7 @@ from inspector.core.recipe import Recipe
 from inspector.core.rules import decide
 from inspector.core.types import Decision
 from inspector.ui.context import AppContext
+from inspector.ui.history_panel import selection_bus
 from inspector.ui.image_view import ImageView
 from inspector.ui.pr_plot import PRPlot
 from inspector.ui.queries_extra import StoredView, latest_inspection_id, load_stored_view
@@ -124,12 +125,19 @@ class RulesPanel(QWidget):
         self.runner.failed.connect(lambda msg: self.whatif_status.setText(f"What-if failed: {msg}"))
         self.runner.busy_changed.connect(self._on_busy)
         self.flips.flip_selected.connect(self._on_flip_selected)
+        # lambdas: clicked(bool) would otherwise arrive as the `reason`/`version` argument
         self.apply_button.clicked.connect(lambda: self.apply())
         self.revert_button.clicked.connect(lambda: self.editor.set_recipe(self.ctx.recipe))
         self.restore_button.clicked.connect(lambda: self.restore())
         ctx.recipe_changed.connect(self._on_recipe_changed)
         ctx.role_changed.connect(lambda _r: self._update_role())
         ctx.inspection_logged.connect(self._on_logged)
+        selection_bus(ctx).inspection_selected.connect(self._on_history_selected)
+        self._pending_id: int | None = None
+        self._replay_stale = False
+        app = QCoreApplication.instance()
+        if app is not None:
+            app.aboutToQuit.connect(self.shutdown)  # child widgets get no closeEvent on quit
 
         self.reload_versions()
         self._update_role()
@@ -217,7 +225,32 @@ class RulesPanel(QWidget):
             self.ctx.notify("error", f"Could not load inspection {inspection_id}: {exc}")
         self._redecide()
 
+    def _on_history_selected(self, inspection_id: int) -> None:
+        # Holding Down in History skims many rows: while this tab is hidden only
+        # remember the last one and load it when the tab is shown.
+        self.follow_latest.setChecked(False)
+        if self.isVisible():
+            self._show_inspection(inspection_id)
+        else:
+            self._pending_id = inspection_id
+
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        if self._pending_id is not None:
+            pending, self._pending_id = self._pending_id, None
+            self._show_inspection(pending)
+        if self._replay_stale:
+            self._replay_stale = False
+            self.runner.request(self.candidate)
+
     def _on_logged(self, inspection_id: int) -> None:
+        # The station is inspecting: a hidden tab must not spend its CPU on
+        # replays nobody looks at; catch up when the tab is shown.
+        if not self.isVisible():
+            if self.follow_latest.isChecked():
+                self._pending_id = inspection_id
+            self._replay_stale = True
+            return
         if self.follow_latest.isChecked():
             self._show_inspection(inspection_id)
         self.runner.request(self.candidate)  # the newest rows are part of "the last N"
