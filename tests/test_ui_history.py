@@ -164,8 +164,11 @@ def test_keyboard_click_through_and_disposition_by_key(qtbot, panel, db: Databas
     assert view.image_note.endswith("img_003.png")  # the stored image, not the map
     assert panel.detail.image.has_image()
 
-    panel.table.setFocus()
-    qtbot.keyClick(panel.table, Qt.Key.Key_N)  # confirm NG
+    # focus is in the detail now; the disposition keys work there too, Esc goes back
+    qtbot.waitUntil(lambda: panel.detail.image.hasFocus(), timeout=2000)
+    qtbot.keyClick(panel.detail.image, Qt.Key.Key_N)  # confirm NG
+    qtbot.keyClick(panel.detail.image, Qt.Key.Key_Escape)
+    qtbot.waitUntil(lambda: panel.table.hasFocus(), timeout=2000)
     with db.read() as s:
         reviews = s.scalars(select(Review).where(Review.inspection_id == target)).all()
         assert [(r.disposition, r.by) for r in reviews] == [("confirm_ng", "alice")]
@@ -175,6 +178,18 @@ def test_keyboard_click_through_and_disposition_by_key(qtbot, panel, db: Databas
     assert panel.model.row_at(2).review == "confirm_ng"
     assert panel.model.index(2, 5).data() == "confirmed NG"
     assert "confirmed NG by alice" in panel.detail.reviews.text()
+
+
+def test_missing_image_shows_the_stored_map_alone(qtbot, panel, logged: list[int], tmp_path: Path) -> None:
+    (tmp_path / "imgs" / "img_005.png").unlink()
+    qtbot.keyClick(panel.table, Qt.Key.Key_Home)
+    panel.load_detail_now()
+    view = panel.detail.view
+    assert view.id == logged[5]
+    assert "showing the stored probability map" in view.image_note
+    assert view.image.shape == (32, 32)
+    assert view.image.max() == round(0.9 * 255)  # the map itself, as 8-bit levels
+    assert panel.detail.image.has_image()
 
 
 def test_disposition_that_does_not_fit_the_verdict_is_refused(qtbot, panel, db: Database) -> None:
@@ -309,3 +324,33 @@ def test_model_pages_match_a_plain_query(db: Database) -> None:
     assert m.rowCount() == 100
     assert all(m.row_at(i).verdict is Verdict.NG for i in range(100))
     assert m.row_at(100) is None
+
+
+def test_in_the_station_window_history_follows_the_run_and_feeds_rules(
+    qtbot, tmp_path: Path, tiny_model: Path, monkeypatch, image_folder: Path
+) -> None:
+    from inspector.ui.history_panel import HistoryPanel
+    from inspector.ui.rules_panel import RulesPanel
+    from tests.ui_helpers import close_window, make_window, run_folder
+
+    w = make_window(qtbot, tmp_path, tiny_model, monkeypatch)
+    try:
+        history, rules = w.panels["History"], w.panels["Rules"]
+        assert isinstance(history, HistoryPanel)
+        assert isinstance(rules, RulesPanel)
+        run_folder(qtbot, w, image_folder)
+        # logged rows show up (auto-refresh when nobody has a row selected)
+        qtbot.waitUntil(lambda: history.model.rowCount() == 6, timeout=5000)
+        w.tabs.setCurrentWidget(history)
+        history.table.setFocus()
+        qtbot.keyClick(history.table, Qt.Key.Key_End)  # oldest: img_000
+        row = history.current_row()
+        assert row.source_key.endswith("img_000.png")
+        history.load_detail_now()
+        assert history.detail.view.image_note.endswith("img_000.png")
+        # the Rules tab picks the selection up when it is shown
+        w.tabs.setCurrentWidget(rules)
+        qtbot.waitUntil(lambda: rules.view is not None and rules.view.id == row.id, timeout=3000)
+        assert not rules.follow_latest.isChecked()
+    finally:
+        close_window(w)

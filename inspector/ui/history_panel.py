@@ -232,11 +232,12 @@ class HistoryPanel(QWidget):
 
         self.count_label = QLabel("")
         self.new_button = QPushButton("")
-        self.new_button.setToolTip("Show inspections logged since the list was loaded (F5)")
+        # Ctrl+R, not F5: F5 starts the live run everywhere in the window.
+        self.new_button.setToolTip("Show inspections logged since the list was loaded (Ctrl+R)")
         self.new_button.clicked.connect(self.refresh)
         self.new_button.hide()
         QShortcut(
-            QKeySequence(Qt.Key.Key_F5),
+            QKeySequence("Ctrl+R"),
             self,
             self.refresh,
             context=Qt.ShortcutContext.WidgetWithChildrenShortcut,
@@ -458,7 +459,7 @@ class HistoryPanel(QWidget):
         self.reviews.set_row(self.current_row())
 
     def _on_new_rows(self, n: int) -> None:
-        self.new_button.setText(f"{n} new — show (F5)")
+        self.new_button.setText(f"{n} new — show (Ctrl+R)")
         self.new_button.show()
         self._follow_timer.start()
 
