@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from PySide6.QtCore import QDateTime, QItemSelectionModel, QModelIndex, QObject, Qt, QTimer, Signal
-from PySide6.QtGui import QKeyEvent, QKeySequence, QShortcut
+from PySide6.QtGui import QKeyEvent, QKeySequence, QShortcut, QShowEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
@@ -464,6 +464,13 @@ class HistoryPanel(QWidget):
         self._follow_timer.start()
 
     def _follow(self) -> None:
+        if not self.isVisible():
+            return  # showEvent catches up; a hidden tab costs the running line nothing
         at_top = self.table.verticalScrollBar().value() == 0
         if at_top and not self.table.currentIndex().isValid():
-            self.refresh()  # nobody is reading a row: follow the line
+            self.model.refresh()  # nobody is reading a row: follow the line
+
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        if self.model.pending_new:
+            QTimer.singleShot(0, self._follow)
