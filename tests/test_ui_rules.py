@@ -183,7 +183,12 @@ def test_pr_plot_shows_the_sweep_of_reviewed_inspections(qtbot, panel, ctx, db, 
         queries.add_review(db, iid, disp, by="qa")
     panel.runner.run_now()
     qtbot.waitUntil(
-        lambda: panel.runner.last_pr is not None and panel.runner.last_pr.reviewed == 5, timeout=15_000
+        lambda: (
+            panel.runner.last_pr is not None
+            and panel.runner.last_pr.reviewed == 5
+            and panel.runner.last_pr.complete
+        ),
+        timeout=15_000,
     )
     pts = panel.plot.plots["threshold"].points
     at = {round(p.value, 2): p for p in pts}[0.5]

@@ -316,9 +316,10 @@ class RulesPanel(QWidget):
                 "No reviewed inspections yet: review some in History to see precision/recall."
             )
         else:
+            more = "" if out.complete else " Computing the other sweep…"
             self.pr_label.setText(
                 f"Precision/recall on {out.reviewed} reviewed inspections (REVIEW counts as flagged); "
-                f"the dashed line is the current setting. [{out.seconds * 1000:.0f} ms]"
+                f"the dashed line is the current setting. [{out.seconds * 1000:.0f} ms]{more}"
             )
 
     def _on_flip_selected(self, inspection_id: int) -> None:

@@ -13,6 +13,7 @@ recomputes only the level curve, and the other way round.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
@@ -68,8 +69,9 @@ class PROutcome:
     generation: int
     recipe: Recipe
     reviewed: int
-    points: dict[str, list[PRPoint]] = field(default_factory=dict)
+    points: dict[str, list[PRPoint]] = field(default_factory=dict)  # curves computed so far
     seconds: float = 0.0
+    complete: bool = False  # False while the other sweep is still computing
 
 
 def _sweep_key(recipe: Recipe, param: Param, data_key: tuple[Any, ...]) -> tuple[Any, ...]:
@@ -128,16 +130,20 @@ class _Job(QRunnable):
                 if st.cancelled():
                     return
                 self.runner.store(key, points)
-            out.points[param] = points
-        out.seconds = time.perf_counter() - t1
-        self.runner.bridge.pr_ready.emit(out)
+            # One emit per curve: on large 512x512 sets a sweep takes seconds, and
+            # the first curve is worth showing while the second computes.
+            done = param == PARAMS[-1]
+            out = dataclasses.replace(
+                out, points={**out.points, param: points}, complete=done, seconds=time.perf_counter() - t1
+            )
+            self.runner.bridge.pr_ready.emit(out)
 
 
 class WhatIfRunner(QObject):
     """Debounced replay + PR sweeps over the last ``n`` logged inspections."""
 
     replay_ready = Signal(object)  # ReplayOutcome
-    pr_ready = Signal(object)  # PROutcome
+    pr_ready = Signal(object)  # PROutcome, once per computed curve (complete=True on the last)
     failed = Signal(str)
     busy_changed = Signal(bool)
 
@@ -216,7 +222,8 @@ class WhatIfRunner(QObject):
     def _on_pr(self, out: PROutcome) -> None:
         if self._current(out.generation):
             self.last_pr = out
-            self.busy_changed.emit(False)
+            if out.complete:
+                self.busy_changed.emit(False)
             self.pr_ready.emit(out)
 
     def _on_failed(self, generation: int, message: str) -> None:
