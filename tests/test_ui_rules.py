@@ -165,6 +165,8 @@ def test_restore_creates_a_new_version_equal_to_the_old_one(qtbot, panel, ctx, d
     assert ctx.recipe.version == 3
     assert ctx.recipe.threshold == 0.5
     assert panel.editor.boxes["threshold"].value() == 0.5
+    assert panel.restore(1) is None  # v1's settings already run: no duplicate version
+    assert len(queries.recipe_versions(db, "default")) == 3
     events = queries.audit_events(db, action="recipe.restore")
     assert events[0].details["restored_version"] == 1
     assert events[0].actor == "quinn"

@@ -381,6 +381,11 @@ class RulesPanel(QWidget):
         if stored is None:
             self.ctx.notify("warning", "Restore: select a version in the list first.")
             return None
+        if stored.params == self.ctx.recipe.params():
+            self.ctx.notify(
+                "info", f"v{stored.version} has the running recipe's settings; nothing to restore."
+            )
+            return None
         text = (reason if reason is not None else self.reason_edit.text()).strip()
         why = f"restore v{stored.version}" + (f": {text}" if text else "")
         new = self._save(stored.recipe(), why, "recipe.restore", {"restored_version": stored.version})
