@@ -146,6 +146,7 @@ class InspectionDetailView(QWidget):
         split = QSplitter(Qt.Orientation.Horizontal)
         split.addWidget(self.image)
         split.addWidget(side)
+        side.setMinimumWidth(280)  # bbox/centroid columns and the header stay readable
         split.setStretchFactor(0, 3)
         split.setStretchFactor(1, 2)
         lay = QVBoxLayout(self)
@@ -330,18 +331,18 @@ class HistoryPanel(QWidget):
         self.until_edit.dateTimeChanged.connect(lambda _d: self._filter_timer.start())
         self._reload_sources()
 
-        self._filters = QHBoxLayout()
-        for w in (
-            self.verdict_box,
-            self.review_box,
-            self.source_box,
-            self.key_edit,
-            self.since_check,
-            self.since_edit,
-            self.until_check,
-            self.until_edit,
+        # Two rows: a single row squeezes the text fields to nothing on a laptop screen.
+        self._filters = QVBoxLayout()
+        for group in (
+            (self.verdict_box, self.review_box, self.source_box, self.key_edit),
+            (self.since_check, self.since_edit, self.until_check, self.until_edit),
         ):
-            self._filters.addWidget(w)
+            row = QHBoxLayout()
+            for w in group:
+                row.addWidget(w)
+            row.addStretch(0 if self.key_edit in group else 1)
+            self._filters.addLayout(row)
+        self.key_edit.setMinimumWidth(160)
 
     def _reload_sources(self) -> None:
         text = self.source_box.currentText()
