@@ -357,3 +357,22 @@ def test_in_the_station_window_history_follows_the_run_and_feeds_rules(
         assert not rules.follow_latest.isChecked()
     finally:
         close_window(w)
+
+
+def test_unreadable_log_gives_an_empty_table_and_a_message(qtbot, tmp_path: Path) -> None:
+    from inspector.ui.history_panel import HistoryPanel
+
+    broken = open_db(f"sqlite:///{tmp_path}/empty.db", migrate=False)  # no tables
+    try:
+        m = HistoryModel(broken)
+        assert m.rowCount() == 0
+        assert "Could not read the inspection log" in m.last_error
+        ctx = make_ctx(broken, tmp_path)
+        messages: list[tuple[str, str]] = []
+        ctx.message.connect(lambda lvl, txt: messages.append((lvl, txt)))
+        p = HistoryPanel(ctx)  # the panel still opens
+        qtbot.addWidget(p)
+        qtbot.waitUntil(lambda: bool(messages), timeout=2000)
+        assert messages[0][0] == "error"
+    finally:
+        broken.dispose()

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import logging
 from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -28,6 +29,7 @@ from db import queries
 from db.queries import HistoryRow
 from inspector.core.types import Verdict
 
+log = logging.getLogger(__name__)
 Index = QModelIndex | QPersistentModelIndex
 ReviewFilter = Literal["any", "unreviewed", "reviewed"]
 
@@ -97,6 +99,7 @@ class HistoryModel(QAbstractTableModel):
 
     refreshed = Signal(int)  # total rows in the new snapshot
     new_rows_available = Signal(int)  # inspections logged since the snapshot (not shown yet)
+    failed = Signal(str)  # a DB read failed; the panel shows the message
 
     def __init__(
         self, db: Any, page_size: int = 200, max_pages: int = 32, parent: QObject | None = None
@@ -111,6 +114,7 @@ class HistoryModel(QAbstractTableModel):
         self._pages: OrderedDict[int, list[HistoryRow]] = OrderedDict()  # LRU
         self._pending_new = 0
         self.pages_fetched = 0  # page queries since construction (tests and the status line read it)
+        self.last_error = ""
         self.refresh()
 
     # -- public API -------------------------------------------------------------------------
@@ -130,9 +134,16 @@ class HistoryModel(QAbstractTableModel):
         """New snapshot: recount and drop every cached page."""
         self.beginResetModel()
         self._snapshot = datetime.now(UTC)
+        self.last_error = ""
         self._pages.clear()
         self._pending_new = 0
-        self._total = queries.count_history(self._db, **self._filter.query_kwargs(self._snapshot))
+        try:
+            self._total = queries.count_history(self._db, **self._filter.query_kwargs(self._snapshot))
+        except Exception as exc:  # DB gone or locked: an empty table and a message, not a crash
+            log.warning("history count failed: %r", exc)
+            self._total = 0
+            self.last_error = f"Could not read the inspection log: {exc}"
+            self.failed.emit(self.last_error)
         self.endResetModel()
         self.refreshed.emit(self._total)
 
@@ -176,7 +187,13 @@ class HistoryModel(QAbstractTableModel):
         if rows is not None:
             self._pages.move_to_end(p)
             return rows
-        rows = self._fetch(p)
+        try:
+            rows = self._fetch(p)
+        except Exception as exc:  # called from data() during paint: must not raise into Qt
+            log.warning("history page %d failed: %r", p, exc)
+            self.last_error = f"Could not read the inspection log: {exc}"
+            self.failed.emit(self.last_error)
+            return []  # not cached: the next paint retries
         self._pages[p] = rows
         while len(self._pages) > self.max_pages:
             self._pages.popitem(last=False)

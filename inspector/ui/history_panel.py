@@ -8,6 +8,7 @@ decoding every image on the way.
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime
 
 from PySide6.QtCore import QDateTime, QItemSelectionModel, QModelIndex, QObject, Qt, QTimer, Signal
@@ -38,6 +39,7 @@ from inspector.ui.image_view import ImageView
 from inspector.ui.queries_extra import StoredView, distinct_sources, load_stored_view
 from inspector.ui.review import ReviewActions
 
+log = logging.getLogger(__name__)
 DETAIL_DELAY_MS = 40
 FILTER_DELAY_MS = 250
 FOLLOW_DELAY_MS = 1000  # a line logs several rows a second; one recount per second is plenty
@@ -211,6 +213,7 @@ class HistoryPanel(QWidget):
         super().__init__(parent)
         self.ctx = ctx
         self.model = HistoryModel(ctx.db, page_size=page_size, parent=self)
+        self.model.failed.connect(self._on_failed)
         self.table = HistoryTable()
         self.table.setModel(self.model)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
@@ -229,6 +232,9 @@ class HistoryPanel(QWidget):
         self.detail = InspectionDetailView()
         self.reviews = ReviewActions(ctx, self)
         self._bus = selection_bus(ctx)
+        self._last_error = ""
+        if self.model.last_error:  # the first count ran before anyone listened
+            QTimer.singleShot(0, lambda: self._on_failed(self.model.last_error))
         self._build_filters()
 
         self.count_label = QLabel("")
@@ -349,7 +355,10 @@ class HistoryPanel(QWidget):
         self.source_box.blockSignals(True)
         self.source_box.clear()
         self.source_box.addItem("")
-        self.source_box.addItems(distinct_sources(self.ctx.db))
+        try:
+            self.source_box.addItems(distinct_sources(self.ctx.db))
+        except Exception:  # the model reports DB trouble; the list just stays short
+            log.warning("could not list sources", exc_info=True)
         self.source_box.setCurrentText(text)
         self.source_box.blockSignals(False)
 
@@ -458,6 +467,16 @@ class HistoryPanel(QWidget):
         self.count_label.setText(f"{total:,} inspections")
         self.new_button.hide()
         self.reviews.set_row(self.current_row())
+
+    def _on_failed(self, message: str) -> None:
+        # Once per burst: a failing DB would otherwise flood the message area on every repaint.
+        if message != self._last_error:
+            self._last_error = message
+            self.ctx.notify("error", message)
+            QTimer.singleShot(10_000, self._forget_error)
+
+    def _forget_error(self) -> None:
+        self._last_error = ""
 
     def _on_new_rows(self, n: int) -> None:
         self.new_button.setText(f"{n} new — show (Ctrl+R)")
