@@ -376,3 +376,22 @@ def test_unreadable_log_gives_an_empty_table_and_a_message(qtbot, tmp_path: Path
         assert messages[0][0] == "error"
     finally:
         broken.dispose()
+
+
+def test_label_key_opens_the_label_editor_without_blocking(qtbot, panel, db: Database, logged) -> None:
+    from inspector.ui.label_dialog import LabelEditorDialog
+
+    qtbot.keyClick(panel.table, Qt.Key.Key_Home)
+    qtbot.keyClick(panel.table, Qt.Key.Key_J)  # newest OK row: a missed defect to draw
+    qtbot.keyClick(panel.table, Qt.Key.Key_L)
+    dialogs = [w for w in panel.findChildren(LabelEditorDialog) if w.isVisible()]
+    assert len(dialogs) == 1
+    dlg = dialogs[0]
+    assert dlg.disposition == "missed_defect"
+    dlg.editor.add_ellipse((8, 8), (10, 8))
+    assert dlg.save() is not None
+    with db.read() as s:
+        review = s.scalar(select(Review).where(Review.inspection_id == logged[4]))
+        assert review.disposition == "missed_defect"
+        assert review.mask_png
+    assert panel.model.row_at(1).review == "missed_defect"

@@ -1,6 +1,7 @@
 """Operator dispositions: one key each, stored as reviews (who + when) in the DB.
 
-N confirm NG, F false reject, M missed defect, O confirm OK. The keys are
+N confirm NG, F false reject, M missed defect, O confirm OK; L opens the
+label editor (inspector.ui.label_dialog) to draw the defect for training. The keys are
 QAction shortcuts scoped to the panel that owns the actions
 (WidgetWithChildrenShortcut), so typing an "n" in a filter box still types an
 "n": a focused line edit claims printable keys before shortcuts see them.
@@ -74,7 +75,34 @@ class ReviewActions(QObject):
             act.triggered.connect(lambda _=False, v=spec.value: self.record(v))
             host.addAction(act)
             self.actions[spec.value] = act
+        # L: draw the defect (mask) for training; the dialog stores it as a review itself.
+        self.label_action = QAction("Label defect… (L)", host)
+        self.label_action.setShortcut(QKeySequence("L"))
+        self.label_action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        self.label_action.setToolTip(
+            "Draw where the defect is (missed defect on an OK part, or refine a confirmed NG). Key: L"
+        )
+        self.label_action.triggered.connect(lambda _=False: self.label())
+        host.addAction(self.label_action)
+        self._host = host
         self.set_row(None)
+
+    def label(self) -> QWidget | None:
+        """Open the (non-blocking) labelling dialog for the current row; the dialog or None."""
+        row = self._row
+        if row is None:
+            self._ctx.notify("warning", "Select an inspection before labelling a defect.")
+            return None
+        try:  # another module; a broken import must not cost the one-key dispositions
+            from inspector.ui.label_dialog import open_label_editor
+        except Exception as exc:
+            self._ctx.notify("error", f"The label editor is not available: {exc}")
+            return None
+        disposition = "missed_defect" if row.verdict is Verdict.OK else "confirm_ng"
+        dlg = open_label_editor(self._host, self._ctx, row.id, disposition)
+        if dlg is not None:
+            dlg.on_saved.append(lambda _rid, i=row.id, d=disposition: self.reviewed.emit(i, d))
+        return dlg
 
     def set_row(self, row: HistoryRow | None) -> None:
         self._row = row
@@ -125,6 +153,10 @@ class ReviewActions(QObject):
             b.setObjectName(f"review_{value}")
             lay.addWidget(b)
             self._buttons.append((value, b))
+        lb = QToolButton()
+        lb.setDefaultAction(self.label_action)
+        lb.setObjectName("review_label")
+        lay.addWidget(lb)
         lay.addStretch(1)
         self._refresh_buttons()
         return bar
