@@ -70,5 +70,7 @@ def test_seed_unet_contract() -> None:
     assert out.shape == (2, 48, 32, 1)
     assert float(out.min()) >= 0.0
     assert float(out.max()) <= 1.0
+    bn = build_unet(base_filters=4, depth=3, batchnorm=True)
+    assert any(layer.__class__.__name__ == "BatchNormalization" for layer in bn.layers)
     with pytest.raises(ValueError, match="depth"):
         build_unet(depth=1)

@@ -136,6 +136,7 @@ def build_parser() -> argparse.ArgumentParser:
         ("loss", str),
         ("lr", float),
         ("lr-min", float),
+        ("clipnorm", float),
         ("epochs", int),
         ("steps-per-epoch", int),
         ("batch", int),
@@ -150,6 +151,7 @@ def build_parser() -> argparse.ArgumentParser:
     ]:
         s.add_argument(f"--{name}", type=typ, default=None)
     s.add_argument("--jit-compile", action=argparse.BooleanOptionalAction, default=None)
+    s.add_argument("--batchnorm", action=argparse.BooleanOptionalAction, default=None)
     s.set_defaults(func=_train)
 
     s = sub.add_parser("export", help="export best.keras of a run to ONNX + model card (parity-checked)")

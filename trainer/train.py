@@ -106,9 +106,9 @@ def build_compiled(cfg: TrainConfig) -> Any:
     from trainer.losses import dice_metric, get_loss, iou_metric
     from trainer.model import build_unet
 
-    model = build_unet(cfg.base_filters, cfg.depth)
+    model = build_unet(cfg.base_filters, cfg.depth, cfg.batchnorm)
     model.compile(
-        optimizer=keras.optimizers.Adam(cfg.lr),
+        optimizer=keras.optimizers.Adam(cfg.lr, clipnorm=cfg.clipnorm),
         loss=get_loss(cfg.loss),
         metrics=[dice_metric, iou_metric],
         jit_compile=cfg.jit_compile,

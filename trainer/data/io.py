@@ -40,7 +40,8 @@ def to_gray_u8(img: np.ndarray, path: Path | str = "") -> np.ndarray:
         else:
             raise DataError(f"{path}: unsupported channel count {img.shape[2]}")
     if img.dtype == np.uint16:
-        img = (img >> 8).astype(np.uint8)  # the model is trained on 8-bit range
+        # /257 like inspector.core.preprocess, so training and the station see the same scale
+        img = np.rint(img.astype(np.float32) / 257.0).astype(np.uint8)
     elif img.dtype != np.uint8:
         raise DataError(f"{path}: unsupported pixel type {img.dtype}")
     return np.ascontiguousarray(img)

@@ -36,7 +36,8 @@ def _defect(rng: np.random.Generator, size: int) -> tuple[np.ndarray, np.ndarray
     cv2.ellipse(mask, (cx, cy), (a, b), angle, 0, 360, 1, thickness=-1)
     soft = cv2.GaussianBlur(mask.astype(np.float32), (0, 0), max(1.0, b / 3))
     sign = -1.0 if rng.random() < 0.7 else 1.0  # mostly dark scratches/stains
-    change = sign * float(rng.uniform(30, 60)) * soft
+    # clearly above the texture's ~18 grey-level spread: a demo defect should be visible by eye
+    change = sign * float(rng.uniform(45, 80)) * soft
     return change, mask
 
 
