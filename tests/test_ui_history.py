@@ -24,6 +24,8 @@ from inspector.core.types import Verdict
 from inspector.ui.context import AppContext, ModelState
 from inspector.ui.history_model import HistoryFilter, HistoryModel
 
+pytestmark = pytest.mark.filterwarnings("error")  # pyqtgraph/Qt warnings are bugs here
+
 T0 = datetime(2026, 3, 1, 8, 0, tzinfo=UTC)
 BASE = Recipe(threshold=0.5, min_area_px=4, max_count=0)
 

@@ -17,6 +17,8 @@ from inspector.core.types import Verdict
 from inspector.core.whatif import ReviewedRow, default_values, pr_curve
 from tests.test_ui_history import add_inspections, blob_map, make_ctx
 
+pytestmark = pytest.mark.filterwarnings("error")  # pyqtgraph/Qt warnings are bugs here
+
 P90, P70, P60, P30 = 230 / 255, 179 / 255, 153 / 255, 77 / 255
 # Logged oldest first under BASE (any region >= 0.5 -> NG): NG NG NG OK OK NG
 VALUES = [P90, P60, P60, 0.0, P30, P90]

@@ -23,6 +23,8 @@ from inspector.core.whatif import (
     truth_of,
 )
 
+pytestmark = pytest.mark.filterwarnings("error")  # pyqtgraph/Qt warnings are bugs here
+
 # Values on the 8-bit grid, so stored PNG maps hold exactly these levels.
 P90, P70, P60, P30 = 230 / 255, 179 / 255, 153 / 255, 77 / 255
 COUNT = Recipe(threshold=0.5, min_area_px=4, max_count=0)  # any region -> NG
