@@ -1,0 +1,109 @@
+"""Scoring a candidate and the production model on the same data, for the promotion gate.
+
+The numbers come from ``python -m trainer evaluate`` run as a child process:
+``trainer.evaluate`` imports ``trainer.losses``, which reaches TensorFlow, and
+the station process never imports that (import-linter contract). A child also
+cannot take the station down, and it scores exactly as ``inspector-train`` does.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import tempfile
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from db._scope import Target
+from inspector.core.model_card import sha256_file
+from inspector.core.progress import ProgressState, SimpleState
+from inspector.core.promotion import REVIEWED, VALIDATION, DataSpec, Metrics, ModelEval
+
+# (model, data, out dir) -> the metrics dict of trainer.evaluate
+Evaluator = Callable[[Path, DataSpec, Path], dict[str, Any]]
+
+
+def project_root() -> Path:
+    """The checkout that holds ``trainer``: the child must import the same code as the station."""
+    return Path(__file__).resolve().parents[2]
+
+
+def trainer_command() -> list[str]:
+    return [sys.executable, "-m", "trainer"]
+
+
+def run_trainer_evaluate(
+    model: Path, data: DataSpec, out: Path, recipe: Path | None = None
+) -> dict[str, Any]:
+    """``python -m trainer evaluate``; returns the metrics.json it writes."""
+    cmd = [*trainer_command(), "evaluate", "--model", str(model), "--data", str(data.path), "--out", str(out)]
+    if data.split is not None:
+        cmd += ["--split", str(data.split), "--subset", "val"]
+    if recipe is not None:
+        cmd += ["--recipe", str(recipe)]
+    proc = subprocess.run(cmd, capture_output=True, text=True, check=False, cwd=project_root())
+    if proc.returncode != 0:
+        last = proc.stderr.strip().splitlines()[-1:] or [f"exit code {proc.returncode}"]
+        raise ValueError(f"evaluating {Path(model).name} on {data.path} failed: {last[0]}")
+    return json.loads((out / "metrics.json").read_text(encoding="utf-8"))
+
+
+def evaluate_pair(
+    candidate: Path,
+    current: Path | None,
+    data: Sequence[tuple[str, DataSpec]],
+    state: ProgressState | None = None,
+    evaluator: Evaluator | None = None,
+) -> tuple[ModelEval, ModelEval | None]:
+    """Score both models on every ``(name, spec)`` data set with the same evaluator."""
+    state = state or SimpleState()
+    evaluator = evaluator or run_trainer_evaluate
+    models = [("candidate", Path(candidate))] + ([("production", Path(current))] if current else [])
+    results: dict[str, dict[str, Metrics]] = {who: {} for who, _ in models}
+    total = len(models) * len(data)
+    with tempfile.TemporaryDirectory(prefix="gate-eval-") as tmp:
+        for k, ((set_name, spec), (who, path)) in enumerate((d, m) for d in data for m in models):
+            if state.cancelled():
+                raise InterruptedError("evaluation cancelled")
+            state.progress(k, total, f"scoring the {who} model on the {set_name} data")
+            results[who][set_name] = Metrics.from_trainer(
+                evaluator(path, spec, Path(tmp) / f"{who}-{set_name}")
+            )
+    state.progress(total, total, "scored")
+    cand = ModelEval(Path(candidate), sha256_file(Path(candidate)), results["candidate"])
+    cur = ModelEval(Path(current), sha256_file(Path(current)), results["production"]) if current else None
+    return cand, cur
+
+
+def evaluate_for_gate(
+    candidate: Path,
+    current: Path | None,
+    validation: DataSpec | None,
+    db: Target | None = None,
+    state: ProgressState | None = None,
+    evaluator: Evaluator | None = None,
+    since: datetime | None = None,
+    station: str | None = None,
+) -> tuple[ModelEval, ModelEval | None, list[str]]:
+    """Validation data and (with ``db``) the reviewed inspections; returns (candidate, current, notes)."""
+    from inspector.core.review_export import export_reviewed
+
+    notes: list[str] = []
+    with tempfile.TemporaryDirectory(prefix="gate-reviewed-") as tmp:
+        data: list[tuple[str, DataSpec]] = []
+        if validation is not None:
+            data.append((VALIDATION, validation))
+        if db is not None:
+            report = export_reviewed(db, Path(tmp), since=since, station=station)
+            notes += report.warnings
+            if report.written:
+                data.append((REVIEWED, DataSpec(Path(tmp))))
+            else:
+                notes.append("no usable reviewed inspections: scored on the validation data only")
+        if not data:
+            raise ValueError("nothing to score on: pick validation data or review some inspections first")
+        cand, cur = evaluate_pair(candidate, current, data, state, evaluator)
+    return cand, cur, notes

@@ -1,0 +1,191 @@
+"""Promotion gate on real scores, promote/override audit, rollback (core and through the Trainer tab)."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from PySide6.QtCore import QSettings
+
+from db import queries
+from db.blobs import encode_mask_png
+from db.session import Database, open_db
+from inspector.core.model_card import load_card
+from inspector.core.promotion import (
+    REVIEWED,
+    VALIDATION,
+    GateDecision,
+    GateRefusedError,
+    GateRules,
+    Metrics,
+    ModelEval,
+    gate,
+    install_model,
+    promote,
+    rollback,
+)
+from inspector.core.promotion_eval import DataSpec, evaluate_for_gate
+from inspector.ui.context import AppContext, ModelState
+from tests.review_helpers import RECIPE, log_inspection
+from tests.tiny_model import build_tiny_model, synthetic_image
+
+PASSED = GateDecision(True, [])
+
+
+def metrics(**kw: float) -> Metrics:
+    base = {
+        "dice_defective": 0.8,
+        "dice_all": 0.9,
+        "tpr": 0.9,
+        "tnr": 0.95,
+        "false_rejects": 2,
+        "escapes": 1,
+        "n_images": 40,
+        "n_defective": 10,
+    }
+    return Metrics(**{**base, **kw})
+
+
+def ev(m: Metrics, name: str = VALIDATION) -> ModelEval:
+    return ModelEval(Path("m.onnx"), "s" * 64, {name: m})
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """images/ + masks/: 5 bright defects, 5 clean parts (what the tiny model detects)."""
+    root = tmp_path_factory.mktemp("val")
+    (root / "images").mkdir()
+    (root / "masks").mkdir()
+    for i in range(10):
+        img, mask = synthetic_image(64, defect=i % 2 == 0, seed=100 + i, center=(24 + i * 2, 30))
+        cv2.imwrite(str(root / "images" / f"p{i:02d}.png"), img)
+        if mask.any():
+            cv2.imwrite(str(root / "masks" / f"p{i:02d}.png"), mask)
+    return root
+
+
+@pytest.fixture(scope="module")
+def models(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """(good: finds the bright defects, blind: outputs ~0 everywhere)."""
+    d = tmp_path_factory.mktemp("models")
+    good = build_tiny_model(d / "good" / "model.onnx", card={"name": "good"})
+    blind = build_tiny_model(d / "blind" / "model.onnx", level=10.0, card={"name": "blind"})
+    return good, blind
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Database:
+    d = open_db(f"sqlite:///{tmp_path}/t.db")
+    yield d
+    d.dispose()
+
+
+def test_gate_rules_and_tolerances() -> None:
+    prod = ev(metrics())
+    assert gate(ev(metrics()), prod).passed
+    assert gate(ev(metrics(tnr=0.946)), prod).passed  # -0.4 pp: inside the 0.5 pp tolerance
+    assert not gate(ev(metrics(tnr=0.944)), prod).passed
+    assert gate(ev(metrics(tnr=0.944)), prod, GateRules(tnr_tolerance=0.01)).passed
+    assert gate(ev(metrics(dice_defective=0.795)), prod).passed
+    d = gate(ev(metrics(dice_defective=0.78, tpr=0.85, escapes=2)), prod)
+    assert not d.passed
+    assert len(d.reasons) == 3
+    assert any("TPR" in r for r in d.reasons)
+    assert any("escapes" in r for r in d.reasons)
+    # undefined on this data (no defective images): noted, not failed
+    d = gate(ev(metrics(tpr=math.nan, dice_defective=math.nan)), ev(metrics(tpr=math.nan)))
+    assert d.passed
+    assert d.notes
+    assert gate(ev(metrics()), None).passed  # first model: nothing to compare
+    assert not gate(ev(metrics(), REVIEWED), prod).passed  # scored on different data
+
+
+def test_gate_refuses_the_worse_model_and_accepts_the_better_on_real_scores(
+    data: Path, models: tuple[Path, Path], db: Database, tmp_path: Path
+) -> None:
+    good, blind = models
+    # reviewed inspections: two escapes labelled by an operator, one false reject
+    for n, i in enumerate((0, 2, 1)):
+        img = cv2.imread(str(data / "images" / f"p{i:02d}.png"), cv2.IMREAD_GRAYSCALE)
+        insp = log_inspection(db, img, np.zeros((64, 64), np.float32), tmp_path / "line", n)
+        if i % 2 == 0:
+            mask = cv2.imread(str(data / "masks" / f"p{i:02d}.png"), cv2.IMREAD_GRAYSCALE)
+            queries.add_review(db, insp, "missed_defect", by="op", mask_png=encode_mask_png(mask))
+        else:
+            queries.add_review(db, insp, "confirm_ok", by="op")
+
+    cand, cur, notes = evaluate_for_gate(good, blind, DataSpec(data), db)
+    assert notes == []
+    assert cur is not None
+    assert set(cand.by_set) == set(cur.by_set) == {VALIDATION, REVIEWED}
+    assert cand.by_set[VALIDATION].tpr == 1.0
+    assert cur.by_set[VALIDATION].escapes == 5
+    assert cand.by_set[REVIEWED].n_images == 3
+
+    better = gate(cand, cur)
+    assert better.passed, better.reasons
+    worse = gate(cur, cand)
+    assert not worse.passed
+    assert any("TPR" in r for r in worse.reasons)
+    assert any("escapes" in r and "reviewed" in r for r in worse.reasons)
+
+
+def test_promote_override_and_rollback_are_audited(
+    models: tuple[Path, Path], db: Database, tmp_path: Path
+) -> None:
+    good, blind = (install_model(m, tmp_path / "installed") for m in models)
+    a = promote(db, good, load_card(good), "qa-anna", PASSED)
+    assert queries.active_model(db).sha256 == a.sha256
+    failed = GateDecision(False, ["validation: TPR 0.0 % is lower than production's 100.0 %"])
+    with pytest.raises(GateRefusedError):
+        promote(db, blind, load_card(blind), "qa-anna", failed)
+    with pytest.raises(GateRefusedError):
+        promote(db, blind, load_card(blind), "qa-anna", failed, override_reason="   ")
+    assert queries.active_model(db).sha256 == a.sha256
+    b = promote(db, blind, load_card(blind), "qa-anna", failed, override_reason="customer trial, signed off")
+    assert queries.active_model(db).sha256 == b.sha256
+    (override,) = queries.audit_events(db, action="model.promote.override")
+    assert override.actor == "qa-anna"
+    assert override.details["reason"] == "customer trial, signed off"
+    assert override.details["gate_reasons"] == failed.reasons
+
+    back = rollback(db, "qa-bob", reason="escapes on line 2")
+    assert back.sha256 == a.sha256
+    assert queries.active_model(db).sha256 == a.sha256
+    (ev_,) = queries.audit_events(db, action="model.rollback")
+    assert (ev_.actor, ev_.details["from"], ev_.details["to"]) == ("qa-bob", b.sha256, a.sha256)
+    with pytest.raises(LookupError):
+        rollback(db, "qa-bob", to_sha="0" * 64)
+
+
+def test_rollback_button_updates_the_context_and_the_status_bar(
+    qtbot, models: tuple[Path, Path], db: Database, tmp_path: Path
+) -> None:
+    from inspector.ui.release_panel import ReleasePanel
+    from inspector.ui.status_bar import StationStatusBar
+
+    good, blind = (install_model(m, tmp_path / "installed") for m in models)
+    promote(db, good, load_card(good), "qa", PASSED)
+    promote(db, blind, load_card(blind), "qa", PASSED)
+    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
+    ctx = AppContext(db, "test", settings, RECIPE, ModelState(blind, load_card(blind)))
+    bar = StationStatusBar(ctx)
+    qtbot.addWidget(bar)
+    panel = ReleasePanel(ctx)
+    qtbot.addWidget(panel)
+    seen: list[ModelState] = []
+    ctx.model_changed.connect(seen.append)
+
+    assert not panel.rollback_button.isEnabled()  # operators may not
+    assert not panel.rollback()
+    assert ctx.model.path == blind
+    ctx.set_role("qa", "qa-anna")
+    assert panel.rollback_button.isEnabled()
+    panel.rollback_button.click()
+    assert ctx.model.path == good
+    assert seen[-1].path == good
+    assert load_card(good).sha256[:8] in bar.model_label.text()
+    assert queries.active_model(db).path == str(good)
