@@ -98,6 +98,8 @@ class Inspection(Base):
     __table_args__ = (
         Index("ix_inspection_station_inspected", "station_id", "inspected_at"),
         Index("ix_inspection_verdict", "verdict"),
+        # history pages newest-first over all stations: without it every page sorts the table
+        Index("ix_inspection_inspected_id", "inspected_at", "id"),
         Index("ix_inspection_station_source_key", "station_id", "source_key"),
         CheckConstraint("verdict IN ('OK', 'NG', 'REVIEW')", name="verdict"),
     )
