@@ -154,8 +154,13 @@ def test_each_disposition_becomes_the_right_ground_truth(db: Database, tmp_path:
     md = log_inspection(db, img[3], blob(0.0), line, 3)  # missed, never labelled: skipped
     gone = log_inspection(db, None, blob(0.9), line, 4)  # image deleted since: reported
     log_inspection(db, img[5], blob(0.9), line, 5)  # not reviewed: not exported
-    for insp, disp in ((fr, "false_reject"), (ok, "confirm_ok"), (ng, "confirm_ng"), (md, "missed_defect"),
-                       (gone, "confirm_ng")):
+    for insp, disp in (
+        (fr, "false_reject"),
+        (ok, "confirm_ok"),
+        (ng, "confirm_ng"),
+        (md, "missed_defect"),
+        (gone, "confirm_ng"),
+    ):
         queries.add_review(db, insp, disp, by="qa")
     # a later review wins: first called NG, then corrected to confirm_ok with no mask
     queries.add_review(db, ok, "confirm_ng", by="op", mask_png=encode_mask_png(blob(1.0)))

@@ -28,9 +28,15 @@ _OPEN: set[LabelEditorDialog] = set()
 class LabelEditorDialog(QDialog):
     """Editor + note + Save/Cancel; ``saved(review_id)`` after the commit."""
 
-    def __init__(self, ctx: AppContext, inspection_id: int, image: np.ndarray,
-                 existing_mask: np.ndarray | None = None, disposition: str = "missed_defect",
-                 parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        ctx: AppContext,
+        inspection_id: int,
+        image: np.ndarray,
+        existing_mask: np.ndarray | None = None,
+        disposition: str = "missed_defect",
+        parent: QWidget | None = None,
+    ) -> None:
         super().__init__(parent)
         self.ctx = ctx
         self.inspection_id = inspection_id
@@ -43,8 +49,9 @@ class LabelEditorDialog(QDialog):
         self.note.setPlaceholderText("Note (optional): what the defect is")
         self.status = QLabel()
         self.status.setProperty("muted", True)
-        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Save
-                                        | QDialogButtonBox.StandardButton.Cancel)
+        self.buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel
+        )
         self.buttons.accepted.connect(self.save)
         self.buttons.rejected.connect(self.reject)
         lay = QVBoxLayout(self)
@@ -68,23 +75,32 @@ class LabelEditorDialog(QDialog):
             self.ctx.notify("warning", "Nothing is labelled: draw the defect before saving.")
             return None
         try:
-            self.review_id = queries.add_review(self.ctx.db, self.inspection_id, self.disposition,
-                                                by=self.ctx.user, note=self.note.text().strip(),
-                                                mask_png=encode_mask_png(mask))
+            self.review_id = queries.add_review(
+                self.ctx.db,
+                self.inspection_id,
+                self.disposition,
+                by=self.ctx.user,
+                note=self.note.text().strip(),
+                mask_png=encode_mask_png(mask),
+            )
         except Exception as exc:  # a locked DB must not lose the drawing: the dialog stays open
             self.ctx.notify("error", f"Could not store the label of inspection {self.inspection_id}: {exc}")
             return None
         what = BY_VALUE[self.disposition].label.lower()
-        self.ctx.notify("info", f"Inspection {self.inspection_id}: {what} labelled by {self.ctx.user} "
-                                f"({int(np.count_nonzero(mask))} px)")
+        self.ctx.notify(
+            "info",
+            f"Inspection {self.inspection_id}: {what} labelled by {self.ctx.user} "
+            f"({int(np.count_nonzero(mask))} px)",
+        )
         for cb in self.on_saved:
             cb(self.review_id)
         self.accept()
         return self.review_id
 
 
-def open_label_editor(parent: QWidget | None, ctx: AppContext, inspection_id: int,
-                      disposition: str = "missed_defect") -> LabelEditorDialog | None:
+def open_label_editor(
+    parent: QWidget | None, ctx: AppContext, inspection_id: int, disposition: str = "missed_defect"
+) -> LabelEditorDialog | None:
     """The opened (non-blocking) dialog, or None with a message saying why it cannot open."""
     detail = queries.get_inspection(ctx.db, inspection_id)
     if detail is None:
@@ -92,15 +108,19 @@ def open_label_editor(parent: QWidget | None, ctx: AppContext, inspection_id: in
         return None
     spec = BY_VALUE[disposition]
     if detail.row.verdict not in spec.verdicts:
-        ctx.notify("warning", f"'{spec.label}' does not apply to a {detail.row.verdict.value} verdict "
-                              f"(inspection {inspection_id}).")
+        ctx.notify(
+            "warning",
+            f"'{spec.label}' does not apply to a {detail.row.verdict.value} verdict "
+            f"(inspection {inspection_id}).",
+        )
         return None
     image, why = source_image(detail.row)
     if image is None:
         ctx.notify("error", f"Inspection {inspection_id}: cannot label, the image is not readable: {why}")
         return None
-    existing = next((r.mask_png for r in reversed(detail.reviews)
-                     if r.disposition == disposition and r.mask_png), None)
+    existing = next(
+        (r.mask_png for r in reversed(detail.reviews) if r.disposition == disposition and r.mask_png), None
+    )
     mask = decode_mask_png(existing) if existing else None
     if mask is not None and mask.shape != image.shape[:2]:
         mask = None  # labelled on another image size (replaced file): start afresh
@@ -111,8 +131,9 @@ def open_label_editor(parent: QWidget | None, ctx: AppContext, inspection_id: in
     return dlg
 
 
-def label_missed_defect(parent: QWidget | None, ctx: AppContext, inspection_id: int,
-                        on_saved: Callable[[int], None] | None = None) -> bool:
+def label_missed_defect(
+    parent: QWidget | None, ctx: AppContext, inspection_id: int, on_saved: Callable[[int], None] | None = None
+) -> bool:
     """Open the labelling dialog for a missed defect; True when it opened (saving is async)."""
     dlg = open_label_editor(parent, ctx, inspection_id)
     if dlg is not None and on_saved is not None:

@@ -90,8 +90,9 @@ class LabelEditor(QWidget):
 
     mask_changed = Signal()
 
-    def __init__(self, image: np.ndarray, existing_mask: np.ndarray | None = None,
-                 parent: QWidget | None = None) -> None:
+    def __init__(
+        self, image: np.ndarray, existing_mask: np.ndarray | None = None, parent: QWidget | None = None
+    ) -> None:
         super().__init__(parent)
         self.shape: tuple[int, int] = (int(image.shape[0]), int(image.shape[1]))
         self.painted = np.zeros(self.shape, np.uint8)

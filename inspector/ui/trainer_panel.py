@@ -1,0 +1,381 @@
+"""Trainer tab: pick data, train as a child process, watch the curves, list past runs.
+
+Training is ``python -m trainer train ... --progress json`` in a QProcess
+(TensorFlow never loads in the station, DESIGN rule 2); its JSON lines drive
+the progress bar, ETA and the learning curves. Cancel sends SIGTERM: the
+trainer stops after the current step and keeps its best checkpoint.
+The release steps for a finished run (export, gate, promote, engine, rollback)
+live in :mod:`inspector.ui.release_panel`.
+
+Starting from the production model is not offered: the trainer has no
+``--init-from`` (only ``--resume`` of its own run), so every run starts fresh
+and the tab says so.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+import pyqtgraph as pg
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QFileDialog,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPlainTextEdit,
+    QProgressBar,
+    QPushButton,
+    QRadioButton,
+    QSpinBox,
+    QSplitter,
+    QVBoxLayout,
+    QWidget,
+)
+
+from inspector.core.paths import user_data_dir
+from inspector.core.promotion_eval import trainer_command
+from inspector.core.training_data import PreparedData, prepare_training_data
+from inspector.core.training_runs import RunInfo, new_run_dir
+from inspector.ui.context import AppContext
+from inspector.ui.release_panel import ReleasePanel
+from inspector.ui.trainer_process import JsonLineProcess
+from inspector.ui.trainer_runs import RunsTable
+from inspector.ui.trainer_tasks import BackgroundTask
+
+LOG_LINES = 5000
+# (CLI flag, label, default, min, max): what a process engineer tunes most; the rest keeps trainer defaults
+PARAMS: tuple[tuple[str, str, int, int, int], ...] = (
+    ("--epochs", "Epochs", 30, 1, 1000),
+    ("--steps-per-epoch", "Steps per epoch", 50, 1, 10000),
+    ("--batch", "Batch", 8, 1, 256),
+    ("--crop", "Crop (px)", 256, 16, 4096),
+    ("--base-filters", "Base filters", 16, 1, 128),
+)
+NO_INIT_FROM = (
+    "The trainer cannot start from an existing model yet (it has no --init-from): "
+    "every run trains a fresh U-Net."
+)
+
+
+def format_eta(seconds: float | None) -> str:
+    if seconds is None or not math.isfinite(seconds):
+        return "ETA –"
+    s = round(seconds)
+    return (
+        f"ETA {s // 3600}:{s % 3600 // 60:02d}:{s % 60:02d}" if s >= 3600 else f"ETA {s // 60}:{s % 60:02d}"
+    )
+
+
+class Curves(QWidget):
+    """Loss per step and val loss / val Dice per epoch; plot items made once, then setData."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.loss_plot = pg.PlotWidget(title="Loss")
+        self.dice_plot = pg.PlotWidget(title="Validation Dice")
+        for p in (self.loss_plot, self.dice_plot):
+            p.showGrid(x=True, y=True, alpha=0.3)
+            p.setLabel("bottom", "epoch")
+            p.addLegend(offset=(-10, 10))
+        self.dice_plot.setYRange(0, 1)
+        self.train_loss = self.loss_plot.plot(pen=pg.mkPen((80, 160, 255), width=1), name="train (per step)")
+        self.val_loss = self.loss_plot.plot(
+            pen=pg.mkPen((255, 150, 40), width=2), symbol="o", symbolSize=5, name="val"
+        )
+        self.val_dice = self.dice_plot.plot(
+            pen=pg.mkPen((60, 200, 90), width=2), symbol="o", symbolSize=5, name="val Dice"
+        )
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.addWidget(self.loss_plot)
+        lay.addWidget(self.dice_plot)
+        self.clear()
+
+    def clear(self) -> None:
+        self.steps: list[tuple[float, float]] = []
+        self.epochs: list[tuple[int, float, float]] = []
+        for item in (self.train_loss, self.val_loss, self.val_dice):
+            item.setData([], [])
+
+    def add_step(self, x: float, loss: float) -> None:
+        if math.isfinite(loss):
+            self.steps.append((x, loss))
+            self.train_loss.setData([s[0] for s in self.steps], [s[1] for s in self.steps])
+
+    def add_epoch(self, epoch: int, val_loss: float, val_dice: float) -> None:
+        self.epochs.append((epoch, val_loss, val_dice))
+        xs = [e[0] for e in self.epochs]
+        self.val_loss.setData(xs, [e[1] for e in self.epochs])
+        self.val_dice.setData(xs, [e[2] for e in self.epochs])
+
+
+def _num(v: Any) -> float:
+    return float(v) if isinstance(v, int | float) else math.nan
+
+
+class TrainerPanel(QWidget):
+    """The Trainer tab. ``trainer_cmd`` / ``runs_dir`` are attributes so tests can swap them."""
+
+    run_finished = Signal(str, str)  # run dir, status (completed | early_stop | cancelled | failed)
+
+    def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.ctx = ctx
+        self.trainer_cmd: list[str] = trainer_command()
+        self.runs_dir = Path(str(ctx.settings.value("trainer/runs_dir", "") or user_data_dir() / "runs"))
+        self.run_dir: Path | None = None
+        self.last_error = ""
+        self.status = "idle"  # idle | preparing | training | cancelling
+        self.proc = JsonLineProcess(self)
+        self.proc.event.connect(self._on_event)
+        self.proc.log.connect(self.append_log)
+        self.proc.finished.connect(self._on_finished)
+        self.prep = BackgroundTask(self)
+        self.prep.succeeded.connect(self._on_data_ready)
+        self.prep.failed.connect(self._on_prep_failed)
+        self._build()
+        self.runs.refresh()
+        self._update_buttons()
+
+    # -- layout -----------------------------------------------------------------------------
+    def _build(self) -> None:
+        data = QGroupBox("Data")
+        self.data_edit = QLineEdit(str(self.ctx.settings.value("trainer/data", "") or ""))
+        self.data_edit.setPlaceholderText("DAGM folder or images/ + masks/ folder (optional)")
+        browse = QPushButton("Browse…")
+        browse.clicked.connect(self._browse)
+        self.reviewed_check = QCheckBox("Reviewed inspections from the verdict log")
+        self.reviewed_check.setToolTip(
+            "False rejects / confirmed OK as defect-free, confirmed NG and labelled "
+            "missed defects with their masks; merged with the folder when both are on"
+        )
+        row = QHBoxLayout()
+        row.addWidget(self.data_edit, 1)
+        row.addWidget(browse)
+        dl = QVBoxLayout(data)
+        dl.addLayout(row)
+        dl.addWidget(self.reviewed_check)
+
+        start_from = QGroupBox("Start from")
+        self.fresh_radio = QRadioButton("Fresh U-Net")
+        self.fresh_radio.setChecked(True)
+        self.finetune_radio = QRadioButton("Fine-tune the production model")
+        self.finetune_radio.setEnabled(False)
+        self.finetune_radio.setToolTip(NO_INIT_FROM)
+        note = QLabel(NO_INIT_FROM)
+        note.setWordWrap(True)
+        note.setProperty("muted", True)
+        sl = QVBoxLayout(start_from)
+        sl.addWidget(self.fresh_radio)
+        sl.addWidget(self.finetune_radio)
+        sl.addWidget(note)
+
+        params = QGroupBox("Settings")
+        form = QFormLayout(params)
+        self.params: dict[str, QSpinBox] = {}
+        for flag, label, default, lo, hi in PARAMS:
+            sb = QSpinBox()
+            sb.setRange(lo, hi)
+            sb.setValue(default)
+            self.params[flag] = sb
+            form.addRow(label, sb)
+
+        self.start_button = QPushButton("Start training")
+        self.start_button.clicked.connect(self.start_training)
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.setToolTip("Stops after the current step; the best checkpoint is kept")
+        self.cancel_button.clicked.connect(self.cancel)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.start_button)
+        buttons.addWidget(self.cancel_button)
+        self.progress = QProgressBar()
+        self.progress.setRange(0, 1)
+        self.progress.setValue(0)
+        self.eta_label = QLabel("ETA –")
+        self.status_label = QLabel("Idle")
+        self.status_label.setWordWrap(True)
+
+        self.runs = RunsTable(lambda: self.runs_dir)
+        self.runs.run_selected.connect(self._on_run_selected)
+
+        left = QWidget()
+        ll = QVBoxLayout(left)
+        for w in (data, start_from, params):
+            ll.addWidget(w)
+        ll.addLayout(buttons)
+        ll.addWidget(self.progress)
+        ll.addWidget(self.eta_label)
+        ll.addWidget(self.status_label)
+        ll.addWidget(QLabel("Past runs"))
+        ll.addWidget(self.runs, 1)
+
+        self.curves = Curves()
+        self.log_view = QPlainTextEdit()
+        self.log_view.setReadOnly(True)
+        self.log_view.setMaximumBlockCount(LOG_LINES)  # a week of runs must not eat the memory
+        self.release = ReleasePanel(self.ctx, self, trainer_cmd=lambda: self.trainer_cmd)
+        self.release.log.connect(self.append_log)
+        middle = QSplitter(Qt.Orientation.Vertical)
+        middle.addWidget(self.curves)
+        middle.addWidget(self.log_view)
+        split = QSplitter(Qt.Orientation.Horizontal)
+        split.addWidget(left)
+        split.addWidget(middle)
+        split.addWidget(self.release)
+        split.setStretchFactor(1, 2)
+        QVBoxLayout(self).addWidget(split)
+
+    def _browse(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Training data folder", self.data_edit.text())
+        if folder:
+            self.data_edit.setText(folder)
+
+    def _update_buttons(self) -> None:
+        busy = self.status != "idle"
+        self.start_button.setEnabled(not busy)
+        self.cancel_button.setEnabled(self.status in ("preparing", "training"))
+
+    # -- log / status -------------------------------------------------------------------------
+    def append_log(self, line: str) -> None:
+        self.log_view.appendPlainText(line)
+
+    def _set_status(self, status: str, text: str) -> None:
+        self.status = status
+        self.status_label.setText(text)
+        self._update_buttons()
+
+    # -- training -----------------------------------------------------------------------------
+    def train_args(self, data: Path, run_dir: Path) -> list[str]:
+        args = ["train", "--data", str(data), "--out", str(run_dir), "--progress", "json"]
+        for flag, sb in self.params.items():
+            args += [flag, str(sb.value())]
+        return args
+
+    def start_training(self) -> bool:
+        """Start a run (prepares data off the UI thread first when reviews are included)."""
+        if self.status != "idle":
+            return False
+        text = self.data_edit.text().strip()
+        folder = Path(text) if text else None
+        reviewed = self.reviewed_check.isChecked()
+        if folder is None and not reviewed:
+            self.ctx.notify("warning", "Trainer: pick a data folder, the reviewed inspections, or both.")
+            return False
+        if folder is not None and not folder.is_dir():
+            self.ctx.notify("warning", f"Trainer: data folder not found: {folder}")
+            return False
+        self.ctx.settings.setValue("trainer/data", text)
+        self.run_dir = new_run_dir(self.runs_dir)
+        self.last_error = ""
+        self.curves.clear()
+        self.progress.setRange(0, 1)
+        self.progress.setValue(0)
+        self.eta_label.setText("ETA –")
+        if not reviewed:
+            assert folder is not None
+            self._launch(folder)
+            return True
+        self._set_status("preparing", "Exporting the reviewed inspections…")
+        run_dir, db, station = self.run_dir, self.ctx.db, self.ctx.station
+        self.prep.start(
+            lambda st: prepare_training_data(run_dir, folder, db, st, station=station), "training data"
+        )
+        return True
+
+    def _on_data_ready(self, prepared: PreparedData) -> None:
+        if self.status != "preparing":
+            return  # cancelled meanwhile
+        for note in prepared.notes:
+            self.append_log(f"skipped: {note}")
+        self.append_log(
+            f"data: {prepared.path} ({prepared.n_folder} from the folder, {prepared.n_reviewed} reviewed)"
+        )
+        self._launch(prepared.path)
+
+    def _on_prep_failed(self, message: str) -> None:
+        self.last_error = message
+        self._set_status("idle", f"Could not prepare the data: {message}")
+        self.ctx.notify("error", f"Trainer: could not prepare the data: {message}")
+
+    def _launch(self, data: Path) -> None:
+        assert self.run_dir is not None
+        self.runs_dir.mkdir(parents=True, exist_ok=True)
+        self._set_status("training", f"Training {self.run_dir.name}… (a fresh U-Net)")
+        self.proc.start([*self.trainer_cmd, *self.train_args(data, self.run_dir)])
+
+    def cancel(self) -> None:
+        if self.status == "preparing":
+            self.prep.cancel()
+            self._set_status("idle", "Cancelled before training started.")
+        elif self.status == "training":
+            self._set_status("cancelling", "Stopping after the current step; the best checkpoint is kept…")
+            self.proc.cancel()
+
+    def _on_event(self, ev: dict[str, Any]) -> None:
+        kind = ev.get("event")
+        if kind == "start":
+            epochs, steps = int(ev.get("epochs", 1)), int(ev.get("steps_per_epoch", 1))
+            self.progress.setRange(0, max(1, epochs * steps))
+            self.append_log(f"training on {ev.get('n_train')} images, validating on {ev.get('n_val')}")
+        elif kind == "step":
+            steps = max(1, int(ev.get("steps", 1)))
+            done = (int(ev.get("epoch", 1)) - 1) * steps + int(ev.get("step", 0))
+            self.progress.setValue(done)
+            self.eta_label.setText(format_eta(ev.get("eta_s")))
+            self.curves.add_step(done / steps, _num(ev.get("loss")))
+        elif kind == "epoch":
+            self.curves.add_epoch(int(ev.get("epoch", 0)), _num(ev.get("val_loss")), _num(ev.get("val_dice")))
+            self.append_log(
+                f"epoch {ev.get('epoch')}: loss {_num(ev.get('loss')):.4f}, "
+                f"val Dice {_num(ev.get('val_dice')):.4f} (best {_num(ev.get('best')):.4f})"
+            )
+        elif kind == "done":
+            self.append_log(
+                f"run {ev.get('status')}: best val Dice {_num(ev.get('best_val_dice')):.4f} "
+                f"at epoch {ev.get('best_epoch')}"
+            )
+
+    def _on_finished(self, code: int, status: str) -> None:
+        run = self.run_dir
+        ckpt = run is not None and (run / "best.keras").is_file()
+        if status == "ok":
+            text = f"Finished {run.name if run else ''}. Export it on the right to evaluate and promote."
+            result = "completed"
+            self.ctx.notify("info", f"Training finished: {run}")
+        elif status == "cancelled":
+            kept = f"best checkpoint kept: {run / 'best.keras'}" if ckpt and run else "no checkpoint yet"
+            text = f"Cancelled ({kept})."
+            result = "cancelled"
+            self.ctx.notify("warning", f"Training cancelled; {kept}")
+        else:
+            self.last_error = self._last_error_line() or f"exit code {code}"
+            text = f"Training failed: {self.last_error}"
+            result = "failed"
+            self.ctx.notify("error", f"Training failed: {self.last_error}")
+        self._set_status("idle", text)
+        self.runs.refresh(select=run)
+        self.run_finished.emit(str(run or ""), result)
+
+    def _last_error_line(self) -> str:
+        lines = [ln for ln in self.log_view.toPlainText().splitlines() if ln.strip()]
+        errors = [ln for ln in lines if "error" in ln.lower()]
+        return (errors or lines or [""])[-1].removeprefix("inspector-train: error: ")
+
+    # -- runs ---------------------------------------------------------------------------------
+    def _on_run_selected(self, run: RunInfo | None) -> None:
+        self.release.set_run(run)
+
+    def shutdown(self) -> None:
+        """Station closing: stop a training child (it keeps its checkpoint)."""
+        self.release.shutdown()
+        if self.proc.is_running():
+            self.proc.cancel()
+            if not self.proc.wait_stopped(5000) and self.proc.proc is not None:
+                self.proc.proc.kill()
+                self.proc.wait_stopped(2000)
