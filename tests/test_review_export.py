@@ -7,7 +7,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PySide6.QtCore import QPointF, QSettings
+from PySide6.QtCore import QEvent, QPointF, QSettings, Qt
+from PySide6.QtGui import QMouseEvent
+from PySide6.QtWidgets import QApplication
 
 from db import queries
 from db.blobs import encode_mask_png
@@ -98,6 +100,51 @@ def test_brush_paints_erase_trims_and_drag_creates_an_ellipse(qtbot) -> None:
     assert iou(editor.mask()[24:, :], expected_ellipse((30, 30), (20, 14), 0)[24:, :]) > 0.9
     editor.delete_selected()
     assert not editor.mask()[30:, :].any()
+
+
+def _mouse_drag(qtbot, editor: LabelEditor, a: tuple[float, float], b: tuple[float, float]) -> None:
+    """A real left-button drag on the view, from image point ``a`` to ``b``."""
+    vp = editor.view.viewport()
+
+    def at(x: float, y: float) -> QPointF:
+        return QPointF(editor.view.mapFromScene(editor.vb.mapViewToScene(QPointF(x, y))))
+
+    def send(kind: QEvent.Type, p: QPointF, button: Qt.MouseButton, buttons: Qt.MouseButton) -> None:
+        ev = QMouseEvent(
+            kind, p, QPointF(vp.mapToGlobal(p.toPoint())), button, buttons, Qt.KeyboardModifier.NoModifier
+        )
+        QApplication.sendEvent(vp, ev)
+
+    left, none = Qt.MouseButton.LeftButton, Qt.MouseButton.NoButton
+    p0, p1 = at(*a), at(*b)
+    send(QEvent.Type.MouseButtonPress, p0, left, left)
+    for t in (0.25, 0.5, 0.75, 1.0):
+        qtbot.wait(30)  # pyqtgraph drops mouse moves that come faster than its frame rate
+        send(QEvent.Type.MouseMove, p0 + (p1 - p0) * t, none, left)
+    send(QEvent.Type.MouseButtonRelease, p1, left, none)
+
+
+def test_mouse_drags_draw_an_ellipse_and_paint(qtbot) -> None:
+    image, _ = synthetic_image(SIZE, defect=False)
+    editor = LabelEditor(image)
+    qtbot.addWidget(editor)
+    editor.resize(520, 560)
+    editor.show()
+    qtbot.waitExposed(editor)
+    editor.vb.setRange(xRange=(0, SIZE), yRange=(0, SIZE), padding=0)
+    qtbot.wait(20)
+    _mouse_drag(qtbot, editor, (10, 12), (34, 28))
+    (roi,) = editor.ellipses
+    assert abs(roi.pos().x() - 10) < 1.5
+    assert abs(roi.size().x() - 24) < 2
+    assert abs(roi.size().y() - 16) < 2
+    editor.set_tool("brush")
+    editor.brush_size.setValue(3)
+    _mouse_drag(qtbot, editor, (40.5, 50.5), (60.5, 50.5))
+    assert editor.mask()[50, 42:59].all()
+    editor.set_tool("pan")
+    _mouse_drag(qtbot, editor, (5, 60), (20, 62))
+    assert len(editor.ellipses) == 1  # panning draws nothing
 
 
 def test_existing_mask_is_loaded_and_kept(qtbot) -> None:

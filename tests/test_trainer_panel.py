@@ -137,6 +137,36 @@ def test_cancel_stops_cleanly_and_leaves_a_usable_checkpoint(qtbot, ctx: AppCont
     assert panel.release.export_button.isEnabled()  # a cancelled run can still be exported
 
 
+def test_resume_continues_a_cancelled_run(qtbot, ctx: AppContext, data: Path) -> None:
+    panel = make_panel(qtbot, ctx, data, mode="hang")
+    panel.start_training()
+    qtbot.waitUntil(lambda: len(panel.curves.epochs) >= 1, timeout=20000)
+    panel.cancel()
+    qtbot.waitUntil(lambda: panel.status == "idle", timeout=20000)
+    run = panel.run_dir
+    assert panel.runs.selected().path == run
+    assert panel.resume_button.isEnabled()
+    panel.trainer_cmd = [sys.executable, str(FAKE), "--mode", "ok"]
+    panel.resume_button.click()
+    qtbot.waitUntil(lambda: panel.status == "idle", timeout=20000)
+    assert "Finished" in panel.status_label.text()
+    assert "--resume" in panel.log_view.toPlainText()
+    assert json.loads((run / "result.json").read_text())["status"] == "completed"
+    assert len(list_runs(panel.runs_dir)) == 1  # the same run, continued
+
+
+def test_a_child_that_ignores_sigterm_is_killed(qtbot, ctx: AppContext, data: Path) -> None:
+    panel = make_panel(qtbot, ctx, data, mode="stubborn")
+    panel.proc.kill_after_ms = 300
+    panel.start_training()
+    qtbot.waitUntil(lambda: len(panel.curves.steps) >= 1, timeout=20000)
+    panel.cancel()
+    qtbot.waitUntil(lambda: panel.status == "idle", timeout=10000)
+    assert "killed" in panel.status_label.text()
+    assert "killing the process" in panel.log_view.toPlainText()
+    assert panel.start_button.isEnabled()
+
+
 def test_reviewed_inspections_are_merged_with_the_folder(
     qtbot, ctx: AppContext, data: Path, tmp_path: Path
 ) -> None:

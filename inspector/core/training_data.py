@@ -70,6 +70,8 @@ def prepare_training_data(
         return PreparedData(Path(folder), n_folder=len(load_samples(Path(folder))))
     out = Path(run_dir) / "data"
     report = export_reviewed(db, out, state, since=since, station=station)
+    if report.cancelled:
+        raise InterruptedError("cancelled while exporting the reviewed inspections")
     prepared = PreparedData(out, n_reviewed=report.written, notes=report.warnings)
     if folder is not None:
         prepared.n_folder = add_folder(out, Path(folder))

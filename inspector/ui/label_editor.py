@@ -208,7 +208,8 @@ class LabelEditor(QWidget):
         if self.tool == "ellipse":
             self._drag_ellipse(start, pos, is_start, is_finish)
         else:
-            self._stroke(self._last if not is_start and self._last is not None else pos, pos)
+            # the first drag event comes only after the pointer moved a few pixels: paint from the press
+            self._stroke(start if is_start or self._last is None else self._last, pos)
             self._last = None if is_finish else pos
 
     def _drag_ellipse(self, start: QPointF, pos: QPointF, is_start: bool, is_finish: bool) -> None:

@@ -214,6 +214,18 @@ class TrainerPanel(QWidget):
         ll.addWidget(self.status_label)
         ll.addWidget(QLabel("Past runs"))
         ll.addWidget(self.runs, 1)
+        runs_buttons = QHBoxLayout()
+        self.refresh_button = QPushButton("Refresh")
+        self.refresh_button.clicked.connect(lambda: self.runs.refresh())
+        self.resume_button = QPushButton("Resume selected run")
+        self.resume_button.setToolTip(
+            "Continue a cancelled or unfinished run from its last epoch (same data, "
+            "same split); Epochs above sets the new total"
+        )
+        self.resume_button.clicked.connect(self.resume_training)
+        runs_buttons.addWidget(self.refresh_button)
+        runs_buttons.addWidget(self.resume_button)
+        ll.addLayout(runs_buttons)
 
         self.curves = Curves()
         self.log_view = QPlainTextEdit()
@@ -236,9 +248,19 @@ class TrainerPanel(QWidget):
         if folder:
             self.data_edit.setText(folder)
 
+    def _resumable(self, run: RunInfo | None) -> bool:
+        return (
+            run is not None
+            and run.status in ("cancelled", "incomplete")
+            and (run.path / "state.json").is_file()
+            and (run.path / "last.keras").is_file()
+        )
+
     def _update_buttons(self) -> None:
         busy = self.status != "idle"
         self.start_button.setEnabled(not busy)
+        if hasattr(self, "resume_button"):
+            self.resume_button.setEnabled(not busy and self._resumable(self.runs.selected()))
         self.cancel_button.setEnabled(self.status in ("preparing", "training"))
 
     # -- log / status -------------------------------------------------------------------------
@@ -309,6 +331,30 @@ class TrainerPanel(QWidget):
         self._set_status("training", f"Training {self.run_dir.name}… (a fresh U-Net)")
         self.proc.start([*self.trainer_cmd, *self.train_args(data, self.run_dir)])
 
+    def resume_training(self) -> bool:
+        """Continue the selected run (``train --out RUN --resume``): the trainer's own resume."""
+        run = self.runs.selected()
+        if self.status != "idle" or not self._resumable(run):
+            return False
+        assert run is not None
+        self.run_dir, self.last_error = run.path, ""
+        self.curves.clear()
+        self._set_status("training", f"Resuming {run.name} from epoch {run.epochs_done}…")
+        self.proc.start(
+            [
+                *self.trainer_cmd,
+                "train",
+                "--out",
+                str(run.path),
+                "--resume",
+                "--progress",
+                "json",
+                "--epochs",
+                str(self.params["--epochs"].value()),
+            ]
+        )
+        return True
+
     def cancel(self) -> None:
         if self.status == "preparing":
             self.prep.cancel()
@@ -348,11 +394,14 @@ class TrainerPanel(QWidget):
             text = f"Finished {run.name if run else ''}. Export it on the right to evaluate and promote."
             result = "completed"
             self.ctx.notify("info", f"Training finished: {run}")
-        elif status == "cancelled":
+        elif status in ("cancelled", "killed"):
             kept = f"best checkpoint kept: {run / 'best.keras'}" if ckpt and run else "no checkpoint yet"
-            text = f"Cancelled ({kept})."
+            how = "Cancelled" if status == "cancelled" else "Did not stop in time and was killed"
+            text = f"{how} ({kept})."
             result = "cancelled"
-            self.ctx.notify("warning", f"Training cancelled; {kept}")
+            self.ctx.notify(
+                "warning", f"Training {'cancelled' if status == 'cancelled' else 'killed'}; {kept}"
+            )
         else:
             self.last_error = self._last_error_line() or f"exit code {code}"
             text = f"Training failed: {self.last_error}"
@@ -370,6 +419,7 @@ class TrainerPanel(QWidget):
     # -- runs ---------------------------------------------------------------------------------
     def _on_run_selected(self, run: RunInfo | None) -> None:
         self.release.set_run(run)
+        self._update_buttons()
 
     def shutdown(self) -> None:
         """Station closing: stop a training child (it keeps its checkpoint)."""

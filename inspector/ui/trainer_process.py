@@ -60,7 +60,7 @@ def parse_event(line: str) -> dict[str, Any] | None:
 
 
 class JsonLineProcess(QObject):
-    """One child at a time. ``finished(exit_code, status)``: status is ok | failed | cancelled | crashed."""
+    """One child at a time. ``finished(exit_code, status)``: ok | failed | cancelled | killed | crashed."""
 
     event = Signal(dict)
     log = Signal(str)
@@ -73,6 +73,7 @@ class JsonLineProcess(QObject):
         self._out = LineBuffer()
         self._err = LineBuffer()
         self._cancelling = False
+        self._killed = False
         self._kill_timer = QTimer(self)
         self._kill_timer.setSingleShot(True)
         self._kill_timer.timeout.connect(self._kill)
@@ -83,7 +84,8 @@ class JsonLineProcess(QObject):
     def start(self, command: list[str], cwd: Path | None = None) -> None:
         if self.is_running():
             raise RuntimeError("a child process is already running")
-        self._out, self._err, self._cancelling = LineBuffer(), LineBuffer(), False
+        self._out, self._err = LineBuffer(), LineBuffer()
+        self._cancelling = self._killed = False
         proc = QProcess(self)
         env = QProcessEnvironment.systemEnvironment()
         # the child imports the same checkout as the station, wherever it was started from
@@ -116,7 +118,8 @@ class JsonLineProcess(QObject):
 
     def _kill(self) -> None:
         if self.is_running() and self.proc is not None:
-            self.log.emit(f"no exit after {self.kill_after_ms / 1000:.0f} s: killing the process")
+            self.log.emit(f"no exit {self.kill_after_ms / 1000:.1f} s after SIGTERM: killing the process")
+            self._killed = True
             self.proc.kill()
 
     def _on_stdout(self) -> None:
@@ -150,7 +153,9 @@ class JsonLineProcess(QObject):
             for line in self._err.feed(bytes(self.proc.readAllStandardError().data())) + self._err.flush():
                 self.log.emit(line)
         crashed = exit_status == QProcess.ExitStatus.CrashExit
-        if self._cancelling:
+        if self._killed:
+            status = "killed"
+        elif self._cancelling:
             status = "cancelled"
         elif crashed:
             status = "crashed"

@@ -5,7 +5,8 @@ Usage: fake_trainer.py [--mode ok|fail|hang] [--export-from MODEL.onnx] {train|e
 - ok: a print that is not JSON, then start / step / epoch / done events (one
   step line is written in two pieces to exercise partial reads), run files, exit 0;
 - fail: a start event, one step, an error on stderr, exit 1 (like the real CLI);
-- hang: steps until SIGTERM, then writes best.keras, result.json (cancelled), exit 130.
+- hang: steps until SIGTERM, then writes best.keras, result.json (cancelled), exit 130;
+- stubborn: ignores SIGTERM (a stuck child): only SIGKILL ends it.
 ``export RUN`` copies --export-from (+ its card) to RUN/export/model.onnx.
 """
 
@@ -30,6 +31,8 @@ def write_run(run: Path, data: str, epochs: int, status: str, history: list[dict
     (run / "config.json").write_text(json.dumps({"data": data, "out": str(run), "epochs": epochs}))
     (run / "history.json").write_text(json.dumps(history))
     (run / "best.keras").write_bytes(b"checkpoint")
+    (run / "last.keras").write_bytes(b"checkpoint")
+    (run / "state.json").write_text(json.dumps({"epoch": len(history)}))
     best = max((h["val_dice"] for h in history), default=None)
     result = {
         "run_dir": str(run),
@@ -45,6 +48,8 @@ def write_run(run: Path, data: str, epochs: int, status: str, history: list[dict
 def train(a: argparse.Namespace) -> int:
     run = Path(a.out)
     run.mkdir(parents=True, exist_ok=True)
+    if a.resume:  # like the real trainer: the run's own config, a new epoch total
+        a.data = json.loads((run / "config.json").read_text())["data"]
     (run / "config.json").write_text(json.dumps({"data": a.data, "out": str(run), "epochs": a.epochs}))
     print("Some library says hello (not JSON)", flush=True)
     emit(
@@ -59,7 +64,10 @@ def train(a: argparse.Namespace) -> int:
         }
     )
     stop = {"flag": False}
-    signal.signal(signal.SIGTERM, lambda *_: stop.update(flag=True))
+    if a.mode == "stubborn":
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    else:
+        signal.signal(signal.SIGTERM, lambda *_: stop.update(flag=True))
     history: list[dict] = []
     steps = a.steps_per_epoch
     epoch = 0
@@ -89,7 +97,7 @@ def train(a: argparse.Namespace) -> int:
             if a.mode == "fail":
                 print("inspector-train: error: data/images/bad.png: not a readable image", file=sys.stderr)
                 return 1
-            time.sleep(0.05 if a.mode == "hang" else 0.01)
+            time.sleep(0.05 if a.mode in ("hang", "stubborn") else 0.01)
             if stop["flag"]:
                 print("signal 15: stopping after this step", file=sys.stderr, flush=True)
                 write_run(run, a.data, a.epochs, "cancelled", history)
@@ -121,11 +129,11 @@ def export(a: argparse.Namespace) -> int:
 
 def main() -> int:
     p = argparse.ArgumentParser()
-    p.add_argument("--mode", default="ok", choices=["ok", "fail", "hang"])
+    p.add_argument("--mode", default="ok", choices=["ok", "fail", "hang", "stubborn"])
     p.add_argument("--export-from")
     sub = p.add_subparsers(dest="cmd", required=True)
     t = sub.add_parser("train")
-    t.add_argument("--data", required=True)
+    t.add_argument("--data", default="")
     t.add_argument("--out", required=True)
     t.add_argument("--progress", default="text")
     t.add_argument("--epochs", type=int, default=2)
