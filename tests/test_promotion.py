@@ -189,3 +189,13 @@ def test_rollback_button_updates_the_context_and_the_status_bar(
     assert seen[-1].path == good
     assert load_card(good).sha256[:8] in bar.model_label.text()
     assert queries.active_model(db).path == str(good)
+
+
+def test_scores_use_the_recipe_the_line_runs(data: Path, models: tuple[Path, Path]) -> None:
+    from inspector.core.recipe import Recipe
+
+    strict = Recipe(threshold=0.5, min_area_px=100_000)  # no region can be that big: nothing is NG
+    cand, cur, _ = evaluate_for_gate(models[0], None, DataSpec(data), recipe=strict)
+    assert cur is None
+    assert cand.by_set[VALIDATION].tpr == 0.0
+    assert cand.by_set[VALIDATION].escapes == 5

@@ -23,10 +23,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from db import queries
 from db._scope import Target
+from db.models import Model
 from db.queries import ModelInfo
 from inspector.core.model_card import ModelCard
 
@@ -242,6 +244,9 @@ def promote(
     with _transaction(db) as s:
         previous = queries.active_model(s)
         info = queries.register_model(s, card, model_path, actor=actor)
+        if Path(info.path) != Path(model_path) and not Path(info.path or "").is_file():
+            # registered earlier from a file that is gone (a deleted run): rollback needs a real path
+            s.execute(update(Model).where(Model.sha256 == info.sha256).values(path=str(model_path)))
         if not decision.passed:
             queries.audit(s, actor, "model.promote.override", {**details, "reason": reason})
         queries.audit(

@@ -8,6 +8,7 @@ cannot take the station down, and it scores exactly as ``inspector-train`` does.
 
 from __future__ import annotations
 
+import functools
 import json
 import subprocess
 import sys
@@ -21,6 +22,7 @@ from db._scope import Target
 from inspector.core.model_card import sha256_file
 from inspector.core.progress import ProgressState, SimpleState
 from inspector.core.promotion import REVIEWED, VALIDATION, DataSpec, Metrics, ModelEval
+from inspector.core.recipe import Recipe
 
 # (model, data, out dir) -> the metrics dict of trainer.evaluate
 Evaluator = Callable[[Path, DataSpec, Path], dict[str, Any]]
@@ -87,20 +89,30 @@ def evaluate_for_gate(
     evaluator: Evaluator | None = None,
     since: datetime | None = None,
     station: str | None = None,
+    recipe: Recipe | None = None,
 ) -> tuple[ModelEval, ModelEval | None, list[str]]:
-    """Validation data and (with ``db``) the reviewed inspections; returns (candidate, current, notes)."""
+    """Validation data and (with ``db``) the reviewed inspections; returns (candidate, current, notes).
+
+    ``recipe``: the rules the verdicts are judged with (the station's current recipe, so
+    TPR/TNR are what the line would see); default: the trainer's default recipe.
+    """
+    from inspector.core.recipe import save_recipe
     from inspector.core.review_export import export_reviewed
 
     notes: list[str] = []
     with tempfile.TemporaryDirectory(prefix="gate-reviewed-") as tmp:
+        if evaluator is None and recipe is not None:
+            recipe_path = Path(tmp) / "recipe.json"
+            save_recipe(recipe, recipe_path)
+            evaluator = functools.partial(run_trainer_evaluate, recipe=recipe_path)
         data: list[tuple[str, DataSpec]] = []
         if validation is not None:
             data.append((VALIDATION, validation))
         if db is not None:
-            report = export_reviewed(db, Path(tmp), since=since, station=station)
+            report = export_reviewed(db, Path(tmp) / "reviewed", since=since, station=station)
             notes += report.warnings
             if report.written:
-                data.append((REVIEWED, DataSpec(Path(tmp))))
+                data.append((REVIEWED, DataSpec(Path(tmp) / "reviewed")))
             else:
                 notes.append("no usable reviewed inspections: scored on the validation data only")
         if not data:

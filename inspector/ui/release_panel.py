@@ -232,10 +232,12 @@ class ReleasePanel(QWidget):
             DataSpec(Path(self.run.data), split if split.is_file() else None) if self.run.data else None
         )
         db = self.ctx.db if self.reviewed_check.isChecked() else None
-        station = self.ctx.station
+        station, recipe = self.ctx.station, self.ctx.recipe  # judged by the rules the line runs now
         self.state_label.setText("Scoring the candidate and the production model…")
         self.task.start(
-            lambda st: evaluate_for_gate(candidate, current, validation, db, st, station=station),
+            lambda st: evaluate_for_gate(
+                candidate, current, validation, db, st, station=station, recipe=recipe
+            ),
             "promotion gate",
         )
         self._update()
