@@ -199,3 +199,27 @@ def test_scores_use_the_recipe_the_line_runs(data: Path, models: tuple[Path, Pat
     assert cur is None
     assert cand.by_set[VALIDATION].tpr == 0.0
     assert cand.by_set[VALIDATION].escapes == 5
+
+
+def test_rollback_from_the_trainer_tab_shows_in_the_main_window(
+    qtbot, models: tuple[Path, Path], tmp_path: Path, monkeypatch
+) -> None:
+    """The tab as the main window will host it: the window's own status bar follows a rollback."""
+    from inspector.ui.trainer_panel import TrainerPanel
+    from tests.ui_helpers import close_window, make_window
+
+    good, blind = (install_model(m, tmp_path / "installed") for m in models)
+    window = make_window(qtbot, tmp_path, blind, monkeypatch)
+    try:
+        promote(window.ctx.db, good, load_card(good), "qa", PASSED)
+        promote(window.ctx.db, blind, load_card(blind), "qa", PASSED)
+        window.ctx.settings.setValue("trainer/runs_dir", str(tmp_path / "runs"))
+        panel = TrainerPanel(window.ctx)
+        window.tabs.addTab(panel, "Trainer")
+        window.ctx.set_role("qa", "qa-anna")
+        assert load_card(blind).sha256[:8] in window.status.model_label.text()
+        assert panel.release.rollback()
+        assert load_card(good).sha256[:8] in window.status.model_label.text()
+        assert window.ctx.model.path == good
+    finally:
+        close_window(window)
