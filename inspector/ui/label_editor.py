@@ -34,7 +34,7 @@ from PySide6.QtWidgets import (
 from inspector.ui.style import VIEW_BG
 
 TOOLS = ("ellipse", "brush", "erase", "pan")
-OVERLAY_RGBA = (255, 40, 40, 110)
+OVERLAY_LUT = np.array([[0, 0, 0, 0], [255, 40, 40, 110]], np.uint8)  # 0: clear, 1: defect
 MIN_ELLIPSE_PX = 2.0
 
 
@@ -101,6 +101,8 @@ class LabelEditor(QWidget):
             if existing_mask.shape[:2] != self.shape:
                 raise ValueError(f"mask is {existing_mask.shape[:2]}, image is {self.shape}")
             self.painted[np.asarray(existing_mask).reshape(self.shape) > 0] = 1
+        self._shown = np.zeros(self.shape, bool)  # what the overlay shows (the composed mask)
+        self._ellipses_shown = np.zeros(self.shape, bool)
         self.ellipses: list[pg.EllipseROI] = []
         self.selected: pg.EllipseROI | None = None
         self.tool = "ellipse"
@@ -228,31 +230,48 @@ class LabelEditor(QWidget):
             self._refresh()
 
     def _stroke(self, a: QPointF, b: QPointF) -> None:
+        # drawn in a window around the segment: a full-frame pass per mouse move would lag on big images
         size = int(self.brush_size.value())
-        p0 = (round(a.x() - 0.5), round(a.y() - 0.5))
-        p1 = (round(b.x() - 0.5), round(b.y() - 0.5))
-        paint = np.zeros(self.shape, np.uint8)
-        cv2.line(paint, p0, p1, 1, thickness=size)
-        cv2.circle(paint, p1, max(size // 2, 0), 1, thickness=-1)
+        p0 = np.array([round(a.x() - 0.5), round(a.y() - 0.5)])
+        p1 = np.array([round(b.x() - 0.5), round(b.y() - 0.5)])
+        r = size // 2 + 2
+        x0, y0 = np.maximum(np.minimum(p0, p1) - r, 0)
+        x1, y1 = np.minimum(np.maximum(p0, p1) + r + 1, (self.shape[1], self.shape[0]))
+        if x0 >= x1 or y0 >= y1:
+            return  # entirely outside the image
+        win = (slice(int(y0), int(y1)), slice(int(x0), int(x1)))
+        paint = np.zeros((int(y1 - y0), int(x1 - x0)), np.uint8)
+        off = np.array([x0, y0])
+        q0, q1 = (tuple(int(v) for v in p - off) for p in (p0, p1))
+        cv2.line(paint, q0, q1, 1, thickness=size)
+        cv2.circle(paint, q1, max(size // 2, 0), 1, thickness=-1)
         hit = paint > 0
         if self.tool == "brush":
-            self.painted[hit], self.erased[hit] = 1, 0
+            self.painted[win][hit], self.erased[win][hit] = 1, 0
         elif self.tool == "erase":
-            self.painted[hit], self.erased[hit] = 0, 1
-        self._refresh()
+            self.painted[win][hit], self.erased[win][hit] = 0, 1
+        self._refresh(win)
 
     # -- result ------------------------------------------------------------------------------
-    def mask(self) -> np.ndarray:
-        """uint8 HxW {0, 255} at the original image size."""
-        m = self.painted > 0
+    def _ellipse_union(self) -> np.ndarray:
+        m = np.zeros(self.shape, bool)
         for roi in self.ellipses:
             m |= ellipse_mask(self.shape, roi)
-        m &= self.erased == 0
+        return m
+
+    def mask(self) -> np.ndarray:
+        """uint8 HxW {0, 255} at the original image size."""
+        m = ((self.painted > 0) | self._ellipse_union()) & (self.erased == 0)
         return np.where(m, 255, 0).astype(np.uint8)
 
-    def _refresh(self) -> None:
-        m = self.mask() > 0
-        rgba = np.zeros((*self.shape, 4), np.uint8)
-        rgba[m] = OVERLAY_RGBA
-        self.overlay.setImage(rgba, autoLevels=False, levels=(0, 255))
+    def _refresh(self, window: tuple[slice, slice] | None = None) -> None:
+        """Redraw the overlay; ``window``: only a brush stroke changed there (ellipses did not)."""
+        if window is None:
+            self._ellipses_shown = self._ellipse_union()
+            window = (slice(None), slice(None))
+        self._shown[window] = ((self.painted[window] > 0) | self._ellipses_shown[window]) & (
+            self.erased[window] == 0
+        )
+        # 0/1 image through a 2-entry RGBA lookup table: a quarter of the memory of an RGBA overlay
+        self.overlay.setImage(self._shown.view(np.uint8), autoLevels=False, levels=(0, 1), lut=OVERLAY_LUT)
         self.mask_changed.emit()
