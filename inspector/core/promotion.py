@@ -1,10 +1,10 @@
 """Promotion gate: a candidate model replaces production only if it is not worse.
 
 Both models are scored on the same data with the trainer's own evaluation
-(``python -m trainer evaluate``: the station's preprocess and ``rules.decide``).
-It runs as a child process because ``trainer.evaluate`` imports
-``trainer.losses``, which reaches TensorFlow, and the station never imports
-that (import-linter contract); a child also cannot take the station down.
+(:mod:`inspector.core.promotion_eval` runs ``python -m trainer evaluate`` as a
+child). This module holds the pure part (metrics, tolerances, the decision, the
+side-by-side table) and the DB part (promote with the gate's verdict audited,
+QA override with its reason, rollback).
 
 Data sets: the validation folder (DAGM or images/+masks/, optionally a split
 file's val subset) and the operator-reviewed inspections (exported with
