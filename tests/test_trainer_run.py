@@ -66,6 +66,20 @@ def test_training_loss_falls_and_run_dir_is_complete(trained_run: tuple[Path, li
     assert not set(split["train"]) & set(split["val"])
 
 
+def test_same_seed_same_training(
+    trained_run: tuple[Path, list[dict]], synth_data: Path, tmp_path: Path
+) -> None:
+    from trainer.train import train
+
+    # same epochs too: the cosine learning-rate schedule depends on them
+    cfg = TrainConfig(data=str(synth_data), out=str(tmp_path / "again"), epochs=4, patience=10, **TINY)
+    train(cfg, SimpleState())
+    first = json.loads((trained_run[0] / "history.json").read_text())
+    again = json.loads((tmp_path / "again" / "history.json").read_text())
+    assert [h["loss"] for h in again] == pytest.approx([h["loss"] for h in first], rel=1e-5)
+    assert (tmp_path / "again" / "split.json").read_text() == (trained_run[0] / "split.json").read_text()
+
+
 def test_resume_continues_from_last_epoch(trained_run: tuple[Path, list[dict]], tmp_path: Path) -> None:
     import shutil
 

@@ -171,18 +171,28 @@ def suggest_threshold(curve: list[dict[str, Any]]) -> float:
 
 
 def predict_samples(
-    model_path: Path, samples: Sequence[Sample], card: ModelCard | None = None
+    model_path: Path, samples: Sequence[Sample], card: ModelCard | None = None, timing: dict | None = None
 ) -> tuple[list[np.ndarray], list[np.ndarray]]:
-    """(masks {0,1}, probability maps) for ``samples``, read and run like the station does."""
+    """(masks {0,1}, probability maps) for ``samples``, read and run like the station does.
+
+    ``timing`` (if given) receives ``ms_per_image``: preprocess + ORT + restore, no disk I/O.
+    """
+    import time
+
     from trainer.data.io import read_mask, read_raw
 
     predictor = OnnxPredictor(model_path, card)
     masks, probs = [], []
+    spent = 0.0
     for s in samples:
         raw = read_raw(s.image)
+        t0 = time.perf_counter()
         prob = predictor(raw)
+        spent += time.perf_counter() - t0
         masks.append(read_mask(s.mask, raw.shape[:2], s.image))
         probs.append(prob)
+    if timing is not None and samples:
+        timing["ms_per_image"] = 1000.0 * spent / len(samples)
     return masks, probs
 
 
@@ -210,13 +220,15 @@ def evaluate(
 
     if not samples:
         raise ValueError("no images to evaluate")
-    masks, probs = predict_samples(Path(model_path), samples, card)
+    timing: dict[str, float] = {}
+    masks, probs = predict_samples(Path(model_path), samples, card, timing)
     keys = [s.key for s in samples]
     scored = score_maps(keys, masks, probs, recipe)
     curve = sweep(keys, masks, probs, recipe)
     metrics: dict[str, Any] = {
         **scored["summary"],
         "suggested_threshold": suggest_threshold(curve),
+        "ms_per_image": timing.get("ms_per_image"),
         "model": str(model_path),
         "model_sha256": sha256_file(Path(model_path)),
         "recipe": recipe.model_dump(mode="json"),

@@ -176,7 +176,7 @@ def export_run(
     }
     card = ModelCard.model_validate({**card.model_dump(), **extra})
     write_card(card, onnx_path)
-    for f in ("curves.png",):
+    for f in ("curves.png", "split.json"):
         if (run_dir / f).is_file():
             shutil.copyfile(run_dir / f, out_dir / f)
     if (eval_dir / "pr_curve.png").is_file():
