@@ -32,6 +32,8 @@ from inspector.ui.context import AppContext, ModelState
 from tests.review_helpers import RECIPE, log_inspection
 from tests.tiny_model import build_tiny_model, synthetic_image
 
+pytestmark = pytest.mark.filterwarnings("error")  # pyqtgraph/Qt warnings are bugs here
+
 PASSED = GateDecision(True, [])
 
 

@@ -23,6 +23,8 @@ from tests.review_helpers import RECIPE, log_inspection
 from tests.tiny_model import synthetic_image
 from trainer.data import load_samples, read_gray, read_mask
 
+pytestmark = pytest.mark.filterwarnings("error")  # pyqtgraph/Qt warnings are bugs here
+
 SIZE = 64
 
 

@@ -21,6 +21,8 @@ from tests.review_helpers import RECIPE, log_inspection
 from tests.tiny_model import build_tiny_model, synthetic_image
 from trainer.data.synth import write_synthetic
 
+pytestmark = pytest.mark.filterwarnings("error")  # pyqtgraph/Qt warnings are bugs here
+
 FAKE = Path(__file__).parent / "fakes" / "fake_trainer.py"
 
 
@@ -228,7 +230,6 @@ def test_export_gate_promote_and_engine_rebuild(qtbot, ctx: AppContext, data: Pa
 
 
 @pytest.mark.slow
-@pytest.mark.filterwarnings("ignore:__array__ implementation:DeprecationWarning")
 def test_a_tiny_real_training_run(qtbot, ctx: AppContext, tmp_path: Path) -> None:
     from inspector.core.promotion_eval import trainer_command
 
