@@ -160,6 +160,28 @@ def _preselect(window: Any, spec: str) -> None:
         window.ctx.notify("error", f"--source {spec}: {exc}")
 
 
+def prepare_runtime() -> None:
+    """Keep the UI thread's pauses short once inspection runs.
+
+    Two things stalled the UI for 100-300 ms mid-run (measured with scripts/ui_stall.py):
+    the first import of onnxruntime & co. on the worker thread, and full (gen-2) garbage
+    collections, which hold the GIL while they walk every object of the process - most
+    of them imported modules that live forever. So: import the heavy modules now, then
+    ``gc.freeze()`` everything that exists, so later collections only walk new objects.
+    """
+    import gc
+    import importlib
+
+    for name in ("onnxruntime", "inspector.core.pipeline", "inspector.core.backends.select",
+                 "inspector.core.demo", "inspector.core.sources", "db.writer", "db.queries"):
+        try:
+            importlib.import_module(name)
+        except ImportError as exc:  # reported when a run needs it
+            log.info("pre-import of %s failed: %s", name, exc)
+    gc.collect()
+    gc.freeze()
+
+
 def run_gui(args: argparse.Namespace | None = None) -> int:
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName(APP_NAME)
@@ -174,9 +196,10 @@ def run_gui(args: argparse.Namespace | None = None) -> int:
         log.exception("station failed to start")
         QMessageBox.critical(None, "Defect Inspector", f"The station could not start:\n{exc}")
         return 2
+    prepare_runtime()
     window.show()
-    code = app.exec()
+    code = int(app.exec())
     window.audit_log.close()
     window.ctx.db.dispose()
-    return int(code)
+    return code
 

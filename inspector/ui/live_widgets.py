@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
     QListView,
     QListWidget,
     QListWidgetItem,
+    QSizePolicy,
     QVBoxLayout,
     QWidget,
 )
@@ -83,6 +84,7 @@ class Tile(QFrame):
         layout.addWidget(self.value)
         layout.addWidget(cap)
         self.setToolTip(tooltip)
+        self.setMinimumHeight(64)
 
     def set(self, text: str, color: str | None = None) -> None:
         self.value.setText(text)
@@ -106,10 +108,14 @@ class CounterTiles(QWidget):
         grid = QGridLayout(self)
         grid.setContentsMargins(0, 0, 0, 0)
         grid.setSpacing(6)
-        order = ["total", "yield", "OK", "NG", "REVIEW", "rate", "latency"]
-        positions = [(0, 0), (0, 1), (1, 0), (1, 1), (2, 0), (2, 1), (3, 0)]
-        for name, (r, c) in zip(order, positions, strict=True):
-            grid.addWidget(self.tiles[name], r, c)
+        # Counts on the first row, rates on the second: the eye finds NG in the same place every time.
+        for name, (r, c, span) in {"total": (0, 0, 1), "OK": (0, 1, 1), "NG": (0, 2, 1), "REVIEW": (0, 3, 1),
+                                   "yield": (1, 0, 2), "rate": (1, 2, 1), "latency": (1, 3, 1)}.items():
+            # Ignored width: equal columns from the stretch factors, whatever the numbers' widths
+            self.tiles[name].setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+            grid.addWidget(self.tiles[name], r, c, 1, span)
+        for c in range(4):
+            grid.setColumnStretch(c, 1)
 
     def update_from(self, counters: LiveCounters) -> None:
         c = counters.counts
@@ -216,7 +222,10 @@ class RecentStrip(QListWidget):
         self.blockSignals(True)  # inserting must not count as the operator picking one
         for r in results:
             name = r.frame.path.name if r.frame.path is not None else r.frame.key.rsplit("#", 1)[-1]
-            item = QListWidgetItem(QIcon(thumbnail(r)), f"{r.decision.verdict.value} {name}"[:18])
+            pix = thumbnail(r)
+            icon = QIcon(pix)
+            icon.addPixmap(pix, QIcon.Mode.Selected)  # no blue tint: the verdict border must stay readable
+            item = QListWidgetItem(icon, f"{r.decision.verdict.value} {name}"[:18])
             item.setData(Qt.ItemDataRole.UserRole, r)
             item.setToolTip(f"{r.frame.key}\n{r.decision.verdict.value}: " + ("; ".join(r.decision.reasons)
                                                                                or "no defect"))

@@ -1,9 +1,8 @@
 """Typed helpers over QSettings.
 
-Booleans are stored as "true"/"false" strings on purpose: PySide6 6.12's
-``QSettings.setValue(key, True)`` corrupts the refcount of ``True`` and the
-interpreter aborts at exit ("bool_dealloc"). Strings also read back the same
-from INI files and the native stores.
+Booleans are stored as "true"/"false" strings: an INI file hands every value
+back as a string while the native stores keep the type, so a stored bool would
+read back differently per platform.
 """
 
 from __future__ import annotations

@@ -54,6 +54,8 @@ QComboBox QAbstractItemView {{ background: {PANEL}; border: 1px solid {BORDER};
     selection-background-color: {ACCENT}; }}
 QListWidget, QTreeWidget, QTableView {{ background: {VIEW_BG}; border: 1px solid {BORDER}; border-radius: 4px;
     alternate-background-color: {PANEL}; }}
+QListWidget::item:selected {{ background: {PANEL_ALT}; border: 2px solid {ACCENT}; border-radius: 4px;
+    color: {TEXT}; }}
 QHeaderView::section {{ background: {PANEL}; color: {MUTED}; border: none; border-right: 1px solid {BORDER};
     padding: 4px 6px; }}
 QStatusBar {{ background: {PANEL}; border-top: 1px solid {BORDER}; }}
@@ -69,7 +71,7 @@ QLabel[muted="true"] {{ color: {MUTED}; }}
 QLabel[hint="true"] {{ color: #f0c060; }}
 QLabel[error="true"] {{ color: #ff7b72; }}
 QFrame#Tile {{ background: {PANEL_ALT}; border: 1px solid {BORDER}; border-radius: 6px; }}
-QLabel#TileValue {{ font-size: 20pt; font-weight: 700; }}
+QLabel#TileValue {{ font-size: 19pt; font-weight: 700; }}
 QLabel#TileCaption {{ color: {MUTED}; font-size: 8.5pt; text-transform: uppercase; }}
 QLabel#VerdictText {{ font-size: 40pt; font-weight: 800; color: white; letter-spacing: 2px; }}
 QLabel#VerdictDetail {{ color: white; font-size: 10.5pt; }}

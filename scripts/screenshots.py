@@ -1,0 +1,137 @@
+"""Render a screenshot of every panel on demo data, for docs and look-and-feel review.
+
+Run under a real X server (the offscreen platform skips native rendering paths):
+
+    xvfb-run -a -s "-screen 0 1600x1000x24" python scripts/screenshots.py --out screenshots/
+
+(Debian/Ubuntu packages: xvfb xauth libxcb-icccm4 libxcb-keysyms1 libxcb-cursor0.)
+
+Everything lives in a temp folder (DB, settings, archive) unless --db is given.
+Uses the shipped demo model; without one, a hand-built stand-in model
+(scripts/demo_standin_model.py) runs so the screenshots still show real verdicts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "scripts"))
+
+
+def pick_model(tmp: Path, requested: Path | None) -> Path:
+    """--model, else the shipped demo model, else the hand-built stand-in (see demo_standin_model.py)."""
+    from inspector.core.paths import default_model
+
+    if requested is not None:
+        return requested
+    if default_model().is_file():
+        return default_model()
+    from demo_standin_model import build_standin_model
+
+    print("no shipped demo model: using the hand-built stand-in model", file=sys.stderr)
+    return build_standin_model(tmp / "standin" / "model.onnx")
+
+
+def pump(app: object, seconds: float) -> None:
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        app.processEvents()  # type: ignore[attr-defined]
+        time.sleep(0.01)
+
+
+def wait_for(app: object, cond: object, timeout: float) -> bool:
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        app.processEvents()  # type: ignore[attr-defined]
+        if cond():  # type: ignore[operator]
+            return True
+        time.sleep(0.01)
+    return False
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--out", type=Path, default=Path("screenshots"))
+    p.add_argument("--model", type=Path, help="ONNX model (default: shipped demo model, else a tiny one)")
+    p.add_argument("--db", help="SQLAlchemy URL (default: a temp SQLite file)")
+    p.add_argument("--images", type=int, default=40, help="demo images to inspect before the Live shot")
+    p.add_argument("--size", default="1500x940", help="window size WxH")
+    args = p.parse_args(argv)
+
+    tmp = Path(tempfile.mkdtemp(prefix="inspector-shots-"))
+    import os
+
+    os.environ.setdefault("INSPECTOR_SETTINGS", str(tmp / "settings.ini"))
+    from PySide6.QtWidgets import QApplication
+
+    from inspector.ui.app import StartOptions, create_window
+    from inspector.ui.style import apply_style
+
+    app = QApplication([sys.argv[0]])
+    apply_style(app)
+    out: Path = args.out
+    out.mkdir(parents=True, exist_ok=True)
+    model = pick_model(tmp, args.model)
+    db_url = args.db or f"sqlite:///{tmp / 'station.db'}"
+    window = create_window(StartOptions(db_url=db_url, model=model, station="line-3",
+                                        archive_dir=tmp / "archive", autostart=False))
+    w, h = (int(v) for v in args.size.split("x"))
+    window.resize(w, h)
+    window.show()
+    pump(app, 0.5)
+    shots: list[Path] = []
+
+    def shoot(widget: object, name: str) -> None:
+        pump(app, 0.3)
+        path = out / name
+        widget.grab().save(str(path))  # type: ignore[attr-defined]
+        shots.append(path)
+
+    live = window.live
+    live.set_source("demo")
+    live.start()
+    wait_for(app, lambda: live.counters.total >= args.images, 120)
+    live.stop()
+    wait_for(app, lambda: live.controller.state == "idle", 10)
+    # Show an NG result if there is one among the recent verdicts: it is the interesting case.
+    for row in range(live.recent.count()):
+        r = live.recent.result_at(row)
+        if r is not None and r.decision.verdict.value == "NG":
+            live.recent.setCurrentRow(row)
+            break
+    window.tabs.setCurrentIndex(0)
+    shoot(window, "live.png")
+    live.image_view.set_mode("heatmap")
+    shoot(window, "live_heatmap.png")
+    live.image_view.set_mode("contours")
+    live.follow_live()
+
+    for index, name in ((1, "history.png"), (2, "rules.png")):
+        window.tabs.setCurrentIndex(index)
+        pump(app, 1.5)  # panels load their rows off the UI thread
+        shoot(window, name)
+    window.tabs.setCurrentIndex(0)
+
+    dlg = window.roles.request_qa()
+    if dlg is not None:
+        shoot(dlg, "qa_login.png")
+        dlg.reject()
+    shoot(window.show_shortcuts(), "shortcuts.png")
+    window.shortcuts_dialog.close()
+
+    window.close()
+    window.audit_log.close()
+    window.ctx.db.dispose()
+    for path in shots:
+        print(path)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,138 @@
+"""Measure the longest UI-thread stall while the station inspects N images.
+
+A 10 ms QTimer heartbeat runs on the UI thread; every gap between two beats
+beyond the interval is time the UI could not react (paint, clicks, keys). The
+run goes through the real main window (worker thread, DB writer, display
+timer, recent strip), on the demo source or a folder.
+
+    python scripts/ui_stall.py                       # 200 demo images, offscreen
+    python scripts/ui_stall.py --folder DIR --n 200
+    xvfb-run -a -s "-screen 0 1600x1000x24" python scripts/ui_stall.py --platform xcb
+
+Prints the max and p99 gap and the throughput. Uses the shipped demo model,
+else the stand-in model of scripts/demo_standin_model.py (similar CPU cost).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "scripts"))
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--n", type=int, default=200, help="images to inspect")
+    p.add_argument("--folder", type=Path, help="inspect this folder instead of the demo source")
+    p.add_argument("--model", type=Path)
+    p.add_argument("--interval-ms", type=int, default=10)
+    p.add_argument("--baseline-s", type=float, default=3.0,
+                   help="first measure this long with the window idle: on a shared machine the OS alone "
+                        "causes gaps, and the baseline tells them apart (0: skip)")
+    p.add_argument("--no-prepare", action="store_true",
+                   help="skip run_gui's prepare_runtime() (pre-imports + gc.freeze) to see its effect")
+    p.add_argument("--platform", default=None, help="Qt platform (default: offscreen unless DISPLAY is set)")
+    args = p.parse_args(argv)
+
+    if args.platform:
+        os.environ["QT_QPA_PLATFORM"] = args.platform
+    elif not os.environ.get("DISPLAY"):
+        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    tmp = Path(tempfile.mkdtemp(prefix="inspector-stall-"))
+    os.environ["INSPECTOR_SETTINGS"] = str(tmp / "settings.ini")
+
+    import numpy as np
+    from PySide6.QtCore import QEventLoop, QTimer
+    from PySide6.QtWidgets import QApplication
+    from screenshots import pick_model
+
+    from inspector.ui.app import StartOptions, create_window, prepare_runtime
+    from inspector.ui.style import apply_style
+
+    app = QApplication([sys.argv[0]])
+    apply_style(app)
+    model = pick_model(tmp, args.model)
+    window = create_window(StartOptions(db_url=f"sqlite:///{tmp / 'station.db'}", model=model,
+                                        station="stall-test", archive_dir=tmp / "archive", autostart=False))
+    window.resize(1500, 940)
+    if not args.no_prepare:
+        prepare_runtime()  # what run_gui does before showing the window
+    window.show()
+    live = window.live
+    if args.folder:
+        live.set_source("folder", str(args.folder))
+        live.skip_check.setChecked(False)
+    else:
+        live.set_source("demo")
+    end = time.monotonic() + 0.5
+    while time.monotonic() < end:  # let the first paint and panel set-up finish before measuring
+        app.processEvents()
+
+    beats: list[float] = []
+    heart = QTimer()
+    heart.setInterval(args.interval_ms)
+    heart.timeout.connect(lambda: beats.append(time.perf_counter()))
+
+    baseline = None
+    if args.baseline_s > 0:
+        heart.start()
+        # A local loop, not app.exec()/app.quit(): quitting the application closes its windows.
+        idle = QEventLoop()
+        QTimer.singleShot(int(args.baseline_s * 1000), idle.quit)
+        idle.exec()
+        heart.stop()
+        baseline = np.diff(np.asarray(beats)) * 1e3
+        beats.clear()
+
+    state = {"t0": 0.0, "t1": 0.0}
+
+    def check() -> None:
+        if live.counters.total >= args.n and not state["t1"]:
+            state["t1"] = time.perf_counter()
+            live.stop()
+        if live.last_summary is not None:  # the run has ended (stopped, or the folder is done)
+            state["t1"] = state["t1"] or time.perf_counter()
+            loop.quit()
+
+    loop = QEventLoop()
+    poll = QTimer()
+    poll.timeout.connect(check)
+    poll.start(5)
+    live.last_summary = None
+    heart.start()
+    state["t0"] = time.perf_counter()
+    live.start()
+    loop.exec()
+    heart.stop()
+    n = live.counters.total
+    elapsed = (state["t1"] or time.perf_counter()) - state["t0"]
+    gaps = np.diff(np.asarray(beats)) * 1e3
+    window.close()
+    window.audit_log.close()
+    if gaps.size == 0:
+        print("no heartbeat recorded")
+        return 1
+    print(f"images inspected: {n} in {elapsed:.1f} s ({n / elapsed:.1f} img/s), model {model.name}, "
+          f"backend {window.ctx.model.backend_display}")
+    print(f"heartbeat {args.interval_ms} ms: {gaps.size} gaps, median {np.median(gaps):.1f} ms, "
+          f"p99 {np.percentile(gaps, 99):.1f} ms, max {gaps.max():.1f} ms")
+    if baseline is not None and baseline.size:
+        print(f"idle baseline ({args.baseline_s:.0f} s, no run): median {np.median(baseline):.1f} ms, "
+              f"p99 {np.percentile(baseline, 99):.1f} ms, max {baseline.max():.1f} ms")
+    worst = np.argsort(gaps)[::-1][:5]
+    at = ", ".join(f"{gaps[i]:.0f} ms at +{beats[i] - state['t0']:.2f} s" for i in sorted(worst))
+    print(f"longest gaps (time since Start): {at}")
+    print(f"MAX UI STALL: {gaps.max():.1f} ms")
+    sys.stdout.flush()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
