@@ -99,6 +99,8 @@ def _evaluate(a: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from trainer.config import TrainConfig
+
     p = argparse.ArgumentParser(prog="inspector-train", description=__doc__)
     sub = p.add_subparsers(dest="cmd", required=True)
 
@@ -149,7 +151,10 @@ def build_parser() -> argparse.ArgumentParser:
         ("val-batch", int),
         ("max-val-images", int),
     ]:
-        s.add_argument(f"--{name}", type=typ, default=None)
+        field = TrainConfig.model_fields[name.replace("-", "_")]
+        s.add_argument(
+            f"--{name}", type=typ, default=None, help=f"{field.description or ''} (default {field.default})"
+        )
     s.add_argument("--jit-compile", action=argparse.BooleanOptionalAction, default=None)
     s.add_argument("--batchnorm", action=argparse.BooleanOptionalAction, default=None)
     s.set_defaults(func=_train)
