@@ -46,6 +46,7 @@ from inspector.ui.workers import (
     gui_threads,
 )
 
+DEMO_FPS = 10.0
 DISPLAY_INTERVAL_MS = 50  # 20 redraws/s: smooth for the eye, cheap for the UI thread
 PLACEHOLDERS = {
     "demo": "synthetic DAGM-like images, no setup needed",
@@ -232,7 +233,12 @@ class LivePanel(QWidget):
         self.source_edit.setText(text)
 
     def source_choice(self) -> SourceChoice:
-        fps = float(self.ctx.settings.value("live/demo_fps", 0) or 0)
+        # Paced by default: the demo is a showcase, and on a GPU it would otherwise log
+        # thousands of synthetic rows a second. 0 in the settings = as fast as possible.
+        try:
+            fps = float(self.ctx.settings.value("live/demo_fps", DEMO_FPS))
+        except (TypeError, ValueError):
+            fps = DEMO_FPS
         return SourceChoice(
             kind=str(self.kind_combo.currentData()),
             text=self.source_edit.text(),

@@ -149,6 +149,7 @@ class InspectionWorker(QObject):
     # -- worker thread -----------------------------------------------------------------------
     @Slot(object)
     def run(self, req: RunRequest) -> None:
+        _yield_cpu_to_ui()
         summary = RunSummary()
         source: Source | None = None
         try:
@@ -292,6 +293,26 @@ class SourceChoice:
             return open_source(self.spec(), **opts)
 
         return open_it
+
+
+_NICE_DONE: set[int] = set()
+WORKER_NICENESS = 5
+
+
+def _yield_cpu_to_ui() -> None:
+    """Make this thread (and the prefetch/writer threads it starts, which inherit it) a little
+    nicer than the UI thread: on a loaded machine the scheduler then runs the UI first.
+    Linux nice values are per thread; elsewhere this does nothing."""
+    if not hasattr(os, "setpriority") or os.environ.get("INSPECTOR_WORKER_NICE") == "0":
+        return
+    tid = threading.get_native_id()
+    if tid in _NICE_DONE:
+        return
+    _NICE_DONE.add(tid)
+    try:
+        os.setpriority(os.PRIO_PROCESS, tid, os.getpriority(os.PRIO_PROCESS, tid) + WORKER_NICENESS)
+    except OSError as exc:
+        log.debug("cannot lower the worker's priority: %s", exc)
 
 
 def _archive_overlay() -> Callable[[InspectionResult], Any] | None:
