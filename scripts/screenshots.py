@@ -99,12 +99,15 @@ def main(argv: list[str] | None = None) -> int:
     wait_for(app, lambda: live.counters.total >= args.images, 120)
     live.stop()
     wait_for(app, lambda: live.controller.state == "idle", 10)
-    # Show an NG result if there is one among the recent verdicts: it is the interesting case.
+    # Show the clearest NG among the recent verdicts (largest defect): it is the interesting case.
+    best, best_area = -1, 0
     for row in range(live.recent.count()):
         r = live.recent.result_at(row)
-        if r is not None and r.decision.verdict.value == "NG":
-            live.recent.setCurrentRow(row)
-            break
+        area = sum(g.area_px for g in r.decision.regions) if r is not None else 0
+        if r is not None and r.decision.verdict.value == "NG" and area > best_area:
+            best, best_area = row, area
+    if best >= 0:
+        live.recent.setCurrentRow(best)
     window.tabs.setCurrentIndex(0)
     shoot(window, "live.png")
     live.image_view.set_mode("heatmap")

@@ -232,3 +232,19 @@ def test_reset_counters_zeroes_tiles_and_is_audited(qtbot, window, image_folder)
     events = audit_events(window.ctx.db, action="counters.reset")
     assert events
     assert events[0].details["counts"]["NG"] == 3
+
+
+def test_a_promoted_model_is_loaded_and_used_from_the_next_start(qtbot, window, image_folder, tmp_path):
+    from inspector.core.model_card import load_card
+    from inspector.ui.context import ModelState
+    from tests.tiny_model import build_tiny_model
+
+    path = build_tiny_model(tmp_path / "other" / "model.onnx", gain=30.0, card={"name": "tiny-b"})
+    card = load_card(path)
+    window.ctx.set_model(ModelState(path=path, card=card))  # what the release panel does on promote
+    assert window.status.model_label.text().startswith("Model tiny-b")
+    seen: list[str] = []
+    window.live.controller.worker.result.connect(lambda r: seen.append(r.model_sha256))
+    run_folder(qtbot, window, image_folder)
+    assert seen
+    assert set(seen) == {card.sha256}

@@ -34,10 +34,11 @@ def test_status_bar_shows_backend_model_recipe_db_and_role(qtbot, window, image_
     assert "station.db" in sb.db_label.text()
     assert sb.db_label.text().startswith("DB sqlite")
     assert sb.role_label.text() == "Operator"
-    assert "backend" in sb.backend_label.text()  # before the first run: says when it loads
+    # The model is loaded on the worker thread at start-up: the backend shows before any run.
+    qtbot.waitUntil(lambda: sb.backend_label.text().startswith("ONNX Runtime"), timeout=10000)
+    assert "CPU" in sb.backend_label.text()
     run_folder(qtbot, window, image_folder)
     assert sb.backend_label.text().startswith("ONNX Runtime")
-    assert "CPU" in sb.backend_label.text()
 
 
 def test_db_password_is_masked():
@@ -157,9 +158,14 @@ def test_shortcuts_dialog_lists_keys_and_is_not_modal(qtbot, window):
     assert {"F5", "F6", "F7", "F8 or Space", "Ctrl+Q"} <= keys
 
 
-def test_tabs_are_live_history_rules(window):
+def test_tabs_are_live_history_rules_and_trainer_when_installed(window):
+    import importlib.util
+
     titles = [window.tabs.tabText(i) for i in range(window.tabs.count())]
-    assert titles == ["Live", "History", "Rules"]
+    trainer = ["Trainer"] if importlib.util.find_spec("inspector.ui.trainer_panel") else []
+    assert titles == ["Live", "History", "Rules", *trainer]
+    for i in range(1, window.tabs.count()):  # real panels, not "not available" notices
+        assert window.tabs.widget(i).__class__.__name__.endswith("Panel")
 
 
 def test_layout_and_choices_persist_in_the_settings_file(qtbot, tmp_path, tiny_model, monkeypatch,

@@ -31,8 +31,9 @@ from PySide6.QtWidgets import (
 
 from inspector.core.backends.base import BackendInfo
 from inspector.core.pipeline import RunSummary
+from inspector.core.sources.base import Source
 from inspector.core.types import InspectionResult
-from inspector.ui.context import AppContext
+from inspector.ui.context import AppContext, ModelState
 from inspector.ui.image_view import ImageView
 from inspector.ui.live_widgets import CounterTiles, LiveCounters, RecentStrip, VerdictBanner
 from inspector.ui.settings import get_flag, set_flag
@@ -42,6 +43,7 @@ from inspector.ui.workers import (
     RunControl,
     RunRequest,
     SourceChoice,
+    SourceFactory,
     genicam_available,
     gui_threads,
 )
@@ -79,6 +81,9 @@ class LivePanel(QWidget):
         self._timer.timeout.connect(self._refresh)
         self._timer.start()
         self._update_buttons("idle")
+        self._model_path = Path(ctx.model.path)
+        if self._model_path.is_file():
+            self.controller.preload(self._request(paused=False, open_source=None))
 
     # -- layout -------------------------------------------------------------------------------
     def _build(self) -> None:
@@ -154,13 +159,22 @@ class LivePanel(QWidget):
         sl = QVBoxLayout(side)
         sl.setContentsMargins(0, 0, 0, 0)
         sl.addWidget(self.banner)
-        sl.addWidget(self.review_bar)
         sl.addWidget(counters)
         sl.addStretch(1)
-        sl.addWidget(self.state_label)
+        side.setMinimumWidth(400)  # four readable tiles in a row
+
+        # Under the image: run progress on the left, the "showing a recent result" bar on the right.
+        left = QWidget()
+        ll = QVBoxLayout(left)
+        ll.setContentsMargins(0, 0, 0, 0)
+        ll.addWidget(self.image_view, 1)
+        foot_row = QHBoxLayout()
+        foot_row.addWidget(self.state_label, 1)
+        foot_row.addWidget(self.review_bar)
+        ll.addLayout(foot_row)
 
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
-        self.splitter.addWidget(self.image_view)
+        self.splitter.addWidget(left)
         self.splitter.addWidget(side)
         self.splitter.setStretchFactor(0, 3)
         self.splitter.setStretchFactor(1, 1)
@@ -187,6 +201,7 @@ class LivePanel(QWidget):
         w.logged.connect(self.ctx.inspection_logged)
         self.controller.state_changed.connect(self._update_buttons)
         self.ctx.recipe_changed.connect(self.controller.set_recipe)
+        self.ctx.model_changed.connect(self._on_model_changed)
         self.kind_combo.currentIndexChanged.connect(self._on_kind)
         self.browse_button.clicked.connect(self._browse)
         self.start_button.clicked.connect(self.start)
@@ -286,17 +301,20 @@ class LivePanel(QWidget):
             self.ctx.notify("error", str(exc))
             return False
         self.save_settings()
-        req = RunRequest(
-            open_source=choice.factory(self.ctx.db, self.ctx.station),
-            model_path=Path(model.path),
+        req = self._request(paused, choice.factory(self.ctx.db, self.ctx.station))
+        self.last_summary = None
+        self.state_label.setText("Starting…")
+        return self.controller.start(req)
+
+    def _request(self, paused: bool, open_source: SourceFactory | None) -> RunRequest:
+        return RunRequest(
+            open_source=open_source or _no_source,
+            model_path=Path(self.ctx.model.path),
             recipe=self.ctx.recipe,
             backend_kind=str(self.ctx.settings.value("backend/kind", "auto")),
             threads=gui_threads(),
             control=RunControl(paused=paused),
         )
-        self.last_summary = None
-        self.state_label.setText("Starting…")
-        return self.controller.start(req)
 
     def toggle_pause(self) -> None:
         if self.controller.state == "running":
@@ -343,6 +361,17 @@ class LivePanel(QWidget):
                                                notice=info.notice))
         if info.notice:
             self.ctx.notify("info", info.notice)
+
+    def _on_model_changed(self, model: ModelState) -> None:
+        # backend_ready also calls set_model (same path, backend filled in): only a new file matters.
+        path = Path(model.path)
+        if path == self._model_path:
+            return
+        self._model_path = path
+        if self.controller.is_active():
+            self.ctx.notify("info", f"Model {model.card.name} will be used from the next Start")
+        elif path.is_file():
+            self.controller.preload(self._request(paused=False, open_source=None))
 
     def _on_started(self, name: str) -> None:
         self._source_name = name
@@ -415,3 +444,7 @@ class LivePanel(QWidget):
         if state == "idle" and self.last_summary is None:
             self.state_label.setText("Idle")
         self.ctx.set_run_state(state)
+
+
+def _no_source() -> Source:
+    raise RuntimeError("no source: this request only loads the model")

@@ -84,7 +84,7 @@ class Tile(QFrame):
         layout.addWidget(self.value)
         layout.addWidget(cap)
         self.setToolTip(tooltip)
-        self.setMinimumHeight(64)
+        self.setMinimumHeight(62)
 
     def set(self, text: str, color: str | None = None) -> None:
         self.value.setText(text)
@@ -152,7 +152,7 @@ class VerdictBanner(QFrame):
         layout.addWidget(self.verdict_label)
         layout.addWidget(self.reasons_label)
         layout.addWidget(self.meta_label)
-        self.setMinimumHeight(150)
+        self.setMinimumHeight(140)
         self.verdict: str | None = None
         self.show_idle("READY", "Choose a source and press Start (F5)")
 

@@ -4,6 +4,7 @@ each tab is its own module and talks to the others only through the AppContext."
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import logging
 
 from PySide6.QtCore import Qt
@@ -34,15 +35,17 @@ SHORTCUTS: list[tuple[str, str]] = [
     ("F7", "Stop"),
     ("F8 or Space", "Single step: inspect one image, then wait"),
     ("Left / Right", "Step through the recent verdicts (when the strip has focus)"),
-    ("Ctrl+1 / Ctrl+2 / Ctrl+3", "Live / History / Rules tab"),
+    ("Ctrl+1 / Ctrl+2 / Ctrl+3 / Ctrl+4", "Live / History / Rules / Trainer tab"),
     ("Ctrl+M", "Show / hide the message area"),
     ("Ctrl+Q", "Quit"),
 ]
 
-# (tab title, module, class): built by name so this window does not break while a panel
-# is being written, or if one fails to import; the error goes to the message area instead.
-OPTIONAL_TABS = [("History", "inspector.ui.history_panel", "HistoryPanel"),
-                 ("Rules", "inspector.ui.rules_panel", "RulesPanel")]
+# (tab title, module, class, required): built by name so a panel that fails to import
+# cannot take the station down; the error goes to the message area instead. A missing
+# optional tab is left out entirely (no placeholder).
+OPTIONAL_TABS = [("History", "inspector.ui.history_panel", "HistoryPanel", True),
+                 ("Rules", "inspector.ui.rules_panel", "RulesPanel", True),
+                 ("Trainer", "inspector.ui.trainer_panel", "TrainerPanel", False)]
 
 
 class MainWindow(QMainWindow):
@@ -64,7 +67,9 @@ class MainWindow(QMainWindow):
         self.live = LivePanel(ctx)
         self.tabs.addTab(self.live, "Live")
         self.panels: dict[str, QWidget] = {"Live": self.live}
-        for title, module, cls in OPTIONAL_TABS:
+        for title, module, cls, required in OPTIONAL_TABS:
+            if not required and importlib.util.find_spec(module) is None:
+                continue
             panel = self._load_panel(title, module, cls)
             self.panels[title] = panel
             self.tabs.addTab(panel, title)
@@ -174,6 +179,8 @@ class MainWindow(QMainWindow):
         state = s.value("window/state")
         if state is not None:
             self.restoreState(state)
+        else:  # first start: a few lines of messages; the Live view gets the height
+            self.resizeDocks([self.dock], [150], Qt.Orientation.Vertical)
         self.tabs.setCurrentIndex(int(s.value("window/tab", 0) or 0))
 
     def save_settings(self) -> None:

@@ -182,7 +182,16 @@ class InspectionWorker(QObject):
             self._backend.close()
         self._backend = self._backend_key = None
 
-    def _prepare(self, req: RunRequest) -> Pipeline:
+    @Slot(object)
+    def preload(self, req: RunRequest) -> None:
+        """Load the model before the first Start, so the status bar shows the backend at once."""
+        _yield_cpu_to_ui()
+        try:
+            self._load_backend(req)
+        except (OSError, ValueError, RuntimeError) as exc:
+            self.error.emit(f"the model could not be loaded: {exc}")
+
+    def _load_backend(self, req: RunRequest) -> None:
         from inspector.core.backends.select import select_backend
         from inspector.core.model_card import load_card
 
@@ -195,6 +204,10 @@ class InspectionWorker(QObject):
             self._backend = select_backend(req.backend_kind, path, threads=req.threads)
             self._card, self._backend_key = card, key
             self.backend_ready.emit(self._backend.info())
+
+    def _prepare(self, req: RunRequest) -> Pipeline:
+        self._load_backend(req)
+        path = Path(req.model_path)
         writer = self._ensure_writer()
         writer.add_model(self._card, str(path))
         writer.add_recipe(req.recipe)
@@ -328,6 +341,7 @@ class InspectionController(QObject):
 
     state_changed = Signal(str)  # "idle" | "running" | "paused"
     _submit = Signal(object)
+    _preload = Signal(object)
     _release = Signal()
 
     def __init__(self, db: Any, station: str, archive_dir: Path | None = None,
@@ -338,6 +352,7 @@ class InspectionController(QObject):
         self.worker = InspectionWorker(db, station, archive_dir)
         self.worker.moveToThread(self.thread)
         self._submit.connect(self.worker.run)
+        self._preload.connect(self.worker.preload)
         self._release.connect(self.worker.release)
         self.worker.finished.connect(self._on_finished)
         self._control: RunControl | None = None
@@ -363,6 +378,10 @@ class InspectionController(QObject):
         self._set_state("paused" if req.control.paused else "running")
         self._submit.emit(req)
         return True
+
+    def preload(self, req: RunRequest) -> None:
+        """Queue loading the backend for ``req``'s model (a later run reuses it)."""
+        self._preload.emit(req)
 
     def pause(self) -> None:
         if self._control is not None and self._state == "running":
