@@ -248,3 +248,19 @@ def test_a_promoted_model_is_loaded_and_used_from_the_next_start(qtbot, window, 
     run_folder(qtbot, window, image_folder)
     assert seen
     assert set(seen) == {card.sha256}
+
+
+def test_closing_while_running_is_prompt_and_commits_what_was_inspected(qtbot, tmp_path, tiny_model,
+                                                                        monkeypatch):
+    w = make_window(qtbot, tmp_path, tiny_model, monkeypatch)
+    w.ctx.settings.setValue("live/demo_fps", 0)
+    w.live.set_source("demo")
+    w.live.start()
+    qtbot.waitUntil(lambda: w.live.counters.total >= 5, timeout=10000)
+    t0 = time.monotonic()
+    w.close()
+    assert time.monotonic() - t0 < 3.0
+    assert not w.live.controller.thread.isRunning()
+    # the writer is closed only after the run ended: every inspected image is in the DB
+    assert count_history(w.ctx.db) >= w.live.counters.total >= 5
+    close_window(w)

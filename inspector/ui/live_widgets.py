@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections import deque
 from dataclasses import dataclass, field
@@ -24,6 +25,7 @@ from PySide6.QtWidgets import (
 )
 
 from inspector.core.overlay import to_display_bgr
+from inspector.core.postprocess import quantise_prob
 from inspector.core.types import InspectionResult, Verdict
 from inspector.ui.style import IDLE_COLOR, verdict_color
 
@@ -226,7 +228,9 @@ class RecentStrip(QListWidget):
             icon = QIcon(pix)
             icon.addPixmap(pix, QIcon.Mode.Selected)  # no blue tint: the verdict border must stay readable
             item = QListWidgetItem(icon, f"{r.decision.verdict.value} {name}"[:18])
-            item.setData(Qt.ItemDataRole.UserRole, r)
+            # The map is kept as its 8-bit levels (as the DB stores it): a quarter of the memory,
+            # which matters with 24 results of a multi-megapixel camera.
+            item.setData(Qt.ItemDataRole.UserRole, dataclasses.replace(r, prob_map=quantise_prob(r.prob_map)))
             item.setToolTip(f"{r.frame.key}\n{r.decision.verdict.value}: " + ("; ".join(r.decision.reasons)
                                                                                or "no defect"))
             self.insertItem(0, item)
@@ -236,9 +240,14 @@ class RecentStrip(QListWidget):
 
     def result_at(self, row: int) -> InspectionResult | None:
         item = self.item(row)
-        return None if item is None else item.data(Qt.ItemDataRole.UserRole)
+        return None if item is None else _expand(item.data(Qt.ItemDataRole.UserRole))
 
     def _emit(self, item: QListWidgetItem) -> None:
         result = item.data(Qt.ItemDataRole.UserRole)
         if result is not None:
-            self.picked.emit(result)
+            self.picked.emit(_expand(result))
+
+
+def _expand(stored: InspectionResult) -> InspectionResult:
+    """A stored result with its probability map back as float32 in [0, 1]."""
+    return dataclasses.replace(stored, prob_map=stored.prob_map.astype(np.float32) / np.float32(255.0))
