@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import struct
 import subprocess
@@ -12,20 +11,7 @@ from pathlib import Path
 import pytest
 
 from inspector.core.backends.base import BackendUnavailable, ModelLoadError
-
-
-def _support():
-    if "trt_fake_support" not in sys.modules:
-        spec = importlib.util.spec_from_file_location(
-            "trt_fake_support", Path(__file__).parent / "fakes" / "support.py"
-        )
-        mod = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(mod)
-        sys.modules["trt_fake_support"] = mod
-    return sys.modules["trt_fake_support"]
-
-
-S = _support()
+from tests.fakes import support as S
 
 
 def _header(engine: Path) -> dict:

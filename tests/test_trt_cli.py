@@ -2,26 +2,14 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import subprocess
 import sys
 from pathlib import Path
 
+from tests.fakes import support as S
 
-def _support():
-    if "trt_fake_support" not in sys.modules:
-        spec = importlib.util.spec_from_file_location(
-            "trt_fake_support", Path(__file__).parent / "fakes" / "support.py"
-        )
-        mod = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(mod)
-        sys.modules["trt_fake_support"] = mod
-    return sys.modules["trt_fake_support"]
-
-
-S = _support()
 REPO = Path(__file__).resolve().parents[1]
 
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import importlib.util
 import os
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -18,18 +17,9 @@ REPO = Path(__file__).resolve().parents[1]
 DAGM = REPO / "resources" / "models" / "dagm-class1" / "model.onnx"
 
 
-def _support():
-    if "trt_fake_support" not in sys.modules:
-        spec = importlib.util.spec_from_file_location(
-            "trt_fake_support", Path(__file__).parent / "fakes" / "support.py"
-        )
-        mod = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(mod)
-        sys.modules["trt_fake_support"] = mod
-    return sys.modules["trt_fake_support"]
 
 
-S = _support()
+from tests.fakes import support as S  # noqa: E402
 
 
 @pytest.fixture(scope="module")

@@ -2,26 +2,10 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
-
 import numpy as np
 import pytest
 
-
-def _support():
-    if "trt_fake_support" not in sys.modules:
-        spec = importlib.util.spec_from_file_location(
-            "trt_fake_support", Path(__file__).parent / "fakes" / "support.py"
-        )
-        mod = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(mod)
-        sys.modules["trt_fake_support"] = mod
-    return sys.modules["trt_fake_support"]
-
-
-S = _support()
+from tests.fakes import support as S
 
 
 def test_dice():

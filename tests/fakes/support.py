@@ -1,6 +1,6 @@
 """Helpers for the TensorRT tests: install the fakes, make tiny contract-following ONNX models.
 
-Loaded by tests/test_trt_*.py through importlib (no package, no conftest edits).
+Imported by tests/test_trt_*.py as tests.fakes.support (a namespace package).
 """
 
 from __future__ import annotations
