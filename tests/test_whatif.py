@@ -131,3 +131,25 @@ def test_recipe_with_validates_and_keeps_other_rules() -> None:
         recipe_with(COUNT, "threshold", 1.5)
     with pytest.raises(ValueError, match="sweep"):
         recipe_with(COUNT, "area", 0.5)  # type: ignore[arg-type]
+
+
+def test_level_sweep_with_regions_found_once_equals_full_decide_per_value() -> None:
+    from inspector.core.whatif import pr_curve, recipe_with
+
+    rng = np.random.default_rng(7)
+    rows = []
+    for i in range(12):
+        prob = np.zeros((40, 40), np.float32)
+        for _ in range(int(rng.integers(0, 3))):
+            y, x = rng.integers(0, 34, 2)
+            prob[y : y + 6, x : x + 6] = rng.uniform(0.5, 1.0)
+        rows.append((i, prob, bool(i % 2)))
+    base = Recipe(min_area_px=4, level_ng=0.7)
+    values = [0.55, 0.7, 0.85, 0.95]
+    points = pr_curve(rows, "level", values, base)
+    for point, value in zip(points, values, strict=True):
+        cand = recipe_with(base, "level", value)
+        flagged = [decide(p, cand).verdict.value != "OK" for _, p, _ in rows]
+        tp = sum(f and d for f, (_, _, d) in zip(flagged, rows, strict=True))
+        fp = sum(f and not d for f, (_, _, d) in zip(flagged, rows, strict=True))
+        assert (point.tp, point.fp) == (tp, fp)

@@ -102,10 +102,19 @@ def _filter(regions: list[Region], recipe: Recipe) -> tuple[list[Region], list[R
 def decide(prob: np.ndarray, recipe: Recipe) -> Decision:
     """Apply ``recipe`` to a float probability map (HxW or HxWx1, original image size)."""
     p = as_prob_map(prob)
-    counted, ignored = _filter(extract_regions(p, recipe.threshold), recipe)
+    return judge(extract_regions(p, recipe.threshold), p.shape[:2], recipe)
+
+
+def judge(regions: list[Region], shape: tuple[int, ...], recipe: Recipe) -> Decision:
+    """The rule step of :func:`decide` on regions already extracted at ``recipe.threshold``.
+
+    Split out so a sweep over a non-threshold parameter (e.g. the defect level)
+    finds the connected components of each map once instead of once per value.
+    """
+    counted, ignored = _filter(regions, recipe)
     levels = [region_level(r, recipe.level_mode) for r in counted]
     total_area = sum(r.area_px for r in counted)
-    ratio = total_area / max(1, inspected_area(p.shape, recipe))
+    ratio = total_area / max(1, inspected_area((int(shape[0]), int(shape[1])), recipe))
 
     ng: list[str] = []
     if recipe.max_count is not None and len(counted) > recipe.max_count:

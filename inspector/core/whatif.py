@@ -33,10 +33,10 @@ from typing import Literal
 
 import numpy as np
 
-from inspector.core.postprocess import decode_prob_png
+from inspector.core.postprocess import decode_prob_png, extract_regions
 from inspector.core.progress import ProgressState
 from inspector.core.recipe import Recipe
-from inspector.core.rules import decide
+from inspector.core.rules import decide, judge
 from inspector.core.types import Verdict
 
 __all__ = [
@@ -193,22 +193,28 @@ def pr_curve(
     """Confusion counts and rates at each value of ``param`` over reviewed rows.
 
     ``recipe`` (default: ``Recipe()``) supplies every other rule. Maps are
-    decoded once and reused for every value; the decisions themselves always
-    go through :func:`decide`.
+    decoded once and reused for every value; the decisions always go through
+    the station's rules (:func:`decide`, or :func:`judge` on regions found once
+    per map when the swept parameter is not the pixel threshold).
     """
     base = recipe or Recipe()
     maps: list[tuple[np.ndarray, bool]] = []
     for row in rows:
         prob, truth = (row.prob, row.defective) if isinstance(row, ReviewedRow) else (row[1], row[2])
         maps.append((_as_map(prob), bool(truth)))
+    # the level sweep keeps the pixel threshold, so each map's regions stay the same
+    regions = [extract_regions(prob, base.threshold) for prob, _ in maps] if param != "threshold" else None
     points: list[PRPoint] = []
     for k, value in enumerate(values):
         if state is not None and state.cancelled():
             break
         candidate = recipe_with(base, param, value)
         tp = fp = tn = fn = 0
-        for prob, defective in maps:
-            flagged = decide(prob, candidate).verdict is not Verdict.OK
+        for i, (prob, defective) in enumerate(maps):
+            decision = (
+                decide(prob, candidate) if regions is None else judge(regions[i], prob.shape, candidate)
+            )
+            flagged = decision.verdict is not Verdict.OK
             if defective:
                 tp, fn = (tp + 1, fn) if flagged else (tp, fn + 1)
             else:
