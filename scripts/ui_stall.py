@@ -68,7 +68,7 @@ def main(argv: list[str] | None = None) -> int:
     live = window.live
     if args.folder:
         live.set_source("folder", str(args.folder))
-        live.skip_check.setChecked(False)
+        live.chooser.skip_check.setChecked(False)
     else:
         live.set_source("demo")
         window.ctx.settings.setValue("live/demo_fps", 0)  # unpaced: as many results as the model gives

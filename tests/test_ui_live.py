@@ -13,7 +13,7 @@ from db.queries import audit_events, count_history
 from inspector.core.overlay import render
 from inspector.core.sources.base import SourceStats
 from inspector.core.types import Frame
-from inspector.ui import workers
+from inspector.ui import source_chooser
 from tests.tiny_model import synthetic_image
 from tests.ui_helpers import close_window, make_window, run_folder, settle, write_broken
 
@@ -95,7 +95,7 @@ class ExplodingSource:
 
 
 def test_source_that_raises_leaves_window_responsive(qtbot, window, image_folder, monkeypatch):
-    monkeypatch.setattr(workers.SourceChoice, "factory", lambda self, db, station: ExplodingSource)
+    monkeypatch.setattr(source_chooser.SourceChoice, "factory", lambda self, db, station: ExplodingSource)
     beats: list[float] = []
     heart = QTimer()
     heart.timeout.connect(lambda: beats.append(time.monotonic()))

@@ -141,6 +141,15 @@ def test_shortcuts_start_stop_and_switch_tabs(qtbot, window, image_folder):
     assert window.live.controller.state == "paused"
     qtbot.keyClick(window, Qt.Key.Key_F7)
     qtbot.waitUntil(lambda: window.live.controller.state == "idle", timeout=5000)
+    window.live.set_source("folder", str(image_folder))
+    before = window.live.counters.total
+    qtbot.keyClick(window.live.recent, Qt.Key.Key_Space)  # single step, whichever widget has focus
+    qtbot.waitUntil(lambda: window.live.counters.total == before + 1, timeout=10000)
+    assert window.live.controller.state == "paused"
+    qtbot.keyClick(window, Qt.Key.Key_F8)
+    qtbot.waitUntil(lambda: window.live.counters.total == before + 2, timeout=5000)
+    qtbot.keyClick(window, Qt.Key.Key_F7)
+    qtbot.waitUntil(lambda: window.live.controller.state == "idle", timeout=5000)
     qtbot.keyClick(window, Qt.Key.Key_2, Qt.KeyboardModifier.ControlModifier)
     assert window.tabs.currentIndex() == 1
     qtbot.keyClick(window, Qt.Key.Key_3, Qt.KeyboardModifier.ControlModifier)
@@ -184,8 +193,8 @@ def test_layout_and_choices_persist_in_the_settings_file(qtbot, tmp_path, tiny_m
         assert (w2.width(), w2.height()) == (777, 654)
         assert w2.tabs.currentIndex() == 1
         assert not w2.dock.isVisible()
-        assert w2.live.kind_combo.currentData() == "folder"
-        assert w2.live.source_edit.text() == str(image_folder)
+        assert w2.live.chooser.kind_combo.currentData() == "folder"
+        assert w2.live.chooser.source_edit.text() == str(image_folder)
         assert str(w2.live.image_view.mode()) == "heatmap"
     finally:
         close_window(w2)

@@ -37,9 +37,9 @@ def run_folder(qtbot, window: MainWindow, folder: Path, timeout: int = 15000) ->
     from PySide6.QtCore import Qt
 
     live = window.live
-    live.kind_combo.setCurrentIndex(live.kind_combo.findData("folder"))
-    live.source_edit.clear()
-    qtbot.keyClicks(live.source_edit, str(folder))
+    live.chooser.kind_combo.setCurrentIndex(live.chooser.kind_combo.findData("folder"))
+    live.chooser.source_edit.clear()
+    qtbot.keyClicks(live.chooser.source_edit, str(folder))
     qtbot.mouseClick(live.start_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: live.controller.state == "running" or live.last_summary is not None, timeout=5000)
     qtbot.waitUntil(lambda: live.last_summary is not None, timeout=timeout)

@@ -14,14 +14,10 @@ from pathlib import Path
 
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import (
-    QCheckBox,
-    QComboBox,
-    QFileDialog,
     QFrame,
     QGroupBox,
     QHBoxLayout,
     QLabel,
-    QLineEdit,
     QPushButton,
     QSplitter,
     QStyle,
@@ -36,28 +32,17 @@ from inspector.core.types import InspectionResult
 from inspector.ui.context import AppContext, ModelState
 from inspector.ui.image_view import ImageView
 from inspector.ui.live_widgets import CounterTiles, LiveCounters, RecentStrip, VerdictBanner
-from inspector.ui.settings import get_flag, set_flag
+from inspector.ui.source_chooser import SourceChoice, SourceChooser
 from inspector.ui.workers import (
-    SOURCE_KINDS,
     InspectionController,
     RunControl,
     RunRequest,
-    SourceChoice,
     SourceFactory,
-    genicam_available,
     gui_threads,
 )
 
 DEMO_FPS = 10.0
 DISPLAY_INTERVAL_MS = 50  # 20 redraws/s: smooth for the eye, cheap for the UI thread
-PLACEHOLDERS = {
-    "demo": "synthetic DAGM-like images, no setup needed",
-    "folder": "folder with images, e.g. /data/lot42",
-    "hot": "folder to watch for new images",
-    "camera": "camera index (0) or rtsp:// / http:// URL",
-    "video": "video file (.mp4 .avi .mkv .mov)",
-    "genicam": "GenTL producer .cti path, optionally #SERIAL",
-}
 
 
 class LivePanel(QWidget):
@@ -89,17 +74,7 @@ class LivePanel(QWidget):
     def _build(self) -> None:
         icon = self.style().standardIcon
         sp = QStyle.StandardPixmap
-        self.kind_combo = QComboBox()
-        for kind, label in SOURCE_KINDS.items():
-            if kind != "genicam" or genicam_available():
-                self.kind_combo.addItem(label, kind)
-        self.source_edit = QLineEdit()
-        self.browse_button = QPushButton("Browse…")
-        self.browse_button.setIcon(icon(sp.SP_DirOpenIcon))
-        self.recursive_check = QCheckBox("Sub-folders")
-        self.skip_check = QCheckBox("Skip already logged")
-        self.skip_check.setToolTip("Resume: images this station has already logged are not inspected again")
-        self.skip_check.setChecked(True)
+        self.chooser = SourceChooser()
 
         self.start_button = QPushButton("Start")
         self.start_button.setIcon(icon(sp.SP_MediaPlay))
@@ -119,11 +94,7 @@ class LivePanel(QWidget):
 
         src = QGroupBox("Source")
         row = QHBoxLayout(src)
-        row.addWidget(self.kind_combo)
-        row.addWidget(self.source_edit, 1)
-        row.addWidget(self.browse_button)
-        row.addWidget(self.recursive_check)
-        row.addWidget(self.skip_check)
+        row.addWidget(self.chooser, 1)
         row.addSpacing(16)
         for b in (self.start_button, self.pause_button, self.stop_button, self.step_button):
             row.addWidget(b)
@@ -202,8 +173,6 @@ class LivePanel(QWidget):
         self.controller.state_changed.connect(self._update_buttons)
         self.ctx.recipe_changed.connect(self.controller.set_recipe)
         self.ctx.model_changed.connect(self._on_model_changed)
-        self.kind_combo.currentIndexChanged.connect(self._on_kind)
-        self.browse_button.clicked.connect(self._browse)
         self.start_button.clicked.connect(self.start)
         self.pause_button.clicked.connect(self.toggle_pause)
         self.stop_button.clicked.connect(self.stop)
@@ -216,12 +185,7 @@ class LivePanel(QWidget):
     # -- settings -----------------------------------------------------------------------------
     def _restore(self) -> None:
         s = self.ctx.settings
-        kind = str(s.value("live/kind", "demo"))
-        idx = self.kind_combo.findData(kind)
-        self.kind_combo.setCurrentIndex(max(0, idx))
-        self.source_edit.setText(str(s.value("live/text", "")))
-        self.recursive_check.setChecked(get_flag(s, "live/recursive", False))
-        self.skip_check.setChecked(get_flag(s, "live/skip_logged", True))
+        self.chooser.restore(s)
         mode = s.value("live/overlay")
         if mode:
             with contextlib.suppress(ValueError):  # a mode from another version: keep the default
@@ -229,23 +193,15 @@ class LivePanel(QWidget):
         state = s.value("live/splitter")
         if state is not None:
             self.splitter.restoreState(state)
-        self._on_kind()
 
     def save_settings(self) -> None:
         s = self.ctx.settings
-        s.setValue("live/kind", self.kind_combo.currentData())
-        s.setValue("live/text", self.source_edit.text())
-        set_flag(s, "live/recursive", self.recursive_check.isChecked())
-        set_flag(s, "live/skip_logged", self.skip_check.isChecked())
+        self.chooser.save(s)
         s.setValue("live/splitter", self.splitter.saveState())
 
     # -- source chooser -----------------------------------------------------------------------
     def set_source(self, kind: str, text: str = "") -> None:
-        idx = self.kind_combo.findData(kind)
-        if idx < 0:
-            raise ValueError(f"unknown source kind {kind!r}")
-        self.kind_combo.setCurrentIndex(idx)
-        self.source_edit.setText(text)
+        self.chooser.set_source(kind, text)
 
     def source_choice(self) -> SourceChoice:
         # Paced by default: the demo is a showcase, and on a GPU it would otherwise log
@@ -254,32 +210,7 @@ class LivePanel(QWidget):
             fps = float(self.ctx.settings.value("live/demo_fps", DEMO_FPS))
         except (TypeError, ValueError):
             fps = DEMO_FPS
-        return SourceChoice(
-            kind=str(self.kind_combo.currentData()),
-            text=self.source_edit.text(),
-            recursive=self.recursive_check.isChecked(),
-            skip_logged=self.skip_check.isChecked(),
-            demo_fps=fps or None,
-        )
-
-    def _on_kind(self) -> None:
-        kind = str(self.kind_combo.currentData())
-        self.source_edit.setEnabled(kind != "demo")
-        self.source_edit.setPlaceholderText(PLACEHOLDERS.get(kind, ""))
-        self.browse_button.setEnabled(kind in ("folder", "hot", "video", "genicam"))
-        self.recursive_check.setVisible(kind == "folder")
-        self.skip_check.setVisible(kind in ("folder", "hot", "video"))
-
-    def _browse(self) -> None:
-        kind = str(self.kind_combo.currentData())
-        start = self.source_edit.text() or str(Path.home())
-        if kind in ("folder", "hot"):
-            path = QFileDialog.getExistingDirectory(self, "Choose an image folder", start)
-        else:
-            filt = "Videos (*.mp4 *.avi *.mkv *.mov)" if kind == "video" else "GenTL producer (*.cti)"
-            path, _ = QFileDialog.getOpenFileName(self, "Choose a file", start, filt)
-        if path:
-            self.source_edit.setText(path)
+        return self.chooser.choice(demo_fps=fps)
 
     # -- run control (also the main window's shortcuts) -----------------------------------------
     def start(self, *, paused: bool = False) -> bool:
@@ -436,11 +367,7 @@ class LivePanel(QWidget):
         self.pause_button.setEnabled(active)
         self.pause_button.setText("Resume" if state == "paused" else "Pause")
         self.stop_button.setEnabled(active)
-        for w in (self.kind_combo, self.source_edit, self.browse_button, self.recursive_check,
-                  self.skip_check):
-            w.setEnabled(not active)
-        if not active:
-            self._on_kind()
+        self.chooser.set_locked(active)
         if state == "idle" and self.last_summary is None:
             self.state_label.setText("Idle")
         self.ctx.set_run_state(state)

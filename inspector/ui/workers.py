@@ -247,67 +247,6 @@ class InspectionWorker(QObject):
         self.error.emit(f"skipped {err.key}: {err.message}")
 
 
-SOURCE_KINDS: dict[str, str] = {
-    "demo": "Demo (synthetic)",
-    "folder": "Folder",
-    "hot": "Hot folder (watch)",
-    "camera": "Camera (index or URL)",
-    "video": "Video file",
-    "genicam": "GenICam camera",
-}
-
-
-def genicam_available() -> bool:
-    import importlib.util
-
-    return importlib.util.find_spec("harvesters") is not None
-
-
-@dataclass(frozen=True, slots=True)
-class SourceChoice:
-    """What the operator picked in the source chooser, turned into a Source on the worker thread."""
-
-    kind: str = "demo"
-    text: str = ""  # folder / file path, camera index or URL, GenTL producer path
-    recursive: bool = False
-    skip_logged: bool = True  # resume: files this station already logged are not inspected again
-    demo_fps: float | None = None
-    demo_count: int | None = None
-
-    def spec(self) -> str:
-        text = self.text.strip()
-        if self.kind == "demo":
-            return "demo"
-        if not text:
-            raise ValueError(f"{SOURCE_KINDS.get(self.kind, self.kind)}: enter a path, index or URL first")
-        if self.kind == "hot":
-            return f"hot:{text}"
-        if self.kind == "camera":
-            return f"camera:{text}" if text.isdigit() else text
-        if self.kind == "genicam":
-            return text if text.lower().startswith("genicam:") else f"genicam:{text}"
-        return text
-
-    def factory(self, db: Any, station: str) -> SourceFactory:
-        def open_it() -> Source:
-            if self.kind == "demo":
-                from inspector.core.demo import DemoSource
-
-                return DemoSource(n=self.demo_count, fps=self.demo_fps)
-            from inspector.core.sources import open_source
-
-            opts: dict[str, Any] = {}
-            if self.kind == "folder":
-                opts["recursive"] = self.recursive
-            if self.kind in ("folder", "hot", "video") and self.skip_logged:
-                from db.queries import logged_keys
-
-                opts["skip"] = logged_keys(db, station)  # a DB read: fine here, off the UI thread
-            return open_source(self.spec(), **opts)
-
-        return open_it
-
-
 _NICE_DONE: set[int] = set()
 WORKER_NICENESS = 5
 
