@@ -34,7 +34,7 @@ SHORTCUTS: list[tuple[str, str]] = [
     ("F6", "Pause / resume"),
     ("F7", "Stop"),
     ("F8 or Space", "Single step: inspect one image, then wait"),
-    ("Left / Right", "Step through the recent verdicts (when the strip has focus)"),
+    ("Left / Right", "Walk the recent verdicts (strip focused)"),
     ("Ctrl+1 / Ctrl+2 / Ctrl+3 / Ctrl+4", "Live / History / Rules / Trainer tab"),
     ("Ctrl+M", "Show / hide the message area"),
     ("Ctrl+Q", "Quit"),
@@ -162,7 +162,7 @@ class MainWindow(QMainWindow):
             table.resizeColumnsToContents()
             table.horizontalHeader().setStretchLastSection(True)
             QVBoxLayout(dlg).addWidget(table)
-            dlg.resize(520, 330)
+            dlg.resize(660, 340)
             self.shortcuts_dialog = dlg
         self.shortcuts_dialog.show()
         self.shortcuts_dialog.raise_()
