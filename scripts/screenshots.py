@@ -115,10 +115,10 @@ def main(argv: list[str] | None = None) -> int:
     live.image_view.set_mode("contours")
     live.follow_live()
 
-    for index, name in ((1, "history.png"), (2, "rules.png")):
+    for index in range(1, window.tabs.count()):  # History, Rules, and any other tab installed
         window.tabs.setCurrentIndex(index)
         pump(app, 1.5)  # panels load their rows off the UI thread
-        shoot(window, name)
+        shoot(window, f"{window.tabs.tabText(index).lower()}.png")
     window.tabs.setCurrentIndex(0)
 
     dlg = window.roles.request_qa()
