@@ -92,6 +92,20 @@ def test_wrong_pin_is_refused(qtbot, window):
     assert [e.action for e in audit_events(window.ctx.db)] == ["qa.login_failed"]
 
 
+def test_repeated_wrong_pins_pause_the_login(qtbot, window):
+    window.qa_action.trigger()
+    dlg = window.roles.login_dialog
+    ok = dlg.buttons.button(QDialogButtonBox.StandardButton.Ok)
+    for _ in range(5):
+        qtbot.keyClicks(dlg.pin_edit, "9999")
+        _ok(dlg)
+    assert not ok.isEnabled()
+    assert "wait" in dlg.error_label.text()
+    _ok(dlg)  # a disabled button does nothing
+    assert dlg.failures == 5
+    dlg.reject()
+
+
 def test_change_pin_then_only_the_new_pin_works(qtbot, window, tmp_path):
     window.qa_action.trigger()
     qtbot.keyClicks(window.roles.login_dialog.pin_edit, DEFAULT_PIN)

@@ -15,7 +15,7 @@ import secrets
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
-from PySide6.QtCore import QObject, QSettings, Signal
+from PySide6.QtCore import QObject, QSettings, QTimer, Signal
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
@@ -34,6 +34,7 @@ log = logging.getLogger(__name__)
 DEFAULT_PIN = "0000"
 ITERATIONS = 120_000  # ~50 ms per check here: slow for guessing, unnoticeable at a login
 PIN_KEY = "roles/qa_pin_hash"
+LOCK_AFTER, LOCK_S = 5, 30  # wrong PINs in a row, then the OK button rests this long
 OPERATOR, QA = "operator", "qa"
 
 
@@ -163,6 +164,12 @@ class LoginDialog(QDialog):
         self.pin_edit.clear()
         self.pin_edit.setFocus()
         self.wrong_pin.emit()
+        if self.failures % LOCK_AFTER == 0:
+            # Slows guessing a 4-digit PIN down to hours, without locking QA out for long.
+            ok = self.buttons.button(QDialogButtonBox.StandardButton.Ok)
+            ok.setEnabled(False)
+            self.error_label.setText(f"Wrong PIN {self.failures} times: wait {LOCK_S} s.")
+            QTimer.singleShot(LOCK_S * 1000, lambda: ok.setEnabled(True))
 
 
 class ChangePinDialog(QDialog):
