@@ -54,3 +54,17 @@ def build_standin_model(path: Path, level: float = 0.13, gain: float = 60.0) -> 
             "trained_on": "nothing: a hand-built local-contrast detector for screenshots"}
     path.with_suffix(".json").write_text(json.dumps(card), encoding="utf-8")
     return path
+
+
+def pick_model(tmp: Path, requested: Path | None) -> Path:
+    """--model, else the shipped demo model, else this stand-in (built under ``tmp``)."""
+    import sys
+
+    from inspector.core.paths import default_model
+
+    if requested is not None:
+        return requested
+    if default_model().is_file():
+        return default_model()
+    print("no shipped demo model: using the hand-built stand-in model", file=sys.stderr)
+    return build_standin_model(tmp / "standin" / "model.onnx")

@@ -24,20 +24,6 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "scripts"))
 
 
-def pick_model(tmp: Path, requested: Path | None) -> Path:
-    """--model, else the shipped demo model, else the hand-built stand-in (see demo_standin_model.py)."""
-    from inspector.core.paths import default_model
-
-    if requested is not None:
-        return requested
-    if default_model().is_file():
-        return default_model()
-    from demo_standin_model import build_standin_model
-
-    print("no shipped demo model: using the hand-built stand-in model", file=sys.stderr)
-    return build_standin_model(tmp / "standin" / "model.onnx")
-
-
 def pump(app: object, seconds: float) -> None:
     end = time.monotonic() + seconds
     while time.monotonic() < end:
@@ -68,6 +54,7 @@ def main(argv: list[str] | None = None) -> int:
     import os
 
     os.environ.setdefault("INSPECTOR_SETTINGS", str(tmp / "settings.ini"))
+    from demo_standin_model import pick_model
     from PySide6.QtWidgets import QApplication
 
     from inspector.ui.app import StartOptions, create_window

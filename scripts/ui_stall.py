@@ -49,9 +49,9 @@ def main(argv: list[str] | None = None) -> int:
     os.environ["INSPECTOR_SETTINGS"] = str(tmp / "settings.ini")
 
     import numpy as np
+    from demo_standin_model import pick_model
     from PySide6.QtCore import QEventLoop, QTimer
     from PySide6.QtWidgets import QApplication
-    from screenshots import pick_model
 
     from inspector.ui.app import StartOptions, create_window, prepare_runtime
     from inspector.ui.style import apply_style

@@ -173,13 +173,32 @@ def prepare_runtime() -> None:
     import importlib
 
     for name in ("onnxruntime", "inspector.core.pipeline", "inspector.core.backends.select",
-                 "inspector.core.demo", "inspector.core.sources", "db.writer", "db.queries"):
+                 "inspector.core.demo", "trainer.data.synth", "inspector.core.sources", "db.writer",
+                 "db.queries", "inspector.core.overlay"):
         try:
             importlib.import_module(name)
         except ImportError as exc:  # reported when a run needs it
             log.info("pre-import of %s failed: %s", name, exc)
+    _warm_up_drawing()
     gc.collect()
     gc.freeze()
+
+
+def _warm_up_drawing() -> None:
+    """OpenCV initialises drawing/contour code on first use (~20 ms): pay that now, not on
+    the first result of a run."""
+    import numpy as np
+
+    from inspector.core.overlay import OverlayMode, render
+    from inspector.core.recipe import Recipe
+    from inspector.core.rules import decide
+
+    image = np.zeros((64, 64), np.uint8)
+    prob = np.zeros((64, 64), np.float32)
+    prob[20:40, 20:40] = 0.9
+    decision = decide(prob, Recipe())
+    for mode in OverlayMode:
+        render(image, prob, decision, mode, 0.5, show_verdict=True)
 
 
 def run_gui(args: argparse.Namespace | None = None) -> int:

@@ -87,10 +87,15 @@ class Tile(QFrame):
         layout.addWidget(cap)
         self.setToolTip(tooltip)
         self.setMinimumHeight(62)
+        self._color: str | None = None
 
     def set(self, text: str, color: str | None = None) -> None:
-        self.value.setText(text)
-        self.value.setStyleSheet(f"color: {color};" if color else "")
+        # Only touch what changed: a style sheet change re-polishes the widget (~ms each).
+        if text != self.value.text():
+            self.value.setText(text)
+        if color != self._color:
+            self._color = color
+            self.value.setStyleSheet(f"color: {color};" if color else "")
 
 
 class CounterTiles(QWidget):
@@ -156,6 +161,7 @@ class VerdictBanner(QFrame):
         layout.addWidget(self.meta_label)
         self.setMinimumHeight(140)
         self.verdict: str | None = None
+        self._color = ""
         self.show_idle("READY", "Choose a source and press Start (F5)")
 
     def show_idle(self, title: str, detail: str = "") -> None:
@@ -178,7 +184,9 @@ class VerdictBanner(QFrame):
         self.meta_label.setText(f"{note}  ·  {meta}" if note else meta)
 
     def _paint(self, color: str) -> None:
-        self.setStyleSheet(f"QFrame#Banner {{ background: {color}; border-radius: 8px; }}")
+        if color != self._color:  # re-polishing the banner and its labels costs a few ms
+            self._color = color
+            self.setStyleSheet(f"QFrame#Banner {{ background: {color}; border-radius: 8px; }}")
 
 
 THUMB = 84
