@@ -157,15 +157,20 @@ def sweep(
 
 
 def suggest_threshold(curve: list[dict[str, Any]]) -> float:
-    """Best Youden index (TPR + TNR - 1), then best mean of the two Dice figures, then nearest 0.5."""
+    """Highest image TPR (a missed defect costs more than a false reject), then highest TNR,
+    then best sum of the two Dice figures, then nearest 0.5."""
 
     def nz(v: float) -> float:
         return -1.0 if v is None or (isinstance(v, float) and math.isnan(v)) else v
 
-    def key(r: dict[str, Any]) -> tuple[float, float, float]:
-        youden = nz(r["image_recall"]) + nz(r["image_tnr"])
+    def key(r: dict[str, Any]) -> tuple[float, float, float, float]:
         dice = nz(r["dice_defective"]) + nz(r["dice_all"])
-        return (round(youden, 6), round(dice, 4), -abs(r["threshold"] - 0.5))
+        return (
+            round(nz(r["image_recall"]), 6),
+            round(nz(r["image_tnr"]), 6),
+            round(dice, 4),
+            -abs(r["threshold"] - 0.5),
+        )
 
     return float(max(curve, key=key)["threshold"])
 
