@@ -244,9 +244,43 @@ def test_pad_to_multiple_reflects() -> None:
 def test_data_modules_do_not_import_tensorflow() -> None:
     code = (
         "import sys, trainer, trainer.data, trainer.data.synth, trainer.data.pipeline, trainer.losses, "
-        "trainer.model, trainer.evaluate, trainer.export, trainer.cli; "
+        "trainer.model, trainer.evaluate, trainer.export, trainer.cli, trainer.train, trainer.validate; "
         "bad = [m for m in ('tensorflow', 'keras', 'tf2onnx') if m in sys.modules]; "
         "print(bad); sys.exit(1 if bad else 0)"
     )
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert r.returncode == 0, r.stdout + r.stderr
+
+
+def test_train_cli_bad_data_fails_fast_naming_the_file(tmp_path: Path) -> None:
+    _write_dagm(tmp_path / "Train", [("0002", 1, True)])
+    (tmp_path / "Train" / "Label" / "Labels.txt").write_text("1\r\n0002\t7\t0002.PNG\t0\t0\r\n")
+    r = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "trainer",
+            "train",
+            "--data",
+            str(tmp_path / "Train"),
+            "--out",
+            str(tmp_path / "r"),
+        ],
+        capture_output=True,
+        text=True,
+    )
+    assert r.returncode == 1
+    assert "Labels.txt:2: defective flag must be 0 or 1" in r.stderr
+    assert "Traceback" not in r.stderr
+
+
+def test_suggest_threshold_prefers_recall_then_specificity() -> None:
+    from trainer.evaluate import suggest_threshold
+
+    def row(t: float, tpr: float, tnr: float, d: float = 0.5) -> dict:
+        return {"threshold": t, "image_recall": tpr, "image_tnr": tnr, "dice_defective": d, "dice_all": d}
+
+    curve = [row(0.3, 1.0, 0.7), row(0.5, 1.0, 0.9), row(0.7, 1.0, 0.9), row(0.9, 0.8, 1.0)]
+    assert suggest_threshold(curve) == 0.5  # ties broken towards 0.5
+    curve[2] = row(0.7, 1.0, 0.9, d=0.8)
+    assert suggest_threshold(curve) == 0.7

@@ -134,10 +134,11 @@ def train(
             raise FileNotFoundError(f"{run}: nothing to resume (no state.json / last.keras)")
         cfg = TrainConfig.load(run / "config.json").model_copy(update={"epochs": cfg.epochs})
     cfg.save(run / "config.json")
-    _setup_tf(cfg)
+    # data first: a bad data folder fails in a second, before TensorFlow has loaded
     train_items, val_items = prepare_data(cfg, run)
     if not val_items:
         raise ValueError(f"{cfg.data}: the val split is empty; need at least 2 images")
+    _setup_tf(cfg)
     multiple = size_multiple(cfg.depth)
 
     if resume:
