@@ -23,7 +23,7 @@ def _texture(rng: np.random.Generator, size: int) -> np.ndarray:
     period = float(rng.uniform(6.0, 18.0))
     stripes = np.sin((xx * np.cos(angle) + yy * np.sin(angle)) * 2 * np.pi / period)
     base = float(rng.uniform(90, 150))
-    return base + 18.0 * tex + float(rng.uniform(4, 12)) * stripes
+    return base + 14.0 * tex + float(rng.uniform(4, 12)) * stripes
 
 
 def _defect(rng: np.random.Generator, size: int) -> tuple[np.ndarray, np.ndarray]:
@@ -38,8 +38,9 @@ def _defect(rng: np.random.Generator, size: int) -> tuple[np.ndarray, np.ndarray
     # label would claim pixels no model (or operator) can see
     soft = cv2.GaussianBlur(mask.astype(np.float32), (0, 0), 1.0)
     sign = -1.0 if rng.random() < 0.7 else 1.0  # mostly dark scratches/stains
-    # clearly above the texture's ~18 grey-level spread: a demo defect should be visible by eye
-    change = sign * float(rng.uniform(40, 70)) * soft
+    # well above the texture's ~15 grey-level spread (noise blobs reach ~3 sigma):
+    # a demo defect should be visible by eye
+    change = sign * float(rng.uniform(60, 90)) * soft
     return change, mask
 
 
