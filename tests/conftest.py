@@ -10,7 +10,7 @@ import pytest
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from tests.tiny_model import build_tiny_model, synthetic_image  # noqa: E402
+from tests.tiny_model import build_tiny_model, synthetic_image
 
 
 @pytest.fixture(scope="session")

@@ -95,7 +95,7 @@ def load_recipe(path: Path) -> Recipe:
         return Recipe.model_validate(json.loads(Path(path).read_text(encoding="utf-8")))
     except FileNotFoundError:
         raise
-    except Exception as exc:  # noqa: BLE001 - re-raised with context
+    except Exception as exc:
         raise ValueError(f"{path}: not a valid recipe: {exc}") from exc
 
 
