@@ -34,7 +34,7 @@ class ModelCard(BaseModel):
     channels: int = 1
     resize: Literal["resize", "pad", "native"] = Field(
         "resize",
-        description="resize: scale to input size; pad: pad/crop to it; native: pad up to a multiple of 'multiple'",
+        description="resize: scale to the input size; pad: pad/crop to it; native: pad to a multiple",
     )
     multiple: int = 16
     normalisation: Normalisation = Normalisation()
