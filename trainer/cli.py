@@ -94,7 +94,8 @@ def _evaluate(a: argparse.Namespace) -> int:
         Path(a.recipe) if a.recipe else None,
         a.subset,
     )
-    print(json.dumps({k: metrics[k] for k in metrics if k != "per_image"}, indent=2, default=str))
+    summary = {k: v for k, v in metrics.items() if k not in ("per_image", "pr_curve", "recipe")}
+    print(json.dumps(summary, indent=2, default=str))
     return 0
 
 
