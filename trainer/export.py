@@ -60,10 +60,11 @@ def parity(model: Any, onnx_path: Path, tensors: list[np.ndarray]) -> float:
 
 
 def _parity_samples(samples: list[Any], n: int) -> list[Any]:
-    # defective images first: the decision-relevant outputs are where the net fires
-    ordered = [s for s in samples if s.defective] + [s for s in samples if not s.defective]
-    picked = ordered[: max(1, n // 2)] + [s for s in ordered if not s.defective][: n - max(1, n // 2)]
-    return list(dict.fromkeys(picked))[:n]
+    """Half defective (where the net fires, so where a mismatch would matter), half clean."""
+    defective = [s for s in samples if s.defective]
+    clean = [s for s in samples if not s.defective]
+    k = min(len(defective), max(1, n // 2))
+    return (defective[:k] + clean[: n - k])[:n] or samples[:n]
 
 
 def export_run(

@@ -120,8 +120,6 @@ def train(
     cfg: TrainConfig, state: ProgressState, emit: Emit = null_emitter, resume: bool = False
 ) -> TrainResult:
     """Train until cfg.epochs, early stop, or ``state.cancelled()``; best model stays in run dir."""
-    import keras
-
     from trainer.model import size_multiple
     from trainer.plots import learning_curves
     from trainer.validate import predict_keras, score
@@ -132,13 +130,17 @@ def train(
     if resume:
         if not state_path.is_file() or not last_path.is_file():
             raise FileNotFoundError(f"{run}: nothing to resume (no state.json / last.keras)")
-        cfg = TrainConfig.load(run / "config.json").model_copy(update={"epochs": cfg.epochs})
+        # the saved config wins (same data, split, model), except epochs and the (maybe moved) dir
+        saved = TrainConfig.load(run / "config.json")
+        cfg = saved.model_copy(update={"epochs": cfg.epochs, "out": str(run)})
     cfg.save(run / "config.json")
     # data first: a bad data folder fails in a second, before TensorFlow has loaded
     train_items, val_items = prepare_data(cfg, run)
     if not val_items:
         raise ValueError(f"{cfg.data}: the val split is empty; need at least 2 images")
     _setup_tf(cfg)
+    import keras
+
     multiple = size_multiple(cfg.depth)
 
     if resume:
