@@ -120,13 +120,15 @@ def test_images_masks_reader_mixed_sizes_and_formats(tmp_path: Path) -> None:
         load_samples(tmp_path)
     (tmp_path / "images" / "c.png").unlink()
 
+    cv2.imwrite(str(tmp_path / "images" / "e.tif"), np.full((20, 24), 40000, np.uint16))  # 16-bit
     samples = load_samples(tmp_path)
-    assert [s.key for s in samples] == ["a", "b", "c", "d"]
+    assert [s.key for s in samples] == ["a", "b", "c", "d", "e"]
     loaded = load(samples)
     for it in loaded:
         assert it.image.dtype == np.uint8
-        assert it.image.shape == shapes[it.key]
-    assert [it.defective for it in loaded] == [True, False, False, False]
+        assert it.image.shape == shapes.get(it.key, (20, 24))
+    assert [it.defective for it in loaded] == [True, False, False, False, False]
+    assert int(loaded[4].image[0, 0]) == round(40000 / 257)  # 16-bit scaled like the station
     assert int(loaded[0].mask.sum()) == 25
 
 
