@@ -133,6 +133,9 @@ def train(
         # the saved config wins (same data, split, model), except epochs and the (maybe moved) dir
         saved = TrainConfig.load(run / "config.json")
         cfg = saved.model_copy(update={"epochs": cfg.epochs, "out": str(run)})
+    elif state_path.is_file():
+        # never mix two runs' checkpoints and history in one folder
+        raise ValueError(f"{run}: already holds a training run; use --resume or another --out")
     cfg.save(run / "config.json")
     # data first: a bad data folder fails in a second, before TensorFlow has loaded
     train_items, val_items = prepare_data(cfg, run)
