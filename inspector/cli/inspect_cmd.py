@@ -91,10 +91,11 @@ def run_inspect(args: argparse.Namespace) -> int:
     except (OSError, ValueError, RuntimeError) as exc:
         return _fail(str(exc), exitcodes.USAGE)
 
+    writer_archive = args.archive or default_archive_dir()
     writer = VerdictWriter(
         db,
         station,
-        archive_dir=args.archive or default_archive_dir(),
+        archive_dir=writer_archive,
         overlay=render_result,
         recipes=[recipe],
         models=[(card, str(model_path.resolve()))],
@@ -112,8 +113,11 @@ def run_inspect(args: argparse.Namespace) -> int:
     old_int = signal.signal(signal.SIGINT, on_signal)
     old_term = signal.signal(signal.SIGTERM, on_signal)
     pipeline = Pipeline(backend, card, recipe)
+    run_error: Exception | None = None
     try:
         summary = run_source(source, pipeline, sink, state, limit=args.limit)
+    except Exception as exc:  # backend failure, unopenable video...: fatal, not "defects found"
+        run_error = exc
     finally:
         signal.signal(signal.SIGINT, old_int)
         signal.signal(signal.SIGTERM, old_term)
@@ -131,6 +135,11 @@ def run_inspect(args: argparse.Namespace) -> int:
             write_errors.append(f"{result.frame.key}: {exc}")
             inspection_id = None
         rows.append(VerdictRow.from_result(result, inspection_id))
+    if run_error is not None:
+        logged = len(rows) - len(write_errors)
+        return _fail(
+            f"inspection stopped: {run_error} ({logged} verdicts were logged and stay)", exitcodes.FATAL
+        )
     stats = source.stats()
     print_summary(
         summary,
@@ -149,7 +158,15 @@ def run_inspect(args: argparse.Namespace) -> int:
             export_rows(rows, args.export)
         except OSError as exc:
             return _fail(f"cannot write {args.export}: {exc}", exitcodes.FATAL)
-    if write_errors:
+    archive_errors = writer.stats().archive_errors
+    if archive_errors:
+        # the verdicts are logged, but the NG/REVIEW evidence is missing (full or read-only disk?)
+        print(
+            f"inspector: error: {archive_errors} NG/REVIEW images could not be archived "
+            f"under {writer_archive} (last error: {writer.stats().last_error})",
+            file=sys.stderr,
+        )
+    if write_errors or archive_errors:
         return exitcodes.FATAL
     if summary.cancelled:
         return exitcodes.INTERRUPTED

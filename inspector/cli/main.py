@@ -16,6 +16,14 @@ def _add_common(p: argparse.ArgumentParser) -> None:
     p.add_argument("-v", "--verbose", action="store_true", help="log more detail to stderr")
 
 
+def _count(text: str) -> int:
+    """A non-negative integer argument (argparse turns the ValueError into exit code 2)."""
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, not {value}")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="inspector", description="Defect-inspection station.")
     sub = parser.add_subparsers(dest="command")
@@ -25,7 +33,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--model", type=Path, help="ONNX model (default: the shipped demo model)")
     p.add_argument("--recipe", type=Path, help="recipe JSON (default: resources/recipes/default.json)")
     p.add_argument("--backend", default="auto", choices=["auto", "onnxruntime", "tensorrt"])
-    p.add_argument("--limit", type=int, help="stop after N images")
+    p.add_argument("--limit", type=_count, help="stop after N images")
     p.add_argument("--recursive", action="store_true", help="descend into sub-folders of a folder source")
     p.add_argument("--rerun", action="store_true", help="inspect files already logged for this station again")
     p.add_argument("--archive", type=Path, help="folder for NG/REVIEW images and overlays")
@@ -38,13 +46,13 @@ def build_parser() -> argparse.ArgumentParser:
     h.add_argument("--verdict", choices=["OK", "NG", "REVIEW"])
     h.add_argument("--source", help="only files under this folder (or source keys starting with this text)")
     h.add_argument("--since", help="ISO date/time, e.g. 2026-11-28 or 2026-11-28T06:00")
-    h.add_argument("--limit", type=int, default=20)
+    h.add_argument("--limit", type=_count, default=20)
     h.add_argument("--json", action="store_true", help="print JSON lines instead of a table")
     _add_common(h)
 
     r = sub.add_parser("replay", help="re-decide logged inspections under another recipe")
     r.add_argument("--recipe", type=Path, required=True, help="the recipe to try")
-    r.add_argument("--last", type=int, default=1000, help="how many recent inspections")
+    r.add_argument("--last", type=_count, default=1000, help="how many recent inspections")
     r.add_argument("--source", help="only files under this folder (or source keys starting with this text)")
     r.add_argument("--export", type=Path, help="write the flips to .csv or .json")
     r.add_argument("--json", action="store_true", help="print the report as JSON")

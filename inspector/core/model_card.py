@@ -71,12 +71,18 @@ def load_card(model_path: Path) -> ModelCard:
     data: dict[str, Any] = {"name": model_path.stem}
     if cpath.is_file():
         try:
-            data.update(json.loads(cpath.read_text(encoding="utf-8")))
+            loaded = json.loads(cpath.read_text(encoding="utf-8"))
         except json.JSONDecodeError as exc:
             raise ValueError(f"{cpath}: model card is not valid JSON: {exc}") from exc
+        if not isinstance(loaded, dict):
+            raise ValueError(f"{cpath}: model card must be a JSON object, not {type(loaded).__name__}")
+        data.update(loaded)
     card_sha = data.get("sha256")
     data["sha256"] = sha
-    card = ModelCard.model_validate(data)
+    try:
+        card = ModelCard.model_validate(data)
+    except ValueError as exc:  # pydantic's ValidationError does not say which file
+        raise ValueError(f"{cpath}: not a valid model card: {exc}") from exc
     if card_sha and card_sha != sha:
         # keep going, but callers can show this: the card was written for another file
         card = card.model_copy(update={"card_sha_mismatch": card_sha})

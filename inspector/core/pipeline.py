@@ -197,6 +197,8 @@ def run_source(
     start = time.perf_counter()
     if limit is not None and total is not None:
         total = min(total, limit)
+    if limit is not None and limit <= 0:  # "stop after 0 images": the loop below would take one first
+        return summary
     for done, (item, read_ms) in enumerate(_prefetch(source, state.cancelled), start=1):
         if state.cancelled():
             summary.cancelled = True

@@ -1,0 +1,98 @@
+"""Review findings on the headless CLI: exit codes and messages the README promises."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from inspector.cli import exitcodes
+from inspector.cli.main import main
+from tests.tiny_model import build_tiny_model
+
+
+def _inspect(folder: Path, model: Path, db: Path, *extra: str, archive: Path | None = None) -> int:
+    return main(
+        [
+            "inspect",
+            str(folder),
+            "--model",
+            str(model),
+            "--db",
+            f"sqlite:///{db}",
+            "--archive",
+            str(archive or db.parent / "archive"),
+            "--station",
+            "st1",
+            "--no-progress",
+            *extra,
+        ]
+    )
+
+
+def _fixed_size_model(path: Path) -> Path:
+    """A contract-following model that only takes 32x32, with a card that feeds it 64x64."""
+    import onnx
+
+    build_tiny_model(path, card={"resize": "resize", "input_height": 64, "input_width": 64})
+    model = onnx.load(str(path))
+    for dim, value in zip(model.graph.input[0].type.tensor_type.shape.dim, [1, 32, 32, 1], strict=True):
+        dim.ClearField("dim_param")
+        dim.dim_value = value
+    onnx.save(model, str(path))
+    return path
+
+
+def test_backend_failure_mid_run_is_fatal_not_defects(
+    image_folder: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Exit 1 means "at least one NG"; a backend that fails on every image must not read as that.
+    model = _fixed_size_model(tmp_path / "m" / "fixed.onnx")
+    rc = _inspect(image_folder, model, tmp_path / "v.db")
+    assert rc == exitcodes.FATAL
+    err = capsys.readouterr().err
+    assert "inspector: error:" in err
+    assert "Traceback" not in err
+
+
+def test_archive_failure_is_reported_and_fatal(
+    tiny_model: Path, image_folder: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    blocker = tmp_path / "not-a-dir"
+    blocker.write_text("x")  # the archive cannot be created: like a full or read-only disk
+    db = tmp_path / "v.db"
+    rc = _inspect(image_folder, tiny_model, db, archive=blocker)
+    captured = capsys.readouterr()
+    # the verdicts are still logged ...
+    with sqlite3.connect(db) as con:
+        assert con.execute("select count(*) from inspection").fetchone() == (6,)
+    # ... but the operator must learn that the NG images were not archived
+    assert "archive" in captured.err.lower()
+    assert "3" in captured.err
+    assert rc == exitcodes.FATAL
+
+
+def test_limit_zero_inspects_nothing(tiny_model: Path, image_folder: Path, tmp_path: Path) -> None:
+    db = tmp_path / "v.db"
+    assert _inspect(image_folder, tiny_model, db, "--limit", "0") == exitcodes.OK
+    with sqlite3.connect(db) as con:
+        assert con.execute("select count(*) from inspection").fetchone() == (0,)
+
+
+def test_negative_limit_is_a_usage_error(tiny_model: Path, image_folder: Path, tmp_path: Path) -> None:
+    with pytest.raises(SystemExit) as exc:
+        _inspect(image_folder, tiny_model, tmp_path / "v.db", "--limit", "-1")
+    assert exc.value.code == exitcodes.USAGE
+
+
+def test_malformed_model_card_is_a_usage_error_naming_the_card(
+    image_folder: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    model = build_tiny_model(tmp_path / "m" / "bad.onnx", card={"resize": "crop"})
+    assert _inspect(image_folder, model, tmp_path / "v.db") == exitcodes.USAGE
+    assert "bad.json" in capsys.readouterr().err
+
+    model.with_suffix(".json").write_text("[1, 2]")
+    assert _inspect(image_folder, model, tmp_path / "v.db") == exitcodes.USAGE
+    assert "bad.json" in capsys.readouterr().err
