@@ -44,13 +44,22 @@ def write_png(path: Path, image: np.ndarray) -> Path:
     imencode + Python file IO rather than cv2.imwrite: imwrite cannot open
     non-ASCII paths on Windows and reports failure only as ``False``.
     """
+    image = np.asarray(image)
+    if image.ndim == 3 and image.shape[2] == 2:
+        # gray+alpha (which image_io accepts) has no PNG encoder in OpenCV: store it as BGRA
+        g, a = image[:, :, 0], image[:, :, 1]
+        image = np.dstack([g, g, g, a])
     ok, buf = cv2.imencode(".png", np.ascontiguousarray(image))
     if not ok:
         raise ValueError(f"{path}: could not encode image of shape {image.shape} dtype {image.dtype}")
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".part")
-    tmp.write_bytes(buf.tobytes())
-    tmp.replace(path)  # a crash mid-write leaves no truncated .png behind
+    try:
+        tmp.write_bytes(buf.tobytes())
+        tmp.replace(path)  # a crash mid-write leaves no truncated .png behind
+    except OSError:
+        tmp.unlink(missing_ok=True)  # a full disk must not also leave half a file behind
+        raise
     return path
 
 

@@ -270,11 +270,14 @@ class VerdictWriter:
             try:
                 image_path, overlay_path = self._archive(r)
             except Exception as exc:  # a full archive disk must not lose the verdict
-                with self._lock:  # pool threads
-                    self.archive_errors += 1
-                self._note_error(exc)
-                log.warning("verdict writer: archiving %s failed: %r", r.frame.key, exc)
+                self._archive_failed(r, exc)
         return _Prepared(job, png, image_path, overlay_path)
+
+    def _archive_failed(self, r: InspectionResult, exc: Exception) -> None:
+        with self._lock:  # pool threads
+            self.archive_errors += 1
+        self._note_error(exc)
+        log.warning("verdict writer: archiving %s failed: %r", r.frame.key, exc)
 
     def _archive(self, r: InspectionResult) -> tuple[str, str | None]:
         assert self._archive_dir is not None
@@ -287,7 +290,10 @@ class VerdictWriter:
         image = write_png(folder / f"{stem}.png", r.frame.image)
         overlay = None
         if self._overlay is not None:
-            overlay = write_png(folder / f"{stem}_overlay.png", self._overlay(r))
+            try:
+                overlay = write_png(folder / f"{stem}_overlay.png", self._overlay(r))
+            except Exception as exc:  # the image is archived already: keep pointing at it
+                self._archive_failed(r, exc)
         return str(image.resolve()), str(overlay.resolve()) if overlay else None
 
     def _commit(self, items: list[_Prepared]) -> list[int]:
