@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from pathlib import Path
 
@@ -96,3 +97,23 @@ def test_malformed_model_card_is_a_usage_error_naming_the_card(
     model.with_suffix(".json").write_text("[1, 2]")
     assert _inspect(image_folder, model, tmp_path / "v.db") == exitcodes.USAGE
     assert "bad.json" in capsys.readouterr().err
+
+
+def test_history_source_folder_does_not_match_sibling_folders(
+    tiny_model: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import cv2
+
+    from tests.tiny_model import synthetic_image
+
+    line1, line10 = tmp_path / "line1", tmp_path / "line10"
+    for folder in (line1, line10):
+        folder.mkdir()
+        cv2.imwrite(str(folder / "a.png"), synthetic_image(64, defect=False)[0])
+    db = tmp_path / "v.db"
+    assert _inspect(line1, tiny_model, db) == exitcodes.OK
+    assert _inspect(line10, tiny_model, db) == exitcodes.OK
+    capsys.readouterr()
+    assert main(["history", "--db", f"sqlite:///{db}", "--source", str(line1), "--json"]) == exitcodes.OK
+    keys = [json.loads(line)["source_key"] for line in capsys.readouterr().out.splitlines()]
+    assert keys == [str((line1 / "a.png").resolve())]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
@@ -25,6 +26,9 @@ def key_prefix(source: str | None) -> str | None:
     if not source:
         return None
     path = Path(source)
+    if path.is_dir():
+        # with the separator: /data/line1 must not also match /data/line10/x.png
+        return os.path.join(str(path.resolve()), "")
     return str(path.resolve()) if path.exists() else source
 
 
