@@ -249,9 +249,7 @@ class VerdictWriter:
                     self._fail([p.job for p in prepared], exc)
                     return
                 time.sleep(self._retry_delay)
-        self.written += len(ids)
-        self.batches += 1
-        self._rate.append((time.monotonic(), len(ids)))
+        self._note_batch(len(ids))
         for p, row_id in zip(prepared, ids, strict=True):
             p.job.future.set_result(row_id)
 
@@ -376,14 +374,21 @@ class VerdictWriter:
             elif isinstance(item, _Flush):
                 item.done.set()
 
+    def _note_batch(self, rows: int) -> None:
+        with self._lock:  # stats() iterates the window from another thread (the GUI)
+            self.written += rows
+            self.batches += 1
+            self._rate.append((time.monotonic(), rows))
+
     def _rows_per_s(self) -> float:
-        now = time.monotonic()
-        while self._rate and now - self._rate[0][0] > RATE_WINDOW_S:
-            self._rate.popleft()
-        if not self._rate:
-            return 0.0
-        span = max(now - self._rate[0][0], 1e-3)
-        return sum(n for _, n in self._rate) / span
+        with self._lock:
+            now = time.monotonic()
+            while self._rate and now - self._rate[0][0] > RATE_WINDOW_S:
+                self._rate.popleft()
+            if not self._rate:
+                return 0.0
+            span = max(now - self._rate[0][0], 1e-3)
+            return sum(n for _, n in self._rate) / span
 
 
 def _inspection_row(

@@ -74,3 +74,35 @@ def test_write_png_failure_leaves_no_partial_file(tmp_path: Path, monkeypatch: p
     with pytest.raises(OSError, match="No space"):
         write_png(tmp_path / "x.png", np.zeros((8, 8), np.uint8))
     assert list(tmp_path.iterdir()) == []
+
+
+def test_stats_can_be_read_while_the_writer_commits(database: Database) -> None:
+    # The GUI polls stats() from its own thread while the writer thread appends batch rates.
+    import threading
+    import time
+
+    w = VerdictWriter(database, "st", batch_size=1, flush_interval_s=0.0)
+    try:
+        now = time.monotonic()
+        w._rate.extend((now, 1) for _ in range(1_000_000))  # a long window to iterate over
+        stop = threading.Event()
+
+        def produce() -> None:
+            n = 0
+            while not stop.is_set():
+                w.submit(make_result(f"/d/{n}.png"))
+                n += 1
+
+        t = threading.Thread(target=produce)
+        t.start()
+        try:
+            deadline = time.monotonic() + 3
+            while w.stats().written < 3 and time.monotonic() < deadline:
+                pass
+            for _ in range(20):
+                assert w.stats().rows_per_s > 0
+        finally:
+            stop.set()
+            t.join()
+    finally:
+        w.close()
