@@ -117,3 +117,24 @@ def test_history_source_folder_does_not_match_sibling_folders(
     assert main(["history", "--db", f"sqlite:///{db}", "--source", str(line1), "--json"]) == exitcodes.OK
     keys = [json.loads(line)["source_key"] for line in capsys.readouterr().out.splitlines()]
     assert keys == [str((line1 / "a.png").resolve())]
+
+
+def test_bad_export_format_is_refused_before_inspecting(
+    tiny_model: Path, image_folder: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    db = tmp_path / "v.db"
+    rc = _inspect(image_folder, tiny_model, db, "--export", str(tmp_path / "verdicts.txt"))
+    assert rc == exitcodes.USAGE
+    assert ".csv or .json" in capsys.readouterr().err
+    assert not db.exists() or sqlite3.connect(db).execute("select count(*) from inspection").fetchone() == (
+        0,
+    )
+
+    from inspector.core.recipe import Recipe, save_recipe
+
+    recipe = tmp_path / "r.json"
+    save_recipe(Recipe(), recipe)
+    rc = main(
+        ["replay", "--db", f"sqlite:///{db}", "--recipe", str(recipe), "--export", str(tmp_path / "x.txt")]
+    )
+    assert rc == exitcodes.USAGE

@@ -11,7 +11,7 @@ from pathlib import Path
 from types import FrameType
 
 from inspector.cli import exitcodes
-from inspector.cli.report import VerdictRow, export_rows, print_summary
+from inspector.cli.report import VerdictRow, check_export_path, export_rows, print_summary
 from inspector.core.backends.base import BackendUnavailable, ModelLoadError
 from inspector.core.model_card import load_card
 from inspector.core.paths import default_archive_dir, default_model, default_recipe_path
@@ -62,6 +62,8 @@ def run_inspect(args: argparse.Namespace) -> int:
     model_path: Path = args.model or default_model()
     recipe_path: Path = args.recipe or default_recipe_path()
     try:
+        if args.export:
+            check_export_path(args.export)
         recipe = load_recipe(recipe_path)
         card = load_card(model_path)
     except (OSError, ValueError) as exc:

@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass
 
 from inspector.cli import exitcodes
 from inspector.cli.history_cmd import key_prefix
-from inspector.cli.report import export_rows
+from inspector.cli.report import check_export_path, export_rows
 
 
 @dataclass(slots=True)
@@ -33,6 +33,8 @@ def run_replay(args: argparse.Namespace) -> int:
     from inspector.core.whatif import ReplayRow, flip_counts, replay
 
     try:
+        if args.export:
+            check_export_path(args.export)
         recipe = load_recipe(args.recipe)
     except (OSError, ValueError) as exc:
         print(f"inspector: error: {exc}", file=sys.stderr)

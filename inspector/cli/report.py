@@ -51,6 +51,15 @@ class VerdictRow:
         )
 
 
+EXPORT_SUFFIXES = (".csv", ".json")
+
+
+def check_export_path(path: Path) -> None:
+    """Refuse an export file name before the work, not after it (ValueError: a usage error)."""
+    if Path(path).suffix.lower() not in EXPORT_SUFFIXES:
+        raise ValueError(f"export format must be .csv or .json, not '{Path(path).suffix}' ({path})")
+
+
 def export_rows(rows: list[Any], path: Path) -> None:
     """Write dataclass rows as CSV or JSON, chosen by the file suffix."""
     path = Path(path)
