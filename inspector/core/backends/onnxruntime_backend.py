@@ -94,3 +94,10 @@ def _check_contract(sess: object, model_path: Path) -> None:
             f"{model_path}: input '{INPUT_NAME}' must be float32 NHWC [N, H, W, 1], "
             f"got {inp.type} {inp.shape}"
         )
+    out = outputs[OUTPUT_NAME]
+    # The pipeline reads out[0, ..., 0]: another layout would be silently misread as a mask.
+    if out.type != "tensor(float)" or len(out.shape) != 4 or out.shape[-1] not in (1, "1"):
+        raise ModelLoadError(
+            f"{model_path}: output '{OUTPUT_NAME}' must be float32 NHWC [N, H, W, 1], "
+            f"got {out.type} {out.shape}"
+        )
