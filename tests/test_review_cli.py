@@ -138,3 +138,12 @@ def test_bad_export_format_is_refused_before_inspecting(
         ["replay", "--db", f"sqlite:///{db}", "--recipe", str(recipe), "--export", str(tmp_path / "x.txt")]
     )
     assert rc == exitcodes.USAGE
+
+
+def test_model_card_the_pipeline_cannot_feed_is_a_usage_error(
+    image_folder: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # every image would otherwise be reported "unreadable" (exit 4) for a model problem
+    model = build_tiny_model(tmp_path / "m" / "rgb.onnx", card={"channels": 3})
+    assert _inspect(image_folder, model, tmp_path / "v.db") == exitcodes.USAGE
+    assert "1-channel" in capsys.readouterr().err

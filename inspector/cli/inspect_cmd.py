@@ -72,6 +72,11 @@ def run_inspect(args: argparse.Namespace) -> int:
         backend = select_backend(args.backend, model_path, threads=args.threads)
     except (BackendUnavailable, ModelLoadError) as exc:
         return _fail(str(exc), exitcodes.USAGE)
+    try:
+        pipeline = Pipeline(backend, card, recipe)
+    except ValueError as exc:
+        backend.close()
+        return _fail(str(exc), exitcodes.USAGE)
     info = backend.info()
     if info.notice and args.verbose:
         print(f"note: {info.notice}", file=sys.stderr)
@@ -114,7 +119,6 @@ def run_inspect(args: argparse.Namespace) -> int:
 
     old_int = signal.signal(signal.SIGINT, on_signal)
     old_term = signal.signal(signal.SIGTERM, on_signal)
-    pipeline = Pipeline(backend, card, recipe)
     run_error: Exception | None = None
     try:
         summary = run_source(source, pipeline, sink, state, limit=args.limit)

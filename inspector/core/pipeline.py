@@ -38,6 +38,10 @@ class Pipeline:
     """
 
     def __init__(self, backend: Backend, card: ModelCard, recipe: Recipe) -> None:
+        if card.channels != 1:  # refuse once here, rather than fail every frame as "unreadable"
+            raise ValueError(
+                f"model card {card.name!r}: only 1-channel models are supported, not {card.channels}"
+            )
         self.backend = backend
         self.card = card
         self.recipe = recipe
