@@ -252,10 +252,11 @@ def test_pixel_format_conversion() -> None:
     out = component_to_array(Component(mono16, "Mono16"))
     assert out.dtype == np.uint16
     np.testing.assert_array_equal(out, mono16)
-    # Some producers hand 16-bit pixels as raw bytes.
-    as_bytes = Component(mono16, "Mono12")
-    as_bytes.data = mono16.reshape(-1).view(np.uint8)
-    np.testing.assert_array_equal(component_to_array(as_bytes), mono16)
+    # Some producers hand 16-bit pixels as raw bytes; Mono12 is scaled to the 16-bit range.
+    mono12 = mono16 // 4
+    as_bytes = Component(mono12, "Mono12")
+    as_bytes.data = mono12.reshape(-1).view(np.uint8)
+    np.testing.assert_array_equal(component_to_array(as_bytes), mono12 << 4)
 
     rgb = np.zeros((2, 3, 3), np.uint8)
     rgb[..., 0] = 255  # pure red in RGB order

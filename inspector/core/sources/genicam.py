@@ -16,8 +16,10 @@ from inspector.core.types import Frame, FrameError
 MISSING_HARVESTERS = "GenICam needs 'pip install harvesters' and a GenTL producer (.cti)"
 
 # Pixel formats we convert, to the (dtype, channels) numpy layout OpenCV expects.
-# Mono10/12/14 arrive unpacked in 16-bit words; packed variants are not supported.
-_MONO16 = {"Mono10", "Mono12", "Mono14", "Mono16"}
+# Mono10/12/14 arrive unpacked (LSB-aligned) in 16-bit words; packed variants are not supported.
+# The value is the left shift that makes them span 0..65535, as uint16 means everywhere else
+# (preprocess divides by 257): a 12-bit white of 4095 would otherwise reach the model as ~16/255.
+_MONO16 = {"Mono10": 6, "Mono12": 4, "Mono14": 2, "Mono16": 0}
 
 
 def component_to_array(component: Any) -> np.ndarray:
@@ -34,7 +36,9 @@ def component_to_array(component: Any) -> np.ndarray:
     if fmt in _MONO16:
         # Some producers hand 16-bit pixels as a uint8 byte array; view() covers both cases.
         words = data if data.dtype == np.uint16 else data.view(np.uint16)
-        return words[: h * w].reshape(h, w).copy()
+        shift = _MONO16[fmt]
+        image = words[: h * w].reshape(h, w)
+        return (image << shift) if shift else image.copy()  # the shift makes a new array too
     if fmt in ("RGB8", "BGR8"):
         image = data.view(np.uint8)[: h * w * 3].reshape(h, w, 3)
         return (image[:, :, ::-1] if fmt == "RGB8" else image).copy()
