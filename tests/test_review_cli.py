@@ -147,3 +147,38 @@ def test_model_card_the_pipeline_cannot_feed_is_a_usage_error(
     model = build_tiny_model(tmp_path / "m" / "rgb.onnx", card={"channels": 3})
     assert _inspect(image_folder, model, tmp_path / "v.db") == exitcodes.USAGE
     assert "1-channel" in capsys.readouterr().err
+
+
+def test_inspect_does_not_keep_every_image_in_memory(
+    tiny_model: Path, image_folder: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A folder of 100k images must not hold 100k images + float maps until the run ends.
+    import gc
+    import weakref
+
+    from db.writer import VerdictWriter
+    from inspector.cli import inspect_cmd
+
+    refs: list[weakref.ref] = []
+    submit = VerdictWriter.submit
+
+    def submit_and_wait(self: VerdictWriter, result: object, timeout: float | None = None) -> object:
+        fut = submit(self, result, timeout)
+        fut.result(10)  # committed: the writer lets go of it
+        refs.append(weakref.ref(result.prob_map))
+        refs.append(weakref.ref(result.frame.image))
+        return fut
+
+    alive: list[int] = []
+    print_summary = inspect_cmd.print_summary
+
+    def check_then_print(*args: object, **kwargs: object) -> None:
+        gc.collect()
+        alive.append(sum(r() is not None for r in refs))
+        print_summary(*args, **kwargs)
+
+    monkeypatch.setattr(VerdictWriter, "submit", submit_and_wait)
+    monkeypatch.setattr(inspect_cmd, "print_summary", check_then_print)
+    assert _inspect(image_folder, tiny_model, tmp_path / "v.db") == exitcodes.DEFECTS
+    assert len(refs) == 12
+    assert alive == [0]

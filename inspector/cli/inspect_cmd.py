@@ -107,10 +107,12 @@ def run_inspect(args: argparse.Namespace) -> int:
         recipes=[recipe],
         models=[(card, str(model_path.resolve()))],
     )
-    pending: list[tuple[InspectionResult, Future[int]]] = []
+    # The row, not the result: a result holds the image and its float map, and a big folder
+    # must not keep every one of them in memory until the run ends.
+    pending: list[tuple[VerdictRow, Future[int]]] = []
 
     def sink(result: InspectionResult) -> None:
-        pending.append((result, writer.submit(result)))
+        pending.append((VerdictRow.from_result(result, None), writer.submit(result)))
 
     state = CliState(show=not args.no_progress and sys.stderr.isatty(), source=source)
 
@@ -134,13 +136,12 @@ def run_inspect(args: argparse.Namespace) -> int:
 
     rows: list[VerdictRow] = []
     write_errors: list[str] = []
-    for result, fut in pending:
+    for row, fut in pending:
         try:
-            inspection_id = fut.result(timeout=0)
+            row.inspection_id = fut.result(timeout=0)
         except Exception as exc:
-            write_errors.append(f"{result.frame.key}: {exc}")
-            inspection_id = None
-        rows.append(VerdictRow.from_result(result, inspection_id))
+            write_errors.append(f"{row.key}: {exc}")
+        rows.append(row)
     if run_error is not None:
         logged = len(rows) - len(write_errors)
         return _fail(
