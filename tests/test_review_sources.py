@@ -22,3 +22,11 @@ def test_mono_n_full_scale_reaches_full_scale(fmt: str, bits: int) -> None:
     assert out[0, 0] == 0
     # order is kept and nothing overflows
     assert out[1, 0] > out[0, 1] > out[1, 1] > out[0, 0]
+
+
+@pytest.mark.parametrize("spec", ["", "   "])
+def test_empty_source_spec_is_refused_not_the_working_directory(spec: str) -> None:
+    from inspector.core.sources import open_source
+
+    with pytest.raises(ValueError, match="empty"):
+        open_source(spec)

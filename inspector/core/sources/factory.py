@@ -34,6 +34,8 @@ def open_source(spec: str, **opts: Any) -> Source:
     first. Anything unrecognised raises ValueError listing the valid forms.
     """
     text = spec.strip()
+    if not text:  # Path("") is ".": a blank field would silently inspect the working directory
+        raise ValueError(f"empty source spec\n{SPEC_HELP}")
     lower = text.lower()
     if lower.startswith("hot:"):
         return _build(HotFolderSource, _existing_dir(text[4:], spec), **opts)
