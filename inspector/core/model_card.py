@@ -19,9 +19,10 @@ class Normalisation(BaseModel):
     """
 
     model_config = ConfigDict(frozen=True)
-    scale: float = 255.0
+    # > 0: both divide; 0 would feed the model inf/NaN on every image
+    scale: float = Field(255.0, gt=0.0)
     mean: float = 0.0
-    std: float = 1.0
+    std: float = Field(1.0, gt=0.0)
 
 
 class ModelCard(BaseModel):
@@ -29,14 +30,14 @@ class ModelCard(BaseModel):
 
     name: str = "unnamed"
     sha256: str = ""
-    input_height: int = 512
-    input_width: int = 512
-    channels: int = 1
+    input_height: int = Field(512, ge=1)
+    input_width: int = Field(512, ge=1)
+    channels: int = Field(1, ge=1)
     resize: Literal["resize", "pad", "native"] = Field(
         "resize",
         description="resize: scale to the input size; pad: pad/crop to it; native: pad to a multiple",
     )
-    multiple: int = 16
+    multiple: int = Field(16, ge=1)
     normalisation: Normalisation = Normalisation()
     threshold: float = 0.5
     trained_on: str = ""
