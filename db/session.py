@@ -6,6 +6,7 @@ many-reader station needs (WAL, busy timeout, real transactions).
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -23,8 +24,11 @@ MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 
 
 def default_db_url() -> str:
-    """SQLite file in the per-user data dir (created if missing)."""
-    data_dir = Path(user_data_dir(APP_NAME, appauthor=False))
+    """SQLite file in the per-user data dir (created if missing).
+
+    INSPECTOR_DATA_DIR moves it, like the archive and the trainer's runs (inspector.core.paths).
+    """
+    data_dir = Path(os.environ.get("INSPECTOR_DATA_DIR") or user_data_dir(APP_NAME, appauthor=False))
     data_dir.mkdir(parents=True, exist_ok=True)
     return f"sqlite:///{data_dir / 'inspections.db'}"
 
