@@ -182,3 +182,17 @@ def test_inspect_does_not_keep_every_image_in_memory(
     assert _inspect(image_folder, tiny_model, tmp_path / "v.db") == exitcodes.DEFECTS
     assert len(refs) == 12
     assert alive == [0]
+
+
+def test_database_failure_while_loading_the_resume_log_is_fatal(
+    tiny_model: Path, image_folder: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from sqlalchemy.exc import OperationalError
+
+    import db.queries
+
+    def locked(*_a: object, **_k: object) -> set[str]:
+        raise OperationalError("select", {}, Exception("database is locked"))
+
+    monkeypatch.setattr(db.queries, "logged_keys", locked)
+    assert _inspect(image_folder, tiny_model, tmp_path / "v.db") == exitcodes.FATAL

@@ -89,10 +89,12 @@ def run_inspect(args: argparse.Namespace) -> int:
 
     try:
         _check_recipe_matches_log(db, recipe)
+        skip = None if args.rerun else _ResumeSkip(db, station)
     except ValueError as exc:
         return _fail(str(exc), exitcodes.USAGE)
+    except Exception as exc:  # e.g. locked or unreachable database: fatal, not a traceback
+        return _fail(f"cannot read the database {args.db or '(default)'}: {exc}", exitcodes.FATAL)
 
-    skip = None if args.rerun else _ResumeSkip(db, station)
     try:
         source = make_source(args.source, recursive=args.recursive, skip=skip)
     except (OSError, ValueError, RuntimeError) as exc:
