@@ -44,3 +44,29 @@ def test_output_without_channel_axis_is_refused(tmp_path: Path) -> None:
 def test_contract_model_still_loads(tmp_path: Path) -> None:
     good = _model(tmp_path / "ok.onnx", ["N", "H", "W", 1])
     assert select_backend("onnxruntime", good).info().name == "onnxruntime"
+
+
+@pytest.mark.parametrize(
+    "failure",
+    [
+        RuntimeError("cuInit failed: no CUDA-capable device is detected"),
+        ModelLoadError("model.engine: profile must fix H and W"),
+        OSError("model.engine: Input/output error"),
+    ],
+)
+def test_auto_falls_back_when_tensorrt_fails_to_load(
+    tiny_model: Path, monkeypatch: pytest.MonkeyPatch, failure: Exception
+) -> None:
+    # "auto: TensorRT if it loads ... else ONNX Runtime": a derived engine or a CUDA failure
+    # must not stop a station whose ONNX model is fine.
+    from inspector.core.backends import select
+
+    def broken(*_a: object, **_k: object) -> None:
+        raise failure
+
+    monkeypatch.setattr(select, "_tensorrt_backend", broken)
+    backend = select.select_backend("auto", tiny_model)
+    assert backend.info().name == "onnxruntime"
+    assert str(failure) in backend.info().notice
+    with pytest.raises(type(failure)):
+        select.select_backend("tensorrt", tiny_model)  # asked for explicitly: fail loudly

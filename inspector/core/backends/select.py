@@ -47,6 +47,9 @@ def select_backend(
         except BackendUnavailable as exc:
             notice = f"TensorRT not used: {exc}"
             log.info(notice)
+        except Exception as exc:  # CUDA init, a bad engine profile...: the engine is derived, ORT is not
+            notice = f"TensorRT not used: {exc}"
+            log.warning(notice, exc_info=True)
     ort_backend = OnnxRuntimeBackend(threads=threads)
     ort_backend.load(model_path)
     ort_backend.notice = notice
