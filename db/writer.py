@@ -247,6 +247,7 @@ class VerdictWriter:
                 )
                 if attempt == 2:
                     self._fail([p.job for p in prepared], exc)
+                    _remove_archive_files(prepared)
                     return
                 time.sleep(self._retry_delay)
         self._note_batch(len(ids))
@@ -389,6 +390,17 @@ class VerdictWriter:
                 return 0.0
             span = max(now - self._rate[0][0], 1e-3)
             return sum(n for _, n in self._rate) / span
+
+
+def _remove_archive_files(items: list[_Prepared]) -> None:
+    """Archive copies of verdicts that were never logged: no row points at them, so they go."""
+    for p in items:
+        for path in (p.archive_image, p.archive_overlay):
+            if path:
+                try:
+                    Path(path).unlink(missing_ok=True)
+                except OSError as exc:
+                    log.warning("verdict writer: could not remove unlogged archive file %s: %r", path, exc)
 
 
 def _inspection_row(

@@ -106,3 +106,23 @@ def test_stats_can_be_read_while_the_writer_commits(database: Database) -> None:
             t.join()
     finally:
         w.close()
+
+
+def test_failed_commit_leaves_no_orphan_archive_files(database: Database, tmp_path: Path) -> None:
+    # archive files are written before the commit; a verdict that is never logged must not
+    # leave NG images in the archive that no row points at (they would be taken for logged ones)
+    from sqlalchemy import event
+    from sqlalchemy.orm import Session
+
+    def disk_full(_session: Session) -> None:
+        raise OSError(28, "disk full")
+
+    archive = tmp_path / "a"
+    event.listen(Session, "before_commit", disk_full)
+    try:
+        w = VerdictWriter(database, "st", archive_dir=archive, overlay=render_result, retry_delay_s=0.01)
+        with w, pytest.raises(OSError, match="disk full"):
+            w.submit(make_result("/d/ng.png", Verdict.NG)).result(10)
+    finally:
+        event.remove(Session, "before_commit", disk_full)
+    assert list(archive.rglob("*.png")) == []
