@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -30,3 +32,45 @@ def test_empty_source_spec_is_refused_not_the_working_directory(spec: str) -> No
 
     with pytest.raises(ValueError, match="empty"):
         open_source(spec)
+
+
+def test_idle_wait_of_a_hot_folder_is_not_logged_as_read_time(tiny_model: Path, tmp_path: Path) -> None:
+    # per-stage timings are logged with every verdict; "read" (and "total") must be the time
+    # spent reading the file, not how long the line took to deliver the next part
+    import threading
+    import time
+
+    import cv2
+
+    from inspector.core.backends.select import select_backend
+    from inspector.core.model_card import load_card
+    from inspector.core.pipeline import Pipeline, run_source
+    from inspector.core.progress import SimpleState
+    from inspector.core.recipe import Recipe
+    from inspector.core.sources import HotFolderSource
+    from tests.tiny_model import synthetic_image
+
+    hot = tmp_path / "hot"
+    hot.mkdir()
+    pipeline = Pipeline(select_backend("onnxruntime", tiny_model), load_card(tiny_model), Recipe())
+    state = SimpleState()
+    results = []
+
+    def sink(r: object) -> None:
+        results.append(r)
+        state.cancel()
+
+    def drop_later() -> None:
+        time.sleep(1.5)
+        (hot / "a.tmp").write_bytes(cv2.imencode(".png", synthetic_image(64, defect=False)[0])[1].tobytes())
+        (hot / "a.tmp").rename(hot / "a.png")
+
+    t = threading.Thread(target=drop_later)
+    t.start()
+    guard = threading.Timer(15, state.cancel)  # never hang the suite
+    guard.daemon = True
+    guard.start()
+    run_source(HotFolderSource(hot, settle_s=0.05, poll_interval_s=0.05), pipeline, sink, state)
+    t.join()
+    assert len(results) == 1
+    assert results[0].timings_ms["read"] < 500, results[0].timings_ms

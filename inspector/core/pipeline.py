@@ -116,14 +116,20 @@ class RunSummary:
         return {s: (float(np.median(v)), float(np.percentile(v, 99))) for s, v in self.stage_ms.items() if v}
 
 
+def _read_ms(item: Frame | FrameError, t0: float) -> float:
+    measured = getattr(item, "read_ms", None)
+    return measured if measured is not None else (time.perf_counter() - t0) * 1e3
+
+
 def _prefetch(
     source: Source, stop: Callable[[], bool], depth: int = 4
 ) -> Iterator[tuple[Frame | FrameError, float]]:
     """Iterate the source on a helper thread so decoding overlaps inference.
 
-    Yields (item, read_ms): the time the source spent producing that item.
-    Live sources are not prefetched: the newest frame must win, so a queue
-    of stale frames would be wrong there.
+    Yields (item, read_ms): the time the source spent producing that item
+    (its own ``Frame.read_ms`` when it measured one: waiting for a hot folder's
+    next file is not reading). Live sources are not prefetched: the newest
+    frame must win, so a queue of stale frames would be wrong there.
     """
     if source.live:
         it = source.frames(stop)
@@ -133,7 +139,7 @@ def _prefetch(
                 item = next(it)
             except StopIteration:
                 return
-            yield item, (time.perf_counter() - t0) * 1e3
+            yield item, _read_ms(item, t0)
         return
 
     q: queue.Queue[tuple[Frame | FrameError, float] | BaseException | None] = queue.Queue(depth)
@@ -160,7 +166,7 @@ def _prefetch(
                     item = next(it)
                 except StopIteration:
                     break
-                if not put((item, (time.perf_counter() - t0) * 1e3)):
+                if not put((item, _read_ms(item, t0))):
                     return
         except BaseException as exc:
             put(exc)

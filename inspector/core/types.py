@@ -31,6 +31,9 @@ class Frame:
     path: Path | None = None
     sha256: str | None = None  # of the encoded file bytes, when there were any
     seq: int = 0
+    # Time spent reading/decoding this frame, when the source measured it. The pipeline's own
+    # measure (time to get the next item) also counts waiting for it, e.g. in an idle hot folder.
+    read_ms: float | None = None
 
 
 @dataclass(slots=True)

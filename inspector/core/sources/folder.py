@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -28,6 +29,7 @@ EXCLUDED_DIRS = frozenset({"label", "masks"})
 
 def read_file_frame(path: Path, key: str, source: str, seq: int) -> Frame | FrameError:
     """Read one image file into a Frame, or a FrameError naming the file and the problem."""
+    t0 = time.perf_counter()
     try:
         image, sha = read_image(path)
     except (ImageDecodeError, OSError) as exc:
@@ -40,6 +42,7 @@ def read_file_frame(path: Path, key: str, source: str, seq: int) -> Frame | Fram
         path=path,
         sha256=sha,
         seq=seq,
+        read_ms=(time.perf_counter() - t0) * 1e3,
     )
 
 
