@@ -36,3 +36,29 @@ def test_shipped_and_test_cards_still_load(tmp_path: Path) -> None:
     model = build_tiny_model(tmp_path / "t.onnx")
     assert json.loads(model.with_suffix(".json").read_text())["multiple"] == 1
     assert load_card(model).multiple == 1
+
+
+def test_training_data_names_that_sanitise_alike_do_not_overwrite(tmp_path: Path) -> None:
+    # "part 1" and "part_1" both became data_part_1: the second image silently replaced the
+    # first and inherited its defect mask
+    import cv2
+    import numpy as np
+
+    from inspector.core.training_data import add_folder
+
+    src = tmp_path / "src"
+    (src / "images").mkdir(parents=True)
+    (src / "masks").mkdir()
+    defect = np.full((16, 16), 200, np.uint8)
+    clean = np.full((16, 16), 50, np.uint8)
+    cv2.imwrite(str(src / "images" / "part 1.png"), defect)
+    cv2.imwrite(str(src / "masks" / "part 1.png"), np.full((16, 16), 255, np.uint8))
+    cv2.imwrite(str(src / "images" / "part_1.png"), clean)
+    out = tmp_path / "out"
+    assert add_folder(out, src) == 2
+    images = sorted((out / "images").iterdir())
+    masks = sorted((out / "masks").iterdir())
+    assert len(images) == 2
+    assert len(masks) == 1
+    masked = cv2.imread(str(out / "images" / masks[0].name), cv2.IMREAD_UNCHANGED)
+    assert (masked == 200).all()

@@ -45,8 +45,14 @@ def add_folder(out_dir: Path, folder: Path, prefix: str = "data_") -> int:
     img_dir.mkdir(parents=True, exist_ok=True)
     mask_dir.mkdir(parents=True, exist_ok=True)
     samples = load_samples(folder)
+    used: set[str] = {p.stem for p in img_dir.iterdir()}
     for s in samples:
-        stem = prefix + _safe(s.key)
+        stem = base = prefix + _safe(s.key)
+        n = 1
+        while stem in used:  # "part 1" and "part_1" sanitise alike: never let one replace the other
+            n += 1
+            stem = f"{base}~{n}"
+        used.add(stem)
         _link_or_copy(s.image, img_dir / f"{stem}{s.image.suffix.lower()}")
         if s.mask is not None:
             _link_or_copy(s.mask, mask_dir / f"{stem}{s.mask.suffix.lower()}")
