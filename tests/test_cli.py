@@ -230,3 +230,14 @@ def test_inspect_logs_to_postgresql(tiny_model: Path, image_folder: Path, tmp_pa
     db = open_db(url)
     assert count_history(db, station=station) == 6
     assert sorted(r.verdict.value for r in history(db, station=station)) == ["NG"] * 3 + ["OK"] * 3
+
+
+def test_resume_loads_only_this_folders_log(tmp_path: Path) -> None:
+    from inspector.cli.inspect_cmd import _key_prefix
+
+    (tmp_path / "line1").mkdir()
+    prefix = _key_prefix(str(tmp_path / "line1"))
+    assert prefix == str((tmp_path / "line1").resolve()) + os.sep
+    assert not str((tmp_path / "line10" / "a.png").resolve()).startswith(prefix)
+    assert _key_prefix(f"hot:{tmp_path / 'line1'}") == prefix
+    assert _key_prefix("camera:0") is None

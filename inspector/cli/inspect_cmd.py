@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import signal
 import socket
 import sys
@@ -89,7 +90,7 @@ def run_inspect(args: argparse.Namespace) -> int:
 
     try:
         _check_recipe_matches_log(db, recipe)
-        skip = None if args.rerun else _ResumeSkip(db, station)
+        skip = None if args.rerun else _ResumeSkip(db, station, _key_prefix(args.source))
     except ValueError as exc:
         return _fail(str(exc), exitcodes.USAGE)
     except Exception as exc:  # e.g. locked or unreachable database: fatal, not a traceback
@@ -199,14 +200,23 @@ def _check_recipe_matches_log(db: object, recipe: Recipe) -> None:
         )
 
 
+def _key_prefix(spec: str) -> str | None:
+    """The resume-key prefix of a folder or hot-folder spec (keys are resolved file paths),
+    so resuming loads only this folder's log, not everything the station ever inspected."""
+    folder = Path(spec[4:] if spec.lower().startswith("hot:") else spec)
+    if not spec or not folder.is_dir():
+        return None
+    return str(folder.resolve()).rstrip(os.sep) + os.sep
+
+
 class _ResumeSkip:
     """Skip files this station has already logged (committed), so a rerun after a crash
-    picks up exactly where the log ends. Loaded once: the set is small next to a run."""
+    picks up exactly where the log ends. Loaded once, for this source's folder only."""
 
-    def __init__(self, db: object, station: str) -> None:
+    def __init__(self, db: object, station: str, prefix: str | None = None) -> None:
         from db.queries import logged_keys
 
-        self._done = logged_keys(db, station)
+        self._done = logged_keys(db, station, prefix=prefix)
 
     def __call__(self, key: str) -> bool:
         return key in self._done
