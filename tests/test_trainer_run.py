@@ -178,6 +178,34 @@ def test_export_parity_and_card(trained_run: tuple[Path, list[dict]], tmp_path: 
     assert out.shape == (3, 48, 80, 1)
 
 
+def test_export_is_byte_deterministic(trained_run: tuple[Path, list[dict]], tmp_path: Path) -> None:
+    """Same weights -> same bytes -> same sha256 (the model's identity), export by export.
+
+    Each export is a fresh process, as from the CLI/GUI: within one process tf2onnx
+    may order a second conversion differently.
+    """
+    from inspector.core.model_card import sha256_file
+
+    for out in ("a", "b"):
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "trainer",
+                "export",
+                str(trained_run[0]),
+                "--out",
+                str(tmp_path / out),
+                "--parity-images",
+                "1",
+            ],
+            check=True,
+            capture_output=True,
+            env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"},
+        )
+    assert sha256_file(tmp_path / "a" / "model.onnx") == sha256_file(tmp_path / "b" / "model.onnx")
+
+
 def test_export_refuses_when_parity_fails(
     trained_run: tuple[Path, list[dict]], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -43,6 +43,48 @@ def to_onnx(model: Any) -> Any:
     names = ([i.name for i in proto.graph.input], [o.name for o in proto.graph.output])
     if names != (["image"], ["mask"]):
         raise ExportError(f"converter produced inputs/outputs {names}, expected ['image'] / ['mask']")
+    return canonical_names(proto)
+
+
+def canonical_names(proto: Any) -> Any:
+    """Rename nodes, tensors and initializers by position (n0_Conv, t0, ...), in place.
+
+    tf2onnx numbers its generated constants with process-wide counters, so the
+    same weights exported twice gave different bytes, hence a different sha256,
+    which is the model's identity. After this, same weights -> same file for
+    exports in fresh processes (the CLI); a second conversion inside one process
+    can still come out in another node order.
+    """
+    import onnx
+
+    g = proto.graph
+    keep = {i.name for i in g.input} | {o.name for o in g.output}
+    mapping: dict[str, str] = {}
+
+    def new(name: str) -> str:
+        if name in keep or not name:
+            return name
+        return mapping.setdefault(name, f"t{len(mapping)}")
+
+    for node in g.node:  # node order is topological, so first use numbers the tensors
+        for name in (*node.input, *node.output):
+            new(name)
+    for init in g.initializer:
+        init.name = new(init.name)
+    inits = sorted(g.initializer, key=lambda t: int(t.name[1:]))
+    del g.initializer[:]
+    g.initializer.extend(inits)
+    for k, node in enumerate(g.node):
+        node.name = f"n{k}_{node.op_type}"
+        node.input[:] = [new(x) for x in node.input]
+        node.output[:] = [new(x) for x in node.output]
+    for vi in g.value_info:
+        vi.name = new(vi.name)
+    for vi in (*g.input, *g.output):  # counter-named symbolic dims (unk__123) -> N, H, W
+        for d, label in zip(vi.type.tensor_type.shape.dim, ("N", "H", "W"), strict=False):
+            if not d.HasField("dim_value"):
+                d.dim_param = label
+    onnx.checker.check_model(proto)
     return proto
 
 
