@@ -52,8 +52,8 @@ def writer_rate(db_url: str, prob: np.ndarray, n: int) -> float:
     from db.writer import VerdictWriter
 
     db = open_db(db_url)
-    writer = VerdictWriter(db, "bench-writer", archive_dir=None)
     recipe = load_recipe(default_recipe_path())
+    writer = VerdictWriter(db, "bench-writer", archive_dir=None, recipes=[recipe])
     decision = decide(prob, recipe)
     img = np.zeros(prob.shape, np.uint8)
     now = datetime.now(UTC)
@@ -103,7 +103,9 @@ def main() -> int:
         from db.writer import VerdictWriter
 
         db = open_db(f"sqlite:///{tmp}/bench.db")
-        writer = VerdictWriter(db, "bench", archive_dir=Path(tmp) / "archive")
+        writer = VerdictWriter(
+            db, "bench", archive_dir=Path(tmp) / "archive", recipes=[recipe], models=[(card, str(args.model))]
+        )
         futures = []
         source = FolderSource(args.folder)
         summary = run_source(
