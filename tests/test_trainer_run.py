@@ -164,6 +164,7 @@ def test_export_parity_and_card(trained_run: tuple[Path, list[dict]], tmp_path: 
     assert onnx_path == tmp_path / "out" / "tiny.onnx"
     card = load_card(onnx_path)
     assert not hasattr(card, "card_sha_mismatch")
+    assert card.name == "out"  # the output folder names the model
     assert card.resize == "native"
     assert card.multiple == 4
     assert card.export["parity_max_abs_diff"] <= 1e-4

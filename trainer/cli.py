@@ -78,6 +78,7 @@ def _export(a: argparse.Namespace) -> int:
         parity_images=a.parity_images,
         recipe=Path(a.recipe) if a.recipe else None,
         reproduce=a.reproduce,
+        card_name=a.card_name,
     )
     print(str(out))
     return 0
@@ -163,7 +164,8 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("export", help="export best.keras of a run to ONNX + model card (parity-checked)")
     s.add_argument("run_dir")
     s.add_argument("--out", help="output folder (default: RUN_DIR/export)")
-    s.add_argument("--name", default="model")
+    s.add_argument("--name", default="model", help="file stem: NAME.onnx + NAME.json")
+    s.add_argument("--card-name", help="model name in the card (default: the output folder's name)")
     s.add_argument("--parity-images", type=int, default=4)
     s.add_argument(
         "--recipe", help="recipe for the card's val metrics (default: resources/recipes/default.json)"

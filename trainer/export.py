@@ -116,8 +116,13 @@ def export_run(
     parity_images: int = 4,
     recipe: Path | None = None,
     reproduce: str = "",
+    card_name: str | None = None,
 ) -> Path:
-    """Export ``run_dir/best.keras``; returns the .onnx path (card beside it)."""
+    """Export ``run_dir/best.keras`` to ``out_dir/<name>.onnx`` + card; returns the .onnx path.
+
+    ``card_name`` (what the station shows) defaults to the output folder's name
+    (``resources/models/demo`` -> "demo"), or the run's when exporting into it.
+    """
     from inspector.core.preprocess import prepare
     from trainer.config import TrainConfig
     from trainer.data import load_samples, load_split
@@ -142,7 +147,7 @@ def export_run(
     first = read_raw(val[0].image)
     norm = Normalisation(scale=255.0, mean=0.0, std=1.0)  # what trainer.data.pipeline feeds the net
     card = ModelCard(
-        name=name,
+        name=card_name or (out_dir.name if out_dir != run_dir / "export" else run_dir.name),
         input_height=int(first.shape[0]),
         input_width=int(first.shape[1]),
         resize="native",
