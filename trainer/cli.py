@@ -14,6 +14,8 @@ from types import FrameType
 
 from inspector.core.progress import SimpleState
 
+ARCH_FIELDS = ("base_filters", "depth", "batchnorm")
+
 
 def _synth(a: argparse.Namespace) -> int:
     from trainer.data.synth import write_synthetic
@@ -51,6 +53,8 @@ def _train(a: argparse.Namespace) -> int:
     from trainer.train import train
 
     run = Path(a.out)
+    if a.resume and a.init_from:
+        raise ValueError("--init-from starts a new run; --resume continues one (its start is in its config)")
     if a.resume:
         cfg = TrainConfig.load(run / "config.json")
         if a.epochs:
@@ -58,8 +62,18 @@ def _train(a: argparse.Namespace) -> int:
     else:
         if not a.data:
             raise ValueError("--data is required (unless --resume)")
-        fields = {k: v for k, v in vars(a).items() if k in TrainConfig.model_fields and v is not None}
+        fields = {
+            k: v
+            for k, v in vars(a).items()
+            if k in TrainConfig.model_fields and k != "init_from" and v is not None
+        }
         fields["data"], fields["out"] = str(a.data), str(run)
+        if a.init_from:
+            from trainer.init_from import init_record, merge_architecture
+
+            # the network comes from the source model; options that contradict it are refused
+            arch = merge_architecture(Path(a.init_from), {k: fields.get(k) for k in ARCH_FIELDS})
+            fields.update(arch, init_from=init_record(Path(a.init_from)))
         cfg = TrainConfig(**fields)
     state = SimpleState()
     _install_cancel(state)
@@ -159,6 +173,12 @@ def build_parser() -> argparse.ArgumentParser:
         )
     s.add_argument("--jit-compile", action=argparse.BooleanOptionalAction, default=None)
     s.add_argument("--batchnorm", action=argparse.BooleanOptionalAction, default=None)
+    s.add_argument(
+        "--init-from",
+        metavar="PATH",
+        help="fine-tune: start from this .onnx model (its card gives the architecture; "
+        "Keras must match ONNX Runtime within 1e-4) or .keras checkpoint",
+    )
     s.set_defaults(func=_train)
 
     s = sub.add_parser("export", help="export best.keras of a run to ONNX + model card (parity-checked)")

@@ -21,6 +21,9 @@ class TrainConfig(BaseModel):
     base_filters: int = Field(16, ge=1)
     depth: int = Field(5, ge=2, le=7)
     batchnorm: bool = Field(False, description="BatchNorm after each conv (not in the seed net).")
+    # fine-tuning: {"path", "sha256"} of the .onnx (+ card) or .keras the run started from;
+    # the sha pins the exact bytes, since a promoted model's path can be re-used
+    init_from: dict[str, str] | None = Field(None, description="Model the weights started from.")
     # optimisation
     loss: Literal["dice", "dice_bce", "bce"] = "dice_bce"
     # 5e-4: what both shipped models used (1e-3 without clipping collapsed on DAGM, see below)

@@ -222,6 +222,8 @@ def export_run(
         },
         "reproduce": reproduce,
     }
+    if cfg.init_from:
+        extra["init_from"] = cfg.init_from  # also inside "config"; top level for readers of the card
     card = ModelCard.model_validate({**card.model_dump(), **extra})
     write_card(card, onnx_path)
     for f in ("curves.png", "split.json"):

@@ -116,6 +116,24 @@ def build_compiled(cfg: TrainConfig) -> Any:
     return model
 
 
+def _init_weights(model: Any, cfg: TrainConfig, images: list[Any], multiple: int) -> dict[str, Any]:
+    """Fine-tuning start: the source's weights, after checking it is the same file and network."""
+    from inspector.core.model_card import sha256_file
+    from trainer.init_from import InitFromError, initialise, merge_architecture
+
+    assert cfg.init_from is not None
+    path = Path(cfg.init_from["path"])
+    if not path.is_file():
+        raise InitFromError(f"{path}: --init-from model not found")
+    sha = sha256_file(path)
+    if cfg.init_from.get("sha256") not in (None, "", sha):
+        # the config names other bytes than the file holds now (a re-exported model)
+        want = cfg.init_from["sha256"][:12]
+        raise InitFromError(f"{path}: sha256 {sha[:12]} is not the {want} in the config")
+    merge_architecture(path, {k: getattr(cfg, k) for k in ("base_filters", "depth", "batchnorm")})
+    return {"path": str(path), "sha256": sha, **initialise(model, path, images, multiple)}
+
+
 def train(
     cfg: TrainConfig, state: ProgressState, emit: Emit = null_emitter, resume: bool = False
 ) -> TrainResult:
@@ -152,6 +170,9 @@ def train(
     else:
         st = {"epoch": 0, "best": None, "best_epoch": None, "wait": 0, "history": [], "train_seconds": 0.0}
         model = build_compiled(cfg)
+        if cfg.init_from:
+            init_log = _init_weights(model, cfg, [it.image for it in val_items[:1]], multiple)
+            emit({"event": "init", **init_log})
     history: list[dict[str, Any]] = st["history"]
     total_steps = cfg.epochs * cfg.steps_per_epoch
     emit(

@@ -1,0 +1,180 @@
+"""``train --init-from``: an exported tiny U-Net loads back into Keras exactly and fine-tunes.
+
+CPU, seconds: a 2-filter, depth-2 U-Net on 32x32 synthetic images, one 2-step epoch.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from inspector.core.model_card import sha256_file
+from inspector.core.progress import SimpleState
+from trainer.config import TrainConfig
+from trainer.data.synth import write_synthetic
+
+pytestmark = [
+    pytest.mark.slow,
+    # Keras 3 internals call np.array(tensor) the NumPy-1 way; not ours to fix
+    pytest.mark.filterwarnings("ignore:__array__ implementation:DeprecationWarning"),
+]
+
+TINY = {
+    "base_filters": 2,
+    "depth": 2,
+    "crop": 32,
+    "batch": 2,
+    "steps_per_epoch": 2,
+    "epochs": 1,
+    "lr": 3e-3,
+    "threads": 2,
+}
+
+
+@pytest.fixture(scope="module")
+def synth(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("synth")
+    write_synthetic(root, 6, seed=7, size=32, p_defective=0.5)
+    return root
+
+
+@pytest.fixture(scope="module")
+def exported(synth: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A trained (1 epoch, 2 steps) and exported tiny model: model.onnx + model.json."""
+    from trainer.export import export_run
+    from trainer.train import train
+
+    run = tmp_path_factory.mktemp("src")
+    train(TrainConfig(data=str(synth), out=str(run), **TINY), SimpleState())
+    return export_run(run, run / "export", parity_images=2)
+
+
+def test_onnx_weights_load_into_keras_and_match_ort(exported: Path, synth: Path) -> None:
+    import onnxruntime as ort
+
+    from trainer.init_from import architecture_of, initialise
+    from trainer.train import build_compiled
+
+    arch = architecture_of(exported)
+    assert arch == {"base_filters": 2, "depth": 2, "batchnorm": False}
+    cfg = TrainConfig(data=str(synth), out="unused", **TINY)
+    model = build_compiled(cfg)
+    log = initialise(model, exported, [], 2)
+    assert log["source"] == "onnx"
+    assert log["verify_max_abs_diff"] <= 1e-4
+    # independently of initialise's own check: before any step, Keras == ORT
+    x = np.random.default_rng(1).random((2, 32, 32, 1), dtype=np.float32)
+    sess = ort.InferenceSession(str(exported), providers=["CPUExecutionProvider"])
+    (want,) = sess.run(["mask"], {"image": x})
+    got = np.asarray(model(x, training=False))
+    assert np.max(np.abs(got - want)) <= 1e-4
+    assert np.std(want) > 0  # a constant output would make the comparison meaningless
+
+
+def test_cli_fine_tune_runs_and_records_the_source(exported: Path, synth: Path, tmp_path: Path) -> None:
+    from trainer.cli import main
+
+    run = tmp_path / "ft"
+    # architecture options omitted: they come from the card
+    code = main(
+        [
+            "train",
+            "--data",
+            str(synth),
+            "--out",
+            str(run),
+            "--init-from",
+            str(exported),
+            "--epochs",
+            "1",
+            "--steps-per-epoch",
+            "2",
+            "--batch",
+            "2",
+            "--crop",
+            "32",
+            "--threads",
+            "2",
+        ]
+    )
+    assert code == 0
+    cfg = json.loads((run / "config.json").read_text())
+    assert (cfg["base_filters"], cfg["depth"], cfg["batchnorm"]) == (2, 2, False)
+    assert cfg["init_from"] == {"path": str(exported.resolve()), "sha256": sha256_file(exported)}
+    assert json.loads((run / "result.json").read_text())["status"] == "completed"
+    assert (run / "best.keras").is_file()
+
+    from trainer.export import export_run
+
+    card = json.loads(export_run(run, run / "export", parity_images=1).with_suffix(".json").read_text())
+    assert card["init_from"]["sha256"] == sha256_file(exported)
+    assert card["config"]["init_from"]["path"] == str(exported.resolve())
+
+
+def test_fine_tune_from_a_keras_checkpoint(exported: Path, synth: Path, tmp_path: Path) -> None:
+    from trainer.init_from import architecture_of
+    from trainer.train import train
+
+    best = exported.parent.parent / "best.keras"
+    assert architecture_of(best) == {"base_filters": 2, "depth": 2, "batchnorm": False}
+    rec = {"path": str(best), "sha256": sha256_file(best)}
+    cfg = TrainConfig(data=str(synth), out=str(tmp_path / "k"), init_from=rec, **TINY)
+    events: list[dict] = []
+    assert train(cfg, SimpleState(), events.append).status == "completed"
+    assert next(e for e in events if e["event"] == "init")["source"] == "keras"
+
+
+def test_a_mismatching_architecture_is_refused(
+    exported: Path, synth: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from trainer.cli import main
+
+    args = ["train", "--data", str(synth), "--out", str(tmp_path / "x"), "--init-from", str(exported)]
+    assert main([*args, "--base-filters", "4", "--depth", "2"]) == 1
+    err = capsys.readouterr().err
+    assert "architecture differs" in err
+    assert "--base-filters 4 (the model has 2)" in err
+    assert not (tmp_path / "x" / "config.json").exists()  # refused before anything was written
+
+    assert main([*args, "--resume"]) == 1
+    assert "--init-from starts a new run" in capsys.readouterr().err
+
+
+def test_a_card_that_lies_about_the_architecture_is_refused(
+    exported: Path, synth: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from trainer.cli import main
+
+    lying = tmp_path / "lying" / "model.onnx"
+    lying.parent.mkdir()
+    shutil.copy(exported, lying)
+    card = json.loads(exported.with_suffix(".json").read_text())
+    card["config"]["base_filters"] = 4
+    lying.with_suffix(".json").write_text(json.dumps(card))
+    args = ["train", "--data", str(synth), "--out", str(tmp_path / "y"), "--init-from", str(lying)]
+    assert main([*args, "--epochs", "1", "--steps-per-epoch", "1", "--threads", "2"]) == 1
+    err = capsys.readouterr().err
+    assert "do not fit layer down0_conv1" in err
+    assert not (tmp_path / "y" / "best.keras").exists()
+
+    del card["config"]
+    lying.with_suffix(".json").write_text(json.dumps(card))
+    assert main(args) == 1
+    assert "has no training config" in capsys.readouterr().err
+
+
+def test_verification_refuses_a_model_that_does_not_match(exported: Path, synth: Path) -> None:
+    from trainer.init_from import InitFromError, load_onnx_weights, verify_against_onnx
+    from trainer.train import build_compiled
+
+    model = build_compiled(TrainConfig(data=str(synth), out="unused", **TINY))
+    load_onnx_weights(model, exported)
+    head = model.get_layer("mask")
+    kernel, bias = head.get_weights()
+    head.set_weights([kernel, bias + 1.0])  # what a wrong transpose or a lost bias would look like
+    with pytest.raises(InitFromError, match="differs from ONNX Runtime"):
+        verify_against_onnx(model, exported, [], 2)
