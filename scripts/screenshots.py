@@ -102,9 +102,23 @@ def main(argv: list[str] | None = None) -> int:
     live.image_view.set_mode("contours")
     live.follow_live()
 
+    ng_id: int | None = None
     for index in range(1, window.tabs.count()):  # History, Rules, and any other tab installed
         window.tabs.setCurrentIndex(index)
         pump(app, 1.5)  # panels load their rows off the UI thread
+        panel = window.tabs.widget(index)
+        if hasattr(panel, "select_row") and hasattr(panel, "model"):
+            # show a rejected part with its detail, as an operator reviewing would
+            for row in range(min(panel.model.rowCount(), 40)):
+                hist = panel.model.row_at(row)
+                if hist is not None and hist.verdict.value == "NG":
+                    panel.select_row(row)
+                    ng_id = hist.id
+                    break
+            pump(app, 1.0)
+        elif hasattr(panel, "set_inspection") and ng_id is not None:
+            panel.set_inspection(ng_id)
+            pump(app, 1.5)
         shoot(window, f"{window.tabs.tabText(index).lower()}.png")
     window.tabs.setCurrentIndex(0)
 
