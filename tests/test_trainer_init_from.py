@@ -1,4 +1,5 @@
-"""``train --init-from``: an exported tiny U-Net loads back into Keras exactly and fine-tunes.
+"""``train --init-from``: an exported tiny U-Net loads back into Keras exactly and fine-tunes;
+the Trainer tab offers fine-tuning when the current model's card has its training config.
 
 CPU, seconds: a 2-filter, depth-2 U-Net on 32x32 synthetic images, one 2-step epoch.
 """
@@ -7,21 +8,26 @@ from __future__ import annotations
 
 import json
 import shutil
+import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
+from PySide6.QtCore import QSettings
 
-from inspector.core.model_card import sha256_file
+from db.session import Database, open_db
+from inspector.core.model_card import load_card, sha256_file
 from inspector.core.progress import SimpleState
+from tests.review_helpers import RECIPE
+from tests.tiny_model import build_tiny_model
 from trainer.config import TrainConfig
 from trainer.data.synth import write_synthetic
 
-pytestmark = [
-    pytest.mark.slow,
-    # Keras 3 internals call np.array(tensor) the NumPy-1 way; not ours to fix
-    pytest.mark.filterwarnings("ignore:__array__ implementation:DeprecationWarning"),
-]
+FAKE = Path(__file__).parent / "fakes" / "fake_trainer.py"
+
+# Keras 3 internals call np.array(tensor) the NumPy-1 way; not ours to fix
+pytestmark = pytest.mark.filterwarnings("ignore:__array__ implementation:DeprecationWarning")
+slow = pytest.mark.slow  # the tests that train (TensorFlow); the Qt test below is fast
 
 TINY = {
     "base_filters": 2,
@@ -53,6 +59,7 @@ def exported(synth: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     return export_run(run, run / "export", parity_images=2)
 
 
+@slow
 def test_onnx_weights_load_into_keras_and_match_ort(exported: Path, synth: Path) -> None:
     import onnxruntime as ort
 
@@ -75,6 +82,7 @@ def test_onnx_weights_load_into_keras_and_match_ort(exported: Path, synth: Path)
     assert np.std(want) > 0  # a constant output would make the comparison meaningless
 
 
+@slow
 def test_cli_fine_tune_runs_and_records_the_source(exported: Path, synth: Path, tmp_path: Path) -> None:
     from trainer.cli import main
 
@@ -115,6 +123,7 @@ def test_cli_fine_tune_runs_and_records_the_source(exported: Path, synth: Path, 
     assert card["config"]["init_from"]["path"] == str(exported.resolve())
 
 
+@slow
 def test_fine_tune_from_a_keras_checkpoint(exported: Path, synth: Path, tmp_path: Path) -> None:
     from trainer.init_from import architecture_of
     from trainer.train import train
@@ -128,6 +137,7 @@ def test_fine_tune_from_a_keras_checkpoint(exported: Path, synth: Path, tmp_path
     assert next(e for e in events if e["event"] == "init")["source"] == "keras"
 
 
+@slow
 def test_a_mismatching_architecture_is_refused(
     exported: Path, synth: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -144,6 +154,7 @@ def test_a_mismatching_architecture_is_refused(
     assert "--init-from starts a new run" in capsys.readouterr().err
 
 
+@slow
 def test_a_card_that_lies_about_the_architecture_is_refused(
     exported: Path, synth: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -167,6 +178,7 @@ def test_a_card_that_lies_about_the_architecture_is_refused(
     assert "has no training config" in capsys.readouterr().err
 
 
+@slow
 def test_verification_refuses_a_model_that_does_not_match(exported: Path, synth: Path) -> None:
     from trainer.init_from import InitFromError, load_onnx_weights, verify_against_onnx
     from trainer.train import build_compiled
@@ -178,3 +190,62 @@ def test_verification_refuses_a_model_that_does_not_match(exported: Path, synth:
     head.set_weights([kernel, bias + 1.0])  # what a wrong transpose or a lost bias would look like
     with pytest.raises(InitFromError, match="differs from ONNX Runtime"):
         verify_against_onnx(model, exported, [], 2)
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Database:
+    d = open_db(f"sqlite:///{tmp_path}/t.db")
+    yield d
+    d.dispose()
+
+
+def test_trainer_tab_offers_fine_tuning_when_the_card_has_a_config(
+    qtbot, db: Database, synth: Path, tmp_path: Path
+) -> None:
+    from inspector.ui.context import AppContext, ModelState
+    from inspector.ui.trainer_panel import TrainerPanel
+
+    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
+    settings.setValue("trainer/runs_dir", str(tmp_path / "runs"))
+    bare = build_tiny_model(tmp_path / "bare" / "model.onnx", card={"name": "bare"})
+    arch = {"base_filters": 8, "depth": 2, "batchnorm": False}
+    prod = build_tiny_model(tmp_path / "prod" / "model.onnx", card={"name": "prod", "config": arch})
+    ctx = AppContext(db, "test", settings, RECIPE, ModelState(bare, load_card(bare)))
+    panel = TrainerPanel(ctx)
+    qtbot.addWidget(panel)
+    panel.trainer_cmd = [sys.executable, str(FAKE), "--mode", "ok"]
+    panel.data_edit.setText(str(synth))
+    panel.params["--epochs"].setValue(1)
+    panel.params["--steps-per-epoch"].setValue(2)
+    panel.params["--base-filters"].setValue(4)
+
+    # a card without a training config: the net cannot be rebuilt, and the tab says why
+    assert not panel.finetune_radio.isEnabled()
+    assert "no training config" in panel.finetune_note.text()
+
+    ctx.set_model(ModelState(prod, load_card(prod)))
+    assert panel.finetune_radio.isEnabled()
+    assert "prod (8 base filters, depth 2)" in panel.finetune_note.text()
+    panel.finetune_radio.setChecked(True)
+    # the architecture is the model's: shown and locked
+    assert panel.params["--base-filters"].value() == 8
+    assert not panel.params["--base-filters"].isEnabled()
+    assert panel.start_training()
+    assert "fine-tuning prod" in panel.status_label.text()
+    qtbot.waitUntil(lambda: panel.status == "idle", timeout=20000)
+    assert "Finished" in panel.status_label.text()
+    command = next(ln for ln in panel.log_view.toPlainText().splitlines() if ln.startswith("$ "))
+    assert f"--init-from {prod}" in command
+    assert "--base-filters" not in command  # the trainer takes it from the card
+
+    panel.fresh_radio.setChecked(True)
+    assert panel.params["--base-filters"].isEnabled()
+    assert panel.params["--base-filters"].value() == 4
+    assert "--init-from" not in panel.train_args(synth, tmp_path / "r")
+
+    # switching to a model without a config falls back to a fresh net
+    panel.finetune_radio.setChecked(True)
+    ctx.set_model(ModelState(bare, load_card(bare)))
+    assert panel.fresh_radio.isChecked()
+    assert not panel.finetune_radio.isEnabled()
+    assert panel.params["--base-filters"].isEnabled()

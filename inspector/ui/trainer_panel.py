@@ -7,9 +7,10 @@ trainer stops after the current step and keeps its best checkpoint.
 The release steps for a finished run (export, gate, promote, engine, rollback)
 live in :mod:`inspector.ui.release_panel`.
 
-Starting from the production model is not offered: the trainer has no
-``--init-from`` (only ``--resume`` of its own run), so every run starts fresh
-and the tab says so.
+"Fine-tune the production model" passes ``--init-from <current model>``: the
+trainer rebuilds the U-Net from the model card's training config, loads the
+ONNX weights and refuses to start unless Keras matches ONNX Runtime. It is
+offered only when the current model's card has that config (architecture).
 """
 
 from __future__ import annotations
@@ -57,9 +58,14 @@ PARAMS: tuple[tuple[str, str, int, int, int], ...] = (
     ("--crop", "Crop (px)", 256, 16, 4096),
     ("--base-filters", "Base filters", 16, 1, 128),
 )
-NO_INIT_FROM = (
-    "The trainer cannot start from an existing model yet (it has no --init-from): "
-    "every run trains a fresh U-Net."
+# What the trainer needs from the card to rebuild the net (trainer.init_from reads the same keys;
+# not imported from there because the station must not pull in trainer modules that load TF).
+ARCH_KEYS = ("base_filters", "depth")
+FINETUNE_HELP = (
+    "Fine-tuning starts from the production model's weights, with its architecture "
+    "(base filters and depth come from its model card, so that setting is locked). "
+    "The trainer checks the rebuilt net against the ONNX file before the first step. "
+    "Otherwise a fresh U-Net is trained from random weights."
 )
 
 
@@ -166,15 +172,13 @@ class TrainerPanel(QWidget):
         self.fresh_radio = QRadioButton("Fresh U-Net")
         self.fresh_radio.setChecked(True)
         self.finetune_radio = QRadioButton("Fine-tune the production model")
-        self.finetune_radio.setEnabled(False)
-        self.finetune_radio.setToolTip(NO_INIT_FROM)
-        note = QLabel(NO_INIT_FROM)
-        note.setWordWrap(True)
-        note.setProperty("muted", True)
+        self.finetune_note = QLabel()
+        self.finetune_note.setWordWrap(True)
+        self.finetune_note.setProperty("muted", True)
         sl = QVBoxLayout(start_from)
         sl.addWidget(self.fresh_radio)
         sl.addWidget(self.finetune_radio)
-        sl.addWidget(note)
+        sl.addWidget(self.finetune_note)
 
         params = QGroupBox("Settings")
         form = QFormLayout(params)
@@ -185,6 +189,10 @@ class TrainerPanel(QWidget):
             sb.setValue(default)
             self.params[flag] = sb
             form.addRow(label, sb)
+        self._fresh_base_filters = self.params["--base-filters"].value()
+        self.finetune_radio.toggled.connect(self._on_start_from_changed)
+        self.ctx.model_changed.connect(lambda _m: self._update_finetune())
+        self._update_finetune()
 
         self.start_button = QPushButton("Start training")
         self.start_button.clicked.connect(self.start_training)
@@ -248,6 +256,56 @@ class TrainerPanel(QWidget):
         if folder:
             self.data_edit.setText(folder)
 
+    # -- start from -------------------------------------------------------------------------
+    def finetune_source(self) -> tuple[Path | None, str]:
+        """(current model, "") when it can be fine-tuned, else (None, why not)."""
+        model = self.ctx.model
+        config = model.card.config
+        missing = [k for k in ARCH_KEYS if k not in config]
+        if missing:
+            return None, (
+                f"The current model ({model.card.name}) has no training config in its model card "
+                f"(missing {', '.join(missing)}), so its network cannot be rebuilt: "
+                "only a fresh U-Net can be trained."
+            )
+        if model.path.suffix.lower() != ".onnx" or not model.path.is_file():
+            return None, f"The current model file is not an ONNX file on disk: {model.path}"
+        return model.path, ""
+
+    def _update_finetune(self) -> None:
+        path, why = self.finetune_source()
+        self.finetune_radio.setEnabled(path is not None)
+        if path is None and self.finetune_radio.isChecked():
+            self.fresh_radio.setChecked(True)
+        if path is None:
+            self.finetune_note.setText(why)
+            self.finetune_radio.setToolTip(why)
+        else:
+            cfg = self.ctx.model.card.config
+            arch = f"{cfg['base_filters']} base filters, depth {cfg['depth']}" + (
+                ", BatchNorm" if cfg.get("batchnorm") else ""
+            )
+            name = self.ctx.model.card.name
+            self.finetune_note.setText(f"Production model: {name} ({arch}). {FINETUNE_HELP}")
+            self.finetune_radio.setToolTip(str(path))
+        self._on_start_from_changed()
+
+    def _on_start_from_changed(self, *_: object) -> None:
+        # fine-tuning keeps the source's architecture: the trainer refuses a differing
+        # --base-filters, so show the model's value and lock the box instead of failing later
+        sb = self.params["--base-filters"]
+        if self.finetuning():
+            if sb.isEnabled():
+                self._fresh_base_filters = sb.value()
+            sb.setValue(int(self.ctx.model.card.config["base_filters"]))
+            sb.setEnabled(False)
+        elif not sb.isEnabled():
+            sb.setValue(self._fresh_base_filters)
+            sb.setEnabled(True)
+
+    def finetuning(self) -> bool:
+        return self.finetune_radio.isChecked() and self.finetune_radio.isEnabled()
+
     def _resumable(self, run: RunInfo | None) -> bool:
         return (
             run is not None
@@ -275,8 +333,13 @@ class TrainerPanel(QWidget):
     # -- training -----------------------------------------------------------------------------
     def train_args(self, data: Path, run_dir: Path) -> list[str]:
         args = ["train", "--data", str(data), "--out", str(run_dir), "--progress", "json"]
+        source, _ = self.finetune_source() if self.finetuning() else (None, "")
         for flag, sb in self.params.items():
+            if source is not None and flag == "--base-filters":
+                continue  # the trainer takes the architecture from the model's card
             args += [flag, str(sb.value())]
+        if source is not None:
+            args += ["--init-from", str(source)]
         return args
 
     def start_training(self) -> bool:
@@ -328,7 +391,8 @@ class TrainerPanel(QWidget):
     def _launch(self, data: Path) -> None:
         assert self.run_dir is not None
         self.runs_dir.mkdir(parents=True, exist_ok=True)
-        self._set_status("training", f"Training {self.run_dir.name}… (a fresh U-Net)")
+        start = f"fine-tuning {self.ctx.model.card.name}" if self.finetuning() else "a fresh U-Net"
+        self._set_status("training", f"Training {self.run_dir.name}… ({start})")
         self.proc.start([*self.trainer_cmd, *self.train_args(data, self.run_dir)])
 
     def resume_training(self) -> bool:
@@ -369,6 +433,10 @@ class TrainerPanel(QWidget):
             epochs, steps = int(ev.get("epochs", 1)), int(ev.get("steps_per_epoch", 1))
             self.progress.setRange(0, max(1, epochs * steps))
             self.append_log(f"training on {ev.get('n_train')} images, validating on {ev.get('n_val')}")
+        elif kind == "init":
+            diff = ev.get("verify_max_abs_diff")
+            checked = f", Keras vs ONNX Runtime max diff {_num(diff):.2g}" if diff is not None else ""
+            self.append_log(f"started from {ev.get('path')} (sha256 {str(ev.get('sha256'))[:12]}{checked})")
         elif kind == "step":
             steps = max(1, int(ev.get("steps", 1)))
             done = (int(ev.get("epoch", 1)) - 1) * steps + int(ev.get("step", 0))

@@ -144,6 +144,7 @@ def main() -> int:
     t.add_argument("--depth", type=int)
     t.add_argument("--threads", type=int)
     t.add_argument("--resume", action="store_true")
+    t.add_argument("--init-from")  # accepted like the real CLI; the start is not simulated
     e = sub.add_parser("export")
     e.add_argument("run_dir")
     a = p.parse_args()
