@@ -30,7 +30,7 @@ def _rows(db: Path) -> list[tuple]:
         ).fetchall()
 
 
-def _inspect(folder: Path, model: Path, db: Path, *extra: str) -> int:
+def _inspect(folder: Path, model: Path, db: Path, *extra: str, archive: Path | None = None) -> int:
     return main(
         [
             "inspect",
@@ -40,7 +40,7 @@ def _inspect(folder: Path, model: Path, db: Path, *extra: str) -> int:
             "--db",
             f"sqlite:///{db}",
             "--archive",
-            str(db.parent / "archive"),
+            str(archive or db.parent / "archive"),
             "--station",
             "st1",
             "--no-progress",

@@ -10,26 +10,8 @@ import pytest
 
 from inspector.cli import exitcodes
 from inspector.cli.main import main
+from tests.test_cli import _inspect
 from tests.tiny_model import build_tiny_model
-
-
-def _inspect(folder: Path, model: Path, db: Path, *extra: str, archive: Path | None = None) -> int:
-    return main(
-        [
-            "inspect",
-            str(folder),
-            "--model",
-            str(model),
-            "--db",
-            f"sqlite:///{db}",
-            "--archive",
-            str(archive or db.parent / "archive"),
-            "--station",
-            "st1",
-            "--no-progress",
-            *extra,
-        ]
-    )
 
 
 def _fixed_size_model(path: Path) -> Path:
