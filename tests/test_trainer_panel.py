@@ -252,3 +252,21 @@ def test_a_tiny_real_training_run(qtbot, ctx: AppContext, tmp_path: Path) -> Non
     (run,) = list_runs(panel.runs_dir)
     assert run.status == "completed"
     assert run.has_checkpoint
+
+
+def test_background_task_is_finished_when_its_ending_signal_arrives(qtbot) -> None:
+    """Buttons re-enabled in a succeeded/failed slot must not see the task as still busy."""
+    from PySide6.QtCore import Qt
+
+    from inspector.ui.trainer_tasks import BackgroundTask
+
+    task = BackgroundTask()
+    seen: list[bool] = []
+    # direct connection: the slot runs inside the emit, while the worker thread is alive
+    task.succeeded.connect(lambda _r: seen.append(task.is_running()), Qt.ConnectionType.DirectConnection)
+    task.failed.connect(lambda _m: seen.append(task.is_running()), Qt.ConnectionType.DirectConnection)
+    task.start(lambda _state: 42)
+    assert task.wait(5)
+    task.start(lambda _state: (_ for _ in ()).throw(ValueError("bad file")))
+    assert task.wait(5)
+    assert seen == [False, False]

@@ -42,9 +42,13 @@ class BackgroundTask(QObject):
         super().__init__(parent)
         self._thread: threading.Thread | None = None
         self._state: _State | None = None
+        # Cleared just before the ending signal is emitted: a slot reacting to
+        # succeeded/failed must already see the task as finished (the thread
+        # itself is still alive while it emits).
+        self._active = False
 
     def is_running(self) -> bool:
-        return self._thread is not None and self._thread.is_alive()
+        return self._active
 
     def start(self, fn: Callable[[Any], Any], name: str = "task") -> None:
         if self.is_running():
@@ -56,13 +60,17 @@ class BackgroundTask(QObject):
                 result = fn(state)
             except (OSError, ValueError, LookupError, InterruptedError) as exc:
                 # user-facing errors name the file / model and what is wrong
+                self._active = False
                 self.failed.emit(str(exc))
             except Exception as exc:  # a bug must end the task, not the station
                 log.exception("%s failed", name)
+                self._active = False
                 self.failed.emit(f"{name} stopped by an unexpected error: {exc!r}")
             else:
+                self._active = False
                 self.succeeded.emit(result)
 
+        self._active = True
         self._thread = threading.Thread(target=run, name=name, daemon=True)
         self._thread.start()
 
@@ -73,4 +81,4 @@ class BackgroundTask(QObject):
     def wait(self, timeout: float) -> bool:
         if self._thread is not None:
             self._thread.join(timeout)
-        return not self.is_running()
+        return self._thread is None or not self._thread.is_alive()
