@@ -26,7 +26,14 @@ except ImportError:  # pragma: no cover - keeps db usable on its own
         return arr.astype(np.float32) / np.float32(255.0)
 
 
-__all__ = ["decode_prob_png", "encode_mask_png", "encode_prob_map", "encode_prob_png", "write_png"]
+__all__ = [
+    "decode_prob_png",
+    "encode_mask_png",
+    "encode_prob_map",
+    "encode_prob_png",
+    "write_jpeg",
+    "write_png",
+]
 
 
 def encode_mask_png(mask: np.ndarray) -> bytes:
@@ -39,24 +46,32 @@ def encode_mask_png(mask: np.ndarray) -> bytes:
 
 
 def write_png(path: Path, image: np.ndarray) -> Path:
-    """Write ``image`` as PNG, creating parent dirs.
-
-    imencode + Python file IO rather than cv2.imwrite: imwrite cannot open
-    non-ASCII paths on Windows and reports failure only as ``False``.
-    """
+    """Write ``image`` as PNG (lossless: the archived part image), creating parent dirs."""
     image = np.asarray(image)
     if image.ndim == 3 and image.shape[2] == 2:
         # gray+alpha (which image_io accepts) has no PNG encoder in OpenCV: store it as BGRA
         g, a = image[:, :, 0], image[:, :, 1]
         image = np.dstack([g, g, g, a])
-    ok, buf = cv2.imencode(".png", np.ascontiguousarray(image))
+    return _write_encoded(path, ".png", image, [])
+
+
+def write_jpeg(path: Path, image: np.ndarray, quality: int = 90) -> Path:
+    """Write an 8-bit BGR picture for people (overlays) as JPEG: ~8x faster to encode
+    than PNG for a 512x512 textured overlay, which matters on a 2-core station."""
+    return _write_encoded(path, ".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, int(quality)])
+
+
+def _write_encoded(path: Path, ext: str, image: np.ndarray, params: list[int]) -> Path:
+    """imencode + Python file IO rather than cv2.imwrite: imwrite cannot open
+    non-ASCII paths on Windows and reports failure only as ``False``."""
+    ok, buf = cv2.imencode(ext, np.ascontiguousarray(image), params)
     if not ok:
         raise ValueError(f"{path}: could not encode image of shape {image.shape} dtype {image.dtype}")
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".part")
     try:
         tmp.write_bytes(buf.tobytes())
-        tmp.replace(path)  # a crash mid-write leaves no truncated .png behind
+        tmp.replace(path)  # a crash mid-write leaves no truncated file behind
     except OSError:
         tmp.unlink(missing_ok=True)  # a full disk must not also leave half a file behind
         raise

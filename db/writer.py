@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from db import registry
-from db.blobs import encode_prob_map, write_png
+from db.blobs import encode_prob_map, write_jpeg, write_png
 from db.models import DefectRegion, Inspection, ProbMap
 from db.session import Database
 from inspector.core.model_card import ModelCard
@@ -290,7 +290,7 @@ class VerdictWriter:
         overlay = None
         if self._overlay is not None:
             try:
-                overlay = write_png(folder / f"{stem}_overlay.png", self._overlay(r))
+                overlay = write_jpeg(folder / f"{stem}_overlay.jpg", self._overlay(r))
             except Exception as exc:  # the image is archived already: keep pointing at it
                 self._archive_failed(r, exc)
         return str(image.resolve()), str(overlay.resolve()) if overlay else None
