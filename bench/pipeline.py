@@ -133,6 +133,10 @@ def main() -> int:
             f"pipeline+DB:  {pipe_rate:6.2f} images/s  ({summary.inspected} images, all committed, "
             f"{len(summary.errors)} unreadable)"
         )
+        print(
+            f"  of which waiting for the last commit after the last image: {drain_s * 1e3:.0f} ms; "
+            f"steady rate without it {summary.inspected / summary.elapsed_s:.2f} images/s"
+        )
         print(f"ratio pipeline/raw: {pipe_rate / raw_rate * 100:.1f} %")
         print("pipeline per-stage median / p99 ms:")
         for stage, (med, p99) in summary.stage_stats().items():
