@@ -121,6 +121,17 @@ def _read_ms(item: Frame | FrameError, t0: float) -> float:
     return measured if measured is not None else (time.perf_counter() - t0) * 1e3
 
 
+def _timed(frames: Iterator[Frame | FrameError]) -> Iterator[tuple[Frame | FrameError, float]]:
+    """Each item with the milliseconds the source spent producing it."""
+    while True:
+        t0 = time.perf_counter()
+        try:
+            item = next(frames)
+        except StopIteration:
+            return
+        yield item, _read_ms(item, t0)
+
+
 def _prefetch(
     source: Source, stop: Callable[[], bool], depth: int = 4
 ) -> Iterator[tuple[Frame | FrameError, float]]:
@@ -132,14 +143,7 @@ def _prefetch(
     frame must win, so a queue of stale frames would be wrong there.
     """
     if source.live:
-        it = source.frames(stop)
-        while True:
-            t0 = time.perf_counter()
-            try:
-                item = next(it)
-            except StopIteration:
-                return
-            yield item, _read_ms(item, t0)
+        yield from _timed(source.frames(stop))
         return
 
     q: queue.Queue[tuple[Frame | FrameError, float] | BaseException | None] = queue.Queue(depth)
@@ -159,14 +163,8 @@ def _prefetch(
 
     def worker() -> None:
         try:
-            it = source.frames(should_stop)
-            while True:
-                t0 = time.perf_counter()
-                try:
-                    item = next(it)
-                except StopIteration:
-                    break
-                if not put((item, _read_ms(item, t0))):
+            for timed in _timed(source.frames(should_stop)):
+                if not put(timed):
                     return
         except BaseException as exc:
             put(exc)
