@@ -7,24 +7,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-try:  # the one shared implementation, when the core provides it
-    from inspector.core.postprocess import decode_prob_png, encode_prob_png
-except ImportError:  # pragma: no cover - keeps db usable on its own
-
-    def encode_prob_png(prob: np.ndarray) -> bytes:
-        p = np.nan_to_num(np.asarray(prob, dtype=np.float32), nan=0.0, posinf=1.0, neginf=0.0)
-        q = np.clip(np.rint(p * 255.0), 0, 255).astype(np.uint8)
-        ok, buf = cv2.imencode(".png", q, [cv2.IMWRITE_PNG_COMPRESSION, 3])
-        if not ok:
-            raise ValueError("could not encode probability map as PNG")
-        return buf.tobytes()
-
-    def decode_prob_png(data: bytes) -> np.ndarray:
-        arr = cv2.imdecode(np.frombuffer(data, dtype=np.uint8), cv2.IMREAD_UNCHANGED) if data else None
-        if arr is None or arr.ndim != 2:
-            raise ValueError("probability PNG could not be decoded")
-        return arr.astype(np.float32) / np.float32(255.0)
-
+# the one implementation of the stored map format lives in the core (db already depends on it)
+from inspector.core.postprocess import decode_prob_png, encode_prob_png
 
 __all__ = [
     "decode_prob_png",
