@@ -183,6 +183,59 @@ def logged_keys(
         return set(s.scalars(q))
 
 
+class AlreadyLogged:
+    """Resume by identity, not by path: a part is done when this station has logged a verdict
+    for the same image content (sha256) with the same model and recipe version.
+
+    So a changed model or recipe inspects everything again, and a hot folder that re-uses
+    a file name inspects each new part. Items without a content hash (video frames, files
+    that could not be read) fall back to their key. Loaded once, for one folder's keys.
+    """
+
+    def __init__(
+        self,
+        db: Target,
+        station: str,
+        model_sha256: str,
+        recipe_name: str,
+        recipe_version: int,
+        *,
+        prefix: str | None = None,
+    ) -> None:
+        with reading(db) as s:
+            q = (
+                select(Inspection.image_sha256, Inspection.source_key)
+                .join(Station, Station.id == Inspection.station_id)
+                .join(Model, Model.id == Inspection.model_id)
+                .join(RecipeVersion, RecipeVersion.id == Inspection.recipe_id)
+                .where(
+                    Station.name == station,
+                    Model.sha256 == model_sha256,
+                    RecipeVersion.name == recipe_name,
+                    RecipeVersion.version == recipe_version,
+                )
+            )
+            if prefix is not None:
+                q = q.where(Inspection.source_key.startswith(prefix, autoescape=True))
+            self._shas: set[str] = set()
+            self._keys: set[str] = set()
+            for sha, key in s.execute(q):
+                if sha:
+                    self._shas.add(sha)
+                else:
+                    self._keys.add(key)
+
+    def __len__(self) -> int:
+        return len(self._shas) + len(self._keys)
+
+    def __call__(self, item: Any) -> bool:
+        """``item``: a Frame or FrameError (anything with ``sha256`` and ``key``)."""
+        sha = getattr(item, "sha256", None)
+        if sha:
+            return sha in self._shas
+        return item.key in self._keys
+
+
 def history(
     db: Target,
     verdict: VerdictFilter = None,

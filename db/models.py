@@ -101,7 +101,7 @@ class Inspection(Base):
         # history pages newest-first over all stations: without it every page sorts the table
         Index("ix_inspection_inspected_id", "inspected_at", "id"),
         Index("ix_inspection_station_source_key", "station_id", "source_key"),
-        CheckConstraint("verdict IN ('OK', 'NG', 'REVIEW')", name="verdict"),
+        CheckConstraint("verdict IN ('OK', 'NG', 'REVIEW', 'ERROR')", name="verdict"),
     )
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     station_id: Mapped[int] = mapped_column(ForeignKey("station.id"))
@@ -118,6 +118,8 @@ class Inspection(Base):
     verdict: Mapped[str] = mapped_column(String(8))
     score: Mapped[float] = mapped_column(Float, default=0.0)
     area_ratio: Mapped[float] = mapped_column(Float, default=0.0)
+    # ERROR verdicts: the stage that failed (read, infer, output, selftest...); "" otherwise
+    error_stage: Mapped[str] = mapped_column(String(20), default="", server_default="")
     n_regions: Mapped[int] = mapped_column(Integer, default=0)
     reasons: Mapped[list[str]] = mapped_column(JSON, default=list)
     timings: Mapped[dict[str, float]] = mapped_column(JSON, default=dict)

@@ -57,7 +57,7 @@ class _Job:
 @dataclass(slots=True)
 class _Prepared:
     job: _Job
-    png: bytes
+    png: bytes | None  # None: an ERROR verdict has no probability map
     archive_image: str | None
     archive_overlay: str | None
 
@@ -86,7 +86,7 @@ class VerdictWriter:
         archive_dir: Path | None = None,
         *,
         overlay: OverlayFn | None = None,
-        archive_verdicts: Iterable[Verdict] = (Verdict.NG, Verdict.REVIEW),
+        archive_verdicts: Iterable[Verdict] = (Verdict.NG, Verdict.REVIEW, Verdict.ERROR),
         max_queue: int = 1000,
         retry_delay_s: float = 0.5,
         host: str | None = None,
@@ -263,9 +263,13 @@ class VerdictWriter:
     def _prepare(self, job: _Job) -> _Prepared:
         """CPU/file work done once per result, outside the transaction and its retry."""
         r = job.result
-        png = encode_prob_map(r.prob_map)
+        png = encode_prob_map(r.prob_map) if r.prob_map is not None else None
         image_path = overlay_path = None
-        if self._archive_dir is not None and r.decision.verdict in self._archive_verdicts:
+        if (
+            self._archive_dir is not None
+            and r.decision.verdict in self._archive_verdicts
+            and r.frame.image is not None  # an undecodable file: its original path is in the row
+        ):
             try:
                 image_path, overlay_path = self._archive(r)
             except Exception as exc:  # a full archive disk must not lose the verdict
@@ -288,7 +292,7 @@ class VerdictWriter:
         folder = self._archive_dir / day
         image = write_png(folder / f"{stem}.png", r.frame.image)
         overlay = None
-        if self._overlay is not None:
+        if self._overlay is not None and r.prob_map is not None:
             try:
                 overlay = write_jpeg(folder / f"{stem}_overlay.jpg", self._overlay(r))
             except Exception as exc:  # the image is archived already: keep pointing at it
@@ -421,6 +425,7 @@ def _inspection_row(
         backend=r.backend,
         threshold=float(r.threshold),
         verdict=Verdict(d.verdict).value,
+        error_stage=r.error_stage[:20],
         score=float(d.score),
         area_ratio=float(d.area_ratio),
         n_regions=len(d.regions),
@@ -430,7 +435,8 @@ def _inspection_row(
         archive_image_path=p.archive_image,
         archive_overlay_path=p.archive_overlay,
     )
-    row.prob_map = ProbMap(png=p.png)
+    if p.png is not None:
+        row.prob_map = ProbMap(png=p.png)
     row.regions = [
         DefectRegion(
             index=int(g.index),

@@ -56,7 +56,7 @@ def test_inspect_logs_every_image_with_its_provenance(
     export = tmp_path / "v.json"
     assert _inspect(image_folder, tiny_model, db, "--export", str(export)) == exitcodes.DEFECTS
     out = capsys.readouterr().out
-    assert "OK 3  NG 3  REVIEW 0  yield 50.0 %" in out
+    assert "OK 3  NG 3  REVIEW 0  ERROR 0  yield 50.0 %" in out
     assert "ONNX Runtime" in out
     assert "per stage (median / p99 ms)" in out
     rows = _rows(db)
@@ -80,7 +80,7 @@ def test_inspect_logs_every_image_with_its_provenance(
 
     # a rerun logs nothing new: every file is already there
     assert _inspect(image_folder, tiny_model, db) == exitcodes.OK
-    assert "already logged (skipped): 6" in capsys.readouterr().out
+    assert "(skipped): 6" in capsys.readouterr().out
     assert len(_rows(db)) == 6
 
 
@@ -192,7 +192,7 @@ def test_kill_minus_9_in_the_middle_then_rerun_logs_every_image_exactly_once(
 
     rerun = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
     assert rerun.returncode in (exitcodes.OK, exitcodes.DEFECTS), rerun.stderr
-    assert f"already logged (skipped): {after_kill}" in rerun.stdout
+    assert f"(skipped): {after_kill}" in rerun.stdout
     with sqlite3.connect(db) as con:
         keys = [k for (k,) in con.execute("select source_key from inspection")]
         regions_orphans = con.execute(

@@ -29,7 +29,7 @@ def test_folder_run_gives_expected_verdicts_and_timings(pipeline: Pipeline, imag
     results: list[InspectionResult] = []
     summary = run_source(FolderSource(image_folder), pipeline, results.append, SimpleState())
     assert [r.decision.verdict for r in results] == [Verdict.OK, Verdict.NG] * 3
-    assert summary.counts == {"OK": 3, "NG": 3, "REVIEW": 0}
+    assert summary.counts == {"OK": 3, "NG": 3, "REVIEW": 0, "ERROR": 0}
     assert summary.yield_pct == pytest.approx(50.0)
     for r in results:
         assert r.prob_map.shape == r.frame.image.shape[:2]
@@ -50,9 +50,11 @@ def test_bad_files_are_reported_and_the_run_goes_on(pipeline: Pipeline, image_fo
     summary = run_source(
         FolderSource(image_folder), pipeline, results.append, SimpleState(), on_error=errors.append
     )
-    assert len(results) == 6
-    assert len(summary.errors) == 2 == len(errors)
-    assert all("img_00" in e.key for e in errors)
+    # every part ends in the sink: the two bad files as ERROR verdicts, never skipped
+    assert len(results) == 8
+    assert summary.counts["ERROR"] == 2 == len(errors) == len(summary.errors)
+    assert all("img_00" in e.frame.key and e.decision.verdict is Verdict.ERROR for e in errors)
+    assert all(e.prob_map is None and e.error_stage == "read" for e in errors)
 
 
 def test_limit_and_cancel(pipeline: Pipeline, image_folder: Path) -> None:

@@ -31,12 +31,17 @@ def test_backend_failure_mid_run_is_fatal_not_defects(
     image_folder: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     # Exit 1 means "at least one NG"; a backend that fails on every image must not read as that.
+    # Each part gets a logged ERROR verdict and the run goes past it (exit 4, never 0).
     model = _fixed_size_model(tmp_path / "m" / "fixed.onnx")
     rc = _inspect(image_folder, model, tmp_path / "v.db")
-    assert rc == exitcodes.FATAL
-    err = capsys.readouterr().err
-    assert "inspector: error:" in err
+    assert rc == exitcodes.UNREADABLE
+    out, err = capsys.readouterr()
+    assert "ERROR 6" in out
     assert "Traceback" not in err
+    with sqlite3.connect(tmp_path / "v.db") as con:
+        assert con.execute("select verdict, count(*) from inspection group by verdict").fetchall() == [
+            ("ERROR", 6)
+        ]
 
 
 def test_archive_failure_is_reported_and_fatal(
@@ -171,10 +176,10 @@ def test_database_failure_while_loading_the_resume_log_is_fatal(
 ) -> None:
     from sqlalchemy.exc import OperationalError
 
-    import db.queries
+    import db.history
 
-    def locked(*_a: object, **_k: object) -> set[str]:
+    def locked(*_a: object, **_k: object) -> None:
         raise OperationalError("select", {}, Exception("database is locked"))
 
-    monkeypatch.setattr(db.queries, "logged_keys", locked)
+    monkeypatch.setattr(db.history.AlreadyLogged, "__init__", locked)
     assert _inspect(image_folder, tiny_model, tmp_path / "v.db") == exitcodes.FATAL

@@ -53,6 +53,7 @@ def _fail(message: str, code: int) -> int:
 
 
 def run_inspect(args: argparse.Namespace) -> int:
+    from db.history import AlreadyLogged
     from db.session import open_db
     from db.writer import VerdictWriter
     from inspector.core.backends.select import select_backend
@@ -90,14 +91,20 @@ def run_inspect(args: argparse.Namespace) -> int:
 
     try:
         _check_recipe_matches_log(db, recipe)
-        skip = None if args.rerun else _ResumeSkip(db, station, _key_prefix(args.source))
+        already_done = (
+            None
+            if args.rerun
+            else AlreadyLogged(
+                db, station, card.sha256, recipe.name, recipe.version, prefix=_key_prefix(args.source)
+            )
+        )
     except ValueError as exc:
         return _fail(str(exc), exitcodes.USAGE)
     except Exception as exc:  # e.g. locked or unreachable database: fatal, not a traceback
         return _fail(f"cannot read the database {args.db or '(default)'}: {exc}", exitcodes.FATAL)
 
     try:
-        source = make_source(args.source, recursive=args.recursive, skip=skip)
+        source = make_source(args.source, recursive=args.recursive)
     except (OSError, ValueError, RuntimeError) as exc:
         return _fail(str(exc), exitcodes.USAGE)
 
@@ -126,7 +133,7 @@ def run_inspect(args: argparse.Namespace) -> int:
     old_term = signal.signal(signal.SIGTERM, on_signal)
     run_error: Exception | None = None
     try:
-        summary = run_source(source, pipeline, sink, state, limit=args.limit)
+        summary = run_source(source, pipeline, sink, state, limit=args.limit, already_done=already_done)
     except Exception as exc:  # backend failure, unopenable video...: fatal, not "defects found"
         run_error = exc
     finally:
@@ -157,7 +164,7 @@ def run_inspect(args: argparse.Namespace) -> int:
         card,
         recipe,
         logged=len(rows) - len(write_errors),
-        skipped=stats.skipped,
+        skipped=stats.skipped + summary.skipped,
         dropped=stats.dropped,
         writer_stats=writer.stats(),
     )
@@ -182,7 +189,7 @@ def run_inspect(args: argparse.Namespace) -> int:
         return exitcodes.INTERRUPTED
     if summary.counts["NG"] or summary.counts["REVIEW"]:
         return exitcodes.DEFECTS
-    if summary.errors:
+    if summary.n_errors:
         return exitcodes.UNREADABLE
     return exitcodes.OK
 
@@ -207,16 +214,3 @@ def _key_prefix(spec: str) -> str | None:
     if not spec or not folder.is_dir():
         return None
     return str(folder.resolve()).rstrip(os.sep) + os.sep
-
-
-class _ResumeSkip:
-    """Skip files this station has already logged (committed), so a rerun after a crash
-    picks up exactly where the log ends. Loaded once, for this source's folder only."""
-
-    def __init__(self, db: object, station: str, prefix: str | None = None) -> None:
-        from db.queries import logged_keys
-
-        self._done = logged_keys(db, station, prefix=prefix)
-
-    def __call__(self, key: str) -> bool:
-        return key in self._done

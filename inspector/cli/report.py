@@ -93,13 +93,19 @@ def print_summary(
         f"inspected {summary.inspected} images in {summary.elapsed_s:.1f} s "
         f"({summary.images_per_s:.2f} images/s)"
     )
-    print(f"  OK {c['OK']}  NG {c['NG']}  REVIEW {c['REVIEW']}  yield {summary.yield_pct:.1f} %")
-    if summary.errors:
-        print(f"  unreadable: {len(summary.errors)}")
-        for err in summary.errors[:5]:
-            print(f"    {err.message if err.key in err.message else f'{err.key}: {err.message}'}")
+    print(
+        f"  OK {c['OK']}  NG {c['NG']}  REVIEW {c['REVIEW']}  ERROR {c['ERROR']}  "
+        f"yield {summary.yield_pct:.1f} %"
+    )
+    if summary.n_errors:
+        print(
+            f"  ERROR (not inspected, treated as {recipe.on_error}): {summary.n_errors}"
+            + (" - last ones:" if summary.n_errors > len(summary.errors) else "")
+        )
+        for msg in list(summary.errors)[-5:]:
+            print(f"    {msg}")
     if skipped:
-        print(f"  already logged (skipped): {skipped}")
+        print(f"  already logged with this content, model and recipe (skipped): {skipped}")
     if dropped:
         print(f"  live frames dropped (newest wins): {dropped}")
     print(f"  logged to DB: {logged}")

@@ -52,6 +52,7 @@ class ImageDecodeError(ValueError):
         super().__init__(f"{name}: {reason}")
         self.name = name
         self.reason = reason
+        self.sha256: str | None = None  # of the file bytes, when they were read
 
 
 def is_image_path(path: Path | str) -> bool:
@@ -191,4 +192,9 @@ def read_image(path: Path | str) -> tuple[np.ndarray, str]:
         data = path.read_bytes()
     except FileNotFoundError as exc:
         raise FileNotFoundError(f"image file not found: {path}") from exc
-    return decode_image(data, str(path)), hashlib.sha256(data).hexdigest()
+    sha = hashlib.sha256(data).hexdigest()
+    try:
+        return decode_image(data, str(path)), sha
+    except ImageDecodeError as exc:
+        exc.sha256 = sha  # the ERROR row still names the content it could not inspect
+        raise

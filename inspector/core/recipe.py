@@ -62,6 +62,11 @@ class Recipe(BaseModel):
     level_ng: float | None = Field(
         None, gt=0.0, le=1.0, description="NG when a region's defect level is at least this (0..1)."
     )
+    on_error: Literal["NG", "REVIEW"] = Field(
+        "NG",
+        description="How the line treats a part that could not be fully inspected (ERROR verdict): "
+        "reject it (NG) or hold it for a person (REVIEW). It is never OK.",
+    )
     level_review: float | None = Field(
         None,
         gt=0.0,

@@ -11,9 +11,20 @@ import numpy as np
 
 
 class Verdict(enum.StrEnum):
+    """OK / NG / REVIEW come from the rules; ERROR means the part was NOT fully inspected by a
+    verified model (unreadable image, model failure, bad model output, self-test failed...).
+    An ERROR is never a pass: the recipe's ``on_error`` says whether the line rejects it (NG)
+    or holds it for a person (REVIEW)."""
+
     OK = "OK"
     NG = "NG"
     REVIEW = "REVIEW"
+    ERROR = "ERROR"
+
+    @property
+    def flagged(self) -> bool:
+        """Everything but OK: the part does not pass unattended."""
+        return self is not Verdict.OK
 
 
 @dataclass(slots=True)
@@ -25,7 +36,7 @@ class Frame:
     """
 
     key: str
-    image: np.ndarray  # HxW or HxWxC, uint8 or uint16
+    image: np.ndarray | None  # HxW or HxWxC, uint8 or uint16; None: the file could not be decoded
     source: str
     captured_at: datetime
     path: Path | None = None
@@ -38,12 +49,13 @@ class Frame:
 
 @dataclass(slots=True)
 class FrameError:
-    """A frame that could not be read; the run logs it and goes on."""
+    """A frame that could not be read; the run logs it as an ERROR verdict and goes on."""
 
     key: str
     source: str
     message: str
     path: Path | None = None
+    sha256: str | None = None  # of the file bytes, when they could be read
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,7 +91,7 @@ class InspectionResult:
 
     frame: Frame
     decision: Decision
-    prob_map: np.ndarray  # float32 HxW in [0,1], original image size
+    prob_map: np.ndarray | None  # float32 HxW in [0,1], original image size; None for an ERROR
     timings_ms: dict[str, float]
     model_sha256: str
     recipe_name: str
@@ -87,3 +99,8 @@ class InspectionResult:
     backend: str
     threshold: float
     inspected_at: datetime
+    error_stage: str = ""  # ERROR verdicts: where it failed (read, selftest, preprocess, infer, output...)
+
+    @property
+    def is_error(self) -> bool:
+        return self.decision.verdict is Verdict.ERROR

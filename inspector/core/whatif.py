@@ -134,6 +134,9 @@ def replay(
 ) -> list[Flip]:
     """The inspections whose verdict ``recipe`` would change, in input order.
 
+    ERROR verdicts are left alone: the part was never inspected, so there is no
+    map to re-decide and no recipe can turn it into a pass.
+
     Stops early (returning what it has) when ``state`` is cancelled: a newer
     parameter edit makes this result useless anyway.
     """
@@ -143,6 +146,8 @@ def replay(
         if state is not None and state.cancelled():
             break
         iid, old, prob = _row_tuple(row)
+        if old is Verdict.ERROR or prob is None:
+            continue  # never inspected: no map to re-decide, and no rule can make it OK
         d = decide(_as_map(prob), recipe)
         if d.verdict is not old:
             flips.append(Flip(iid, old, d.verdict, tuple(d.reasons)))

@@ -32,8 +32,9 @@ def read_file_frame(path: Path, key: str, source: str, seq: int) -> Frame | Fram
     t0 = time.perf_counter()
     try:
         image, sha = read_image(path)
-    except (ImageDecodeError, OSError) as exc:
-        return FrameError(key=key, source=source, message=str(exc), path=path)  # exc names the file
+    except (ImageDecodeError, OSError) as exc:  # exc names the file
+        sha = exc.sha256 if isinstance(exc, ImageDecodeError) else None
+        return FrameError(key=key, source=source, message=str(exc), path=path, sha256=sha)
     return Frame(
         key=key,
         image=image,

@@ -90,7 +90,9 @@ class HotFolderSource:
         self._events_lock = threading.Lock()
         self._wake = threading.Event()
         self._pending: dict[str, _Pending] = {}
-        self._done: set[str] = set()  # keys yielded (or skipped): never again
+        # keys yielded (or skipped) -> the file's signature then: the same name with a new
+        # signature is a new part (lines that overwrite one file name), so it is read again
+        self._done: dict[str, Signature | None] = {}
         self._failed: dict[str, Signature] = {}  # errored keys -> signature at the time
         self._root_lost = False
         self._seq = 0
@@ -105,7 +107,7 @@ class HotFolderSource:
     def frames(self, stop: StopFn) -> Iterator[Frame | FrameError]:
         if not self.process_existing:
             for path in self._list():
-                self._done.add(key_for(path))
+                self._done[key_for(path)] = _signature(path)
         observer = self._start_observer() if self.use_watchdog else None
         # Short waits keep stop() prompt and settle timing accurate; an Event wait is cheap.
         tick = max(0.01, min(0.1, self.poll_interval_s, self.settle_s / 2 or 0.1))
@@ -160,8 +162,13 @@ class HotFolderSource:
         if self._root_lost:
             self._root_lost = False
             self._stats.add(reconnects=1)
+        present = set()
         for path in paths:
+            present.add(key_for(path))
             self._consider(path, moved_in=False)
+        # Files the line removed are forgotten: an endless run does not grow with history.
+        for key in [k for k in self._done if k not in present]:
+            del self._done[key]
         return None
 
     def _drain_events(self) -> None:
@@ -181,14 +188,17 @@ class HotFolderSource:
             if _signature(path) in (None, self._failed[key]):
                 return
             del self._failed[key]
-            self._done.discard(key)
-        if key in self._done:
-            return
+            self._done.pop(key, None)
         if key in self._pending:
             self._pending[key].moved_in |= moved_in
             return
+        if key in self._done:
+            sig = _signature(path)
+            if sig is None or sig == self._done[key]:
+                return
+            del self._done[key]  # the name was written again: a new part
         if self._skip(key):
-            self._done.add(key)
+            self._done[key] = _signature(path)
             self._stats.add(skipped=1)
             return
         self._pending[key] = _Pending(path, moved_in=moved_in)
@@ -219,7 +229,7 @@ class HotFolderSource:
                     continue
                 self._failed[key] = sig
             del self._pending[key]
-            self._done.add(key)
+            self._done[key] = sig
             self._seq += 1
             yield item
 
