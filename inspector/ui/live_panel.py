@@ -233,6 +233,7 @@ class LivePanel(QWidget):
             return False
         self.save_settings()
         req = self._request(paused, choice.factory(self.ctx.db, self.ctx.station))
+        req.skip_logged = choice.skip_logged and choice.kind in ("folder", "hot", "video")
         self.last_summary = None
         self.state_label.setText("Starting…")
         return self.controller.start(req)

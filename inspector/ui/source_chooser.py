@@ -48,7 +48,7 @@ class SourceChoice:
     kind: str = "demo"
     text: str = ""  # folder / file path, camera index or URL, GenTL producer path
     recursive: bool = False
-    skip_logged: bool = True  # resume: files this station already logged are not inspected again
+    skip_logged: bool = True  # resume: parts logged with the same content, model and recipe are skipped
     demo_fps: float | None = None
     demo_count: int | None = None
 
@@ -77,10 +77,7 @@ class SourceChoice:
             opts: dict[str, Any] = {}
             if self.kind == "folder":
                 opts["recursive"] = self.recursive
-            if self.kind in ("folder", "hot", "video") and self.skip_logged:
-                from db.queries import logged_keys
-
-                opts["skip"] = logged_keys(db, station)  # a DB read: fine here, off the UI thread
+            # "skip already logged" is decided per part by the worker (content + model + recipe)
             return open_source(self.spec(), **opts)
 
         return open_it
@@ -110,7 +107,10 @@ class SourceChooser(QWidget):
         self.browse_button.setIcon(self.style().standardIcon(QStyle.StandardPixmap.SP_DirOpenIcon))
         self.recursive_check = QCheckBox("Sub-folders")
         self.skip_check = QCheckBox("Skip already logged")
-        self.skip_check.setToolTip("Resume: images this station has already logged are not inspected again")
+        self.skip_check.setToolTip(
+            "Resume: images this station already logged with the same content, model and recipe are "
+            "not inspected again (a new model or recipe inspects everything); skipped parts are counted"
+        )
         self.skip_check.setChecked(True)
         row = QHBoxLayout(self)
         row.setContentsMargins(0, 0, 0, 0)

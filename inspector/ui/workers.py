@@ -26,7 +26,7 @@ from PySide6.QtCore import QObject, QThread, Signal, Slot
 from inspector.core.pipeline import Pipeline, RunSummary, run_source
 from inspector.core.recipe import Recipe
 from inspector.core.sources.base import Source
-from inspector.core.types import FrameError, InspectionResult
+from inspector.core.types import InspectionResult
 
 log = logging.getLogger(__name__)
 
@@ -107,6 +107,7 @@ class RunRequest:
     threads: int | None = None
     limit: int | None = None
     control: RunControl = field(default_factory=RunControl)
+    skip_logged: bool = False  # skip parts already logged with the same content, model and recipe
 
 
 class InspectionWorker(QObject):
@@ -156,8 +157,9 @@ class InspectionWorker(QObject):
             pipeline = self._prepare(req)
             source = req.open_source()
             self.started.emit(source.name)
+            already_done = self._already_done(req, pipeline)
             summary = run_source(source, pipeline, self._sink, req.control, limit=req.limit,
-                                 on_error=self._on_frame_error)
+                                 on_error=self._on_frame_error, already_done=already_done)
         except (OSError, ValueError, RuntimeError) as exc:
             # Model, source and backend failures all name what is wrong: show them as they are.
             self.error.emit(str(exc))
@@ -243,8 +245,19 @@ class InspectionWorker(QObject):
         else:
             self.logged.emit(fut.result())
 
-    def _on_frame_error(self, err: FrameError) -> None:
-        self.error.emit(f"skipped {err.key}: {err.message}")
+    def _on_frame_error(self, result: InspectionResult) -> None:
+        # The part is logged as ERROR (a reject or review per the recipe); say so in the messages.
+        self.error.emit(f"ERROR {result.frame.key}: {result.decision.reasons[0]}")
+
+    def _already_done(self, req: RunRequest, pipeline: Pipeline) -> Callable[[Any], bool] | None:
+        """Skip parts whose content was logged with this model and recipe (resume by identity)."""
+        if not req.skip_logged:
+            return None
+        from db.history import AlreadyLogged
+
+        return AlreadyLogged(
+            self._db, self._station, pipeline.card.sha256, pipeline.recipe.name, pipeline.recipe.version
+        )
 
 
 _NICE_DONE: set[int] = set()
