@@ -6,7 +6,7 @@ Run under a real X server (the offscreen platform skips native rendering paths):
 
 (Debian/Ubuntu packages: xvfb xauth libxcb-icccm4 libxcb-keysyms1 libxcb-cursor0.)
 
-Everything lives in a temp folder (DB, settings, archive) unless --db is given.
+Everything lives in a temp folder (DB, settings, data dir with the QA PIN, archive) unless --db is given.
 Uses the shipped demo model; without one, a hand-built stand-in model
 (scripts/demo_standin_model.py) runs so the screenshots still show real verdicts.
 """
@@ -54,11 +54,18 @@ def main(argv: list[str] | None = None) -> int:
     import os
 
     os.environ.setdefault("INSPECTOR_SETTINGS", str(tmp / "settings.ini"))
+    os.environ.setdefault("INSPECTOR_DATA_DIR", str(tmp / "data"))  # the QA PIN's secrets file
     from demo_standin_model import pick_model
     from PySide6.QtWidgets import QApplication
 
+    from inspector.core.secret_store import SecretStore
     from inspector.ui.app import StartOptions, create_window
     from inspector.ui.style import apply_style
+
+    pins = SecretStore()
+    if tmp in pins.path.parents and not pins.has_pin():
+        # A throwaway PIN in the temp data dir: the login dialog shows the usual prompt, not "QA is locked".
+        pins.set_pin("246810")
 
     app = QApplication([sys.argv[0]])
     apply_style(app)

@@ -8,9 +8,10 @@ from PySide6.QtWidgets import QDialogButtonBox
 from sqlalchemy.engine import make_url
 
 from db.queries import audit_events
-from inspector.ui.roles import DEFAULT_PIN, PIN_KEY, hash_pin, verify_pin
+from inspector.core.secret_store import SecretStore
+from inspector.ui.roles import PIN_KEY, hash_pin, verify_pin
 from inspector.ui.status_bar import masked_db_url
-from tests.ui_helpers import close_window, make_window, run_folder, settle
+from tests.ui_helpers import QA_PIN, close_window, make_window, run_folder, set_qa_pin, settle
 
 pytestmark = pytest.mark.filterwarnings("error")
 
@@ -52,16 +53,16 @@ def test_db_password_is_masked():
 
 
 def test_qa_login_with_right_pin_switches_role_and_is_audited(qtbot, window):
+    set_qa_pin()
     roles: list[str] = []
     window.ctx.role_changed.connect(roles.append)
     window.qa_action.trigger()
     dlg = window.roles.login_dialog
     assert dlg is not None
     assert dlg.isVisible()
-    assert dlg.hint_label.isVisible()
-    assert DEFAULT_PIN in dlg.hint_label.text()
+    assert not dlg.hint_label.isVisible()  # the "QA is locked: no PIN set" hint
     qtbot.keyClicks(dlg.name_edit, "Alice")
-    qtbot.keyClicks(dlg.pin_edit, DEFAULT_PIN)
+    qtbot.keyClicks(dlg.pin_edit, QA_PIN)
     _ok(dlg)
     assert roles == ["qa"]
     assert window.ctx.is_qa()
@@ -79,9 +80,11 @@ def test_qa_login_with_right_pin_switches_role_and_is_audited(qtbot, window):
 
 
 def test_wrong_pin_is_refused(qtbot, window):
+    set_qa_pin()
     window.qa_action.trigger()
     dlg = window.roles.login_dialog
-    qtbot.keyClicks(dlg.pin_edit, "1234")
+    qtbot.keyClicks(dlg.name_edit, "Mallory")
+    qtbot.keyClicks(dlg.pin_edit, "123456")
     _ok(dlg)
     assert dlg.isVisible()
     assert dlg.error_label.text() == "Wrong PIN."
@@ -93,8 +96,10 @@ def test_wrong_pin_is_refused(qtbot, window):
 
 
 def test_repeated_wrong_pins_pause_the_login(qtbot, window):
+    set_qa_pin()
     window.qa_action.trigger()
     dlg = window.roles.login_dialog
+    qtbot.keyClicks(dlg.name_edit, "Mallory")
     ok = dlg.buttons.button(QDialogButtonBox.StandardButton.Ok)
     for _ in range(5):
         qtbot.keyClicks(dlg.pin_edit, "9999")
@@ -107,33 +112,37 @@ def test_repeated_wrong_pins_pause_the_login(qtbot, window):
 
 
 def test_change_pin_then_only_the_new_pin_works(qtbot, window, tmp_path):
+    set_qa_pin()
     window.qa_action.trigger()
-    qtbot.keyClicks(window.roles.login_dialog.pin_edit, DEFAULT_PIN)
+    qtbot.keyClicks(window.roles.login_dialog.name_edit, "Alice")
+    qtbot.keyClicks(window.roles.login_dialog.pin_edit, QA_PIN)
     _ok(window.roles.login_dialog)
     window.pin_action.trigger()
     pin = window.roles.pin_dialog
-    qtbot.keyClicks(pin.old_edit, DEFAULT_PIN)
-    qtbot.keyClicks(pin.new_edit, "4711")
-    qtbot.keyClicks(pin.again_edit, "4712")
+    qtbot.keyClicks(pin.old_edit, QA_PIN)
+    qtbot.keyClicks(pin.new_edit, "471100")
+    qtbot.keyClicks(pin.again_edit, "471200")
     _ok(pin)
     assert pin.isVisible()
     assert "differ" in pin.error_label.text()
     pin.again_edit.clear()
-    qtbot.keyClicks(pin.again_edit, "4711")
+    qtbot.keyClicks(pin.again_edit, "471100")
     _ok(pin)
     assert not pin.isVisible()
     window.logout_action.trigger()
     window.ctx.settings.sync()
-    stored = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat).value(PIN_KEY)
-    assert "4711" not in stored
+    assert QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat).value(PIN_KEY) is None
+    stored = SecretStore().pin_hash()
+    assert "471100" not in stored
     assert stored.startswith("pbkdf2_sha256$")
     window.qa_action.trigger()
     dlg = window.roles.login_dialog
-    assert not dlg.hint_label.isVisible()  # no "default PIN" hint any more
-    qtbot.keyClicks(dlg.pin_edit, DEFAULT_PIN)
+    assert not dlg.hint_label.isVisible()
+    qtbot.keyClicks(dlg.name_edit, "Alice")
+    qtbot.keyClicks(dlg.pin_edit, QA_PIN)
     _ok(dlg)
     assert window.ctx.role == "operator"
-    qtbot.keyClicks(dlg.pin_edit, "4711")
+    qtbot.keyClicks(dlg.pin_edit, "471100")
     _ok(dlg)
     assert window.ctx.is_qa()
 

@@ -15,6 +15,7 @@ from inspector.ui.main_window import MainWindow
 def make_window(qtbot, tmp_path: Path, model: Path | None, monkeypatch, name: str = "w") -> MainWindow:
     """A station window like an operator gets, isolated in ``tmp_path`` (DB, settings, archive)."""
     monkeypatch.setenv("INSPECTOR_SETTINGS", str(tmp_path / "settings.ini"))
+    monkeypatch.setenv("INSPECTOR_DATA_DIR", str(tmp_path / "data"))  # the QA PIN's secrets file too
     # No shipped recipe/model leaks in from the checkout: the test says what it uses.
     monkeypatch.setenv("INSPECTOR_RESOURCES", str(tmp_path / "resources"))
     window = create_window(StartOptions(db_url=f"sqlite:///{tmp_path / 'station.db'}", model=model,
@@ -24,6 +25,16 @@ def make_window(qtbot, tmp_path: Path, model: Path | None, monkeypatch, name: st
     window.show()
     qtbot.waitExposed(window)
     return window
+
+
+QA_PIN = "246810"
+
+
+def set_qa_pin(pin: str = QA_PIN) -> None:
+    """Set the QA PIN as `inspector set-pin` does, in INSPECTOR_DATA_DIR (make_window's temp dir)."""
+    from inspector.core.secret_store import SecretStore
+
+    SecretStore().set_pin(pin)
 
 
 def close_window(window: MainWindow) -> None:

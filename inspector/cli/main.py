@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from inspector.cli import exitcodes
+from inspector.cli.setpin_cmd import add_parser as set_pin_parser
 
 
 def _add_common(p: argparse.ArgumentParser) -> None:
@@ -58,6 +59,8 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--json", action="store_true", help="print the report as JSON")
     _add_common(r)
 
+    _add_common(set_pin_parser(sub))
+
     g = sub.add_parser("gui", help="open the station window (the default)")
     g.add_argument("--source", default=None, help="start on this source instead of the demo")
     g.add_argument("--model", type=Path)
@@ -85,6 +88,10 @@ def main(argv: list[str] | None = None) -> int:
             from inspector.cli.replay_cmd import run_replay
 
             return run_replay(args)
+        if command == "set-pin":
+            from inspector.cli.setpin_cmd import run_set_pin
+
+            return run_set_pin(args)
         from inspector.ui.app import run_gui  # lazily: headless commands never load Qt
 
         return run_gui(args if args.command else None)

@@ -1,89 +1,124 @@
 """Operator / QA roles: a PIN-protected QA mode, and the audit trail of who did what.
 
-The PIN is stored only as a salted PBKDF2 hash in QSettings. On first run the
-PIN is "0000" and the login dialog says so until it is changed. Logins (also
-failed ones), logouts and PIN changes are audit events; every write goes
-through :class:`AuditLog` on a background thread so the UI never waits on the DB.
+The PIN and the login lockout live in the owner-only secrets file of
+:mod:`inspector.core.secret_store` (never in QSettings, which is world-readable).
+There is no default PIN: until one is set with ``inspector set-pin`` QA is locked and
+the login dialog says so. A hash an older version kept in QSettings is moved there
+once (unless it is the old default "0000") and removed from QSettings.
+
+The login dialog asks for the person's name and the PIN; the name is the actor of
+every audit event while the QA session lasts, and of failed logins. Logins (also
+failed ones), logouts and PIN changes are audit events; every write goes through
+:class:`AuditLog` on a background thread so the UI never waits on the DB.
 """
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import logging
-import secrets
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
-from PySide6.QtCore import QObject, QSettings, QTimer, Signal
+from PySide6.QtCore import QObject, QSettings, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
     QFormLayout,
     QLabel,
     QLineEdit,
+    QPushButton,
     QVBoxLayout,
     QWidget,
 )
 
+from inspector.core.secret_store import (
+    ITERATIONS,
+    LOCK_AFTER,
+    MIN_PIN_LEN,
+    SET_PIN_COMMAND,
+    Attempt,
+    Outcome,
+    SecretStore,
+    format_wait,
+    hash_pin,
+    validate_new_pin,
+    verify_pin,
+)
 from inspector.ui.context import AppContext
-from inspector.ui.settings import get_flag, set_flag
+from inspector.ui.settings import get_flag
 
 log = logging.getLogger(__name__)
 
-DEFAULT_PIN = "0000"
-ITERATIONS = 120_000  # ~50 ms per check here: slow for guessing, unnoticeable at a login
-PIN_KEY = "roles/qa_pin_hash"
-LOCK_AFTER, LOCK_S = 5, 30  # wrong PINs in a row, then the OK button rests this long
+__all__ = ["ITERATIONS", "LOCK_AFTER", "OPERATOR", "PIN_KEY", "QA", "AuditLog", "ChangePinDialog",
+           "LoginDialog", "PinStore", "RoleController", "hash_pin", "verify_pin"]
+
+PIN_KEY = "roles/qa_pin_hash"  # where versions before the secrets file kept the hash (migrated once)
+PIN_DEFAULT_KEY = "roles/pin_is_default"
+NAME_MAX = 100  # audit_event.actor holds 200
 OPERATOR, QA = "operator", "qa"
 
 
-def hash_pin(pin: str, salt: bytes | None = None, iterations: int = ITERATIONS) -> str:
-    salt = salt or secrets.token_bytes(16)
-    digest = hashlib.pbkdf2_hmac("sha256", pin.encode("utf-8"), salt, iterations)
-    return f"pbkdf2_sha256${iterations}${salt.hex()}${digest.hex()}"
-
-
-def verify_pin(pin: str, stored: str) -> bool:
-    try:
-        algo, iters, salt_hex, digest_hex = stored.split("$")
-        if algo != "pbkdf2_sha256":
-            return False
-        digest = hashlib.pbkdf2_hmac("sha256", pin.encode("utf-8"), bytes.fromhex(salt_hex), int(iters))
-    except ValueError:
-        return False
-    return hmac.compare_digest(digest.hex(), digest_hex)
-
-
 class PinStore:
-    """The QA PIN hash in QSettings; created with the default PIN on first use."""
+    """The QA PIN, in the secrets file; moves a hash left in QSettings by an older version."""
 
-    def __init__(self, settings: QSettings) -> None:
+    def __init__(self, settings: QSettings, store: SecretStore | None = None) -> None:
         self.settings = settings
-        if not self.settings.value(PIN_KEY):
-            self._store(DEFAULT_PIN, is_default=True)
+        self.store = store or SecretStore()
+        self.error = ""  # why the secrets file cannot be used ("" when it can)
+        try:
+            self._migrate()
+        except OSError as exc:
+            self.error = f"cannot use the secrets file {self.store.path}: {exc}"
+            log.error("QA is locked: %s", self.error)
 
-    def _store(self, pin: str, is_default: bool) -> None:
-        self.settings.setValue(PIN_KEY, hash_pin(pin))
-        set_flag(self.settings, "roles/pin_is_default", is_default)
-        self.settings.sync()
+    def _migrate(self) -> None:
+        legacy = self.settings.value(PIN_KEY)
+        stored = str(legacy) if legacy else None
+        done = self.store.adopt_legacy_hash(stored, get_flag(self.settings, PIN_DEFAULT_KEY, False),
+                                            origin=f"QSettings {self.settings.fileName()}")
+        if stored is not None or self.settings.contains(PIN_DEFAULT_KEY):
+            self.settings.remove(PIN_KEY)
+            self.settings.remove(PIN_DEFAULT_KEY)
+            self.settings.sync()
+        if done == "adopted":
+            log.warning("the QA PIN hash moved from %s to %s (owner-only)",
+                        self.settings.fileName(), self.store.path)
+        elif done != "none":
+            log.warning("a QA PIN hash in %s was not used (%s) and is removed; QA login needs `%s`"
+                        " unless %s already holds a PIN", self.settings.fileName(), done, SET_PIN_COMMAND,
+                        self.store.path)
+
+    def has_pin(self) -> bool:
+        try:
+            return self.store.has_pin()
+        except OSError as exc:
+            self.error = f"cannot use the secrets file {self.store.path}: {exc}"
+            return False
+
+    def lock_remaining(self) -> float:
+        try:
+            return self.store.lock_remaining()
+        except OSError:
+            return 0.0
+
+    def attempt(self, pin: str) -> Attempt:
+        """Raises OSError when the secrets file cannot be read or written."""
+        return self.store.attempt(pin)
 
     def check(self, pin: str) -> bool:
-        return verify_pin(pin, str(self.settings.value(PIN_KEY, "")))
-
-    @property
-    def is_default(self) -> bool:
-        return get_flag(self.settings, "roles/pin_is_default", True)
+        return self.attempt(pin).ok
 
     def change(self, old: str, new: str) -> None:
         """Raise ValueError (with the reason to show) unless ``old`` is right and ``new`` acceptable."""
-        if not self.check(old):
-            raise ValueError("The current PIN is wrong.")
-        if len(new) < 4:
-            raise ValueError("The new PIN needs at least 4 characters.")
-        if new == DEFAULT_PIN:
-            raise ValueError("Choose a PIN other than the default.")
-        self._store(new, is_default=False)
+        validate_new_pin(new)
+        try:
+            result = self.store.attempt(old)
+            if result.outcome is Outcome.LOCKED:
+                raise ValueError(f"Too many wrong PINs: wait {format_wait(result.locked_s)}.")
+            if not result.ok:
+                raise ValueError("The current PIN is wrong.")
+            self.store.set_pin(new)
+        except OSError as exc:
+            raise ValueError(f"Cannot use the secrets file: {exc}") from exc
 
 
 class AuditLog(QObject):
@@ -114,27 +149,33 @@ class AuditLog(QObject):
 
 
 class LoginDialog(QDialog):
-    """PIN prompt for QA mode; stays open with a message on a wrong PIN."""
+    """Name and PIN prompt for QA mode; stays open with a message on a wrong PIN.
 
-    wrong_pin = Signal()
+    While QA is locked (no PIN set, or too many wrong PINs: the secrets file says so,
+    whichever dialog or process counted them) OK is disabled and the wait counts down.
+    """
+
+    # name given, audit details ({"reason": "wrong_pin" | "locked" | "no_pin", ...})
+    login_failed = Signal(str, object)
 
     def __init__(self, pins: PinStore, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("QA login")
-        self.setMinimumWidth(360)
+        self.setMinimumWidth(380)
         self.pins = pins
         self.name_edit = QLineEdit()
-        self.name_edit.setPlaceholderText("your name (for the audit log)")
+        self.name_edit.setMaxLength(NAME_MAX)
+        self.name_edit.setPlaceholderText("your name (required, for the audit log)")
         self.pin_edit = QLineEdit()
         self.pin_edit.setEchoMode(QLineEdit.EchoMode.Password)
         self.pin_edit.setPlaceholderText("PIN")
         self.error_label = QLabel("")
         self.error_label.setProperty("error", True)
-        self.hint_label = QLabel(f'The PIN is still the default "{DEFAULT_PIN}". '
-                                 "Change it after logging in: Role ▸ Change PIN…")
+        self.error_label.setWordWrap(True)
+        self.hint_label = QLabel("")
         self.hint_label.setProperty("hint", True)
         self.hint_label.setWordWrap(True)
-        self.hint_label.setVisible(pins.is_default)
+        self.hint_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         title = QLabel("QA mode unlocks recipe changes and model management.")
         title.setWordWrap(True)
         form = QFormLayout()
@@ -151,25 +192,78 @@ class LoginDialog(QDialog):
         layout.addWidget(self.hint_label)
         layout.addWidget(self.error_label)
         layout.addWidget(self.buttons)
-        self.failures = 0
+        self.failures = 0  # wrong PINs typed in this dialog
         self.user = ""
+        self.weak_pin = False  # the right PIN was shorter than MIN_PIN_LEN (kept from an older version)
+        self.countdown = QTimer(self)
+        self.countdown.setInterval(500)
+        self.countdown.timeout.connect(self._refresh_lock)
+        self._show_no_pin(not pins.has_pin())
+        self._refresh_lock()
+
+    @property
+    def ok_button(self) -> QPushButton:
+        return self.buttons.button(QDialogButtonBox.StandardButton.Ok)
+
+    def _show_no_pin(self, no_pin: bool) -> None:
+        if no_pin:
+            why = self.pins.error or "no QA PIN is set on this computer"
+            self.hint_label.setText(f"QA is locked: {why}. Set a PIN (at least {MIN_PIN_LEN} characters) "
+                                    f"in a terminal with\n    {SET_PIN_COMMAND}")
+        self.hint_label.setVisible(no_pin)
+
+    def _refresh_lock(self) -> None:
+        """Disable OK while the secrets file says QA is locked; show the wait; re-enable after."""
+        remaining = self.pins.lock_remaining()
+        if remaining > 0:
+            self.ok_button.setEnabled(False)
+            self.error_label.setText(f"Too many wrong PINs in a row: wait {format_wait(remaining)} "
+                                     "before the next try.")
+            if not self.countdown.isActive():
+                self.countdown.start()
+            return
+        self.countdown.stop()
+        if not self.ok_button.isEnabled():
+            self.ok_button.setEnabled(True)
+            self.error_label.setText("")
 
     def _try(self) -> None:
-        if self.pins.check(self.pin_edit.text()):
-            self.user = self.name_edit.text().strip() or QA
-            self.accept()
+        name = " ".join(self.name_edit.text().split())
+        if not name:
+            self.error_label.setText("Enter your name: it goes into the audit log with every QA action.")
+            self.name_edit.setFocus()
             return
-        self.failures += 1
-        self.error_label.setText("Wrong PIN.")
+        pin = self.pin_edit.text()
         self.pin_edit.clear()
         self.pin_edit.setFocus()
-        self.wrong_pin.emit()
-        if self.failures % LOCK_AFTER == 0:
-            # Slows guessing a 4-digit PIN down to hours, without locking QA out for long.
-            ok = self.buttons.button(QDialogButtonBox.StandardButton.Ok)
-            ok.setEnabled(False)
-            self.error_label.setText(f"Wrong PIN {self.failures} times: wait {LOCK_S} s.")
-            QTimer.singleShot(LOCK_S * 1000, lambda: ok.setEnabled(True))
+        try:
+            result = self.pins.attempt(pin)
+        except OSError as exc:
+            self.pins.error = f"cannot use the secrets file {self.pins.store.path}: {exc}"
+            self._show_no_pin(True)
+            self.login_failed.emit(name, {"reason": "secrets_file", "error": str(exc)})
+            return
+        if result.ok:
+            self.user = name
+            self.weak_pin = result.weak
+            self.countdown.stop()
+            self.accept()
+            return
+        if result.outcome is Outcome.NO_PIN:
+            self._show_no_pin(True)
+            self.error_label.setText("QA is locked: no PIN is set.")
+            self.login_failed.emit(name, {"reason": "no_pin"})
+            return
+        self._show_no_pin(False)
+        details: dict[str, Any] = {"failures_in_a_row": result.failures}
+        if result.outcome is Outcome.LOCKED:
+            details.update(reason="locked", locked_s=round(result.locked_s, 1))
+        else:
+            self.failures += 1
+            details.update(reason="wrong_pin", locked_s=result.locked_s)
+            self.error_label.setText("Wrong PIN.")
+        self.login_failed.emit(name, details)
+        self._refresh_lock()
 
 
 class ChangePinDialog(QDialog):
@@ -184,8 +278,10 @@ class ChangePinDialog(QDialog):
                             ("Repeat new PIN", self.again_edit)):
             edit.setEchoMode(QLineEdit.EchoMode.Password)
             form.addRow(label, edit)
+        self.new_edit.setPlaceholderText(f"at least {MIN_PIN_LEN} characters")
         self.error_label = QLabel("")
         self.error_label.setProperty("error", True)
+        self.error_label.setWordWrap(True)
         self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok
                                         | QDialogButtonBox.StandardButton.Cancel)
         self.buttons.accepted.connect(self._try)
@@ -208,22 +304,31 @@ class ChangePinDialog(QDialog):
 
 
 class RoleController(QObject):
-    """Opens the (non-blocking) dialogs and switches ``ctx`` role, auditing each step."""
+    """Opens the (non-blocking) dialogs and switches ``ctx`` role, auditing each step.
 
-    def __init__(self, ctx: AppContext, parent_widget: QWidget | None = None) -> None:
+    ``ctx.user`` is the name given at login while QA lasts, so every audit event of the
+    session (ctx.audit, recipe versions, promotions) names the person, not the role.
+    """
+
+    def __init__(self, ctx: AppContext, parent_widget: QWidget | None = None,
+                 store: SecretStore | None = None) -> None:
         super().__init__(parent_widget)
         self.ctx = ctx
-        self.pins = PinStore(ctx.settings)
+        self.pins = PinStore(ctx.settings, store)
         self._parent = parent_widget
         self.login_dialog: LoginDialog | None = None
         self.pin_dialog: ChangePinDialog | None = None
+
+    def _audit_as(self, actor: str, action: str, details: dict[str, Any]) -> None:
+        if self.ctx.audit_sink is not None:
+            self.ctx.audit_sink(actor, action, details)
 
     def request_qa(self) -> LoginDialog | None:
         """Show the login dialog (window-modal, non-blocking); returns it, or None if already QA."""
         if self.ctx.is_qa():
             return None
         dlg = LoginDialog(self.pins, self._parent)
-        dlg.wrong_pin.connect(lambda: self.ctx.audit("qa.login_failed", {"name": dlg.name_edit.text()}))
+        dlg.login_failed.connect(lambda name, details: self._audit_as(name, "qa.login_failed", details))
         dlg.accepted.connect(lambda: self._logged_in(dlg))
         self.login_dialog = dlg
         dlg.open()
@@ -233,9 +338,9 @@ class RoleController(QObject):
         self.ctx.set_role(QA, dlg.user)
         self.ctx.audit("qa.login", {"failures_before": dlg.failures})
         self.ctx.notify("info", f"QA mode: {dlg.user}")
-        if self.pins.is_default:
-            self.ctx.notify("warning", f'The QA PIN is still the default "{DEFAULT_PIN}": '
-                                       "change it with Role ▸ Change PIN…")
+        if dlg.weak_pin:
+            self.ctx.notify("warning", f"The QA PIN is shorter than {MIN_PIN_LEN} characters (from an older "
+                                       "version): change it with Role ▸ Change PIN…")
 
     def logout(self) -> None:
         if not self.ctx.is_qa():
