@@ -69,6 +69,11 @@ class Model(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     promoted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     is_active: Mapped[bool] = mapped_column(default=False)
+    # Set when the model is made production (migration 0003). gate_passed False = promoted by QA
+    # override (override_reason says why): a mark the model keeps. None = never gated.
+    promoted_by: Mapped[str | None] = mapped_column(String(200))
+    gate_passed: Mapped[bool | None] = mapped_column()
+    override_reason: Mapped[str | None] = mapped_column(Text)
 
 
 class RecipeVersion(Base):

@@ -98,9 +98,14 @@ def test_gate_rules_and_tolerances() -> None:
     assert any("TPR" in r for r in d.reasons)
     assert any("escapes" in r for r in d.reasons)
     # undefined on this data (no defective images): noted, not failed
-    d = gate(ev(metrics(tpr=math.nan, dice_defective=math.nan)), ev(metrics(tpr=math.nan)))
+    clean = {"tpr": math.nan, "dice_defective": math.nan, "escapes": 0, "n_defective": 0}
+    d = gate(ev(metrics(**clean)), ev(metrics(**clean)))
     assert d.passed
     assert d.notes
+    # NaN although the data has defective images: fails closed (it used to be skipped)
+    d = gate(ev(metrics(tpr=math.nan, dice_defective=math.nan)), ev(metrics(tpr=math.nan)))
+    assert not d.passed
+    assert any("TPR missing/not finite" in r for r in d.reasons)
     assert gate(ev(metrics()), None).passed  # first model: nothing to compare
     assert not gate(ev(metrics(), REVIEWED), prod).passed  # scored on different data
 

@@ -186,8 +186,21 @@ def test_reviewed_inspections_are_merged_with_the_folder(
     assert names == [f"data_synth_{i:05d}" for i in range(8)] + [f"review_{insp:08d}"]
 
 
-def test_export_gate_promote_and_engine_rebuild(qtbot, ctx: AppContext, data: Path, tmp_path: Path) -> None:
+def test_export_gate_promote_and_engine_rebuild(
+    qtbot, ctx: AppContext, data: Path, tmp_path: Path, monkeypatch
+) -> None:
     """Fake run + fake export of a good tiny model; real scoring, real promotion, real engine child."""
+    from PySide6.QtWidgets import QDialog
+
+    from inspector.ui.promotion_dialog import PromotionConfirmDialog
+
+    shown: list[str] = []
+
+    def confirm(dialog: PromotionConfirmDialog) -> int:  # QA clicks Promote in the confirmation
+        shown.append(dialog.gate_label.text())
+        return QDialog.DialogCode.Accepted
+
+    monkeypatch.setattr(PromotionConfirmDialog, "exec", confirm)
     seen = messages(ctx)
     good = build_tiny_model(tmp_path / "cand" / "model.onnx", card={"name": "candidate"})
     bright = tmp_path / "bright"  # defects the tiny model can see (bright ellipses)
@@ -217,6 +230,8 @@ def test_export_gate_promote_and_engine_rebuild(qtbot, ctx: AppContext, data: Pa
     ctx.set_role("qa", "qa-anna")
     assert rel.promote_button.isEnabled()
     rel.promote_button.click()
+    assert len(shown) == 1
+    assert shown[0].startswith("PASSED")
     active = queries.active_model(ctx.db)
     assert active.sha256 == load_card(good).sha256
     assert ctx.model.path == Path(active.path)

@@ -11,6 +11,7 @@ import logging
 import os
 import socket
 import sys
+from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -78,37 +79,115 @@ def load_start_recipe(db: Any, settings: QSettings, messages: list[tuple[str, st
     return Recipe(name=name)
 
 
-def load_start_model(db: Any, requested: Path | None, messages: list[tuple[str, str]]) -> ModelState:
-    """--model, else the DB's active (promoted) model, else the shipped demo model.
+def load_start_model(db: Any, requested: Path | None, messages: list[tuple[str, str]],
+                     refused: list[dict[str, Any]] | None = None) -> ModelState:
+    """--model, else the DB's production model, else (nothing promoted yet) the shipped demo model.
 
-    A missing model is not fatal: the window opens and says what to do.
+    The production model is loaded only if its file is there and unchanged (sha256); otherwise it
+    is refused with an error and the previous production model that is usable is loaded instead,
+    or none at all (the line must not run a model nobody promoted). A model promoted by QA
+    override loads with a warning and ``override_reason`` set (the status bar shows the mark).
+    ``refused`` collects audit details of refused models. A missing model is not fatal: the
+    window opens and says what to do.
     """
-    from db.queries import active_model
+    from inspector.core.promotion import choose_production_model, override_mark
 
     candidates: list[tuple[Path, str]] = []
     if requested is not None:
         candidates.append((Path(requested), "--model"))
     else:
         try:
-            active = active_model(db)
+            choice = choose_production_model(db)
         except Exception as exc:  # fall back to the shipped model
-            active = None
-            messages.append(("warning", f"cannot read the active model from the database: {exc}"))
-        if active is not None and active.path:
-            candidates.append((Path(active.path), f"active model {active.name}"))
+            choice = None
+            messages.append(("warning", f"cannot read the production model from the database: {exc}"))
+        if choice is not None and choice.active is not None:
+            return _production_state(choice, messages, refused)
         candidates.append((default_model(), "shipped demo model"))
     for path, why in candidates:
         if path.is_file():
             try:
-                return ModelState(path=path, card=load_card(path))
+                card = load_card(path)
             except (OSError, ValueError) as exc:
                 messages.append(("error", f"{why} {path}: {exc}"))
-        else:
-            messages.append(("warning" if why != "--model" else "error", f"{why} not found: {path}"))
+                continue
+            try:
+                mark = override_mark(db, card.sha256) or ""
+            except Exception as exc:  # the model still runs; say that its release state is unknown
+                mark = ""
+                messages.append(("warning", f"cannot read the promotion record of {path}: {exc}"))
+            if mark:
+                messages.append(("warning", _override_text(card.name, card.sha256, mark)))
+            return ModelState(path=path, card=card, override_reason=mark)
+        messages.append(("warning" if why != "--model" else "error", f"{why} not found: {path}"))
     path = candidates[0][0]
     messages.append(("error", f"No model available: inspection cannot start. Expected {path}; "
                               "install or train a model, or start with --model PATH."))
     return ModelState(path=path, card=ModelCard(name="none"), notice="no model")
+
+
+def _override_text(name: str, sha256: str, reason: str) -> str:
+    return (f"Production model {name} · {sha256[:8]} was promoted by QA OVERRIDE without passing "
+            f"the promotion gate ({reason}). Roll back in the Trainer tab if in doubt.")
+
+
+def _production_state(choice: Any, messages: list[tuple[str, str]],
+                      refused: list[dict[str, Any]] | None) -> ModelState:
+    """ModelState for a :class:`~inspector.core.promotion.ProductionChoice` with an active model."""
+    active = choice.active
+    for entry, why in choice.refused:
+        messages.append(("error", f"Production model {entry.name} · {entry.sha256[:8]} refused: {why}"))
+        if refused is not None:
+            refused.append({"sha256": entry.sha256, "name": entry.name, "path": entry.path, "why": why})
+    entry, card = choice.entry, choice.card
+    if entry is None or card is None:
+        messages.append(("error", f"No usable production model: inspection cannot start. {active.name} · "
+                                  f"{active.sha256[:8]} and every earlier production model were refused "
+                                  "(see above). Restore the model file or promote a model (Trainer tab)."))
+        # a path that is no file, so nothing tries to load the refused one
+        return ModelState(path=Path(f"{active.path or active.name} (refused)"), card=ModelCard(name="none"),
+                          notice="no usable production model")
+    if choice.fallback:
+        messages.append(("warning", f"Running the previous production model {entry.name} · "
+                                    f"{entry.sha256[:8]} instead; the database still names {active.name} · "
+                                    f"{active.sha256[:8]} as production (QA: roll back in the Trainer tab, "
+                                    "or restore its file)."))
+    mark = (entry.override_reason or "(no reason recorded)") if entry.overridden else ""
+    if mark:
+        messages.append(("warning", _override_text(entry.name, entry.sha256, mark)))
+    return ModelState(path=Path(entry.path), card=card, override_reason=mark)
+
+
+def register_shipped_model(ctx: AppContext, audit: Any) -> Future[Any] | None:
+    """Register the shipped model as the first production model when none is active (idempotent).
+
+    Runs on the audit log's background thread (the UI thread never waits on the DB; the
+    window's close waits for it before the DB is disposed); says so in the message area
+    and tells the Trainer tab through ``ctx.production_changed``.
+    """
+    from inspector.core.promotion import ensure_shipped_production_model
+
+    shipped = default_model()
+    if not shipped.is_file():
+        return None
+    db, actor = ctx.db, f"station:{ctx.station}"
+
+    def done(fut: Future[Any]) -> None:
+        exc = fut.exception()
+        if exc is not None:
+            log.error("registering the shipped model failed: %r", exc)
+            ctx.notify("error", f"The shipped model could not be registered as production: {exc}")
+            return
+        info = fut.result()
+        if info is not None:
+            ctx.notify("info", f"Shipped model {info.name} · {info.sha256[:8]} registered as the first "
+                               "production model (rollback can always return to it).")
+            ctx.production_changed.emit()
+
+    # AuditLog owns the station's one background DB thread; it has no public submit() yet
+    fut: Future[Any] = audit._pool.submit(ensure_shipped_production_model, db, actor, shipped)
+    fut.add_done_callback(done)
+    return fut
 
 
 def create_window(opts: StartOptions, settings: QSettings | None = None) -> Any:
@@ -120,13 +199,17 @@ def create_window(opts: StartOptions, settings: QSettings | None = None) -> Any:
     settings = settings or make_settings()
     db = open_db(opts.db_url)
     messages: list[tuple[str, str]] = []
+    refused: list[dict[str, Any]] = []
     recipe = load_start_recipe(db, settings, messages)
-    model = load_start_model(db, opts.model, messages)
+    model = load_start_model(db, opts.model, messages, refused)
     ctx = AppContext(db, opts.station or socket.gethostname(), settings, recipe, model)
     ctx.archive_dir = opts.archive_dir or default_archive_dir()
     audit = AuditLog(db, ctx)
     audit.failed.connect(lambda text: ctx.notify("error", text))
     ctx.audit_sink = audit.record
+    for details in refused:
+        audit.record(f"station:{ctx.station}", "model.refused", details)
+    register_shipped_model(ctx, audit)
     window = MainWindow(ctx)
     window.audit_log = audit
     for level, text in messages:

@@ -20,6 +20,9 @@ class ModelState:
     card: ModelCard
     backend_display: str = ""  # e.g. "ONNX Runtime 1.32 CPU (2 threads)"; set once the worker loaded it
     notice: str = ""  # why auto did not use TensorRT, etc.
+    # Non-empty when this model was promoted by QA override without passing the gate (the reason):
+    # the status bar shows a badge for as long as it runs.
+    override_reason: str = ""
 
 
 class AppContext(QObject):
@@ -39,6 +42,9 @@ class AppContext(QObject):
     # ctx.audit(action, details) writes an audit_event off the UI thread with ctx.user as actor;
     # ctx.archive_dir is where NG/REVIEW images are archived (None: not archived).
     run_state_changed = Signal(str)
+    # The production model history changed in the database (promotion, rollback, the shipped model
+    # registered at start-up); may be emitted from a background thread (delivered queued).
+    production_changed = Signal()
 
     def __init__(self, db: object, station: str, settings: QSettings, recipe: Recipe,
                  model: ModelState, parent: QObject | None = None) -> None:

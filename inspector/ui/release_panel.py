@@ -4,20 +4,28 @@ Export and the engine build are child processes (TensorFlow / TensorRT never
 load here); scoring for the gate runs ``python -m trainer evaluate`` children
 from a background thread. The gate table shows candidate vs production side by
 side; a failed gate can be overridden by QA only, with a reason, and the
-override is its own audit event. After a promotion or a rollback
-``ctx.set_model`` tells the status bar (and the live panel) what runs now.
+override is its own audit event. Every promotion needs an explicit confirmation
+(:class:`~inspector.ui.promotion_dialog.PromotionConfirmDialog`: the gate result and
+the table; an override also shows its reason and needs ``OVERRIDE`` typed). The
+production history lists every model that has been production (gate passed, not
+gated, or the OVERRIDE mark) and QA rolls back to any of them in one step. After a
+promotion or a rollback ``ctx.set_model`` tells the status bar (and the live panel)
+what runs now, with the override mark when the model carries one.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import Signal
+from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
+    QDialog,
     QDoubleSpinBox,
     QFormLayout,
     QGroupBox,
@@ -38,25 +46,25 @@ from inspector.core.promotion import (
     GateDecision,
     GateRules,
     ModelEval,
+    ProductionEntry,
     compare,
     gate,
     install_model,
+    override_mark,
+    production_history,
     promote,
     rollback,
 )
 from inspector.core.promotion_eval import DataSpec, evaluate_for_gate, trainer_command
 from inspector.core.training_runs import RunInfo, export_path, read_run
 from inspector.ui.context import AppContext, ModelState
+from inspector.ui.promotion_dialog import TABLE_HEADERS, PromotionConfirmDialog, fill_comparison_table
+from inspector.ui.style import VERDICT_COLORS
 from inspector.ui.trainer_process import JsonLineProcess, engine_program
 from inspector.ui.trainer_tasks import BackgroundTask
 
 ENGINE_UNAVAILABLE = 3  # exit code of `python -m inspector.core.engine build`: no TensorRT / GPU
-
-
-def _cell(v: float | None, metric: str) -> str:
-    if v is None or v != v:  # None or NaN
-        return "–"
-    return f"{int(v)}" if metric.startswith(("False", "Escapes")) else f"{v:.3f}"
+HISTORY_HEADERS = ["", "Model", "sha256", "Last made production", "By", "Gate"]
 
 
 class ReleasePanel(QWidget):
@@ -92,10 +100,12 @@ class ReleasePanel(QWidget):
         self.task.progress.connect(lambda d, t, m: self.state_label.setText(f"{m} ({d}/{t})"))
         self.task.succeeded.connect(self._on_scored)
         self.task.failed.connect(self._on_task_failed)
+        self.history: list[ProductionEntry] = []
         self._build()
         ctx.role_changed.connect(lambda _r: self._update())
-        ctx.model_changed.connect(lambda _m: self._update())
-        self._update()
+        ctx.model_changed.connect(self._on_model_changed)
+        ctx.production_changed.connect(self.refresh_history)
+        self.refresh_history()
 
     # -- layout -----------------------------------------------------------------------------
     def _build(self) -> None:
@@ -122,8 +132,8 @@ class ReleasePanel(QWidget):
         form.addRow(QLabel("TPR must not drop; escapes must not rise."))
         self.evaluate_button = QPushButton("2. Evaluate + gate")
         self.evaluate_button.clicked.connect(self.evaluate)
-        self.table = QTableWidget(0, 5)
-        self.table.setHorizontalHeaderLabels(["Data", "Metric", "Candidate", "Production", "Δ"])
+        self.table = QTableWidget(0, len(TABLE_HEADERS))
+        self.table.setHorizontalHeaderLabels(TABLE_HEADERS)
         self.table.verticalHeader().hide()
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.decision_label = QLabel("")
@@ -140,8 +150,19 @@ class ReleasePanel(QWidget):
             "For the production model; a child process. Without TensorRT the station keeps ONNX Runtime."
         )
         self.engine_button.clicked.connect(lambda: self.build_engine(self.ctx.model.path))
+        self.production_label = QLabel("")
+        self.production_label.setWordWrap(True)
+        self.history_table = QTableWidget(0, len(HISTORY_HEADERS))
+        self.history_table.setHorizontalHeaderLabels(HISTORY_HEADERS)
+        self.history_table.verticalHeader().hide()
+        self.history_table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.history_table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.history_table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.history_table.itemSelectionChanged.connect(self._update)
         self.rollback_button = QPushButton("Roll back to the previous model (QA)")
-        self.rollback_button.clicked.connect(self.rollback)
+        self.rollback_button.clicked.connect(lambda: self.rollback())
+        self.rollback_to_button = QPushButton("Roll back to the selected model (QA)")
+        self.rollback_to_button.clicked.connect(self.rollback_to_selected)
         self.state_label = QLabel("")
         self.state_label.setWordWrap(True)
 
@@ -159,7 +180,15 @@ class ReleasePanel(QWidget):
         lay.addLayout(over)
         lay.addWidget(self.promote_button)
         lay.addWidget(self.engine_button)
-        lay.addWidget(self.rollback_button)
+        history = QGroupBox("Production history")
+        hist = QVBoxLayout(history)
+        hist.addWidget(self.production_label)
+        hist.addWidget(self.history_table, 1)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.rollback_button)
+        buttons.addWidget(self.rollback_to_button)
+        hist.addLayout(buttons)
+        lay.addWidget(history, 1)
         lay.addWidget(self.state_label)
 
     def rules(self) -> GateRules:
@@ -185,6 +214,10 @@ class ReleasePanel(QWidget):
         self.promote_button.setEnabled(not busy and qa and may)
         self.promote_button.setToolTip("" if qa else "QA only: log in as QA (Role menu)")
         self.rollback_button.setEnabled(not busy and qa)
+        selected = self.selected_history()
+        self.rollback_to_button.setEnabled(
+            not busy and qa and selected is not None and not selected.is_active
+        )
         self.engine_button.setEnabled(not busy and Path(self.ctx.model.path).is_file())
 
     # -- run selection -------------------------------------------------------------------------
@@ -256,19 +289,7 @@ class ReleasePanel(QWidget):
         self._update()
 
     def _fill_table(self) -> None:
-        self.table.setRowCount(len(self.comparison))
-        for r, row in enumerate(self.comparison):
-            delta = row.delta
-            values = (
-                row.data_set,
-                row.metric,
-                _cell(row.candidate, row.metric),
-                _cell(row.current, row.metric),
-                "–" if delta is None or delta != delta else f"{delta:+.3f}",
-            )
-            for c, text in enumerate(values):
-                self.table.setItem(r, c, QTableWidgetItem(text))
-        self.table.resizeColumnsToContents()
+        fill_comparison_table(self.table, self.comparison)
 
     def _on_task_failed(self, message: str) -> None:
         self.state_label.setText(f"Evaluation failed: {message}")
@@ -291,6 +312,18 @@ class ReleasePanel(QWidget):
             self._update()
             return False
         override = self.override_reason.text().strip() if self.override_check.isChecked() else None
+        if not self.decision.passed and not override:
+            self.ctx.notify(
+                "warning", "The candidate failed the gate: only a QA override with a reason promotes it."
+            )
+            return False
+        if not self.confirm_promotion(override):
+            self.ctx.audit(
+                "model.promote.cancelled",
+                {"sha256": self.candidate.sha256, "gate_passed": self.decision.passed, "override": override},
+            )
+            self.ctx.notify("info", "Promotion cancelled: production is unchanged.")
+            return False
         try:
             installed = install_model(self.candidate.model_path, self.models_dir)
             card = load_card(installed)
@@ -305,14 +338,36 @@ class ReleasePanel(QWidget):
             if override and not self.decision.passed
             else "gate passed"
         )
-        self.ctx.notify("info", f"Model {info.name} · {info.sha256[:8]} promoted to production ({how}).")
-        self._apply(installed, card, "TensorRT engine: rebuilding…")
+        overridden = bool(override) and not self.decision.passed
+        self.ctx.notify(
+            "warning" if overridden else "info",
+            f"Model {info.name} · {info.sha256[:8]} promoted to production ({how}).",
+        )
+        self._apply(installed, card, "TensorRT engine: rebuilding…", (override or "") if overridden else "")
         self._clear_decision()
+        self.ctx.production_changed.emit()
         self.build_engine(installed)
         return True
 
-    def _apply(self, path: Path, card: Any, notice: str = "") -> None:
-        state = ModelState(Path(path), card, notice=notice)
+    def confirm_promotion(self, override: str | None) -> bool:
+        """The explicit confirmation (modal): True only when QA confirmed in the dialog."""
+        cand, decision = self.candidate, self.decision
+        if cand is None or decision is None:
+            return False
+        run = self.run.name if self.run is not None else cand.model_path.stem
+        production = (
+            f"{self.ctx.model.card.name} · {self.current.sha256[:8]}" if self.current is not None else None
+        )
+        dialog = PromotionConfirmDialog(
+            f"{run} · {cand.sha256[:8]}", production, decision, self.comparison, override, self
+        )
+        try:
+            return dialog.exec() == QDialog.DialogCode.Accepted and dialog.confirmed()
+        finally:
+            dialog.deleteLater()
+
+    def _apply(self, path: Path, card: Any, notice: str = "", override_reason: str = "") -> None:
+        state = ModelState(Path(path), card, notice=notice, override_reason=override_reason)
         self.ctx.set_model(state)
         self.model_applied.emit(state)
 
@@ -370,23 +425,100 @@ class ReleasePanel(QWidget):
         self.ctx.notify(level, notice)
         cur = self.ctx.model
         if model is not None and Path(cur.path) == model:
-            self.ctx.set_model(ModelState(cur.path, cur.card, cur.backend_display, notice))
+            self.ctx.set_model(dataclasses.replace(cur, notice=notice))  # keeps the override mark
 
-    # -- rollback ------------------------------------------------------------------------------
-    def rollback(self) -> bool:
+    # -- production history / rollback -----------------------------------------------------------
+    def refresh_history(self) -> None:
+        """Re-read the production history (a few rows; after promote / rollback / start-up registration)."""
+        try:
+            self.history = production_history(self.ctx.db)
+        except Exception as exc:  # a locked or unreachable DB: say so, keep the old list
+            self.ctx.notify("error", f"Cannot read the production history: {exc}")
+        selected = self.selected_history()
+        t = self.history_table
+        t.blockSignals(True)
+        t.clearSelection()
+        t.setRowCount(len(self.history))
+        warn = QColor(VERDICT_COLORS["NG"])
+        for r, e in enumerate(self.history):
+            values = (
+                "▶ active" if e.is_active else "",
+                e.name,
+                e.sha256[:12],
+                e.promoted_at.astimezone().strftime("%Y-%m-%d %H:%M:%S"),
+                e.promoted_by,
+                e.gate_text(),
+            )
+            for c, text in enumerate(values):
+                item = QTableWidgetItem(text)
+                item.setToolTip(f"{e.path}\nsha256 {e.sha256}")
+                if e.overridden:
+                    item.setForeground(warn)
+                t.setItem(r, c, item)
+        t.resizeColumnsToContents()
+        t.blockSignals(False)
+        if selected is not None:
+            self.select_history(selected.sha256)
+        self._show_production()
+        self._update()
+
+    def selected_history(self) -> ProductionEntry | None:
+        rows = sorted({i.row() for i in self.history_table.selectedIndexes()})
+        return self.history[rows[0]] if rows and rows[0] < len(self.history) else None
+
+    def select_history(self, sha256: str) -> bool:
+        for r, e in enumerate(self.history):
+            if e.sha256 == sha256:
+                self.history_table.selectRow(r)
+                return True
+        return False
+
+    def _show_production(self) -> None:
+        m = self.ctx.model
+        running = f"Running: {m.card.name} · {m.card.sha256[:8]}" if m.card.sha256 else "Running: no model"
+        if m.override_reason:
+            self.production_label.setText(f"{running} — ⚠ OVERRIDE: promoted without passing the gate")
+            self.production_label.setToolTip(f"Override reason: {m.override_reason}")
+            self.production_label.setStyleSheet(f"color: {VERDICT_COLORS['NG']}; font-weight: 600;")
+        else:
+            self.production_label.setText(running)
+            self.production_label.setToolTip("")
+            self.production_label.setStyleSheet("")
+
+    def _on_model_changed(self, _model: ModelState) -> None:
+        self._show_production()
+        self._update()
+
+    def rollback_to_selected(self) -> bool:
+        entry = self.selected_history()
+        if entry is None:
+            self.ctx.notify("warning", "Pick a model in the production history first.")
+            return False
+        return self.rollback(entry.sha256)
+
+    def rollback(self, to_sha: str | None = None) -> bool:
+        """Back to the previous production model, or to any earlier one (``to_sha``), in one step."""
         if not self.ctx.is_qa():
             self.ctx.notify("warning", "Only QA may roll back the model.")
             return False
         try:
-            info = rollback(self.ctx.db, self.ctx.user)
+            info = rollback(self.ctx.db, self.ctx.user, to_sha=to_sha)
             path = Path(info.path)
             card = load_card(path)
+            mark = override_mark(self.ctx.db, info.sha256) or ""
         except Exception as exc:  # no previous model, file gone, DB locked: the station keeps running
             self.ctx.notify("error", f"Rollback failed: {exc}")
             return False
-        self._apply(path, card)
+        self._apply(path, card, override_reason=mark)
         self.ctx.notify("info", f"Rolled back to model {card.name} · {card.sha256[:8]} (by {self.ctx.user}).")
+        if mark:
+            self.ctx.notify(
+                "warning",
+                f"Model {card.name} · {card.sha256[:8]} was promoted by OVERRIDE without passing the gate "
+                f"({mark}).",
+            )
         self._clear_decision()
+        self.ctx.production_changed.emit()
         self._update()
         return True
 

@@ -11,6 +11,8 @@ from inspector.core.recipe import Recipe
 from inspector.ui.context import AppContext, ModelState
 from inspector.ui.style import ACCENT, VERDICT_COLORS
 
+OVERRIDE_BADGE = "⚠ OVERRIDE: model promoted without passing the gate"
+
 
 def masked_db_url(db: Any) -> str:
     """The DB URL with any password replaced by ***: the status bar is on screen all day."""
@@ -32,8 +34,14 @@ class StationStatusBar(QStatusBar):
         self.role_label = QLabel()
         self.role_label.setObjectName("RoleBadge")
         self.problems_label = QLabel()
-        for w in (self.problems_label, self.backend_label, self.model_label, self.recipe_label,
-                  self.db_label):
+        self.override_label = QLabel(OVERRIDE_BADGE)
+        self.override_label.setObjectName("OverrideBadge")
+        self.override_label.setStyleSheet(
+            f"background: {VERDICT_COLORS['NG']}; color: white; font-weight: 600; padding: 0 6px;"
+        )
+        self.override_label.hide()
+        for w in (self.problems_label, self.override_label, self.backend_label, self.model_label,
+                  self.recipe_label, self.db_label):
             self.addPermanentWidget(w)
         self.addPermanentWidget(self.role_label)
         self.problems_label.hide()
@@ -60,6 +68,13 @@ class StationStatusBar(QStatusBar):
             self.model_label.setText("Model: NONE")
             self.model_label.setStyleSheet(f"color: {VERDICT_COLORS['NG']}; font-weight: 600;")
         self.model_label.setToolTip(f"{model.path}\nsha256 {model.card.sha256 or '-'}")
+        # Until a model that passed the gate replaces it (or QA rolls back), whatever else happens.
+        self.override_label.setVisible(have and bool(model.override_reason))
+        self.override_label.setToolTip(
+            f"Model {model.card.name} was promoted by QA override although it failed the promotion "
+            f"gate.\nReason: {model.override_reason}\nRoll back in the Trainer tab if in doubt."
+            if model.override_reason else ""
+        )
 
     def _on_recipe(self, recipe: Recipe) -> None:
         self.recipe_label.setText(f"Recipe {recipe.name} v{recipe.version}")
