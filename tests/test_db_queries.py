@@ -96,7 +96,7 @@ def test_reviewed_filter_and_counts(database: Database, logged: list[int]) -> No
     assert q.history(database, reviewed=True, order="asc")[1].review == "confirm_ng"
     assert q.count_history(database, disposition="confirm_ng") == 2
     counts = q.verdict_counts(database, station="line-1")
-    assert counts == {Verdict.OK: 16, Verdict.NG: 10, Verdict.REVIEW: 4}
+    assert counts == {Verdict.OK: 16, Verdict.NG: 10, Verdict.REVIEW: 4, Verdict.ERROR: 0}
     assert q.verdict_counts(database, station="line-2")[Verdict.NG] == 0
 
 

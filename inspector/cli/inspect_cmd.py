@@ -90,6 +90,10 @@ def run_inspect(args: argparse.Namespace) -> int:
         return _fail(f"cannot open the database {args.db or '(default)'}: {exc}", exitcodes.FATAL)
 
     try:
+        from inspector.core.promotion import ensure_shipped_production_model
+
+        # rollback always has the model the station started with to return to
+        ensure_shipped_production_model(db, f"cli:{station}")
         _check_recipe_matches_log(db, recipe)
         already_done = (
             None
