@@ -46,6 +46,7 @@ class HistoryRow:
     archive_image_path: str | None
     archive_overlay_path: str | None
     review: str | None  # latest review disposition, None when unreviewed
+    error_stage: str = ""  # ERROR verdicts: the step that failed (read, infer, output, selftest...)
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,7 +118,7 @@ _ROW_COLUMNS = (
 
 def _row_select(*extra: Any) -> Select[Any]:
     return (
-        select(*_ROW_COLUMNS, _latest_review().label("review"), *extra)
+        select(*_ROW_COLUMNS, _latest_review().label("review"), Inspection.error_stage, *extra)
         .join(Station, Station.id == Inspection.station_id)
         .join(Model, Model.id == Inspection.model_id)
         .join(RecipeVersion, RecipeVersion.id == Inspection.recipe_id)
@@ -125,7 +126,7 @@ def _row_select(*extra: Any) -> Select[Any]:
 
 
 def _to_row(r: Any) -> HistoryRow:
-    values = list(r[: len(_ROW_COLUMNS) + 1])
+    values = list(r[: len(_ROW_COLUMNS) + 2])  # + review, error_stage
     values[8] = Verdict(values[8])
     return HistoryRow(*values)
 

@@ -41,6 +41,45 @@ def wait_for(app: object, cond: object, timeout: float) -> bool:
     return False
 
 
+def shoot_errors(app: object, window: object, tmp: Path, shoot: object) -> None:
+    """live_error.png and history_error.png: a folder run over a few good images and files that
+    cannot be decoded, so the last part is an ERROR (banner, Errors tile, tinted History rows)."""
+    import cv2
+
+    live = window.live  # type: ignore[attr-defined]
+    folder = tmp / "with-unreadable"
+    folder.mkdir(parents=True, exist_ok=True)
+    for row in range(min(live.recent.count(), 3)):
+        r = live.recent.result_at(row)
+        if r is not None and r.frame.image is not None:
+            cv2.imwrite(str(folder / f"part_{row:03d}.png"), r.frame.image)
+    # two undecodable files (the newest row selected in History, the other one showing its tint)
+    (folder / "part_998.jpg").write_text("not a jpeg")
+    (folder / "part_999.png").write_bytes(b"\x89PNG\r\n\x1a\n" + b"\0" * 40)  # truncated PNG
+    live.set_source("folder", str(folder))
+    live.last_summary = None
+    live.start()
+    wait_for(app, lambda: live.last_summary is not None, 60)
+    pump(app, 0.5)  # the display timer draws the last (ERROR) result
+    window.tabs.setCurrentIndex(0)  # type: ignore[attr-defined]
+    shoot(window, "live_error.png")  # type: ignore[operator]
+
+    history = window.panels.get("History")  # type: ignore[attr-defined]
+    if history is None:
+        return
+    window.tabs.setCurrentWidget(history)  # type: ignore[attr-defined]
+    pump(app, 1.0)
+    history.refresh()
+    for row in range(min(history.model.rowCount(), 40)):
+        hist = history.model.row_at(row)
+        if hist is not None and hist.verdict.value == "ERROR":
+            history.select_row(row)
+            break
+    pump(app, 1.0)
+    shoot(window, "history_error.png")  # type: ignore[operator]
+    window.tabs.setCurrentIndex(0)  # type: ignore[attr-defined]
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--out", type=Path, default=Path("screenshots"))
@@ -128,6 +167,7 @@ def main(argv: list[str] | None = None) -> int:
             pump(app, 1.5)
         shoot(window, f"{window.tabs.tabText(index).lower()}.png")
     window.tabs.setCurrentIndex(0)
+    shoot_errors(app, window, tmp, shoot)
 
     dlg = window.roles.request_qa()
     if dlg is not None:

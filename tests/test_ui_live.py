@@ -32,7 +32,7 @@ def test_folder_run_updates_counters_banner_and_db(qtbot, window, image_folder):
     window.ctx.inspection_logged.connect(logged.append)
     run_folder(qtbot, window, image_folder)
     live = window.live
-    assert live.counters.counts == {"OK": 3, "NG": 3, "REVIEW": 0}
+    assert live.counters.counts == {"OK": 3, "NG": 3, "REVIEW": 0, "ERROR": 0}
     settle(qtbot, 120)  # the display timer draws the last result
     assert live.tiles.tiles["total"].value.text() == "6"
     assert live.tiles.tiles["NG"].value.text() == "3"
@@ -69,7 +69,8 @@ def test_unreadable_files_become_messages_and_the_run_goes_on(qtbot, window, tmp
     run_folder(qtbot, window, folder)
     errors = [t for lvl, t in window.messages.messages() if lvl == "error"]
     assert sum("broken_" in t for t in errors) == 2
-    assert window.live.counters.total == 1
+    assert window.live.counters.total == 3  # the unreadable files count too, as ERROR
+    assert window.live.counters.counts["ERROR"] == 2
     assert window.status.problems_label.isVisible()
 
 

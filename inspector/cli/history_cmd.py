@@ -64,6 +64,7 @@ def run_history(args: argparse.Namespace) -> int:
                         "station": r.station,
                         "source_key": r.source_key,
                         "verdict": r.verdict.value,
+                        "error_stage": r.error_stage,
                         "score": r.score,
                         "n_regions": r.n_regions,
                         "reasons": r.reasons,
@@ -85,8 +86,10 @@ def run_history(args: argparse.Namespace) -> int:
     for r in rows:
         when = r.inspected_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S")
         name = r.source_key if len(r.source_key) <= 48 else "…" + r.source_key[-47:]
+        error = r.verdict.value == "ERROR"  # not inspected: no score, no regions
+        score, regions = ("-", "-") if error else (f"{r.score:.2f}", str(r.n_regions))
         print(
-            f"{r.id:>7}  {when:19}  {r.verdict.value:7} {r.score:5.2f} {r.n_regions:>3}  "
+            f"{r.id:>7}  {when:19}  {r.verdict.value:7} {score:>5} {regions:>3}  "
             f"{(r.review or '-'):13} {name}"
         )
         if r.reasons and r.verdict.value != "OK":

@@ -44,7 +44,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_common(p)
 
     h = sub.add_parser("history", help="recent verdicts from the database")
-    h.add_argument("--verdict", choices=["OK", "NG", "REVIEW"])
+    h.add_argument("--verdict", choices=["OK", "NG", "REVIEW", "ERROR"],
+                   help="only this verdict (ERROR: parts that were not inspected)")
     h.add_argument("--source", help="only files under this folder (or source keys starting with this text)")
     h.add_argument("--since", help="ISO date/time, e.g. 2026-11-28 or 2026-11-28T06:00")
     h.add_argument("--limit", type=_count, default=20)

@@ -28,6 +28,7 @@ from PySide6.QtGui import QBrush, QColor
 from db import queries
 from db.queries import HistoryRow
 from inspector.core.types import Verdict
+from inspector.ui.style import VERDICT_COLORS
 
 log = logging.getLogger(__name__)
 Index = QModelIndex | QPersistentModelIndex
@@ -42,7 +43,21 @@ DISPOSITION_LABELS = {
     "missed_defect": "missed defect",
     "confirm_ok": "confirmed OK",
 }
-_VERDICT_BG = {Verdict.NG: QColor(230, 90, 90, 70), Verdict.REVIEW: QColor(240, 170, 40, 70)}
+
+
+def _tint(verdict: Verdict, alpha: int) -> QColor:
+    colour = QColor(VERDICT_COLORS[verdict.value])
+    colour.setAlpha(alpha)
+    return colour
+
+
+_VERDICT_BG = {
+    Verdict.NG: QColor(230, 90, 90, 70),
+    Verdict.REVIEW: QColor(240, 170, 40, 70),
+    Verdict.ERROR: _tint(Verdict.ERROR, 110),
+}
+# An ERROR part was never inspected: its whole row is tinted so it cannot pass for an OK in a long list.
+_ERROR_ROW_BG = _tint(Verdict.ERROR, 38)
 
 
 class Column(enum.IntEnum):
@@ -239,9 +254,11 @@ class HistoryModel(QAbstractTableModel):
             return r
         if role == Qt.ItemDataRole.DisplayRole:
             return _display(r, col)
-        if role == Qt.ItemDataRole.BackgroundRole and col == Column.VERDICT:
-            colour = _VERDICT_BG.get(r.verdict)
-            return QBrush(colour) if colour is not None else None
+        if role == Qt.ItemDataRole.BackgroundRole:
+            if col == Column.VERDICT:
+                colour = _VERDICT_BG.get(r.verdict)
+                return QBrush(colour) if colour is not None else None
+            return QBrush(_ERROR_ROW_BG) if r.verdict is Verdict.ERROR else None
         if role == Qt.ItemDataRole.ToolTipRole:
             return "\n".join(r.reasons) or None
         if role == Qt.ItemDataRole.TextAlignmentRole and col in (Column.ID, Column.SCORE, Column.REGIONS):
@@ -258,9 +275,9 @@ def _display(r: HistoryRow, col: Column) -> str:
     if col == Column.VERDICT:
         return r.verdict.value
     if col == Column.SCORE:
-        return f"{r.score:.2f}"
+        return "–" if r.verdict is Verdict.ERROR else f"{r.score:.2f}"  # not inspected: no score
     if col == Column.REGIONS:
-        return str(r.n_regions)
+        return "–" if r.verdict is Verdict.ERROR else str(r.n_regions)
     if col == Column.REVIEW:
         return DISPOSITION_LABELS.get(r.review or "", r.review or "")
     if col == Column.SOURCE:

@@ -2,12 +2,15 @@
 
 Keys on the table: Up/Down or j/k move, PgUp/PgDn/Home/End jump, Enter
 focuses the detail (Esc returns), N/F/M/O record a disposition (review.py).
+ERROR rows (parts that were not inspected) are tinted, have no map (the detail
+shows the image alone, or why there is none) and take N or O (review.py).
 The detail loads on a short timer so holding Down skims rows without
 decoding every image on the way.
 """
 
 from __future__ import annotations
 
+import html
 import logging
 from datetime import UTC, datetime
 
@@ -38,6 +41,7 @@ from inspector.ui.history_model import DISPOSITION_LABELS, ROW_ROLE, Column, His
 from inspector.ui.image_view import ImageView
 from inspector.ui.queries_extra import StoredView, distinct_sources, load_stored_view
 from inspector.ui.review import ReviewActions
+from inspector.ui.style import VERDICT_COLORS
 
 log = logging.getLogger(__name__)
 DETAIL_DELAY_MS = 40
@@ -52,6 +56,12 @@ _COLUMN_WIDTHS = {
     Column.REVIEW: 110,
     Column.SOURCE: 160,
 }
+
+
+def _error_cause(row: HistoryRow) -> str:
+    """An ERROR row's cause: its first reason without the "not inspected (<stage>): " prefix."""
+    reason = row.reasons[0] if row.reasons else "unknown reason"
+    return reason.removeprefix(f"not inspected ({row.error_stage}): ")
 
 
 class SelectionBus(QObject):
@@ -166,12 +176,25 @@ class InspectionDetailView(QWidget):
             return
         r = view.detail.row
         threshold = r.threshold
-        self.image.show_result(view.image, view.prob, view.decision, threshold)
+        error = r.verdict is Verdict.ERROR
+        if view.image is not None:  # an ERROR has no map: the plain image in every mode
+            self.image.show_result(view.image, view.prob, view.decision, threshold)
+        else:
+            cause = _error_cause(r) if error else view.image_note
+            self.image.show_message(f"image could not be read: {cause}")
         when = r.inspected_at.astimezone().strftime("%Y-%m-%d %H:%M:%S")
+        if error:
+            colour = VERDICT_COLORS[Verdict.ERROR.value]
+            title = (
+                f"<b>#{r.id} <span style='color:{colour}'>ERROR — not inspected</span></b> · "
+                f"failed at: <b>{html.escape(r.error_stage or '?')}</b> · {when}"
+            )
+        else:
+            title = f"<b>#{r.id} {r.verdict.value}</b> score {r.score:.2f} · {when}"
         self.header.setText(
-            f"<b>#{r.id} {r.verdict.value}</b> score {r.score:.2f} · {when}<br>"
-            f"{r.source_key}<br>recipe {r.recipe_name} v{r.recipe_version} · threshold {threshold:.2f} · "
-            f"{r.backend} · model {r.model_sha256[:12]}"
+            f"{title}<br>"
+            f"{html.escape(r.source_key)}<br>recipe {html.escape(r.recipe_name)} v{r.recipe_version} · "
+            f"threshold {threshold:.2f} · {html.escape(r.backend)} · model {r.model_sha256[:12]}"
         )
         self.reasons.setText("\n".join(f"• {x}" for x in r.reasons) or "—")
         self.regions.setRowCount(len(view.detail.regions))
@@ -187,7 +210,11 @@ class InspectionDetailView(QWidget):
             for j, text in enumerate(cells):
                 self.regions.setItem(i, j, QTableWidgetItem(text))
         self.set_reviews(view)
-        self.image_note.setText(view.image_note)
+        if error and view.image is None and r.error_stage == "read":
+            # the reasons say why already; the note would repeat the decoder's message
+            self.image_note.setText("no image: the part's file could not be decoded")
+        else:
+            self.image_note.setText(view.image_note)
 
     def set_reviews(self, view: StoredView) -> None:
         lines = [

@@ -5,7 +5,9 @@ updated with ``setImage(..., autoLevels=False)``: re-creating items or
 recomputing levels per frame is what makes live views stutter.
 
 API: ``show_result(image, prob, decision, threshold)``, ``show_image(image)``,
+``show_message(text)`` (no image: e.g. an ERROR part whose file could not be decoded),
 ``set_mode(OverlayMode)`` / ``mode()``, ``mode_changed`` signal, ``fit()``, ``clear()``.
+Without a probability map (an ERROR result) every mode draws the plain image.
 Mouse: wheel zooms, left-drag pans; the read-out under the image shows the
 pixel value and defect probability under the cursor.
 """
@@ -15,11 +17,20 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QPointF, Qt, Signal
-from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QPushButton, QStyle, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QComboBox,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QStackedWidget,
+    QStyle,
+    QVBoxLayout,
+    QWidget,
+)
 
 from inspector.core.overlay import OverlayMode, render
 from inspector.core.types import Decision
-from inspector.ui.style import VIEW_BG
+from inspector.ui.style import MUTED, VIEW_BG
 
 MODE_LABELS: dict[OverlayMode, str] = {
     OverlayMode.RAW: "Raw image",
@@ -65,6 +76,19 @@ class ImageView(QWidget):
         self.readout = QLabel("")
         self.readout.setProperty("muted", True)
         self.readout.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        # Shown instead of the image when there is none to show (show_message).
+        self.placeholder = QLabel("")
+        self.placeholder.setObjectName("ImagePlaceholder")
+        self.placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.placeholder.setWordWrap(True)
+        self.placeholder.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.placeholder.setStyleSheet(
+            f"QLabel#ImagePlaceholder {{ background: {VIEW_BG}; color: {MUTED}; font-size: 13pt; "
+            "padding: 24px; }"
+        )
+        self._stack = QStackedWidget()
+        self._stack.addWidget(self._gv)
+        self._stack.addWidget(self.placeholder)
 
         bar = QHBoxLayout()
         bar.setContentsMargins(0, 0, 0, 0)
@@ -81,7 +105,7 @@ class ImageView(QWidget):
         else:
             for w in (self.mode_combo, self.fit_button, self.readout):
                 w.hide()
-        layout.addWidget(self._gv, 1)
+        layout.addWidget(self._stack, 1)
 
     # -- public API -----------------------------------------------------------------------
     def mode(self) -> OverlayMode:
@@ -98,20 +122,38 @@ class ImageView(QWidget):
         self._redraw()
         self.mode_changed.emit(mode)
 
-    def show_result(self, image: np.ndarray, prob: np.ndarray | None, decision: Decision | None,
+    def show_result(self, image: np.ndarray | None, prob: np.ndarray | None, decision: Decision | None,
                     threshold: float) -> None:
-        """Show an inspected image; ``threshold`` is the recipe's, so the drawn mask is what was judged."""
+        """Show an inspected image; ``threshold`` is the recipe's, so the drawn mask is what was judged.
+
+        ``prob`` None (an ERROR result): the plain image in every mode. ``image`` None: a placeholder.
+        """
+        if image is None:
+            self.show_message("no image to show")
+            return
         self._image, self._prob, self._decision, self._threshold = image, prob, decision, float(threshold)
+        self._stack.setCurrentWidget(self._gv)
         self._redraw()
 
     def show_image(self, image: np.ndarray) -> None:
         """Show a plain image (nothing inspected yet)."""
         self.show_result(image, None, None, self._threshold)
 
+    def show_message(self, text: str) -> None:
+        """No image, only ``text`` where the image would be (e.g. "image could not be read: …")."""
+        self.clear()
+        self.placeholder.setText(text)
+        self._stack.setCurrentWidget(self.placeholder)
+
+    def message(self) -> str:
+        """The placeholder text on screen, "" while an image is shown."""
+        return self.placeholder.text() if self._stack.currentWidget() is self.placeholder else ""
+
     def clear(self) -> None:
         self._image = self._prob = self._decision = None
         self._item.clear()
         self.readout.setText("")
+        self._stack.setCurrentWidget(self._gv)
 
     def has_image(self) -> bool:
         return self._image is not None

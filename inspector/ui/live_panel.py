@@ -132,7 +132,7 @@ class LivePanel(QWidget):
         sl.addWidget(self.banner)
         sl.addWidget(counters)
         sl.addStretch(1)
-        side.setMinimumWidth(400)  # four readable tiles in a row
+        side.setMinimumWidth(470)  # five readable tiles in a row
 
         # Under the image: run progress on the left, the "showing a recent result" bar on the right.
         left = QWidget()
@@ -313,11 +313,15 @@ class LivePanel(QWidget):
         self.last_summary = summary
         self._refresh()
         how = "stopped" if summary.cancelled else "finished"
-        errors = f", {len(summary.errors)} unreadable" if summary.errors else ""
-        text = (f"Run {how}: {summary.inspected} inspected "
-                f"(OK {summary.counts['OK']}, NG {summary.counts['NG']}, REVIEW {summary.counts['REVIEW']})"
-                f"{errors} in {summary.elapsed_s:.1f} s")
-        self.ctx.notify("info", text)
+        # ERROR parts are counted like the others: each one has a logged row (never a pass)
+        errors = f", ERROR {summary.n_errors} not inspected" if summary.n_errors else ""
+        text = (f"Run {how}: {summary.inspected} parts "
+                f"(OK {summary.counts['OK']}, NG {summary.counts['NG']}, REVIEW {summary.counts['REVIEW']}"
+                f"{errors}) in {summary.elapsed_s:.1f} s")
+        self.ctx.notify("info", text)  # each ERROR part was reported as it came
+        if summary.skipped:
+            self.ctx.notify("info", f"{summary.skipped} parts skipped: already logged with this content, "
+                                    "model and recipe")
         self.state_label.setText(text)
         if self._latest is None:
             self.banner.show_idle("READY", "No image was inspected")
@@ -341,7 +345,11 @@ class LivePanel(QWidget):
         self._update_since()
 
     def _show(self, result: InspectionResult, note: str = "") -> None:
-        self.image_view.show_result(result.frame.image, result.prob_map, result.decision, result.threshold)
+        if result.frame.image is None:  # an ERROR part whose file could not be decoded
+            self.image_view.show_message(f"image could not be read: {_error_message(result)}")
+        else:  # an ERROR has no map: the view draws the raw image in every mode
+            self.image_view.show_result(result.frame.image, result.prob_map, result.decision,
+                                        result.threshold)
         self.banner.show_result(result, note)
 
     def show_recent(self, result: InspectionResult) -> None:
@@ -372,6 +380,13 @@ class LivePanel(QWidget):
         if state == "idle" and self.last_summary is None:
             self.state_label.setText("Idle")
         self.ctx.set_run_state(state)
+
+
+def _error_message(result: InspectionResult) -> str:
+    """An ERROR's cause without the "not inspected (<stage>): " prefix of its first reason."""
+    reason = result.decision.reasons[0] if result.decision.reasons else "unknown reason"
+    prefix = f"not inspected ({result.error_stage}): "
+    return reason.removeprefix(prefix)
 
 
 def _no_source() -> Source:

@@ -1,4 +1,9 @@
-"""The Live panel's building blocks: verdict banner, counter tiles, recent-verdict strip."""
+"""The Live panel's building blocks: verdict banner, counter tiles, recent-verdict strip.
+
+An ERROR result (a part that was not inspected: unreadable image, model failure...) has no
+probability map and, when the file could not be decoded, no image: every widget here shows
+it in the ERROR colour and never as a pass.
+"""
 
 from __future__ import annotations
 
@@ -30,11 +35,15 @@ from inspector.core.types import InspectionResult, Verdict
 from inspector.ui.style import IDLE_COLOR, verdict_color
 
 RATE_WINDOW_S = 5.0
+ERROR_TITLE = "ERROR — not inspected"
 
 
 @dataclass
 class LiveCounters:
-    """Per shift/lot counts; plain Python so tests can check the arithmetic without Qt."""
+    """Per shift/lot counts; plain Python so tests can check the arithmetic without Qt.
+
+    ERROR parts count in the total, so they lower the yield (OK / all parts).
+    """
 
     counts: dict[str, int] = field(default_factory=lambda: {v.value: 0 for v in Verdict})
     since: datetime = field(default_factory=lambda: datetime.now().astimezone())
@@ -44,7 +53,8 @@ class LiveCounters:
     def add(self, result: InspectionResult, now: float | None = None) -> None:
         self.counts[result.decision.verdict.value] += 1
         self._stamps.append(time.monotonic() if now is None else now)
-        self._latency.append(float(result.timings_ms.get("total", 0.0)))
+        if not result.is_error:  # an ERROR's time is not an inspection's
+            self._latency.append(float(result.timings_ms.get("total", 0.0)))
 
     @property
     def total(self) -> int:
@@ -99,7 +109,7 @@ class Tile(QFrame):
 
 
 class CounterTiles(QWidget):
-    """Total / OK / NG / REVIEW / yield / images per second / latency."""
+    """Total / OK / NG / REVIEW / Errors / yield / images per second / latency."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -108,7 +118,9 @@ class CounterTiles(QWidget):
             "OK": Tile("OK"),
             "NG": Tile("NG"),
             "REVIEW": Tile("Review"),
-            "yield": Tile("Yield", "OK / total since the counters were reset"),
+            "ERROR": Tile("Errors", "Parts not inspected (unreadable image, model failure...): never a pass; "
+                                    "the recipe's on_error says whether the line rejects or reviews them"),
+            "yield": Tile("Yield", "OK / all parts (errors included) since the counters were reset"),
             "rate": Tile("Images/s", f"over the last {RATE_WINDOW_S:.0f} s"),
             "latency": Tile("Latency ms", "median time per image, read to verdict, last 50 images"),
         }
@@ -117,11 +129,12 @@ class CounterTiles(QWidget):
         grid.setSpacing(6)
         # Counts on the first row, rates on the second: the eye finds NG in the same place every time.
         for name, (r, c, span) in {"total": (0, 0, 1), "OK": (0, 1, 1), "NG": (0, 2, 1), "REVIEW": (0, 3, 1),
-                                   "yield": (1, 0, 2), "rate": (1, 2, 1), "latency": (1, 3, 1)}.items():
+                                   "ERROR": (0, 4, 1),
+                                   "yield": (1, 0, 2), "rate": (1, 2, 1), "latency": (1, 3, 2)}.items():
             # Ignored width: equal columns from the stretch factors, whatever the numbers' widths
             self.tiles[name].setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
             grid.addWidget(self.tiles[name], r, c, 1, span)
-        for c in range(4):
+        for c in range(5):
             grid.setColumnStretch(c, 1)
 
     def update_from(self, counters: LiveCounters) -> None:
@@ -138,7 +151,11 @@ class CounterTiles(QWidget):
 
 
 class VerdictBanner(QFrame):
-    """The large OK / NG / REVIEW banner with the reasons under it."""
+    """The large OK / NG / REVIEW / ERROR banner with the reasons under it.
+
+    An ERROR reads "ERROR — not inspected" in the ERROR colour, with the reason and how the
+    line treats the part ("treated as NG (recipe on_error)").
+    """
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -167,7 +184,7 @@ class VerdictBanner(QFrame):
     def show_idle(self, title: str, detail: str = "") -> None:
         self.verdict = None
         self._paint(IDLE_COLOR)
-        self.verdict_label.setText(title)
+        self._set_title(title)
         self.reasons_label.setText(detail)
         self.meta_label.setText("")
 
@@ -175,13 +192,26 @@ class VerdictBanner(QFrame):
         d = result.decision
         self.verdict = d.verdict.value
         self._paint(verdict_color(d.verdict.value))
-        self.verdict_label.setText(d.verdict.value)
+        self._set_title(ERROR_TITLE if result.is_error else d.verdict.value)
         reasons = d.reasons[:4] + ([f"… and {len(d.reasons) - 4} more"] if len(d.reasons) > 4 else [])
+        if result.is_error:
+            # reasons[1] says "treated as NG (recipe on_error)": the line must know what to do with it
+            reasons = [r[:1].upper() + r[1:] for r in reasons]
         self.reasons_label.setText("\n".join(reasons) if reasons else "no defect found")
         when = result.inspected_at.astimezone().strftime("%H:%M:%S")
         name = result.frame.path.name if result.frame.path is not None else result.frame.key
         meta = f"{name}  ·  {when}  ·  {result.timings_ms.get('total', 0.0):.0f} ms"
         self.meta_label.setText(f"{note}  ·  {meta}" if note else meta)
+
+    def _set_title(self, title: str) -> None:
+        self.verdict_label.setText(title)
+        long = len(title) > 8  # "ERROR — not inspected" at the OK/NG size would not fit the side panel
+        if self.verdict_label.property("long") != long:
+            self.verdict_label.setProperty("long", long)
+            self.verdict_label.setWordWrap(long)
+            st = self.verdict_label.style()
+            st.unpolish(self.verdict_label)
+            st.polish(self.verdict_label)
 
     def _paint(self, color: str) -> None:
         if color != self._color:  # re-polishing the banner and its labels costs a few ms
@@ -193,9 +223,19 @@ THUMB = 84
 BORDER_PX = 5
 
 
+def _no_image_tile() -> np.ndarray:
+    """What the strip shows for a part whose image could not be decoded: a dark tile with a cross."""
+    side = THUMB - 2 * BORDER_PX
+    img = np.full((side, side, 3), 40, np.uint8)
+    m = side // 4
+    cv2.line(img, (m, m), (side - m, side - m), (200, 200, 200), 3, cv2.LINE_AA)
+    cv2.line(img, (side - m, m), (m, side - m), (200, 200, 200), 3, cv2.LINE_AA)
+    return img
+
+
 def thumbnail(result: InspectionResult) -> QPixmap:
-    """A small copy of the image framed in its verdict colour."""
-    img = to_display_bgr(result.frame.image)
+    """A small copy of the image framed in its verdict colour (a crossed tile when there is no image)."""
+    img = _no_image_tile() if result.frame.image is None else to_display_bgr(result.frame.image)
     h, w = img.shape[:2]
     scale = (THUMB - 2 * BORDER_PX) / max(h, w)
     img = cv2.resize(img, (max(1, round(w * scale)), max(1, round(h * scale))), interpolation=cv2.INTER_AREA)
@@ -238,7 +278,9 @@ class RecentStrip(QListWidget):
             item = QListWidgetItem(icon, f"{r.decision.verdict.value} {name}"[:18])
             # The map is kept as its 8-bit levels (as the DB stores it): a quarter of the memory,
             # which matters with 24 results of a multi-megapixel camera.
-            item.setData(Qt.ItemDataRole.UserRole, dataclasses.replace(r, prob_map=quantise_prob(r.prob_map)))
+            # An ERROR has no map (None) and is kept as it is.
+            prob = None if r.prob_map is None else quantise_prob(r.prob_map)
+            item.setData(Qt.ItemDataRole.UserRole, dataclasses.replace(r, prob_map=prob))
             item.setToolTip(f"{r.frame.key}\n{r.decision.verdict.value}: " + ("; ".join(r.decision.reasons)
                                                                                or "no defect"))
             self.insertItem(0, item)
@@ -257,5 +299,7 @@ class RecentStrip(QListWidget):
 
 
 def _expand(stored: InspectionResult) -> InspectionResult:
-    """A stored result with its probability map back as float32 in [0, 1]."""
+    """A stored result with its probability map back as float32 in [0, 1] (None stays None: ERROR)."""
+    if stored.prob_map is None:
+        return stored
     return dataclasses.replace(stored, prob_map=stored.prob_map.astype(np.float32) / np.float32(255.0))

@@ -37,8 +37,10 @@ class StoredView:
     """What a panel shows for one logged inspection."""
 
     detail: InspectionDetail
-    image: np.ndarray  # the archived or original image; the map itself when neither can be read
-    prob: np.ndarray | None  # float32 HxW at the image size, None when no map was stored
+    # the archived or original image; the map itself when neither can be read; None when there is
+    # neither (an ERROR part whose file could not be decoded: image_note says why)
+    image: np.ndarray | None
+    prob: np.ndarray | None  # float32 HxW at the image size, None when no map was stored (ERROR)
     decision: Decision  # as logged (verdict, reasons, regions)
     image_note: str  # where the image came from, or why only the map is shown
 
@@ -75,7 +77,8 @@ def load_stored_view(db: Any, inspection_id: int) -> StoredView | None:
     """Detail + image + map of one inspection; None when the id does not exist.
 
     Image preference: the archive copy (what was judged, kept even when the
-    source folder is cleaned up), then the original path, then the map alone.
+    source folder is cleaned up), then the original path, then the map alone, else
+    none (``image`` None).
     """
     detail = queries.get_inspection(db, inspection_id)
     if detail is None:
@@ -91,7 +94,9 @@ def load_stored_view(db: Any, inspection_id: int) -> StoredView | None:
             break
         if note:
             notes.append(note)
-    if image is None:
+    if image is None and prob is not None:
         notes.append("image not available: showing the stored probability map")
-        image = quantise_prob(prob) if prob is not None else np.zeros((64, 64), np.uint8)
+        image = quantise_prob(prob)
+    elif image is None:
+        notes.append("image not available")
     return StoredView(detail, image, prob, logged_decision(detail), "; ".join(notes))

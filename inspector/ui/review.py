@@ -9,6 +9,10 @@ QAction shortcuts scoped to the panel that owns the actions
 A disposition must fit the logged verdict (a "missed defect" on a part the
 station already rejected means nothing); a mismatch is refused with a message
 naming the right key rather than stored as bad ground truth for training.
+
+An ERROR row (the station did not inspect the part) takes N or O: a person looked at the
+part and says it is defective or good; the review records who and when. F and M do not
+apply: the station judged nothing, so it can neither have falsely rejected nor missed.
 """
 
 from __future__ import annotations
@@ -37,13 +41,23 @@ class DispositionSpec:
 FLAGGED = frozenset({Verdict.NG, Verdict.REVIEW})
 DISPOSITIONS: tuple[DispositionSpec, ...] = (
     DispositionSpec(
-        "confirm_ng", "N", "Confirm NG", FLAGGED, "The part is defective, the station was right."
+        "confirm_ng",
+        "N",
+        "Confirm NG",
+        FLAGGED | {Verdict.ERROR},
+        "The part is defective: the station was right, or (ERROR, not inspected) a person found it so.",
     ),
     DispositionSpec("false_reject", "F", "False reject", FLAGGED, "The station flagged a good part."),
     DispositionSpec(
         "missed_defect", "M", "Missed defect", frozenset({Verdict.OK}), "The station passed a defective part."
     ),
-    DispositionSpec("confirm_ok", "O", "Confirm OK", frozenset({Verdict.OK}), "The part is good, as judged."),
+    DispositionSpec(
+        "confirm_ok",
+        "O",
+        "Confirm OK",
+        frozenset({Verdict.OK, Verdict.ERROR}),
+        "The part is good: as judged, or (ERROR, not inspected) a person looked and found it good.",
+    ),
 )
 BY_VALUE = {d.value: d for d in DISPOSITIONS}
 
@@ -123,7 +137,7 @@ class ReviewActions(QObject):
             keys = ", ".join(f"{d.key} = {d.label.lower()}" for d in fitting(row.verdict))
             self._ctx.notify(
                 "warning",
-                f"'{spec.label}' does not apply to a {row.verdict.value} verdict (inspection {row.id}); "
+                f"'{spec.label}' does not apply to the verdict {row.verdict.value} (inspection {row.id}); "
                 f"use {keys}.",
             )
             return None
@@ -132,7 +146,8 @@ class ReviewActions(QObject):
         except Exception as exc:  # a locked or lost DB must not take the panel down
             self._ctx.notify("error", f"Could not store the review of inspection {row.id}: {exc}")
             return None
-        self._ctx.notify("info", f"Inspection {row.id}: {spec.label.lower()} by {self._ctx.user}")
+        checked = " (ERROR part: checked by a person)" if row.verdict is Verdict.ERROR else ""
+        self._ctx.notify("info", f"Inspection {row.id}: {spec.label.lower()} by {self._ctx.user}{checked}")
         self.reviewed.emit(row.id, spec.value)
         return review_id
 

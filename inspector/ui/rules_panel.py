@@ -36,7 +36,7 @@ from db import queries
 from db.queries import RecipeExistsError, StoredRecipe
 from inspector.core.recipe import Recipe
 from inspector.core.rules import decide
-from inspector.core.types import Decision
+from inspector.core.types import Decision, Verdict
 from inspector.ui.context import AppContext
 from inspector.ui.history_panel import selection_bus
 from inspector.ui.image_view import ImageView
@@ -271,9 +271,20 @@ class RulesPanel(QWidget):
             return
         if v.prob is None:
             self.live = None
-            self.image.show_result(v.image, None, v.decision, v.detail.row.threshold)
-            self.live_label.setText(f"#{v.id}: no probability map stored, cannot re-decide")
-            self.live_reasons.setText("")
+            if v.image is not None:
+                self.image.show_result(v.image, None, v.decision, v.detail.row.threshold)
+            else:
+                self.image.show_message(v.image_note or "image not available")
+            if v.decision.verdict is Verdict.ERROR:
+                # Never replayed: the part was not inspected, no recipe can make it OK.
+                self.live_label.setText(
+                    f"#{v.id} {v.detail.row.source_key}<br>logged <b>ERROR</b> (not inspected): "
+                    "no map to re-decide, no recipe changes it"
+                )
+                self.live_reasons.setText("\n".join(f"• {r}" for r in v.decision.reasons))
+            else:
+                self.live_label.setText(f"#{v.id}: no probability map stored, cannot re-decide")
+                self.live_reasons.setText("")
             return
         # decide() on the stored map, the same function the station runs: a few ms, so on every edit.
         d = decide(v.prob, self.candidate)

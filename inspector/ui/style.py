@@ -11,11 +11,13 @@ from PySide6.QtWidgets import QApplication
 
 from inspector.core.types import Verdict
 
-# Verdict colours chosen for contrast with white text on a dark UI.
+# Verdict colours chosen for contrast with white text on a dark UI. ERROR (a part that was not
+# inspected) is purple: never mistaken for a pass (green) nor for a judged reject (red / amber).
 VERDICT_COLORS: dict[str, str] = {
     Verdict.OK.value: "#2e9e4f",
     Verdict.NG.value: "#d64541",
     Verdict.REVIEW.value: "#e0a020",
+    Verdict.ERROR.value: "#a55fd0",
 }
 IDLE_COLOR = "#3a4048"
 
@@ -74,6 +76,7 @@ QFrame#Tile {{ background: {PANEL_ALT}; border: 1px solid {BORDER}; border-radiu
 QLabel#TileValue {{ font-size: 19pt; font-weight: 700; }}
 QLabel#TileCaption {{ color: {MUTED}; font-size: 8.5pt; text-transform: uppercase; }}
 QLabel#VerdictText {{ font-size: 40pt; font-weight: 800; color: white; letter-spacing: 2px; }}
+QLabel#VerdictText[long="true"] {{ font-size: 21pt; letter-spacing: 0px; }}
 QLabel#VerdictDetail {{ color: white; font-size: 10.5pt; }}
 QLabel#RoleBadge {{ border-radius: 4px; padding: 1px 8px; font-weight: 600; }}
 """

@@ -33,6 +33,7 @@ from PySide6.QtWidgets import (
 from db import queries
 from inspector.core.progress import SimpleState
 from inspector.core.recipe import Recipe
+from inspector.core.types import Verdict
 from inspector.core.whatif import (
     Flip,
     Param,
@@ -55,7 +56,7 @@ _SWEPT_FIELDS = {"threshold": ("threshold",), "level": ("level_ng",)}
 class ReplayOutcome:
     generation: int
     recipe: Recipe
-    replayed: int  # inspections with a stored map among the last N
+    replayed: int  # inspections with a stored map among the last N (ERROR verdicts never are)
     flips: list[Flip]
     seconds: float
 
@@ -105,7 +106,13 @@ class _Job(QRunnable):
         db, st = self.runner.db, self.state
         t0 = time.perf_counter()
         items = queries.recent_with_prob_maps(db, self.n)
-        rows = [ReplayRow(it.row.id, it.row.verdict, it.prob_png) for it in items]
+        # ERROR rows have no map, so the query leaves them out; never replay one that has one either:
+        # the part was not inspected, and no recipe can turn it into a pass (or count it as a flip).
+        rows = [
+            ReplayRow(it.row.id, it.row.verdict, it.prob_png)
+            for it in items
+            if it.row.verdict is not Verdict.ERROR
+        ]
         flips = replay(rows, self.recipe, st)
         if st.cancelled():
             return
@@ -118,7 +125,7 @@ class _Job(QRunnable):
         reviewed = [
             ReviewedRow(it.row.id, it.prob_png, bool(truth_of(it.row.review)))
             for it in reviewed_items
-            if truth_of(it.row.review) is not None
+            if truth_of(it.row.review) is not None and it.row.verdict is not Verdict.ERROR
         ]
         data_key = tuple((r.inspection_id, r.defective) for r in reviewed)
         out = PROutcome(self.generation, self.recipe, len(reviewed))
