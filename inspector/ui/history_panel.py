@@ -195,6 +195,12 @@ class InspectionDetailView(QWidget):
             f"{title}<br>"
             f"{html.escape(r.source_key)}<br>recipe {html.escape(r.recipe_name)} v{r.recipe_version} · "
             f"threshold {threshold:.2f} · {html.escape(r.backend)} · model {r.model_sha256[:12]}"
+            + (
+                f"<br><span style='color:{VERDICT_COLORS[Verdict.NG.value]}'><b>⚠ OVERRIDE</b>: this model "
+                f"was promoted without passing the gate ({html.escape(view.model_override)})</span>"
+                if view.model_override
+                else ""
+            )
         )
         self.reasons.setText("\n".join(f"• {x}" for x in r.reasons) or "—")
         self.regions.setRowCount(len(view.detail.regions))

@@ -43,6 +43,8 @@ class StoredView:
     prob: np.ndarray | None  # float32 HxW at the image size, None when no map was stored (ERROR)
     decision: Decision  # as logged (verdict, reasons, regions)
     image_note: str  # where the image came from, or why only the map is shown
+    # the override reason when the model that judged this part was promoted without passing the gate
+    model_override: str | None = None
 
     @property
     def id(self) -> int:
@@ -99,4 +101,7 @@ def load_stored_view(db: Any, inspection_id: int) -> StoredView | None:
         image = quantise_prob(prob)
     elif image is None:
         notes.append("image not available")
-    return StoredView(detail, image, prob, logged_decision(detail), "; ".join(notes))
+    from inspector.core.promotion import override_mark
+
+    override = override_mark(db, detail.row.model_sha256)
+    return StoredView(detail, image, prob, logged_decision(detail), "; ".join(notes), override)
