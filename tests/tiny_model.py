@@ -38,6 +38,20 @@ def build_tiny_model(path: Path, gain: float = 25.0, level: float = 0.6, card: d
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     onnx.save(model, str(path))
+    import hashlib
+
+    import cv2
+
+    # golden samples for the station's self-test (a card without them is "unverified"): a clean
+    # texture must be OK and a bright blob NG, beside the model like a shipped model's
+    golden = []
+    for expected, defect, seed in (("OK", False, 100), ("NG", True, 101)):
+        data = cv2.imencode(".png", synthetic_image(64, defect=defect, seed=seed)[0])[1].tobytes()
+        rel = f"golden/{path.stem}_{expected.lower()}.png"
+        (path.parent / "golden").mkdir(exist_ok=True)
+        (path.parent / rel).write_bytes(data)
+        entry = {"image": rel, "sha256": hashlib.sha256(data).hexdigest(), "expected": expected}
+        golden.append(entry | ({"min_regions": 1} if defect else {}))
     card_data = {
         "name": "tiny-test",
         "input_height": 64,
@@ -47,6 +61,7 @@ def build_tiny_model(path: Path, gain: float = 25.0, level: float = 0.6, card: d
         "normalisation": {"scale": 255.0, "mean": 0.0, "std": 1.0},
         "threshold": 0.5,
         "trained_on": "nothing: a hand-built test model",
+        "golden": golden,
     }
     card_data.update(card or {})
     path.with_suffix(".json").write_text(json.dumps(card_data), encoding="utf-8")

@@ -129,6 +129,7 @@ def export_run(
     from trainer.data.io import read_raw
     from trainer.data.split import select
     from trainer.evaluate import default_recipe, evaluate
+    from trainer.golden import golden_from_evaluation
     from trainer.model import size_multiple
     from trainer.train import load_keras
 
@@ -224,6 +225,8 @@ def export_run(
     }
     if cfg.init_from:
         extra["init_from"] = cfg.init_from  # also inside "config"; top level for readers of the card
+    # the station's self-test: correctly decided val images (the user's data), copied beside the model
+    extra["golden"] = golden_from_evaluation(metrics["per_image"], val, out_dir)
     card = ModelCard.model_validate({**card.model_dump(), **extra})
     write_card(card, onnx_path)
     for f in ("curves.png", "split.json"):

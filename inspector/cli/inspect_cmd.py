@@ -14,7 +14,7 @@ from types import FrameType
 from inspector.cli import exitcodes
 from inspector.cli.report import VerdictRow, check_export_path, export_rows, print_summary
 from inspector.core.backends.base import BackendUnavailable, ModelLoadError
-from inspector.core.model_card import load_card
+from inspector.core.model_card import load_card, verify_card
 from inspector.core.paths import default_archive_dir, default_model, default_recipe_path
 from inspector.core.progress import SimpleState
 from inspector.core.recipe import Recipe, load_recipe
@@ -56,6 +56,7 @@ def run_inspect(args: argparse.Namespace) -> int:
     from db.history import AlreadyLogged
     from db.session import open_db
     from db.writer import VerdictWriter
+    from inspector.cli.selftest_cmd import selftest_gate
     from inspector.core.backends.select import select_backend
     from inspector.core.demo import make_source
     from inspector.core.overlay import render_result
@@ -67,7 +68,7 @@ def run_inspect(args: argparse.Namespace) -> int:
         if args.export:
             check_export_path(args.export)
         recipe = load_recipe(recipe_path)
-        card = load_card(model_path)
+        card = verify_card(load_card(model_path), model_path)  # a card for another model: refused
     except (OSError, ValueError) as exc:
         return _fail(str(exc), exitcodes.USAGE)
     try:
@@ -79,6 +80,8 @@ def run_inspect(args: argparse.Namespace) -> int:
     except ValueError as exc:
         backend.close()
         return _fail(str(exc), exitcodes.USAGE)
+    # golden-sample self-test: on failure every part is logged as ERROR (pipeline.blocked) and says why
+    selftest_gate(pipeline, allow_unverified=args.allow_unverified, verbose=args.verbose)
     info = backend.info()
     if info.notice and args.verbose:
         print(f"note: {info.notice}", file=sys.stderr)

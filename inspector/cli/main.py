@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from inspector.cli import exitcodes
+from inspector.cli.selftest_cmd import add_parser as selftest_parser
 from inspector.cli.setpin_cmd import add_parser as set_pin_parser
 
 
@@ -41,6 +42,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--export", type=Path, help="write this run's verdicts to a .csv or .json file")
     p.add_argument("--threads", type=int, help="CPU inference threads (default: all cores)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument("--allow-unverified", action="store_true",
+                   help="inspect even if the model card has no golden samples (the model is unverified)")
     _add_common(p)
 
     h = sub.add_parser("history", help="recent verdicts from the database")
@@ -61,6 +64,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_common(r)
 
     _add_common(set_pin_parser(sub))
+    selftest_parser(sub)
 
     g = sub.add_parser("gui", help="open the station window (the default)")
     g.add_argument("--source", default=None, help="start on this source instead of the demo")
@@ -89,6 +93,10 @@ def main(argv: list[str] | None = None) -> int:
             from inspector.cli.replay_cmd import run_replay
 
             return run_replay(args)
+        if command == "selftest":
+            from inspector.cli.selftest_cmd import run_selftest_cmd
+
+            return run_selftest_cmd(args)
         if command == "set-pin":
             from inspector.cli.setpin_cmd import run_set_pin
 

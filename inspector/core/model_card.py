@@ -25,6 +25,22 @@ class Normalisation(BaseModel):
     std: float = Field(1.0, gt=0.0)
 
 
+class GoldenSample(BaseModel):
+    """A reference image and the verdict the station must give it (the start-up self-test,
+    ``inspector/core/selftest.py``). ``image`` is relative to the card's folder; ``sha256`` is of
+    the file's bytes, so a swapped or edited image fails the self-test instead of passing it.
+
+    ``expected``: "OK" means exactly OK; "NG" means flagged by the rules (NG or REVIEW) with at
+    least ``min_regions`` counted regions.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="allow")
+    image: str = Field(min_length=1)
+    sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+    expected: Literal["OK", "NG"]
+    min_regions: int = Field(0, ge=0)
+
+
 class ModelCard(BaseModel):
     model_config = ConfigDict(frozen=True, extra="allow", protected_namespaces=())
 
@@ -44,6 +60,8 @@ class ModelCard(BaseModel):
     metrics: dict[str, Any] = Field(default_factory=dict)
     config: dict[str, Any] = Field(default_factory=dict)
     created_at: datetime | None = None
+    # reference images with their expected verdicts; none: the model is "unverified"
+    golden: list[GoldenSample] = Field(default_factory=list)
 
 
 def sha256_file(path: Path, chunk: int = 1 << 20) -> str:
@@ -88,6 +106,45 @@ def load_card(model_path: Path) -> ModelCard:
         # keep going, but callers can show this: the card was written for another file
         card = card.model_copy(update={"card_sha_mismatch": card_sha})
     return card
+
+
+class CardMismatchError(ValueError):
+    """The model card was written for another model file (its recorded sha256 differs)."""
+
+
+def verify_card(card: ModelCard, model_path: Path | None = None) -> ModelCard:
+    """The station's check on a loaded card: refuse one whose recorded sha256 is not the model
+    file's (``load_card`` only notes it, so tools can still read such a card). Returns ``card``."""
+    recorded = (card.model_extra or {}).get("card_sha_mismatch")
+    if recorded:
+        where = f"{card_path_for(model_path)}: " if model_path is not None else ""
+        raise CardMismatchError(
+            f"{where}model card {card.name!r} records sha256 {str(recorded)[:12]}… but the model file's "
+            f"is {card.sha256[:12]}…: the card was written for another model file; the station will "
+            "not use it (re-export the model, or restore the card that belongs to it)"
+        )
+    return card
+
+
+def copy_golden(model_path: Path, target_model_path: Path) -> list[Path]:
+    """Copy the golden images of the card beside ``model_path`` to the same relative places beside
+    ``target_model_path``: a model copied elsewhere (installed, promoted) without them would fail
+    its self-test. Absolute paths and paths leading out of the model's folder are left alone.
+    Returns the copies."""
+    import shutil
+
+    src_dir, dst_dir = Path(model_path).parent, Path(target_model_path).parent
+    copies: list[Path] = []
+    for g in load_card(model_path).golden:
+        rel = Path(g.image)
+        if rel.is_absolute() or ".." in rel.parts:
+            continue
+        src, dst = src_dir / rel, dst_dir / rel
+        if src.is_file() and src.resolve() != dst.resolve():
+            dst.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(src, dst)
+            copies.append(dst)
+    return copies
 
 
 def write_card(card: ModelCard, model_path: Path) -> Path:

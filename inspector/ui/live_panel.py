@@ -27,11 +27,13 @@ from PySide6.QtWidgets import (
 
 from inspector.core.backends.base import BackendInfo
 from inspector.core.pipeline import RunSummary
+from inspector.core.selftest import SelfTestReport
 from inspector.core.sources.base import Source
 from inspector.core.types import InspectionResult
 from inspector.ui.context import AppContext, ModelState
 from inspector.ui.image_view import ImageView
 from inspector.ui.live_widgets import CounterTiles, LiveCounters, RecentStrip, VerdictBanner
+from inspector.ui.selftest_banner import SelfTestBanner
 from inspector.ui.source_chooser import SourceChoice, SourceChooser
 from inspector.ui.workers import (
     InspectionController,
@@ -159,6 +161,8 @@ class LivePanel(QWidget):
         layout.setContentsMargins(10, 6, 10, 10)
         layout.setSpacing(8)
         layout.addWidget(src)
+        self.selftest_banner = SelfTestBanner()  # hidden unless the self-test fails
+        layout.addWidget(self.selftest_banner)
         layout.addWidget(self.splitter, 1)
         layout.addWidget(recent_box)
 
@@ -167,6 +171,7 @@ class LivePanel(QWidget):
         w.result.connect(self._on_result)
         w.error.connect(lambda text: self.ctx.notify("error", text))
         w.backend_ready.connect(self._on_backend)
+        w.selftest_done.connect(self._on_selftest)
         w.started.connect(self._on_started)
         w.finished.connect(self._on_finished)
         w.logged.connect(self.ctx.inspection_logged)
@@ -293,6 +298,16 @@ class LivePanel(QWidget):
                                                notice=info.notice))
         if info.notice:
             self.ctx.notify("info", info.notice)
+
+    def _on_selftest(self, report: SelfTestReport) -> None:
+        was_failing = self.selftest_banner.failing
+        if self.selftest_banner.show_report(report):  # say it once per change, not per run
+            if report.passed and was_failing:
+                self.ctx.notify("info", f"Self-test passed: model {report.model_name} with recipe "
+                                        f"{report.recipe_name} v{report.recipe_version}")
+            elif not report.passed:
+                self.ctx.notify("error", f"Self-test failed: station will not pass parts — every part "
+                                         f"is logged as ERROR. {report.reason}")
 
     def _on_model_changed(self, model: ModelState) -> None:
         # backend_ready also calls set_model (same path, backend filled in): only a new file matters.

@@ -23,10 +23,12 @@ from typing import Any
 
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
+from inspector.core.model_card import ModelCard
 from inspector.core.pipeline import Pipeline, RunSummary, run_source
 from inspector.core.recipe import Recipe
+from inspector.core.selftest import SelfTestReport, run_selftest
 from inspector.core.sources.base import Source
-from inspector.core.types import InspectionResult
+from inspector.core.types import Frame, InspectionResult
 
 log = logging.getLogger(__name__)
 
@@ -110,6 +112,31 @@ class RunRequest:
     skip_logged: bool = False  # skip parts already logged with the same content, model and recipe
 
 
+class _StationPipeline(Pipeline):
+    """The worker's pipeline: a recipe swapped in from the UI thread takes effect before the next
+    part, on the worker thread, after the self-test has run with it (a failure blocks the station)."""
+
+    def __init__(self, backend: Any, card: ModelCard, recipe: Recipe,
+                 selftest: Callable[[Pipeline], SelfTestReport]) -> None:
+        super().__init__(backend, card, recipe)
+        self._selftest = selftest
+        self._next_recipe: Recipe | None = None
+        self._next_lock = threading.Lock()
+
+    def swap_recipe(self, recipe: Recipe) -> None:
+        """Any thread: use ``recipe`` from the next part on."""
+        with self._next_lock:
+            self._next_recipe = recipe
+
+    def inspect(self, frame: Frame, read_ms: float = 0.0) -> InspectionResult:
+        with self._next_lock:
+            recipe, self._next_recipe = self._next_recipe, None
+        if recipe is not None:
+            self.recipe = recipe
+            self._selftest(self)
+        return super().inspect(frame, read_ms)
+
+
 class InspectionWorker(QObject):
     """Lives on the worker thread. Signals are emitted from worker/writer threads (queued to the UI)."""
 
@@ -119,6 +146,7 @@ class InspectionWorker(QObject):
     started = Signal(str)  # the source's name
     logged = Signal(int)  # inspection id, after its commit
     finished = Signal(object)  # RunSummary
+    selftest_done = Signal(object)  # SelfTestReport: after every (cached) self-test of model + recipe
 
     def __init__(self, db: Any, station: str, archive_dir: Path | None = None) -> None:
         super().__init__()
@@ -131,6 +159,7 @@ class InspectionWorker(QObject):
         self._writer: Any = None
         self._pipeline: Pipeline | None = None
         self._lock = threading.Lock()
+        self._selftests: dict[tuple[str, ...], SelfTestReport] = {}  # by model, golden, recipe, backend
 
     # -- called from the UI thread (cheap, thread-safe) ---------------------------------------
     def set_recipe(self, recipe: Recipe) -> None:
@@ -138,7 +167,9 @@ class InspectionWorker(QObject):
         with self._lock:
             if self._writer is not None:
                 self._writer.add_recipe(recipe)  # registered before any result can carry it
-            if self._pipeline is not None:
+            if isinstance(self._pipeline, _StationPipeline):
+                self._pipeline.swap_recipe(recipe)  # self-tested on the worker thread, before the next part
+            elif self._pipeline is not None:
                 self._pipeline.recipe = recipe
 
     def close_writer(self, timeout: float = 5.0) -> None:
@@ -183,6 +214,7 @@ class InspectionWorker(QObject):
         if self._backend is not None:
             self._backend.close()
         self._backend = self._backend_key = None
+        self._selftests.clear()
 
     @Slot(object)
     def preload(self, req: RunRequest) -> None:
@@ -190,19 +222,54 @@ class InspectionWorker(QObject):
         _yield_cpu_to_ui()
         try:
             self._load_backend(req)
+            self._selftest(Pipeline(self._backend, self._card, req.recipe))
         except (OSError, ValueError, RuntimeError) as exc:
             self.error.emit(f"the model could not be loaded: {exc}")
 
+    @Slot(object)
+    def check_recipe(self, recipe: Recipe) -> None:
+        """Self-test a new recipe with the loaded model while idle (a run does it before its next
+        part), so the live panel shows at once whether the station will pass parts."""
+        with self._lock:
+            running = self._pipeline is not None
+        if self._backend is None or self._card is None or running:
+            return
+        try:
+            self._selftest(Pipeline(self._backend, self._card, recipe))
+        except ValueError as exc:
+            self.error.emit(f"self-test not run: {exc}")
+
+    def _selftest(self, pipeline: Pipeline) -> SelfTestReport:
+        """Run (or reuse) the golden-sample self-test for this model, recipe and backend; a failure
+        blocks ``pipeline`` (every part a logged ERROR saying why). Worker thread only."""
+        card, recipe = pipeline.card, pipeline.recipe
+        key = (
+            card.sha256,
+            str([g.model_dump(mode="json") for g in card.golden]),
+            str((card.model_extra or {}).get("card_sha_mismatch")),
+            recipe.model_dump_json(),
+            pipeline.backend.info().display,
+        )
+        report = self._selftests.get(key)
+        if report is None:
+            report = run_selftest(pipeline, recipe=recipe)
+            self._selftests[key] = report
+            log.info("self-test of %s with recipe %s v%d: %s (%.0f ms)", card.name, recipe.name,
+                     recipe.version, "passed" if report.passed else report.reason, report.duration_s * 1e3)
+        pipeline.blocked = None if report.passed else report.reason
+        self.selftest_done.emit(report)
+        return report
+
     def _load_backend(self, req: RunRequest) -> None:
         from inspector.core.backends.select import select_backend
-        from inspector.core.model_card import load_card
+        from inspector.core.model_card import load_card, verify_card
 
         path = Path(req.model_path)
         stat = path.stat() if path.is_file() else None
         key = (str(path), stat.st_mtime_ns if stat else None, req.backend_kind, req.threads)
         if key != self._backend_key or self._backend is None:
             self.release()
-            card = load_card(path)  # FileNotFoundError names the missing model
+            card = verify_card(load_card(path), path)  # names a missing model or a card for another one
             self._backend = select_backend(req.backend_kind, path, threads=req.threads)
             self._card, self._backend_key = card, key
             self.backend_ready.emit(self._backend.info())
@@ -213,7 +280,8 @@ class InspectionWorker(QObject):
         writer = self._ensure_writer()
         writer.add_model(self._card, str(path))
         writer.add_recipe(req.recipe)
-        pipeline = Pipeline(self._backend, self._card, req.recipe)
+        pipeline = _StationPipeline(self._backend, self._card, req.recipe, self._selftest)
+        self._selftest(pipeline)
         with self._lock:
             self._pipeline = pipeline
         return pipeline
@@ -295,6 +363,7 @@ class InspectionController(QObject):
     _submit = Signal(object)
     _preload = Signal(object)
     _release = Signal()
+    _check_recipe = Signal(object)
 
     def __init__(self, db: Any, station: str, archive_dir: Path | None = None,
                  parent: QObject | None = None) -> None:
@@ -306,6 +375,7 @@ class InspectionController(QObject):
         self._submit.connect(self.worker.run)
         self._preload.connect(self.worker.preload)
         self._release.connect(self.worker.release)
+        self._check_recipe.connect(self.worker.check_recipe)
         self.worker.finished.connect(self._on_finished)
         self._control: RunControl | None = None
         self._state = "idle"
@@ -356,6 +426,7 @@ class InspectionController(QObject):
 
     def set_recipe(self, recipe: Recipe) -> None:
         self.worker.set_recipe(recipe)
+        self._check_recipe.emit(recipe)  # self-test it on the worker thread (cached)
 
     def shutdown(self, timeout_ms: int = 5000) -> None:
         """Stop the run, free the backend on its thread, flush the writer. Only at exit."""
