@@ -218,6 +218,10 @@ class AlreadyLogged:
             )
             if prefix is not None:
                 q = q.where(Inspection.source_key.startswith(prefix, autoescape=True))
+            # parts rejected unseen because the station was blocked (self-test failed) were never
+            # looked at by the model: a rerun inspects them
+            blocked = (Inspection.verdict == Verdict.ERROR.value) & (Inspection.error_stage == "selftest")
+            q = q.where(~blocked)
             self._shas: set[str] = set()
             self._keys: set[str] = set()
             for sha, key in s.execute(q):

@@ -663,17 +663,20 @@ def install_model(model_path: Path, models_dir: Path) -> Path:
 
     Idempotent: the folder is named by the ONNX sha256, so installing the same file twice is a no-op.
     """
-    from inspector.core.model_card import card_path_for
+    from inspector.core.model_card import card_path_for, copy_golden
 
     model_path = Path(model_path)
     sha = sha256_file(model_path)
     dest = Path(models_dir) / f"{model_path.stem}-{sha[:12]}"
     target = dest / "model.onnx"
     if target.is_file() and sha256_file(target) == sha:
+        copy_golden(model_path, target)  # an earlier install may predate golden samples
         return target
     dest.mkdir(parents=True, exist_ok=True)
     shutil.copy2(model_path, target)
     card = card_path_for(model_path)
     if card.is_file():
         shutil.copy2(card, card_path_for(target))
+        # the golden samples travel with the model: without them its self-test blocks the station
+        copy_golden(model_path, target)
     return target

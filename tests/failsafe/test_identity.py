@@ -91,3 +91,38 @@ def test_hot_folder_that_reuses_one_name_inspects_each_new_part(tmp_path: Path) 
     assert len(got) == 10
     assert all(isinstance(f, Frame) for f in got)
     assert len({f.sha256 for f in got if isinstance(f, Frame)}) == 10
+
+
+def test_parts_rejected_while_the_station_was_blocked_are_inspected_once_it_is_fixed(
+    tmp_path: Path, image_folder: Path
+) -> None:
+    import json
+
+    model = build_tiny_model(tmp_path / "m" / "tiny.onnx")
+    card = model.with_suffix(".json")
+    good = card.read_text()
+    data = json.loads(good)
+    data["golden"][0]["expected"] = "NG"  # a wrong golden sample: the self-test fails
+    card.write_text(json.dumps(data))
+    db = tmp_path / "v.db"
+    assert _inspect(image_folder, model, db) == exitcodes.UNREADABLE
+    with sqlite3.connect(db) as con:
+        assert con.execute("select distinct verdict, error_stage from inspection").fetchall() == [
+            ("ERROR", "selftest")
+        ]
+    card.write_text(good)  # fixed: same model file, same recipe
+    assert _inspect(image_folder, model, db) == exitcodes.DEFECTS
+    with sqlite3.connect(db) as con:
+        rows = con.execute("select verdict, count(*) from inspection group by verdict order by 1").fetchall()
+    assert rows == [("ERROR", 6), ("NG", 3), ("OK", 3)]  # the blocked rows stay on record
+
+
+def test_an_installed_model_takes_its_golden_samples_along(tmp_path: Path) -> None:
+    from inspector.core.model_card import load_card
+    from inspector.core.promotion import install_model
+
+    model = build_tiny_model(tmp_path / "run" / "model.onnx")
+    installed = install_model(model, tmp_path / "models")
+    golden = load_card(installed).golden
+    assert golden
+    assert all((installed.parent / g.image).is_file() for g in golden)
