@@ -76,7 +76,6 @@ def test_resize_mode_roundtrip() -> None:
     t, info = prepare(img, _card(resize="resize"))
     assert t.shape == (64, 96, 1)
     assert info == PrepInfo(orig_hw=(120, 150), tensor_hw=(64, 96), mode="resize", content_hw=(64, 96))
-    assert not info.cropped
     prob = np.full((64, 96, 1), 0.25, np.float32)
     prob[:32] = 0.75  # top half
     out = restore(prob, info)
@@ -101,7 +100,6 @@ def test_pad_mode_reflects_and_restores_by_slicing() -> None:
     t, info = prepare(img, _card(resize="pad"))
     assert t.shape == (64, 96, 1)
     assert info.content_hw == (50, 70)
-    assert not info.cropped
     # original pixels stay where they were
     np.testing.assert_allclose(t[:50, :70, 0], img / 255.0, atol=1e-6)
     # reflection (no repeated edge row): row 50 mirrors row 48
@@ -113,26 +111,19 @@ def test_pad_mode_reflects_and_restores_by_slicing() -> None:
     np.testing.assert_array_equal(out, p[:50, :70, 0])
 
 
-def test_pad_mode_crops_larger_images_and_restores_zero_outside() -> None:
-    img = _ramp(80, 100)
-    t, info = prepare(img, _card(resize="pad"))
-    assert t.shape == (64, 96, 1)
-    assert info.cropped
-    assert info.content_hw == (64, 96)
-    np.testing.assert_allclose(t[:, :, 0], img[:64, :96] / 255.0, atol=1e-6)
-    out = restore(np.ones((64, 96), np.float32), info)
-    assert out.shape == (80, 100)
-    assert out[:64, :96].min() == 1.0
-    assert out[64:].max() == 0.0
-    assert out[:, 96:].max() == 0.0
+# An image larger than a pad card's input used to be cropped silently (the rest restored as
+# probability 0, never inspected). prepare now refuses it; inspector.core.tiling tiles it
+# (tests/failsafe/test_whole_image.py).
+@pytest.mark.parametrize(("h", "w"), [(80, 100), (40, 200), (65, 96)])
+def test_pad_mode_refuses_to_crop_larger_images(h: int, w: int) -> None:
+    with pytest.raises(ValueError, match=rf"image {w}x{h} is larger than the 96x64 input.*tiled"):
+        prepare(_ramp(h, w), _card(resize="pad"))
 
 
-def test_pad_mode_mixed_larger_and_smaller() -> None:
-    img = _ramp(40, 200)
-    t, info = prepare(img, _card(resize="pad"))
-    assert t.shape == (64, 96, 1)
-    assert info.content_hw == (40, 96)
-    assert restore(np.ones((64, 96), np.float32), info).sum() == 40 * 96
+def test_restore_refuses_a_cropped_prep_info() -> None:
+    info = PrepInfo(orig_hw=(80, 100), tensor_hw=(64, 96), mode="pad", content_hw=(64, 96))
+    with pytest.raises(ValueError, match="only part of it was inspected"):
+        restore(np.ones((64, 96), np.float32), info)
 
 
 @pytest.mark.parametrize(("h", "w", "th", "tw"), [(50, 70, 64, 80), (64, 80, 64, 80), (1, 17, 16, 32)])

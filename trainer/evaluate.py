@@ -1,9 +1,10 @@
 """Score an ONNX model on labelled images with the station's own code.
 
-Inference: onnxruntime directly, fed through ``inspector.core.preprocess``
-(prepare/restore as the model card says), so the numbers are what the station
-would see. Verdicts: ``inspector.core.rules.decide`` (NG and REVIEW count as
-"defective"). Pixel metrics use ``prob >= recipe.threshold``:
+Inference: onnxruntime directly, fed through ``inspector.core.tiling`` (the
+station's own whole-image inference: geometry and tiling as the model card
+says, every pixel inspected), so the numbers are what the station would see.
+Verdicts: ``inspector.core.rules.decide`` (NG and REVIEW count as "defective").
+Pixel metrics use ``prob >= recipe.threshold``:
 - dice_defective / iou_defective: mean over images with a defect;
 - dice_all: mean over all images, an empty prediction on an empty mask = 1
   (NVIDIA UNet_Industrial convention).
@@ -33,7 +34,7 @@ def default_recipe() -> Recipe:
 
 
 class OnnxPredictor:
-    """ORT session + the station's preprocess; one image at a time (sizes may differ)."""
+    """ORT session + the station's whole-image inference; one image at a time (sizes may differ)."""
 
     def __init__(self, model_path: Path, card: ModelCard | None = None, threads: int = 0) -> None:
         import onnxruntime as ort
@@ -46,18 +47,17 @@ class OnnxPredictor:
         self.input = self.sess.get_inputs()[0].name
         if self.input != "image":
             raise ValueError(f"{model_path}: input is named {self.input!r}, the contract says 'image'")
+        from inspector.core.tiling import Tiler
 
-    def tensor(self, image: np.ndarray) -> tuple[np.ndarray, Any]:
-        from inspector.core.preprocess import prepare
+        self.tiler = Tiler(card=self.card, run=self._run, model_path=Path(model_path), on_cpu=True)
 
-        return prepare(image, self.card)
+    def _run(self, batch: np.ndarray) -> np.ndarray:
+        (out,) = self.sess.run(["mask"], {self.input: batch})
+        return np.asarray(out)
 
     def __call__(self, image: np.ndarray) -> np.ndarray:
-        from inspector.core.preprocess import restore
-
-        x, info = self.tensor(image)
-        (out,) = self.sess.run(["mask"], {self.input: x[None]})
-        return restore(out[0], info)
+        """Probability map (float32 HxW) at the image's size, every pixel inspected."""
+        return self.tiler.infer(image)[0]
 
 
 def _ratio(num: int, den: int) -> float:

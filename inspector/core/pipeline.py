@@ -26,11 +26,11 @@ import numpy as np
 
 from inspector.core.backends.base import Backend
 from inspector.core.model_card import ModelCard
-from inspector.core.preprocess import prepare, restore
 from inspector.core.progress import ProgressState
 from inspector.core.recipe import Recipe
 from inspector.core.rules import decide
 from inspector.core.sources.base import Source
+from inspector.core.tiling import Tiler
 from inspector.core.types import Decision, Frame, FrameError, InspectionResult, Verdict
 
 log = logging.getLogger(__name__)
@@ -83,19 +83,17 @@ class Pipeline:
         self.blocked: str | None = None
 
     def infer_prob(self, image: np.ndarray) -> tuple[np.ndarray, dict[str, float]]:
-        """Probability map (float32 HxW, original size) and stage timings in ms."""
-        t0 = time.perf_counter()
-        tensor, info = prepare(image, self.card)
-        t1 = time.perf_counter()
-        out = self.backend.infer(tensor[None, ...])
-        t2 = time.perf_counter()
-        prob = restore(out[0, ..., 0], info)
-        t3 = time.perf_counter()
-        return prob, {
-            "preprocess": (t1 - t0) * 1e3,
-            "infer": (t2 - t1) * 1e3,
-            "restore": (t3 - t2) * 1e3,
-        }
+        """Probability map (float32 HxW, original size) and stage timings in ms
+        ('preprocess', 'infer', 'restore').
+
+        Every pixel is inspected: an image larger than a ``pad`` card's input, or too large
+        for one inference within the memory budget, is tiled (inspector.core.tiling); one
+        that cannot be inspected even in tiles raises ImageTooLargeError (a ValueError).
+        """
+        tiler = self.__dict__.get("_tiler")
+        if tiler is None or not tiler.serves(self.backend, self.card):
+            tiler = self._tiler = Tiler.for_backend(self.backend, self.card)
+        return tiler.infer(image)
 
     def inspect(self, frame: Frame, read_ms: float = 0.0) -> InspectionResult:
         """The verdict for one frame; never raises for a problem with this frame or the model:

@@ -5,11 +5,12 @@ normalisation; :class:`PrepInfo` remembers what was done so :func:`restore`
 can undo it exactly. The trainer feeds its data through the same functions,
 so the station and training never disagree about what the model sees.
 
-Geometry choices: padding and cropping happen at the bottom/right, so original
-pixel (x, y) stays at (x, y) in the tensor and restoring is a plain slice.
-Padding reflects the image (no artificial edge for the model to flag as a
-defect). Pixels cropped away (``pad`` mode, image larger than the input) are
-not inspected and restore as probability 0.
+Geometry choices: padding happens at the bottom/right, so original pixel
+(x, y) stays at (x, y) in the tensor and restoring is a plain slice. Padding
+reflects the image (no artificial edge for the model to flag as a defect).
+Nothing is ever cropped: an image larger than a ``pad`` card's input is refused
+here with a ValueError; :mod:`inspector.core.tiling` inspects it in tiles (the
+station and the trainer's evaluation go through that module).
 """
 
 from __future__ import annotations
@@ -32,12 +33,7 @@ class PrepInfo:
     orig_hw: tuple[int, int]  # (H, W) of the original image
     tensor_hw: tuple[int, int]  # (H, W) of the model input
     mode: str  # the card's resize mode
-    content_hw: tuple[int, int]  # original pixels inside the tensor (pad/native); == tensor_hw for resize
-
-    @property
-    def cropped(self) -> bool:
-        """True when part of the image did not fit the model input (pad mode)."""
-        return self.mode != "resize" and self.content_hw != self.orig_hw
+    content_hw: tuple[int, int]  # original pixels inside the tensor: orig_hw (pad/native), tensor_hw (resize)
 
 
 def to_gray_float(image: np.ndarray) -> np.ndarray:
@@ -80,9 +76,8 @@ def normalise(gray: np.ndarray, norm: Normalisation) -> np.ndarray:
     return gray
 
 
-def _fit(g: np.ndarray, th: int, tw: int) -> np.ndarray:
-    """Crop then reflect-pad at the bottom/right to exactly (th, tw)."""
-    g = g[:th, :tw]
+def _pad_to(g: np.ndarray, th: int, tw: int) -> np.ndarray:
+    """Reflect-pad at the bottom/right to exactly (th, tw); (th, tw) is never smaller."""
     h, w = g.shape
     if (h, w) != (th, tw):
         g = cv2.copyMakeBorder(g, 0, th - h, 0, tw - w, cv2.BORDER_REFLECT_101)
@@ -107,11 +102,17 @@ def prepare(image: np.ndarray, card: ModelCard) -> tuple[np.ndarray, PrepInfo]:
     else:
         if card.resize == "pad":
             th, tw = card.input_height, card.input_width
+            if h > th or w > tw:
+                raise ValueError(
+                    f"image {w}x{h} is larger than the {tw}x{th} input of model card {card.name!r} "
+                    "(resize: pad); cropping it would leave pixels uninspected, so it must be tiled "
+                    "(inspector.core.tiling)"
+                )
         else:  # native: the U-Net needs sides divisible by 2**depth
             m = max(1, card.multiple)
             th, tw = -(-h // m) * m, -(-w // m) * m
-        content = (min(h, th), min(w, tw))
-        g = _fit(g, th, tw)
+        content = (h, w)
+        g = _pad_to(g, th, tw)
     info = PrepInfo(orig_hw=(h, w), tensor_hw=(th, tw), mode=card.resize, content_hw=content)
     return normalise(np.ascontiguousarray(g), card.normalisation)[:, :, None], info
 
@@ -129,12 +130,12 @@ def restore(prob: np.ndarray, info: PrepInfo) -> np.ndarray:
         if (h, w) == info.tensor_hw:
             return p.copy()
         return cv2.resize(p, (w, h), interpolation=cv2.INTER_LINEAR)
-    ch, cw = info.content_hw
-    if (ch, cw) == (h, w):
-        return p[:h, :w].copy()
-    out = np.zeros((h, w), np.float32)
-    out[:ch, :cw] = p[:ch, :cw]
-    return out
+    if info.content_hw != (h, w) or h > p.shape[0] or w > p.shape[1]:
+        raise ValueError(
+            f"image {w}x{h} does not fit its {p.shape[1]}x{p.shape[0]} model input; "
+            "only part of it was inspected (tile it with inspector.core.tiling)"
+        )
+    return p[:h, :w].copy()
 
 
 def prepare_batch(images: Sequence[np.ndarray], card: ModelCard) -> tuple[np.ndarray, list[PrepInfo]]:

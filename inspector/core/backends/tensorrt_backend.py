@@ -74,7 +74,9 @@ class TensorRTBackend(Backend):
         self._buffers: dict[str, _Buffer] = {}
         self._out_name = OUTPUT_NAME
         self._max_batch = 1
-        self._hw: tuple[int, int] = (0, 0)
+        self._hw: tuple[int, int] = (0, 0)  # the profile's opt H, W
+        self._min_hw: tuple[int, int] = (0, 0)
+        self._max_hw: tuple[int, int] = (0, 0)
         self._sidecar: EngineSidecar | None = None
         self._gpu = ""
         self._model_path = Path()
@@ -120,11 +122,14 @@ class TensorRTBackend(Backend):
         if inputs != [INPUT_NAME] or not outputs:
             raise ModelLoadError(f"{engine_path}: engine needs one input '{INPUT_NAME}', has inputs {inputs}")
         self._out_name = OUTPUT_NAME if OUTPUT_NAME in outputs else outputs[0]
-        mn, _, mx = (tuple(s) for s in engine.get_tensor_profile_shape(INPUT_NAME, 0))
-        self._max_batch = int(mx[0])
-        self._hw = (int(mx[1]), int(mx[2]))
-        if (int(mn[1]), int(mn[2])) != self._hw:
-            raise ModelLoadError(f"{engine_path}: profile must fix H and W, has min {mn} max {mx}")
+        mn, opt, mx = (tuple(int(d) for d in s) for s in engine.get_tensor_profile_shape(INPUT_NAME, 0))
+        if len(mn) != 4 or mn[3] != 1 or mx[3] != 1:
+            raise ModelLoadError(
+                f"{engine_path}: input profile must be NHWC [N, H, W, 1], has min {mn} max {mx}"
+            )
+        self._max_batch = mx[0]
+        # any H x W inside the profile runs (an engine for a `native` card covers a range)
+        self._min_hw, self._hw, self._max_hw = (mn[1], mn[2]), (opt[1], opt[2]), (mx[1], mx[2])
         for n in (INPUT_NAME, self._out_name):
             self._buffers[n] = _Buffer(n, np.dtype(trt.nptype(engine.get_tensor_dtype(n))))
         self._context = engine.create_execution_context()
@@ -162,18 +167,38 @@ class TensorRTBackend(Backend):
 
     @property
     def input_size(self) -> tuple[int, int]:
-        """(H, W) the engine was built for."""
+        """(H, W) the engine was tuned for (the profile's opt)."""
         return self._hw
+
+    @property
+    def min_input_size(self) -> tuple[int, int]:
+        """Smallest (H, W) the engine's profile takes."""
+        return self._min_hw
+
+    @property
+    def max_input_size(self) -> tuple[int, int]:
+        """Largest (H, W) the engine's profile takes; the tiler cuts larger images to fit."""
+        return self._max_hw
 
     def infer(self, batch: np.ndarray) -> np.ndarray:
         if self._context is None:
             raise RuntimeError("backend not loaded")
         self._check_thread("infer")
         batch = np.asarray(batch)
-        if batch.ndim != 4 or batch.shape[3] != 1 or tuple(batch.shape[1:3]) != self._hw:
-            raise ValueError(
-                f"expected a batch [N, {self._hw[0]}, {self._hw[1]}, 1], got {list(batch.shape)}"
+        (h0, w0), (h1, w1) = self._min_hw, self._max_hw
+        if (
+            batch.ndim != 4
+            or batch.shape[3] != 1
+            or not (h0 <= batch.shape[1] <= h1 and w0 <= batch.shape[2] <= w1)
+        ):
+            want = (
+                f"[N, {h0}, {w0}, 1]"
+                if (h0, w0) == (h1, w1)
+                else f"[N, H, W, 1] with {h0} <= H <= {h1}, {w0} <= W <= {w1}"
             )
+            raise ValueError(f"expected a batch {want} (the engine's profile), got {list(batch.shape)}")
+        if batch.shape[0] == 0:  # nothing to run; TensorRT rejects a zero batch
+            return np.zeros(batch.shape, np.float32)
         # the profile's max batch is a hard limit: split, never fail
         parts = [
             self._infer_chunk(batch[i : i + self._max_batch]) for i in range(0, len(batch), self._max_batch)

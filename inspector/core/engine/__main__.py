@@ -51,7 +51,10 @@ def _parity_images(args: argparse.Namespace, card: ModelCard, h: int, w: int) ->
         paths = sorted(p for p in Path(args.images).iterdir() if is_image_path(p))[: args.parity_count]
         if not paths:
             raise ValueError(f"no images in {args.images}")
-        return np.stack([prepare(read_image(p)[0], card)[0] for p in paths]).astype(np.float32)
+        views = [read_image(p)[0] for p in paths]
+        if card.resize == "pad":  # parity compares card-size inputs: one tile's worth of each image
+            views = [v[: card.input_height, : card.input_width] for v in views]
+        return np.stack([prepare(v, card)[0] for v in views]).astype(np.float32)
     from inspector.core.engine.parity import synthetic_images
 
     x = synthetic_images(args.parity_count, h, w) * 255.0  # gray levels, then the card's normalisation

@@ -8,6 +8,7 @@ child process that can be killed. ``state`` is only polled between steps.
 from __future__ import annotations
 
 import json
+import math
 import os
 import time
 from datetime import UTC, datetime
@@ -90,7 +91,7 @@ def _parse(trt: ModuleType, parser: Any, data: bytes, onnx_path: Path) -> None:
         raise EngineBuildError(f"TensorRT could not parse {onnx_path} ({len(errors)} error(s)):\n{detail}")
 
 
-def _io_shape(network: Any, card: ModelCard, onnx_path: Path) -> tuple[int, int]:
+def _io_shape(network: Any, card: ModelCard, onnx_path: Path) -> tuple[int | None, int | None]:
     inputs = {network.get_input(i).name: network.get_input(i) for i in range(network.num_inputs)}
     outputs = {network.get_output(i).name for i in range(network.num_outputs)}
     if INPUT_NAME not in inputs or OUTPUT_NAME not in outputs:
@@ -101,10 +102,73 @@ def _io_shape(network: Any, card: ModelCard, onnx_path: Path) -> tuple[int, int]
     shape = tuple(inputs[INPUT_NAME].shape)
     if len(shape) != 4 or shape[3] not in (-1, 1):
         raise ModelLoadError(f"{onnx_path}: input '{INPUT_NAME}' must be NHWC [N,H,W,1], is {list(shape)}")
-    # dynamic spatial dims: the card says what size preprocess feeds, so that is what we tune for
-    h = shape[1] if shape[1] > 0 else card.input_height
-    w = shape[2] if shape[2] > 0 else card.input_width
-    return h, w
+    # None: dynamic in the ONNX; the card then says which sizes reach the model (profile_range)
+    return (shape[1] if shape[1] > 0 else None), (shape[2] if shape[2] > 0 else None)
+
+
+HW = tuple[int, int]
+
+
+def _gpu_memory_bytes() -> int | None:
+    try:
+        cuda = probe.import_cuda()
+        cuda.init()
+        return int(cuda.Device(0).total_memory())
+    except Exception:  # no pycuda / driver: the caller falls back to the host figure
+        return None
+
+
+def profile_range(
+    card: ModelCard,
+    fixed: tuple[int | None, int | None] = (None, None),
+    max_batch: int = 1,
+    max_side: int | None = None,
+    onnx_path: Path | None = None,
+    memory_fraction: float = 0.5,
+    notes: dict[str, Any] | None = None,
+) -> tuple[HW, HW, HW]:
+    """(min, opt, max) H x W of the engine's optimisation profile.
+
+    ``resize`` and ``pad`` cards: exactly the card's input (pad tiles are that size).
+    ``native``: from one ``multiple`` up to the pixel budget, opt at the card's size: the
+    largest side S with ``max_batch * S * S`` pixels within ``memory_fraction`` of the
+    GPU's memory, at the model's measured bytes per pixel (inspector.core.tiling; TensorRT
+    sizes an execution context for the profile's maximum). ``max_side`` overrides S.
+    Dimensions fixed in the ONNX win over all of this.
+    """
+    m = max(1, card.multiple)
+    opt = (card.input_height, card.input_width)
+    if card.resize == "native":
+        opt = (-(-opt[0] // m) * m, -(-opt[1] // m) * m)
+    mn, mx = opt, opt
+    if card.resize == "native":
+        if max_side is None:
+            from inspector.core.tiling import memory_budget_bytes, model_footprint
+
+            if onnx_path is None:
+                raise ValueError("profile_range needs onnx_path (or max_side) for a native card")
+            fp = model_footprint(onnx_path, card)
+            gpu = _gpu_memory_bytes()
+            budget = int(gpu * memory_fraction) if gpu else memory_budget_bytes(memory_fraction)
+            per_sample = fp.max_pixels(budget) // max(1, max_batch)
+            max_side = math.isqrt(per_sample)
+            if notes is not None:
+                notes["profile_budget"] = {
+                    "bytes_per_pixel": fp.bytes_per_pixel,
+                    "budget_bytes": budget,
+                    "budget_of": "GPU memory" if gpu else "host memory (GPU memory unknown)",
+                    "memory_fraction": memory_fraction,
+                    "footprint": fp.method,
+                }
+        side = (max_side // m) * m
+        mn = (m, m)
+        mx = (max(side, opt[0]), max(side, opt[1]))
+    fh, fw = fixed
+    if fh is not None:
+        mn, opt, mx = (fh, mn[1]), (fh, opt[1]), (fh, mx[1])
+    if fw is not None:
+        mn, opt, mx = (mn[0], fw), (opt[0], fw), (mx[0], fw)
+    return mn, opt, mx
 
 
 def _timing_cache(config: Any, path: Path | None) -> Any:
@@ -134,8 +198,11 @@ def build_engine(
     timing_cache_path: Path | None = None,
     state: ProgressState | None = None,
     card: ModelCard | None = None,
+    max_side: int | None = None,
+    memory_fraction: float = 0.5,
 ) -> EngineSidecar:
-    """Parse ``onnx_path``, build an engine for batches 1..max_batch, write engine + sidecar.
+    """Parse ``onnx_path``, build an engine for batches 1..max_batch over the H x W range the
+    card allows (:func:`profile_range`), write engine + sidecar.
 
     Raises BackendUnavailable (no TensorRT / GPU), ModelLoadError (contract),
     EngineBuildError (parser/builder), Fp16ConversionUnavailable, BuildCancelled.
@@ -169,13 +236,20 @@ def build_engine(
             settings["fp16"] = f"fp16 ONNX via {how}"
     parser = trt.OnnxParser(network, logger)
     _parse(trt, parser, data, onnx_path)
-    h, w = _io_shape(network, card, onnx_path)
+    fixed = _io_shape(network, card, onnx_path)
+    (h0, w0), (h, w), (h1, w1) = profile_range(
+        card, fixed, max_batch, max_side, onnx_path, memory_fraction, settings
+    )
+    what = f"{h}x{w}" if (h0, w0, h1, w1) == (h, w, h, w) else f"{h0}x{w0}..{h1}x{w1} (opt {h}x{w})"
 
-    _step(state, 2, f"configuring profile 1..{max_batch} x {h}x{w}")
+    _step(state, 2, f"configuring profile 1..{max_batch} x {what}")
     profile = builder.create_optimization_profile()
-    profile.set_shape(INPUT_NAME, (1, h, w, 1), (opt_batch, h, w, 1), (max_batch, h, w, 1))
+    try:
+        profile.set_shape(INPUT_NAME, (1, h0, w0, 1), (opt_batch, h, w, 1), (max_batch, h1, w1, 1))
+    except RuntimeError as exc:  # the real bindings raise on inconsistent dimensions
+        raise EngineBuildError(f"invalid optimisation profile {what}, batch 1..{max_batch}: {exc}") from exc
     if config.add_optimization_profile(profile) < 0:
-        raise EngineBuildError(f"invalid optimisation profile for {h}x{w}, batch 1..{max_batch}")
+        raise EngineBuildError(f"invalid optimisation profile for {what}, batch 1..{max_batch}")
     config.set_memory_pool_limit(trt.MemoryPoolType.WORKSPACE, int(workspace_mb) << 20)
     if timing_cache_path is not None:
         _timing_cache(config, Path(timing_cache_path))
@@ -210,6 +284,11 @@ def build_engine(
         opt_batch=opt_batch,
         input_height=h,
         input_width=w,
+        min_height=h0,
+        min_width=w0,
+        max_height=h1,
+        max_width=w1,
+        resize=card.resize,
         built_at=datetime.now(UTC),
         builder=settings,
     )

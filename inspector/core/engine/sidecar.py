@@ -35,8 +35,15 @@ class EngineSidecar(BaseModel):
     precision: Precision
     max_batch: int
     opt_batch: int = 1
-    input_height: int
+    input_height: int  # the profile's opt H x W (the card's input size)
     input_width: int
+    # the H x W range of the profile (None in sidecars written before ranges: fixed at input_*);
+    # `native` cards get a range up to the pixel budget, `resize`/`pad` cards exactly their input
+    min_height: int | None = None
+    min_width: int | None = None
+    max_height: int | None = None
+    max_width: int | None = None
+    resize: str | None = None  # the card's resize mode the profile was made for
     built_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
     builder: dict[str, Any] = Field(default_factory=dict)  # workspace, flags, fp16 method, timing cache...
     # "built": not yet compared against ONNX Runtime; "verified": parity passed;
@@ -47,6 +54,14 @@ class EngineSidecar(BaseModel):
     @property
     def sm(self) -> str:
         return "sm_" + self.compute_capability.replace(".", "")
+
+    @property
+    def min_hw(self) -> tuple[int, int]:
+        return (self.min_height or self.input_height, self.min_width or self.input_width)
+
+    @property
+    def max_hw(self) -> tuple[int, int]:
+        return (self.max_height or self.input_height, self.max_width or self.input_width)
 
 
 class EngineProblem(enum.StrEnum):

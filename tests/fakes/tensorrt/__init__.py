@@ -333,11 +333,15 @@ class IOptimizationProfile:
         self._valid = True
 
     def set_shape(self, input: str, min: Any, opt: Any, max: Any) -> None:
+        """Like the real bindings: each of min/opt/max is set in turn (setDimensions), and the
+        first one that is inconsistent raises RuntimeError; nothing is recorded then."""
         mn, op, mx = (Dims(int(d) for d in s) for s in (min, opt, max))
-        if not (len(mn) == len(op) == len(mx)) or any(
-            a > b or b > c for a, b, c in zip(mn, op, mx, strict=True)
-        ):
-            self._valid = False
+        if not mn or any(d < 0 for d in mn):
+            raise RuntimeError("min input provided to optimization profile is invalid")
+        if len(op) != len(mn) or any(a > b for a, b in zip(mn, op, strict=True)):
+            raise RuntimeError("opt input provided to optimization profile is invalid")
+        if len(mx) != len(op) or any(b > c for b, c in zip(op, mx, strict=True)):
+            raise RuntimeError("max input provided to optimization profile is invalid")
         self._shapes[input] = [mn, op, mx]
 
     def get_shape(self, input: str) -> list[Dims]:
