@@ -7,6 +7,7 @@ many-reader station needs (WAL, busy timeout, real transactions).
 from __future__ import annotations
 
 import os
+import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -18,9 +19,14 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
+from db.storable import short_error
+
 APP_NAME = "defect-inspector"
 BUSY_TIMEOUT_MS = 10_000
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+MIN_FREE_MB = 200  # preflight refuses less free space on the DB's or the archive's filesystem
+MIN_FREE_ENV = "INSPECTOR_MIN_FREE_MB"  # overrides MIN_FREE_MB
+PREFLIGHT_LOCK_TIMEOUT_S = 2.0  # how long preflight waits for another program's write lock
 
 
 def default_db_url() -> str:
@@ -37,14 +43,61 @@ def _is_sqlite(url: str | URL) -> bool:
     return make_url(url).get_backend_name() == "sqlite"
 
 
+def _sqlite_uri(url: URL) -> bool:
+    return str(url.query.get("uri", "")).lower() in ("true", "1")
+
+
+def _is_memory(url: URL) -> bool:
+    """An in-memory SQLite URL (``sqlite://``, ``sqlite:///:memory:``, a ``mode=memory`` URI)."""
+    if not _is_sqlite(url):
+        return False
+    database = url.database or ""
+    if database in ("", ":memory:"):
+        return True
+    return _sqlite_uri(url) and (
+        url.query.get("mode") == "memory" or database.removeprefix("file:").startswith(":memory:")
+    )
+
+
+def sqlite_file(url: str | URL) -> Path | None:
+    """The file of a SQLite URL (a ``file:`` URI included), None for another database or in memory."""
+    url = make_url(url)
+    if not _is_sqlite(url) or _is_memory(url):
+        return None
+    database = url.database or ""
+    if _sqlite_uri(url) and database.startswith("file:"):
+        database = database.removeprefix("file:").split("?", 1)[0]
+    return Path(database)
+
+
+def check_db_url(url: str | None) -> None:
+    """Refuse a URL that cannot hold a station's log (ValueError): an empty one, which would
+    silently mean the default, and an in-memory SQLite database, whose verdicts would vanish
+    with the run (and which the writer thread cannot even see). None means the default."""
+    if url is None:
+        return
+    if not url.strip():
+        raise ValueError("the database URL is empty; give one, or leave --db out for the default")
+    try:
+        parsed = make_url(url.strip())
+    except Exception as exc:  # sqlalchemy.exc.ArgumentError: says what is wrong
+        raise ValueError(f"not a database URL: {url!r} ({exc})") from None
+    if _is_memory(parsed):
+        raise ValueError(
+            f"{parsed.render_as_string()} is an in-memory database: the verdicts would be lost "
+            "when the run ends; give a file, e.g. sqlite:////var/lib/inspector/inspections.db"
+        )
+
+
 def make_engine(url: str | URL | None = None, **kwargs: Any) -> Engine:
     url = make_url(url or default_db_url())
     if not _is_sqlite(url):
         # pool_pre_ping: a station runs for weeks; the DB server may restart.
         kwargs.setdefault("pool_pre_ping", True)
         return create_engine(url, **kwargs)
-    if url.database and url.database != ":memory:":
-        Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+    file = sqlite_file(url)
+    if file is not None and url.query.get("mode") not in ("ro", "memory"):
+        file.parent.mkdir(parents=True, exist_ok=True)
     engine = create_engine(url, **kwargs)
     _configure_sqlite(engine)
     return engine
@@ -145,3 +198,153 @@ def open_db(url: str | URL | None = None, *, migrate: bool = True, **engine_kwar
     if migrate:
         upgrade(engine=engine)
     return Database(engine)
+
+
+class PreflightError(RuntimeError):
+    """The station must not start inspecting: the message says what is wrong and what to do."""
+
+
+def _where(db: Database) -> str:
+    return db.url.render_as_string(hide_password=True)
+
+
+def min_free_bytes() -> int:
+    """:data:`MIN_FREE_MB` (or the ``INSPECTOR_MIN_FREE_MB`` environment variable) in bytes."""
+    raw = os.environ.get(MIN_FREE_ENV, "").strip()
+    if not raw:
+        return MIN_FREE_MB * 10**6
+    try:
+        mb = float(raw)
+    except ValueError:
+        raise PreflightError(f"{MIN_FREE_ENV}={raw!r} is not a number of MB") from None
+    return max(0, int(mb * 10**6))
+
+
+def _existing(path: Path) -> Path:
+    path = path.absolute()
+    while not path.exists() and path != path.parent:
+        path = path.parent
+    return path
+
+
+def _check_free_space(what: str, path: Path, need: int) -> None:
+    try:
+        free = shutil.disk_usage(_existing(path)).free
+    except OSError as exc:
+        raise PreflightError(f"cannot check the free space for the {what} ({path}): {exc}") from None
+    if free < need:
+        raise PreflightError(
+            f"only {free / 1e6:.0f} MB free on the filesystem of the {what} ({path}); "
+            f"need at least {need / 1e6:.0f} MB: free some space "
+            f"(or set {MIN_FREE_ENV} to accept less)"
+        )
+
+
+def _check_schema(db: Database) -> None:
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
+    heads = set(ScriptDirectory.from_config(alembic_config()).get_heads())
+    with db.engine.connect() as conn:
+        current = set(MigrationContext.configure(conn).get_current_heads())
+    if current != heads:
+        raise PreflightError(
+            f"the database {_where(db)} has schema revision {', '.join(sorted(current)) or 'none'} "
+            f"but this station needs {', '.join(sorted(heads))}: open it with this version of the "
+            "station to migrate it, or use the station version that created it"
+        )
+
+
+def _sqlite_write_probe(db: Database, timeout_s: float) -> None:
+    """A real write in a transaction that is rolled back: read-only files and connections,
+    and another program's write lock, show up here instead of at the first commit."""
+    import sqlite3
+
+    raw = db.engine.raw_connection()
+    try:
+        cur = raw.cursor()
+        cur.execute(f"PRAGMA busy_timeout={int(timeout_s * 1000)}")
+        try:
+            cur.execute("BEGIN IMMEDIATE")
+            try:
+                cur.execute("UPDATE alembic_version SET version_num = version_num")
+            finally:
+                cur.execute("ROLLBACK")
+        except sqlite3.Error as exc:
+            name = getattr(exc, "sqlite_errorname", "")
+            text = str(exc)
+            if name.startswith("SQLITE_BUSY") or name.startswith("SQLITE_LOCKED") or "locked" in text:
+                raise PreflightError(
+                    f"the database {_where(db)} is locked by another program (still busy after "
+                    f"{timeout_s:g} s): stop the other writer, then start again"
+                ) from None
+            if name.startswith("SQLITE_READONLY") or "readonly" in text:
+                raise PreflightError(
+                    f"the database {_where(db)} is read-only: the station cannot log verdicts "
+                    "(check the file's and its folder's permissions and the mount)"
+                ) from None
+            if name.startswith("SQLITE_FULL") or "full" in text:
+                raise PreflightError(f"the database {_where(db)} is full: {text}") from None
+            raise PreflightError(f"cannot write to the database {_where(db)}: {text}") from None
+        finally:
+            cur.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+            cur.close()
+    finally:
+        raw.close()
+
+
+def _server_write_probe(db: Database, timeout_s: float) -> None:
+    from sqlalchemy import exc as sa_exc
+
+    try:
+        with db.engine.connect() as conn, conn.begin() as trans:
+            if db.engine.dialect.name == "postgresql":
+                conn.exec_driver_sql(f"SET LOCAL lock_timeout = '{int(timeout_s * 1000)}ms'")
+                if conn.exec_driver_sql("SHOW transaction_read_only").scalar() == "on":
+                    raise PreflightError(
+                        f"the database {_where(db)} is read-only (a standby, or a read-only "
+                        "session): the station cannot log verdicts"
+                    )
+            conn.exec_driver_sql("UPDATE alembic_version SET version_num = version_num")
+            trans.rollback()
+    except sa_exc.SQLAlchemyError as exc:
+        raise PreflightError(f"cannot write to the database {_where(db)}: {short_error(exc)}") from None
+
+
+def preflight(
+    db: Database,
+    archive_dir: Path | None,
+    *,
+    min_free: int | None = None,
+    lock_timeout_s: float = PREFLIGHT_LOCK_TIMEOUT_S,
+) -> None:
+    """Check, before the first image, what would otherwise fail only at the first commit:
+    an in-memory URL, free space on the DB's and the archive's filesystem (at least
+    ``min_free`` bytes, default :func:`min_free_bytes`), the schema at head, and a database
+    that takes a write (not read-only, not locked by another program for more than
+    ``lock_timeout_s``). Raises :class:`PreflightError`.
+
+    The archive is checked for space only: an archive folder that cannot be written does
+    not stop the logging of verdicts (the writer keeps them and reports the archive errors).
+    On a database server, the server's own disk is not visible from here; the write probe
+    and the server's errors cover it."""
+    if _is_memory(db.url):
+        raise PreflightError(f"{_where(db)} is an in-memory database: the verdicts would be lost")
+    need = min_free_bytes() if min_free is None else min_free
+    file = sqlite_file(db.url)
+    if file is not None:
+        _check_free_space("database", file, need)
+    if archive_dir is not None:
+        # free space only: an archive that cannot be written must not stop the logging of
+        # verdicts (the writer keeps them and reports the archive errors)
+        _check_free_space("archive", Path(archive_dir), need)
+    try:
+        _check_schema(db)
+    except PreflightError:
+        raise
+    except Exception as exc:
+        raise PreflightError(f"cannot read the database {_where(db)}: {short_error(exc)}") from None
+    if db.is_sqlite:
+        _sqlite_write_probe(db, lock_timeout_s)
+    else:
+        _server_write_probe(db, lock_timeout_s)

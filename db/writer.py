@@ -2,8 +2,15 @@
 
 A verdict counts as logged only once committed, so ``submit`` returns a
 Future that resolves to the inspection id after the commit (or carries the
-exception). Errors never kill the thread: the batch is retried once, then its
-futures fail and the thread carries on with the next batch.
+exception). Errors never kill the thread: a batch the database failed (locked,
+full, unreachable) is retried once, then its futures fail and the thread
+carries on with the next batch.
+
+One row never takes its neighbours with it: every text is made storable first
+(:func:`db.storable.storable_text`), and a batch that still fails for a reason
+other than the database itself (locked, full, unreachable) is committed again
+row by row, so only the row that truly cannot be stored fails, with a short
+:class:`RowNotStoredError`.
 """
 
 from __future__ import annotations
@@ -21,11 +28,13 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from sqlalchemy import exc as sa_exc
 
 from db import registry
 from db.blobs import encode_prob_map, write_jpeg, write_png
 from db.models import DefectRegion, Inspection, ProbMap
 from db.session import Database
+from db.storable import short_error, storable_text
 from inspector.core.model_card import ModelCard
 from inspector.core.recipe import Recipe
 from inspector.core.types import InspectionResult, Verdict
@@ -72,6 +81,10 @@ _STOP = object()
 
 class WriterClosedError(RuntimeError):
     pass
+
+
+class RowNotStoredError(ValueError):
+    """This one result cannot be stored; the others of its batch were committed."""
 
 
 class VerdictWriter:
@@ -243,16 +256,51 @@ class VerdictWriter:
             except Exception as exc:  # reported through the futures
                 self._note_error(exc)
                 log.warning(
-                    "verdict writer: commit of %d rows failed (try %d): %r", len(prepared), attempt, exc
+                    "verdict writer: commit of %d rows failed (try %d): %s",
+                    len(prepared),
+                    attempt,
+                    short_error(exc),
                 )
-                if attempt == 2:
+                db_trouble = _is_db_trouble(exc)
+                if attempt == 1 and db_trouble:  # may pass: a busy or restarting server
+                    time.sleep(self._retry_delay)
+                    continue
+                if db_trouble:
                     self._fail([p.job for p in prepared], exc)
                     _remove_archive_files(prepared)
-                    return
-                time.sleep(self._retry_delay)
+                elif len(prepared) > 1:  # a row's own value: find it, commit the others
+                    self._write_one_by_one(prepared)
+                else:
+                    self._fail_unstorable(prepared[0], exc)
+                return
         self._note_batch(len(ids))
         for p, row_id in zip(prepared, ids, strict=True):
             p.job.future.set_result(row_id)
+
+    def _write_one_by_one(self, prepared: list[_Prepared]) -> None:
+        """Each row in its own transaction: only a row that cannot be stored fails."""
+        for i, p in enumerate(prepared):
+            try:
+                (row_id,) = self._commit([p])
+            except Exception as exc:
+                self._note_error(exc)
+                if _is_db_trouble(exc):  # the database failed now, not this row: the rest would too
+                    rest = prepared[i:]
+                    self._fail([q.job for q in rest], exc)
+                    _remove_archive_files(rest)
+                    return
+                self._fail_unstorable(p, exc)
+                continue
+            self._note_batch(1)
+            p.job.future.set_result(row_id)
+
+    def _fail_unstorable(self, p: _Prepared, exc: Exception) -> None:
+        key = storable_text(p.job.result.frame.key)
+        log.warning("verdict writer: %s cannot be stored: %s", key, short_error(exc))
+        err = RowNotStoredError(f"cannot be stored: {short_error(exc)}")
+        err.__cause__ = exc
+        self._fail([p.job], err)
+        _remove_archive_files([p])
 
     def _try_prepare(self, job: _Job) -> _Prepared | Exception:
         try:
@@ -383,7 +431,10 @@ class VerdictWriter:
         with self._lock:  # stats() iterates the window from another thread (the GUI)
             self.written += rows
             self.batches += 1
-            self._rate.append((time.monotonic(), rows))
+            now = time.monotonic()
+            self._rate.append((now, rows))
+            while now - self._rate[0][0] > RATE_WINDOW_S:  # bounded even if nobody asks for stats
+                self._rate.popleft()
 
     def _rows_per_s(self) -> float:
         with self._lock:
@@ -407,6 +458,29 @@ def _remove_archive_files(items: list[_Prepared]) -> None:
                     log.warning("verdict writer: could not remove unlogged archive file %s: %r", path, exc)
 
 
+def _is_db_trouble(exc: BaseException) -> bool:
+    """Whether ``exc`` is the database failing (locked, full, read-only, unreachable, schema
+    gone), which no row can cause and every row would meet again, rather than a row's value."""
+    return isinstance(
+        exc,
+        sa_exc.OperationalError
+        | sa_exc.InterfaceError
+        | sa_exc.DisconnectionError
+        | sa_exc.TimeoutError
+        | OSError,
+    )
+
+
+_LENGTHS: dict[str, int | None] = {
+    c.name: getattr(c.type, "length", None) for c in Inspection.__table__.columns
+}
+REASON_CHARS = 2000  # a reason is a line for a person; an exception dump is cut
+
+
+def _text(value: object, column: str | None = None) -> str:
+    return storable_text(str(value), _LENGTHS.get(column) if column else None)
+
+
 def _inspection_row(
     r: InspectionResult, p: _Prepared, station_id: int, model_id: int, recipe_id: int
 ) -> Inspection:
@@ -414,26 +488,27 @@ def _inspection_row(
     f = r.frame
     row = Inspection(
         station_id=station_id,
-        source=f.source,
-        source_key=f.key,
-        image_path=str(f.path) if f.path is not None else None,
-        image_sha256=f.sha256,
+        # every text made storable: one odd file name or a long message must not fail the batch
+        source=_text(f.source, "source"),
+        source_key=_text(f.key, "source_key"),
+        image_path=_text(f.path, "image_path") if f.path is not None else None,
+        image_sha256=_text(f.sha256, "image_sha256") if f.sha256 is not None else None,
         captured_at=f.captured_at,
         inspected_at=r.inspected_at,
         model_id=model_id,
         recipe_id=recipe_id,
-        backend=r.backend,
+        backend=_text(r.backend, "backend"),
         threshold=float(r.threshold),
         verdict=Verdict(d.verdict).value,
-        error_stage=r.error_stage[:20],
+        error_stage=storable_text(r.error_stage)[:20],  # a short code: cut, no marker
         score=float(d.score),
         area_ratio=float(d.area_ratio),
         n_regions=len(d.regions),
-        reasons=[str(x) for x in d.reasons],
+        reasons=[storable_text(str(x), REASON_CHARS) for x in d.reasons],
         # numpy floats are not JSON serialisable
-        timings={str(k): float(v) for k, v in r.timings_ms.items()},
-        archive_image_path=p.archive_image,
-        archive_overlay_path=p.archive_overlay,
+        timings={_text(k): float(v) for k, v in r.timings_ms.items()},
+        archive_image_path=_text(p.archive_image) if p.archive_image else None,
+        archive_overlay_path=_text(p.archive_overlay) if p.archive_overlay else None,
     )
     if p.png is not None:
         row.prob_map = ProbMap(png=p.png)

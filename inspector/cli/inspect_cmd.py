@@ -7,18 +7,18 @@ import os
 import signal
 import socket
 import sys
-from concurrent.futures import Future
+from collections.abc import Callable
 from pathlib import Path
 from types import FrameType
 
 from inspector.cli import exitcodes
-from inspector.cli.report import VerdictRow, check_export_path, export_rows, print_summary
+from inspector.cli.report import VerdictRow, check_export_path, print_summary
 from inspector.core.backends.base import BackendUnavailable, ModelLoadError
 from inspector.core.model_card import load_card, verify_card
 from inspector.core.paths import default_archive_dir, default_model, default_recipe_path
 from inspector.core.progress import SimpleState
 from inspector.core.recipe import Recipe, load_recipe
-from inspector.core.types import InspectionResult
+from inspector.core.types import Frame, FrameError, InspectionResult
 
 
 class CliState(SimpleState):
@@ -54,19 +54,23 @@ def _fail(message: str, code: int) -> int:
 
 def run_inspect(args: argparse.Namespace) -> int:
     from db.history import AlreadyLogged
-    from db.session import open_db
+    from db.session import PreflightError, check_db_url, open_db, preflight
+    from db.storable import short_error
     from db.writer import VerdictWriter
+    from inspector.cli.run_log import RunLog
     from inspector.cli.selftest_cmd import selftest_gate
     from inspector.core.backends.select import select_backend
     from inspector.core.demo import make_source
     from inspector.core.overlay import render_result
     from inspector.core.pipeline import Pipeline, run_source
 
+    _escape_unprintable_output()
     model_path: Path = args.model or default_model()
     recipe_path: Path = args.recipe or default_recipe_path()
     try:
         if args.export:
             check_export_path(args.export)
+        check_db_url(args.db)  # "" or an in-memory URL: refused before anything is loaded
         recipe = load_recipe(recipe_path)
         card = verify_card(load_card(model_path), model_path)  # a card for another model: refused
     except (OSError, ValueError) as exc:
@@ -90,7 +94,13 @@ def run_inspect(args: argparse.Namespace) -> int:
     try:
         db = open_db(args.db)
     except Exception as exc:
-        return _fail(f"cannot open the database {args.db or '(default)'}: {exc}", exitcodes.FATAL)
+        return _fail(f"cannot open the database {_db_name(args.db)}: {short_error(exc)}", exitcodes.FATAL)
+    writer_archive = args.archive or default_archive_dir()
+    try:  # read-only, locked, full or outdated: said now, not after the whole folder was inspected
+        preflight(db, writer_archive)
+    except PreflightError as exc:
+        backend.close()
+        return _fail(str(exc), exitcodes.FATAL)
 
     try:
         from inspector.core.promotion import ensure_shipped_production_model
@@ -101,21 +111,22 @@ def run_inspect(args: argparse.Namespace) -> int:
         already_done = (
             None
             if args.rerun
-            else AlreadyLogged(
-                db, station, card.sha256, recipe.name, recipe.version, prefix=_key_prefix(args.source)
+            else _by_stored_key(
+                AlreadyLogged(
+                    db, station, card.sha256, recipe.name, recipe.version, prefix=_key_prefix(args.source)
+                )
             )
         )
     except ValueError as exc:
         return _fail(str(exc), exitcodes.USAGE)
     except Exception as exc:  # e.g. locked or unreachable database: fatal, not a traceback
-        return _fail(f"cannot read the database {args.db or '(default)'}: {exc}", exitcodes.FATAL)
+        return _fail(f"cannot read the database {_db_name(args.db)}: {short_error(exc)}", exitcodes.FATAL)
 
     try:
         source = make_source(args.source, recursive=args.recursive)
     except (OSError, ValueError, RuntimeError) as exc:
         return _fail(str(exc), exitcodes.USAGE)
 
-    writer_archive = args.archive or default_archive_dir()
     writer = VerdictWriter(
         db,
         station,
@@ -124,12 +135,13 @@ def run_inspect(args: argparse.Namespace) -> int:
         recipes=[recipe],
         models=[(card, str(model_path.resolve()))],
     )
-    # The row, not the result: a result holds the image and its float map, and a big folder
-    # must not keep every one of them in memory until the run ends.
-    pending: list[tuple[VerdictRow, Future[int]]] = []
+    # The row, not the result (a result holds the image and its float map), and only until its
+    # commit settles: then counters and the export spool keep what the summary needs, so an
+    # endless hot-folder run does not grow.
+    run_log = RunLog(args.export)
 
     def sink(result: InspectionResult) -> None:
-        pending.append((VerdictRow.from_result(result, None), writer.submit(result)))
+        run_log.add(VerdictRow.from_result(result, None), writer.submit(result))
 
     state = CliState(show=not args.no_progress and sys.stderr.isatty(), source=source)
 
@@ -151,18 +163,12 @@ def run_inspect(args: argparse.Namespace) -> int:
         writer.close()
         backend.close()
 
-    rows: list[VerdictRow] = []
-    write_errors: list[str] = []
-    for row, fut in pending:
-        try:
-            row.inspection_id = fut.result(timeout=0)
-        except Exception as exc:
-            write_errors.append(f"{row.key}: {exc}")
-        rows.append(row)
+    run_log.settle(final=True)
     if run_error is not None:
-        logged = len(rows) - len(write_errors)
+        run_log.close()
         return _fail(
-            f"inspection stopped: {run_error} ({logged} verdicts were logged and stay)", exitcodes.FATAL
+            f"inspection stopped: {run_error} ({run_log.logged} verdicts were logged and stay)",
+            exitcodes.FATAL,
         )
     stats = source.stats()
     print_summary(
@@ -170,18 +176,27 @@ def run_inspect(args: argparse.Namespace) -> int:
         info,
         card,
         recipe,
-        logged=len(rows) - len(write_errors),
+        logged=run_log.logged,
         skipped=stats.skipped + summary.skipped,
         dropped=stats.dropped,
         writer_stats=writer.stats(),
     )
-    for err in write_errors[:10]:
+    for err in run_log.errors:
         print(f"not logged: {err}", file=sys.stderr)
+    if run_log.failed:
+        shown = len(run_log.errors)
+        print(
+            f"inspector: error: {run_log.failed} verdicts were not logged"
+            + (f" (the last {shown} are listed above)" if run_log.failed > shown else ""),
+            file=sys.stderr,
+        )
     if args.export:
         try:
-            export_rows(rows, args.export)
+            run_log.write_export(args.export)
         except OSError as exc:
             return _fail(f"cannot write {args.export}: {exc}", exitcodes.FATAL)
+        finally:
+            run_log.close()
     archive_errors = writer.stats().archive_errors
     if archive_errors:
         # the verdicts are logged, but the NG/REVIEW evidence is missing (full or read-only disk?)
@@ -190,7 +205,7 @@ def run_inspect(args: argparse.Namespace) -> int:
             f"under {writer_archive} (last error: {writer.stats().last_error})",
             file=sys.stderr,
         )
-    if write_errors or archive_errors:
+    if run_log.failed or archive_errors:
         return exitcodes.FATAL
     if summary.cancelled:
         return exitcodes.INTERRUPTED
@@ -214,10 +229,45 @@ def _check_recipe_matches_log(db: object, recipe: Recipe) -> None:
         )
 
 
+def _escape_unprintable_output() -> None:
+    """A file name that is not UTF-8 prints escaped instead of ending the run in a traceback."""
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if getattr(stream, "errors", None) == "strict" and reconfigure is not None:
+            reconfigure(errors="backslashreplace")
+
+
+def _db_name(url: str | None) -> str:
+    """The database for a message: the URL without its password, or "(default)"."""
+    if url is None:
+        return "(default)"
+    from sqlalchemy.engine import make_url
+
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:  # not a URL at all: the open error says so
+        return repr(url)
+
+
 def _key_prefix(spec: str) -> str | None:
     """The resume-key prefix of a folder or hot-folder spec (keys are resolved file paths),
     so resuming loads only this folder's log, not everything the station ever inspected."""
+    from db.storable import storable_text
+
     folder = Path(spec[4:] if spec.lower().startswith("hot:") else spec)
     if not spec or not folder.is_dir():
         return None
-    return str(folder.resolve()).rstrip(os.sep) + os.sep
+    return storable_text(str(folder.resolve()).rstrip(os.sep) + os.sep)  # as the keys are stored
+
+
+def _by_stored_key(done: Callable[[object], bool]) -> Callable[[Frame | FrameError], bool]:
+    """``done`` asked with the key as the log stores it: a file name that is not UTF-8 is stored
+    escaped, and a part without a content hash is found again by that key."""
+    from types import SimpleNamespace
+
+    from db.storable import storable_text
+
+    def check(item: Frame | FrameError) -> bool:
+        return done(SimpleNamespace(key=storable_text(item.key), sha256=item.sha256))
+
+    return check

@@ -21,18 +21,25 @@ import numpy as np
 
 __all__ = [
     "IMAGE_EXTENSIONS",
+    "MAX_FILE_BYTES",
     "MAX_PIXELS",
     "MIN_SIDE",
     "ImageDecodeError",
     "decode_image",
     "header_size",
     "is_image_path",
+    "max_file_bytes",
     "read_image",
 ]
 
 IMAGE_EXTENSIONS: frozenset[str] = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff"})
 MIN_SIDE = 8  # smaller is a thumbnail or a broken export, not an inspection image
 MAX_PIXELS = 100_000_000  # 100 MP: well above line-scan tiles, below what a station can hold in a batch
+# Files larger than this are refused before a byte is read. None: derived from MAX_PIXELS (8 bytes
+# a pixel, 16-bit BGRA stored uncompressed, plus FILE_SLACK_BYTES for metadata and odd layouts).
+MAX_FILE_BYTES: int | None = None
+FILE_SLACK_BYTES = 64 * 1024 * 1024
+HEAD_BYTES = 64 * 1024  # read first: the header says the image size before the rest is read
 
 # OpenCV's own decoder warnings would otherwise flood the station's stderr; every
 # problem we care about is reported as an ImageDecodeError instead. Respect an
@@ -60,18 +67,18 @@ def is_image_path(path: Path | str) -> bool:
     return Path(path).suffix.lower() in IMAGE_EXTENSIONS
 
 
-def _png_header(data: bytes, name: str) -> tuple[int, int]:
+def _png_header(data: bytes, name: str, whole: bool = True) -> tuple[int, int]:
     if len(data) < 33 or data[12:16] != b"IHDR":
         raise ImageDecodeError(name, "truncated PNG (no image header)")
     w, h = struct.unpack(">II", data[16:24])
     # The file must end with the IEND chunk; a cut-off transfer decodes to garbage or fails late.
     # Searched near the end only, to tolerate (rare) trailing bytes after IEND.
-    if b"IEND" not in data[-4096:]:
+    if whole and b"IEND" not in data[-4096:]:
         raise ImageDecodeError(name, "truncated PNG (no IEND chunk at the end)")
     return h, w
 
 
-def _jpeg_header(data: bytes, name: str) -> tuple[int, int] | None:
+def _jpeg_header(data: bytes, name: str, whole: bool = True) -> tuple[int, int] | None:
     size: tuple[int, int] | None = None
     i, n = 2, len(data)
     while i < n:
@@ -94,18 +101,20 @@ def _jpeg_header(data: bytes, name: str) -> tuple[int, int] | None:
         if marker == 0xDA:  # start of scan: the entropy-coded data follows
             # FF bytes inside scan data are stuffed (FF00), so an EOI after SOS is the real end.
             # libjpeg would otherwise "decode" a cut-off file with a grey bottom and a warning.
-            if data.rfind(b"\xff\xd9") < i:
+            if whole and data.rfind(b"\xff\xd9") < i:
                 raise ImageDecodeError(name, "truncated JPEG (no end-of-image marker)")
             return size
         i += length
+    if not whole:  # the frame header lies beyond the first bytes (a large EXIF block): no answer yet
+        return size
     raise ImageDecodeError(name, "truncated JPEG (ends before the image data)")
 
 
-def _bmp_header(data: bytes, name: str) -> tuple[int, int]:
+def _bmp_header(data: bytes, name: str, whole: bool = True) -> tuple[int, int]:
     if len(data) < 26:
         raise ImageDecodeError(name, "truncated BMP (no image header)")
     (file_size,) = struct.unpack("<I", data[2:6])
-    if 0 < len(data) < file_size:
+    if whole and 0 < len(data) < file_size:
         raise ImageDecodeError(name, f"truncated BMP ({len(data)} of {file_size} bytes)")
     w, h = struct.unpack("<ii", data[18:26])
     return abs(h), abs(w)  # negative height = top-down rows
@@ -129,15 +138,18 @@ def _tiff_header(data: bytes) -> tuple[int, int] | None:
         return None
 
 
-def header_size(data: bytes, name: str = "<bytes>") -> tuple[int, int] | None:
+def header_size(data: bytes, name: str = "<bytes>", *, whole: bool = True) -> tuple[int, int] | None:
     """(height, width) from the file header without decoding, or None when the format
-    gives no cheap answer. Raises :class:`ImageDecodeError` on a truncated PNG/JPEG/BMP."""
+    gives no cheap answer. Raises :class:`ImageDecodeError` on a truncated PNG/JPEG/BMP.
+
+    ``whole=False``: ``data`` is only the first bytes of the file; the end-of-file checks
+    are left for the whole file, and a header beyond ``data`` gives None."""
     if data.startswith(_PNG_SIG):
-        return _png_header(data, name)
+        return _png_header(data, name, whole)
     if data.startswith(b"\xff\xd8\xff"):
-        return _jpeg_header(data, name)
+        return _jpeg_header(data, name, whole)
     if data.startswith(b"BM"):
-        return _bmp_header(data, name)
+        return _bmp_header(data, name, whole)
     if data[:4] in (b"II*\x00", b"MM\x00*"):
         return _tiff_header(data)
     return None
@@ -181,15 +193,46 @@ def decode_image(
     return image
 
 
+def max_file_bytes() -> int:
+    """The largest file :func:`read_image` reads: :data:`MAX_FILE_BYTES`, or derived from
+    :data:`MAX_PIXELS` (both read at call time, so a station can change them)."""
+    if MAX_FILE_BYTES is not None:
+        return MAX_FILE_BYTES
+    return MAX_PIXELS * 8 + FILE_SLACK_BYTES
+
+
+def _read_checked(path: Path) -> bytes:
+    """The file's bytes, refusing a file too large to hold, or whose header says the image is too
+    large, before the rest is read: a 1 GB file or a decompression bomb never gets into memory."""
+    name = str(path)
+    limit = max_file_bytes()
+    with open(path, "rb") as fh:
+        size = os.fstat(fh.fileno()).st_size
+        if size > limit:
+            raise ImageDecodeError(name, f"file too large: {size / 1e9:.1f} GB > {limit / 1e9:.2f} GB")
+        head = fh.read(HEAD_BYTES)
+        if len(head) < HEAD_BYTES:  # the whole file
+            return head
+        dims = header_size(head, name, whole=False)  # what the header promises, before the rest
+        if dims is not None:
+            _check_size(*dims, name, 0, MAX_PIXELS)
+        fh.seek(0)
+        data = fh.read(size)  # never more than the size checked above
+        if fh.read(1):
+            raise ImageDecodeError(name, "file grew while it was read (still being written?)")
+        return data
+
+
 def read_image(path: Path | str) -> tuple[np.ndarray, str]:
     """Read and decode a file; returns (image, sha256 hex of the file bytes).
 
     The bytes are read once and both hashed and decoded, so the logged hash is
-    exactly of what was inspected even if the file is replaced meanwhile.
+    exactly of what was inspected even if the file is replaced meanwhile. Size and
+    header are checked first (:func:`max_file_bytes`, :data:`MAX_PIXELS`).
     """
     path = Path(path)
     try:
-        data = path.read_bytes()
+        data = _read_checked(path)
     except FileNotFoundError as exc:
         raise FileNotFoundError(f"image file not found: {path}") from exc
     sha = hashlib.sha256(data).hexdigest()
