@@ -41,6 +41,7 @@ STAGES = ("read", "preprocess", "infer", "postprocess")
 # broken model (logits exported without the sigmoid, NaN weights...).
 OUTPUT_SLACK = 1e-6
 ERROR_MESSAGES_KEPT = 20  # a run keeps the last few error messages, not all (endless hot folders)
+STAGE_SAMPLES_KEPT = 10_000  # per stage, for the run's median/p99 (about 80 KB each)
 
 
 class ModelOutputError(ValueError):
@@ -209,7 +210,10 @@ class RunSummary:
 
     counts: dict[str, int] = field(default_factory=lambda: {v.value: 0 for v in Verdict})
     errors: deque[str] = field(default_factory=lambda: deque(maxlen=ERROR_MESSAGES_KEPT))
-    stage_ms: dict[str, list[float]] = field(default_factory=lambda: {s: [] for s in (*STAGES, "total")})
+    # the most recent timings only: an endless hot-folder run must not grow (median/p99 over them)
+    stage_ms: dict[str, deque[float]] = field(
+        default_factory=lambda: {s: deque(maxlen=STAGE_SAMPLES_KEPT) for s in (*STAGES, "total")}
+    )
     elapsed_s: float = 0.0
     cancelled: bool = False
     skipped: int = 0  # parts already logged with this content, model and recipe (resume)

@@ -275,6 +275,11 @@ class InspectionWorker(QObject):
             self.backend_ready.emit(self._backend.info())
 
     def _prepare(self, req: RunRequest) -> Pipeline:
+        from db.session import preflight
+
+        # before the first image (and at every Start: disks fill up): a read-only, locked or full
+        # database or archive disk stops the run here, with the reason, not at the first commit
+        preflight(self._db, self._archive_dir)
         self._load_backend(req)
         path = Path(req.model_path)
         writer = self._ensure_writer()
