@@ -1,4 +1,4 @@
-"""SQLAlchemy 2.0 typed models; the schema of /work/shared/DESIGN.md.
+"""SQLAlchemy 2.0 typed models: the verdict log's schema (docs/architecture.md, Storage).
 
 Keep in step with ``migrations/versions``: tests compare the migrated schema
 with this metadata.

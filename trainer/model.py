@@ -1,4 +1,4 @@
-"""The seed U-Net (DESIGN.md "Model contract"), fully convolutional.
+"""The seed U-Net (the model contract in docs/architecture.md), fully convolutional.
 
 Input ``image`` [N, H, W, 1] float32, output ``mask`` [N, H, W, 1] sigmoid
 probabilities; N, H and W are dynamic (H, W must be multiples of 2**(depth-1)).

@@ -28,7 +28,7 @@ class Zone(BaseModel):
 
 
 class Recipe(BaseModel):
-    """Every rule of DESIGN.md, with units in the field descriptions."""
+    """Every operator-tunable rule, with units in the field descriptions."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 

@@ -1,6 +1,6 @@
 """A child process that talks JSON lines on stdout (trainer, engine build), wrapped in QProcess.
 
-TensorFlow and TensorRT never load in the station process (DESIGN rule 2):
+TensorFlow and TensorRT never load in the station process (an import-linter contract):
 ``python -m trainer train ... --progress json`` and ``python -m inspector.core.engine
 build ... --progress json`` run as children; a crash or cancel there cannot take
 the station down.

@@ -3,7 +3,7 @@
 For the short-to-medium jobs of the Trainer tab that touch the DB or files
 (exporting reviewed inspections, scoring models for the gate): a Python thread,
 not a child process, because they need no TensorFlow and share the station's
-DB handle. ``fn`` gets a ProgressState (DESIGN rule 8); signals are queued to
+DB handle. ``fn`` gets a ProgressState (long work takes progress/cancel); signals are queued to
 the UI thread.
 """
 

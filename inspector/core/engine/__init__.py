@@ -1,6 +1,6 @@
-"""TensorRT engines as derived artifacts of an ONNX model (DESIGN rule 4).
+"""TensorRT engines as derived artifacts of an ONNX model (rebuilt, never edited).
 
-Nothing here imports tensorrt or pycuda at module import (rule 3): those are
+Nothing here imports tensorrt or pycuda at module import (heavy imports stay lazy): those are
 imported inside the functions that need them. Build runs as a child process
 (``python -m inspector.core.engine build ...``) so a crash in the builder
 cannot take the station down.

@@ -1,7 +1,7 @@
 """What this machine offers TensorRT: library version and GPU, with readable failures.
 
 Every import of tensorrt / pycuda happens in here, inside functions, so that
-``import inspector`` never loads them (DESIGN rule 3).
+``import inspector`` never loads them (heavy imports live inside functions).
 """
 
 from __future__ import annotations
