@@ -34,7 +34,12 @@ def test_trt10_fp16_uses_builder_flag_and_writes_engine_and_sidecar(tmp_path, mo
     assert read_sidecar(engine) == sc
     assert (sc.tensorrt_version, sc.gpu_name, sc.compute_capability) == ("10.3.0", "NVIDIA L4", "8.9")
     assert sc.onnx_sha256 == sha256_file(model)
-    assert (sc.precision, sc.max_batch, sc.opt_batch, sc.status) == ("fp16", 8, 2, "built")
+    # the build ends with its parity check: only a verified engine is ever used
+    assert (sc.precision, sc.max_batch, sc.opt_batch, sc.status) == ("fp16", 8, 2, "verified")
+    assert sc.parity is not None
+    assert sc.parity["passed"] is True
+    assert sc.parity["images"] == "16 synthetic textures"
+    assert (sc.compute_precision, sc.onnx_hw) == ("fp16", (None, None))
     assert sc.builder["fp16"] == "BuilderFlag.FP16"
     assert sc.builder["network_flags"] == 0  # weakly typed: the FP16 flag requires it on TRT 10
     hdr = _header(engine)

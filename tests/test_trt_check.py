@@ -35,7 +35,9 @@ def test_matching_engine_is_ok(built):
     assert st.engine_path == built.with_name("m.fp16.engine")
     assert st.sidecar is not None
     assert st.sidecar.gpu_name == "NVIDIA L4"
-    assert st.reason == "engine matches: TensorRT 10.3.0 FP16 on NVIDIA L4 (sm_89) (not parity-checked)"
+    assert st.reason == (
+        "engine matches: TensorRT 10.3.0 FP16 on NVIDIA L4 (sm_89), parity-checked against ONNX Runtime"
+    )
 
 
 def test_missing_engine(tmp_path, monkeypatch):

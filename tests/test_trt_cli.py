@@ -119,7 +119,7 @@ def test_bench_prints_both_backends(tmp_path, monkeypatch, capsys):
 
     S.install_fakes(monkeypatch)
     model = S.make_model(tmp_path / "m.onnx")
-    assert main(["build", "--onnx", str(model), "--skip-parity"]) == 0
+    assert main(["build", "--onnx", str(model), "--parity-count", "2"]) == 0
     capsys.readouterr()
     assert main(["bench", "--onnx", str(model), "--batches", "1", "2", "--iterations", "5"]) == 0
     rows = [e for e in _events(capsys.readouterr().out) if e["event"] == "bench"]
@@ -133,7 +133,7 @@ def test_bench_table_format(tmp_path, monkeypatch, capsys):
 
     S.install_fakes(monkeypatch)
     model = S.make_model(tmp_path / "m.onnx")
-    assert main(["build", "--onnx", str(model), "--precision", "fp32", "--skip-parity"]) == 0
+    assert main(["build", "--onnx", str(model), "--precision", "fp32", "--parity-count", "2"]) == 0
     capsys.readouterr()
     args = ["bench", "--onnx", str(model), "--precision", "fp32", "--batches", "1", "8", "--iterations", "3"]
     assert main([*args, "--format", "table"]) == 0

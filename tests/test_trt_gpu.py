@@ -16,9 +16,6 @@ pytestmark = pytest.mark.gpu
 REPO = Path(__file__).resolve().parents[1]
 DAGM = REPO / "resources" / "models" / "dagm-class1" / "model.onnx"
 
-
-
-
 from tests.fakes import support as S  # noqa: E402
 
 
@@ -43,7 +40,8 @@ def real_trt():
 def _fp16_possible(trt) -> bool:
     if hasattr(trt.BuilderFlag, "FP16"):
         return True
-    return importlib.util.find_spec("onnxconverter_common") is not None
+    # TensorRT 11: an FP16 ONNX from ModelOpt AutoCast, else onnxconverter-common
+    return any(importlib.util.find_spec(m) is not None for m in ("modelopt", "onnxconverter_common"))
 
 
 @pytest.mark.parametrize("precision", ["fp32", "fp16"])
@@ -54,10 +52,13 @@ def test_build_check_infer_parity_on_gpu(tmp_path, real_trt, precision):
     from inspector.core.engine.sidecar import check_engine
 
     if precision == "fp16" and not _fp16_possible(real_trt):
-        pytest.skip("TensorRT 11 FP16 needs onnxconverter-common")
+        pytest.skip("TensorRT 11 FP16 needs nvidia-modelopt or onnxconverter-common")
     model = S.make_model(tmp_path / "m.onnx", card_hw=(64, 96))
     sc = build_engine(model, precision=precision, max_batch=4, workspace_mb=256)
     assert sc.tensorrt_version == real_trt.__version__
+    assert sc.parity_passed, sc.parity  # the build ends with its parity check
+    # fp32 means fp32: TensorRT enables TF32 by default, the build clears it
+    assert sc.compute_precision == ("fp16" if precision == "fp16" else "fp32"), sc.builder
     st = check_engine(model, precision)
     assert st.ok, st.reason
     be = TensorRTBackend(precision=precision)
@@ -81,4 +82,7 @@ def test_shipped_model_builds_and_passes_parity(tmp_path, real_trt):
     precision = os.environ.get("GPU_CHECK_PRECISION", "fp16" if _fp16_possible(real_trt) else "fp32")
     out = tmp_path / f"model.{precision}.engine"
     args = ["build", "--onnx", str(DAGM), "--precision", precision, "--out", str(out), "--progress", "json"]
+    images = Path(os.environ.get("DAGM", "/work/shared/datasets/dagm2007-class1/Class1/Train"))
+    if images.is_dir():  # parity on real DAGM images, not only synthetic textures
+        args += ["--images", str(images)]
     assert main(args) == 0

@@ -39,6 +39,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from inspector.core.engine.parity_images import rebuild_parity_images
 from inspector.core.model_card import load_card, sha256_file
 from inspector.core.paths import user_data_dir
 from inspector.core.promotion import (
@@ -100,6 +101,10 @@ class ReleasePanel(QWidget):
         self.task.progress.connect(lambda d, t, m: self.state_label.setText(f"{m} ({d}/{t})"))
         self.task.succeeded.connect(self._on_scored)
         self.task.failed.connect(self._on_task_failed)
+        # the engine rebuild first collects real images for its parity check (reads the DB: off the UI thread)
+        self.engine_images = BackgroundTask(self)
+        self.engine_images.succeeded.connect(self._start_engine_build)
+        self.engine_images.failed.connect(self._engine_images_failed)
         self.history: list[ProductionEntry] = []
         self._build()
         ctx.role_changed.connect(lambda _r: self._update())
@@ -197,7 +202,7 @@ class ReleasePanel(QWidget):
         )
 
     def _busy(self) -> bool:
-        return self.proc.is_running() or self.task.is_running()
+        return self.proc.is_running() or self.task.is_running() or self.engine_images.is_running()
 
     def _update(self) -> None:
         busy, qa = self._busy(), self.ctx.is_qa()
@@ -373,13 +378,44 @@ class ReleasePanel(QWidget):
 
     # -- engine --------------------------------------------------------------------------------
     def build_engine(self, onnx: Path) -> None:
-        if self.proc.is_running() or not Path(onnx).is_file():
+        """Rebuild the engine for ``onnx`` (a child process), its parity check on real images: the
+        product's recent logged images, topped up from the selected run's validation split."""
+        if self.proc.is_running() or self.engine_images.is_running() or not Path(onnx).is_file():
             return
-        self._proc_kind = "engine"
         self._engine_model = Path(onnx)
         self.engine_status = "building"
+        self.state_label.setText("Collecting recent line images for the engine's parity check…")
+        db, station, recipe, run = self.ctx.db, self.ctx.station, self.ctx.recipe.name, self.run
+        validation = None
+        if run is not None and run.data:
+            split = run.path / "split.json"
+            validation = (Path(run.data), split if split.is_file() else None)
+        self.engine_images.start(
+            lambda _st: rebuild_parity_images(db, station, recipe, validation), "engine parity images"
+        )
+        self._update()
+
+    def _engine_images_failed(self, message: str) -> None:
+        self.log.emit(f"engine: no real images for the parity check ({message})")
+        self._start_engine_build(([], ""))
+
+    def _start_engine_build(self, found: tuple[list[Path], str]) -> None:
+        images, source = found
+        onnx = self._engine_model
+        if onnx is None or self.proc.is_running():
+            return
+        cmd = [*engine_program(), "build", "--onnx", str(onnx), "--progress", "json"]
+        if images:
+            cmd += ["--images", *map(str, images), "--images-source", source]
+            self.log.emit(f"engine: parity check on {source}")
+        else:
+            self.log.emit(
+                f"engine: no logged or validation images{f' ({source})' if source else ''}; "
+                "the parity check runs on synthetic textures"
+            )
+        self._proc_kind = "engine"
         self.state_label.setText("Building the TensorRT engine (child process)…")
-        self.proc.start([*engine_program(), "build", "--onnx", str(onnx), "--progress", "json"])
+        self.proc.start(cmd)
         self._update()
 
     def _on_event(self, ev: dict[str, Any]) -> None:
@@ -411,7 +447,8 @@ class ReleasePanel(QWidget):
         model, why = self._engine_model, self._last_engine_error
         self._last_engine_error = ""
         if status == "ok":
-            self.engine_status, notice = "built", "TensorRT engine built; used from the next start of a run"
+            self.engine_status = "built"
+            notice = "TensorRT engine built and parity-checked; used from the next start of a run"
             level = "info"
         elif code == ENGINE_UNAVAILABLE:
             self.engine_status = "unavailable"

@@ -4,31 +4,51 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import Literal, cast
 
 from inspector.core.backends.base import Backend, BackendKind, BackendUnavailable
 
 log = logging.getLogger(__name__)
 
 
+EnginePrecision = Literal["fp16", "fp32"]
+PRECISIONS: tuple[EnginePrecision, ...] = ("fp16", "fp32")  # "auto" tries them in this order
+
+
 def _tensorrt_backend(model_path: Path, precision: str) -> Backend:
-    """Load TensorRT for ``model_path`` or raise BackendUnavailable saying why."""
+    """Load TensorRT for ``model_path`` or raise BackendUnavailable saying why.
+
+    ``precision`` "auto": the first usable of the FP16 and FP32 engines (each used only when
+    check_engine accepts it: parity passed, profile matches the card, this GPU and TensorRT)."""
     try:
         from inspector.core.backends.tensorrt_backend import TensorRTBackend
-        from inspector.core.engine.sidecar import check_engine
+        from inspector.core.engine.sidecar import EngineProblem, check_engine
     except ImportError as exc:  # the TensorRT glue itself is part of the project
         raise BackendUnavailable(f"TensorRT support is not available: {exc}") from exc
-    status = check_engine(model_path, precision=precision)
-    if not status.ok:
-        raise BackendUnavailable(status.reason)
-    backend = TensorRTBackend(precision=precision)
-    backend.load(model_path)
-    return backend
+    if precision not in ("auto", *PRECISIONS):
+        raise ValueError(f"TensorRT precision must be auto, fp16 or fp32, not {precision!r}")
+    reasons: list[tuple[str, str]] = []
+    for prec in PRECISIONS if precision == "auto" else (cast(EnginePrecision, precision),):
+        status = check_engine(model_path, precision=prec)
+        if status.ok:
+            backend = TensorRTBackend(precision=prec)
+            backend.load(model_path)
+            return backend
+        # an engine that is simply absent is not worth a word when another precision was tried
+        if not reasons or status.problem is not EngineProblem.ENGINE_MISSING:
+            reasons.append((prec, status.reason))
+    if len(reasons) == 1:
+        raise BackendUnavailable(reasons[0][1])
+    raise BackendUnavailable("; ".join(f"{prec.upper()} engine: {why}" for prec, why in reasons))
 
 
 def select_backend(
-    kind: BackendKind | str, model_path: Path, *, threads: int | None = None, precision: str = "fp16"
+    kind: BackendKind | str, model_path: Path, *, threads: int | None = None, precision: str = "auto"
 ) -> Backend:
     """A loaded backend for ``model_path``.
+
+    ``precision`` of the TensorRT engine: "fp16", "fp32", or "auto" (the FP16 engine when it is
+    usable, else the FP32 one).
 
     ``auto`` tries TensorRT and falls back to ONNX Runtime with a notice that
     the GUI and CLI show; an explicit ``tensorrt`` fails loudly instead.

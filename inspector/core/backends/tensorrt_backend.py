@@ -57,11 +57,18 @@ class TensorRTBackend(Backend):
     name = "tensorrt"
 
     def __init__(
-        self, precision: Precision = "fp16", engine_path: Path | None = None, device: int = 0
+        self,
+        precision: Precision = "fp16",
+        engine_path: Path | None = None,
+        device: int = 0,
+        *,
+        require_parity: bool = True,
     ) -> None:
         self.precision: Precision = precision
         self.engine_path = Path(engine_path) if engine_path else None
         self.device_index = device
+        # False only for the parity check of a fresh build (engine.parity.verify_engine)
+        self.require_parity = require_parity
         self.notice = ""
         self._owner: int | None = None
         self._cuda: Any = None
@@ -87,7 +94,9 @@ class TensorRTBackend(Backend):
         if self._engine is not None:
             raise RuntimeError("TensorRTBackend.load called twice; close() first")
         model_path = Path(model_path)
-        status = check_engine(model_path, self.precision, self.engine_path)
+        status = check_engine(
+            model_path, self.precision, self.engine_path, require_parity=self.require_parity
+        )
         if not status.ok:
             raise BackendUnavailable(status.reason)
         self._sidecar = status.sidecar
@@ -131,7 +140,15 @@ class TensorRTBackend(Backend):
         # any H x W inside the profile runs (an engine for a `native` card covers a range)
         self._min_hw, self._hw, self._max_hw = (mn[1], mn[2]), (opt[1], opt[2]), (mx[1], mx[2])
         for n in (INPUT_NAME, self._out_name):
-            self._buffers[n] = _Buffer(n, np.dtype(trt.nptype(engine.get_tensor_dtype(n))))
+            dtype = engine.get_tensor_dtype(n)
+            try:
+                np_type = trt.nptype(dtype)
+            except TypeError as exc:  # BF16, FP8, INT4...: no numpy type, so no host buffer
+                raise ModelLoadError(
+                    f"{engine_path}: tensor '{n}' is {getattr(dtype, 'name', dtype)}, which has no numpy "
+                    "equivalent; the station needs float32 model I/O (keep_io_types), rebuild the engine"
+                ) from exc
+            self._buffers[n] = _Buffer(n, np.dtype(np_type))
         self._context = engine.create_execution_context()
         self._stream = self._cuda.Stream()
 
@@ -231,7 +248,7 @@ class TensorRTBackend(Backend):
         version = ""
         if self._trt is not None:
             version = ".".join(str(self._trt.__version__).split(".")[:2])
-        prec = (self._sidecar.precision if self._sidecar else self.precision).upper()
+        prec = self._sidecar.math if self._sidecar else self.precision.upper()
         return BackendInfo(
             name=self.name,
             display=f"TensorRT {version} {prec} on {self._gpu}",

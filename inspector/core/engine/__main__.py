@@ -2,9 +2,12 @@
 
 The GUI starts ``build`` as a child process (QProcess) and reads one JSON
 object per line: ``{"event": "progress", ...}``, then ``{"event": "done", ...}``
-or ``{"event": "error", "message": ...}``. Exit codes: 0 ok, 1 check says
-"not usable", 2 usage, 3 TensorRT/GPU unavailable, 4 build/model error,
-5 parity failed (engine deleted), 130 cancelled.
+or ``{"event": "error", "message": ..., "code": ..., "error_type": ...}``. Exit
+codes: 0 ok, 1 the engine is not usable (``check``; ``bench`` when check_engine
+refuses it), 2 usage, 3 TensorRT/GPU unavailable, 4 build/model error (any other
+failure, a RuntimeError from the bindings included; ``bench``: any failure while
+running), 5 parity failed (engine deleted), 130 cancelled. Every failure of
+``build`` and ``bench`` ends with an error event, never with a bare traceback.
 """
 
 from __future__ import annotations
@@ -16,10 +19,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
-from inspector.core.backends.base import BackendUnavailable, ModelLoadError
-from inspector.core.model_card import ModelCard, load_card
+from inspector.core.backends.base import BackendUnavailable
+from inspector.core.model_card import load_card
 from inspector.core.progress import SimpleState
 
 EXIT_OK, EXIT_NOT_USABLE, EXIT_UNAVAILABLE, EXIT_BUILD, EXIT_PARITY, EXIT_CANCELLED = 0, 1, 3, 4, 5, 130
@@ -43,42 +44,14 @@ class _PrintState(SimpleState):
         _emit(self.mode, "progress", done=done, total=total, message=message)
 
 
-def _parity_images(args: argparse.Namespace, card: ModelCard, h: int, w: int) -> np.ndarray:
-    if args.images:
-        from inspector.core.image_io import is_image_path, read_image
-        from inspector.core.preprocess import prepare
-
-        paths = sorted(p for p in Path(args.images).iterdir() if is_image_path(p))[: args.parity_count]
-        if not paths:
-            raise ValueError(f"no images in {args.images}")
-        views = [read_image(p)[0] for p in paths]
-        if card.resize == "pad":  # parity compares card-size inputs: one tile's worth of each image
-            views = [v[: card.input_height, : card.input_width] for v in views]
-        return np.stack([prepare(v, card)[0] for v in views]).astype(np.float32)
-    from inspector.core.engine.parity import synthetic_images
-
-    x = synthetic_images(args.parity_count, h, w) * 255.0  # gray levels, then the card's normalisation
-    n = card.normalisation
-    return ((x / n.scale - n.mean) / n.std).astype(np.float32)
-
-
-def _verify(args: argparse.Namespace, engine: Path, card: ModelCard, h: int, w: int) -> dict[str, Any]:
-    from inspector.core.backends.tensorrt_backend import TensorRTBackend
-    from inspector.core.engine.parity import parity_check, record_parity
-
-    backend = TensorRTBackend(precision=args.precision, engine_path=engine)
-    backend.load(args.onnx)
-    try:
-        report = parity_check(args.onnx, backend, _parity_images(args, card, h, w), threshold=card.threshold)
-    finally:
-        backend.close()
-    record_parity(engine, report)
-    return report.to_dict()
+def _error_event(mode: str, exc: BaseException, code: str, **fields: Any) -> None:
+    message = str(exc) or type(exc).__name__
+    _emit(mode, "error", message=message, code=code, error_type=type(exc).__name__, **fields)
 
 
 def cmd_build(args: argparse.Namespace) -> int:
-    from inspector.core.engine.build import BuildCancelled, EngineBuildError, build_engine
-    from inspector.core.engine.fp16 import Fp16ConversionUnavailable
+    from inspector.core.engine.build import BuildCancelled, build_engine
+    from inspector.core.engine.parity import ParityFailed
     from inspector.core.engine.sidecar import engine_path_for
 
     mode = args.progress
@@ -98,30 +71,39 @@ def cmd_build(args: argparse.Namespace) -> int:
             args.timing_cache,
             state,
             card,
+            parity_images=args.images,
+            parity_source=args.images_source,
+            parity_count=args.parity_count,
+            skip_parity=args.skip_parity,
         )
-        parity = None
-        if not args.skip_parity:
-            _emit(mode, "progress", done=6, total=6, message="parity check against ONNX Runtime")
-            parity = _verify(args, engine, card, sc.input_height, sc.input_width)
-    except BuildCancelled as exc:
-        _emit(mode, "error", message=str(exc), code="cancelled")
+    except (BuildCancelled, KeyboardInterrupt) as exc:
+        _error_event(mode, exc, "cancelled")
         return EXIT_CANCELLED
     except BackendUnavailable as exc:
-        _emit(mode, "error", message=str(exc), code="unavailable")
+        _error_event(mode, exc, "unavailable")
         return EXIT_UNAVAILABLE
-    except (EngineBuildError, ModelLoadError, Fp16ConversionUnavailable, OSError, ValueError) as exc:
-        _emit(mode, "error", message=str(exc), code="build_failed")
-        return EXIT_BUILD
-    if parity is not None and not parity["passed"]:
-        _emit(
-            mode,
-            "error",
-            message=f"parity check failed, engine deleted: {parity['reason']}",
-            code="parity_failed",
-            parity=parity,
-        )
+    except ParityFailed as exc:
+        _error_event(mode, exc, "parity_failed", parity=exc.report.to_dict())
         return EXIT_PARITY
-    _emit(mode, "done", engine=str(engine), sidecar=json.loads(sc.model_dump_json()), parity=parity)
+    except Exception as exc:
+        # every other failure (parser, builder, a RuntimeError or TypeError from the bindings,
+        # pycuda, a model or file error) is a build error, said with its event
+        _error_event(mode, exc, "build_failed")
+        return EXIT_BUILD
+    parity = sc.parity
+    message = (
+        f"{engine} built, {sc.math}, verified against ONNX Runtime: {parity['reason']} on {parity['images']}"
+        if parity
+        else f"{engine} built, {sc.math}, parity check skipped: the station will not use it"
+    )
+    _emit(
+        mode,
+        "done",
+        message=message,
+        engine=str(engine),
+        sidecar=json.loads(sc.model_dump_json()),
+        parity=parity,
+    )
     return EXIT_OK
 
 
@@ -141,20 +123,27 @@ def cmd_check(args: argparse.Namespace) -> int:
 def cmd_bench(args: argparse.Namespace) -> int:
     from inspector.core.backends.tensorrt_backend import TensorRTBackend
     from inspector.core.engine.bench import benchmark, format_table, onnxruntime_infer
+    from inspector.core.engine.parity import parity_inputs
+    from inspector.core.engine.sidecar import EngineProblem, check_engine
 
-    card = load_card(args.onnx)
-    trt_backend = TensorRTBackend(precision=args.precision)
     try:
-        trt_backend.load(args.onnx)
-    except BackendUnavailable as exc:
-        _emit("json", "error", message=str(exc), code="unavailable")
-        return EXIT_UNAVAILABLE
-    h, w = trt_backend.input_size
-    ort_label, ort_infer = onnxruntime_infer(args.onnx)
+        card = load_card(args.onnx)
+    except (OSError, ValueError) as exc:
+        _error_event("json", exc, "build_failed")
+        return EXIT_BUILD
+    st = check_engine(args.onnx, args.precision)
+    if not st.ok:  # the same refusal the station would make, with its reason
+        unavailable = st.problem in (EngineProblem.NO_TENSORRT, EngineProblem.NO_GPU)
+        _emit("json", "error", message=st.reason, code="unavailable" if unavailable else "not_usable")
+        return EXIT_UNAVAILABLE if unavailable else EXIT_NOT_USABLE
+    trt_backend = TensorRTBackend(precision=args.precision)
     rows = []
     try:
+        trt_backend.load(args.onnx)
+        h, w = trt_backend.input_size
+        ort_label, ort_infer = onnxruntime_infer(args.onnx)
         for b in args.batches:
-            x = _parity_images(argparse.Namespace(images=None, parity_count=b), card, h, w)
+            x, _ = parity_inputs(card, (h, w), None, b)
             t = benchmark(trt_backend.info().display, trt_backend.infer, x, args.iterations)
             # ONNX Runtime on CPU is far slower: fewer iterations keep the run short
             o = benchmark(ort_label, ort_infer, x, max(5, args.iterations // 5))
@@ -167,6 +156,15 @@ def cmd_bench(args: argparse.Namespace) -> int:
             rows.append(row)
             if args.format == "json":
                 _emit("json", "bench", **row)
+    except BackendUnavailable as exc:
+        _error_event("json", exc, "unavailable")
+        return EXIT_UNAVAILABLE
+    except KeyboardInterrupt as exc:
+        _error_event("json", exc, "cancelled")
+        return EXIT_CANCELLED
+    except Exception as exc:  # the bindings, pycuda, ONNX Runtime: an error event, exit 4
+        _error_event("json", exc, "bench_failed")
+        return EXIT_BUILD
     finally:
         trt_backend.close()
     if args.format == "table":
@@ -190,8 +188,14 @@ def parser() -> argparse.ArgumentParser:
     b.add_argument("--workspace-mb", type=int, default=2048)
     b.add_argument("--timing-cache", type=Path, help="read/update this timing cache file (faster rebuilds)")
     b.add_argument("--skip-parity", action="store_true", help="do not compare against ONNX Runtime")
-    b.add_argument("--images", type=Path, help="folder of images for the parity check (default: synthetic)")
-    b.add_argument("--parity-count", type=int, default=16)
+    b.add_argument(
+        "--images",
+        type=Path,
+        nargs="+",
+        help="image files or folders for the parity check: real line images (default: synthetic textures)",
+    )
+    b.add_argument("--images-source", default="", help="what the images are, recorded in the sidecar")
+    b.add_argument("--parity-count", type=int, default=16, help="at most this many parity images")
     b.add_argument("--progress", choices=["json", "text"], default="text")
     r.add_argument("--batches", type=int, nargs="+", default=[1, 8])
     r.add_argument("--iterations", type=int, default=50)

@@ -3,6 +3,9 @@
 Run it through ``python -m inspector.core.engine build`` from the GUI: the
 builder cannot be interrupted mid-build and can take minutes, so it lives in a
 child process that can be killed. ``state`` is only polled between steps.
+
+A build ends with the parity check against ONNX Runtime (``engine.parity``):
+only an engine whose sidecar records a passed check is ever used.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ import json
 import math
 import os
 import time
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from types import ModuleType
@@ -19,9 +23,11 @@ from typing import Any
 from inspector.core.backends.base import ModelLoadError
 from inspector.core.engine import probe
 from inspector.core.engine.sidecar import (
+    ComputePrecision,
     EngineSidecar,
     Precision,
     engine_path_for,
+    read_sidecar,
     sidecar_path_for,
     write_sidecar,
 )
@@ -30,7 +36,7 @@ from inspector.core.progress import ProgressState
 
 INPUT_NAME = "image"
 OUTPUT_NAME = "mask"
-_STEPS = 6
+_STEPS = 7
 
 
 class EngineBuildError(RuntimeError):
@@ -171,6 +177,26 @@ def profile_range(
     return mn, opt, mx
 
 
+def _precision_flags(trt: ModuleType, config: Any, precision: Precision, settings: dict[str, Any]) -> None:
+    """TensorRT enables TF32 by default (``BuilderFlag.TF32``): an "fp32" engine would silently
+    round its convolution inputs to a 10-bit mantissa. Clear it for fp32; FP16 keeps it (its FP32
+    fallback layers may use it, the parity check covers the engine as built)."""
+    flag = getattr(trt.BuilderFlag, "TF32", None)
+    if flag is None:
+        settings["tf32"] = "no TF32 flag in this TensorRT"
+    elif precision == "fp32":
+        config.clear_flag(flag)
+        settings["tf32"] = "cleared" if not config.get_flag(flag) else "on (could not be cleared)"
+    else:
+        settings["tf32"] = "on" if config.get_flag(flag) else "off"
+
+
+def _compute_precision(precision: Precision, settings: dict[str, Any]) -> ComputePrecision:
+    if precision == "fp16":
+        return "fp16"
+    return "tf32" if str(settings.get("tf32", "")).startswith("on") else "fp32"
+
+
 def _timing_cache(config: Any, path: Path | None) -> Any:
     data = path.read_bytes() if path is not None and path.is_file() else b""
     cache = config.create_timing_cache(data)
@@ -200,12 +226,22 @@ def build_engine(
     card: ModelCard | None = None,
     max_side: int | None = None,
     memory_fraction: float = 0.5,
+    *,
+    parity_images: Sequence[Path] | None = None,
+    parity_source: str = "",
+    parity_count: int = 16,
+    skip_parity: bool = False,
 ) -> EngineSidecar:
     """Parse ``onnx_path``, build an engine for batches 1..max_batch over the H x W range the
-    card allows (:func:`profile_range`), write engine + sidecar.
+    card allows (:func:`profile_range`), write engine + sidecar, then compare the engine with
+    ONNX Runtime (``engine.parity``) on ``parity_images`` (files or folders; ``parity_source``
+    says what they are, e.g. "recent logged images") or, without them, synthetic textures.
+    The returned sidecar is ``verified``; ``skip_parity`` leaves it ``built``, and such an
+    engine is refused by ``check_engine``.
 
     Raises BackendUnavailable (no TensorRT / GPU), ModelLoadError (contract),
-    EngineBuildError (parser/builder), Fp16ConversionUnavailable, BuildCancelled.
+    EngineBuildError (parser/builder), Fp16ConversionUnavailable, BuildCancelled,
+    ParityFailed (engine deleted), ValueError (no readable parity images).
     """
     onnx_path = Path(onnx_path)
     out_path = Path(out_path) if out_path else engine_path_for(onnx_path, precision)
@@ -222,6 +258,7 @@ def build_engine(
     network = builder.create_network(_network_flags(trt, precision))
     config = builder.create_builder_config()
     settings: dict[str, Any] = {"workspace_mb": workspace_mb, "network_flags": _network_flags(trt, precision)}
+    _precision_flags(trt, config, precision, settings)
 
     _step(state, 1, "parsing ONNX")
     data = onnx_path.read_bytes()
@@ -241,6 +278,13 @@ def build_engine(
         card, fixed, max_batch, max_side, onnx_path, memory_fraction, settings
     )
     what = f"{h}x{w}" if (h0, w0, h1, w1) == (h, w, h, w) else f"{h0}x{w0}..{h1}x{w1} (opt {h}x{w})"
+    parity_x = None
+    if not skip_parity:  # read before the build: a missing image must not cost a build first
+        from inspector.core.engine.parity import parity_inputs
+
+        parity_x, parity_what = parity_inputs(card, (h, w), parity_images, parity_count)
+        if parity_images and parity_source:
+            parity_what = f"{parity_what} ({parity_source})"
 
     _step(state, 2, f"configuring profile 1..{max_batch} x {what}")
     profile = builder.create_optimization_profile()
@@ -289,12 +333,27 @@ def build_engine(
         max_height=h1,
         max_width=w1,
         resize=card.resize,
+        onnx_hw=fixed,
+        compute_precision=_compute_precision(precision, settings),
         built_at=datetime.now(UTC),
         builder=settings,
     )
     write_sidecar(sidecar, out_path)
-    _step(state, 5, "engine written")
-    return sidecar
+    if parity_x is None:
+        _done(state, "engine written; parity check skipped, so the station will not use it")
+        return sidecar
+    _step(state, 5, f"parity check against ONNX Runtime on {parity_what}")
+    from inspector.core.engine.parity import verify_engine
+
+    verify_engine(onnx_path, out_path, precision, parity_x, card.threshold, parity_what)  # ParityFailed
+    _done(state, "engine written and verified")
+    return read_sidecar(out_path)
+
+
+def _done(state: ProgressState | None, msg: str) -> None:
+    # no cancel check: the work is done, a late cancel must not report a finished engine as cancelled
+    if state is not None:
+        state.progress(_STEPS - 1, _STEPS, msg)
 
 
 def sidecar_json(sidecar: EngineSidecar) -> dict[str, Any]:

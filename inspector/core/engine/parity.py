@@ -8,14 +8,16 @@ A passing engine's sidecar gets ``status="verified"``.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from inspector.core.backends.base import Backend
-from inspector.core.engine.sidecar import read_sidecar, write_sidecar
+from inspector.core.engine.sidecar import Precision, read_sidecar, write_sidecar
+from inspector.core.model_card import ModelCard
 
 MIN_DICE = 0.99
 
@@ -29,9 +31,18 @@ class ParityReport:
     n_images: int
     passed: bool
     reason: str
+    images: str = ""  # what the images were: "synthetic textures", "16 recent logged images ..."
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+class ParityFailed(RuntimeError):
+    """The engine disagrees with ONNX Runtime; it was deleted, the sidecar keeps the figures."""
+
+    def __init__(self, report: ParityReport) -> None:
+        super().__init__(f"parity check failed, engine deleted: {report.reason}")
+        self.report = report
 
 
 def dice(a: np.ndarray, b: np.ndarray) -> float:
@@ -98,6 +109,88 @@ def record_parity(engine_path: Path, report: ParityReport) -> None:
     write_sidecar(sidecar.model_copy(update={"status": status, "parity": report.to_dict()}), engine_path)
     if not report.passed:
         engine_path.unlink(missing_ok=True)
+
+
+def image_paths(sources: Sequence[Path], limit: int) -> list[Path]:
+    """Image files named in ``sources`` (files, or folders whose images are taken in name order),
+    at most ``limit``, each once."""
+    from inspector.core.image_io import is_image_path
+
+    found: list[Path] = []
+    for src in map(Path, sources):
+        if src.is_dir():
+            found += sorted(p for p in src.iterdir() if p.is_file() and is_image_path(p))
+        elif src.is_file():
+            found.append(src)
+        else:
+            raise ValueError(f"parity images: {src} is neither an image file nor a folder")
+    return list(dict.fromkeys(found))[:limit]
+
+
+def _window(gray: np.ndarray, h: int, w: int) -> np.ndarray:
+    """The centre h x w of an image, reflect-padded where it is smaller."""
+    ih, iw = gray.shape[:2]
+    y0, x0 = max(0, (ih - h) // 2), max(0, (iw - w) // 2)
+    view = gray[y0 : y0 + h, x0 : x0 + w]
+    ph, pw = h - view.shape[0], w - view.shape[1]
+    if ph or pw:
+        pad = [(0, ph), (0, pw)] + [(0, 0)] * (view.ndim - 2)
+        view = np.pad(view, pad, mode="reflect" if min(view.shape[:2]) > 1 else "edge")
+    return view
+
+
+def parity_inputs(
+    card: ModelCard, hw: tuple[int, int], images: Sequence[Path] | None = None, count: int = 16
+) -> tuple[np.ndarray, str]:
+    """Model inputs [N, H, W, 1] for the parity check and what they are.
+
+    ``images`` (files or folders): real images, preprocessed as the card says; for ``pad`` and
+    ``native`` cards each gives its centre ``hw`` window (the size the engine was tuned for, inside
+    its profile). Without images: synthetic textures with blobs, normalised as the card says.
+    """
+    h, w = hw
+    if images:
+        from inspector.core.image_io import read_image
+        from inspector.core.preprocess import prepare
+
+        paths = image_paths(images, count)
+        if not paths:
+            raise ValueError(f"no images for the parity check in {', '.join(map(str, images))}")
+        tensors = []
+        for path in paths:
+            view = read_image(path)[0]
+            if card.resize != "resize":
+                view = _window(view, h, w)
+            tensors.append(prepare(view, card)[0])
+        return np.stack(tensors).astype(np.float32), f"{len(paths)} images"
+    x = synthetic_images(count, h, w) * 255.0  # gray levels, then the card's normalisation
+    n = card.normalisation
+    return ((x / n.scale - n.mean) / n.std).astype(np.float32), f"{count} synthetic textures"
+
+
+def verify_engine(
+    onnx_path: Path,
+    engine_path: Path,
+    precision: Precision,
+    images: np.ndarray,
+    threshold: float,
+    images_label: str = "",
+) -> ParityReport:
+    """Run the freshly built engine against ONNX Runtime and record the result in its sidecar
+    (:func:`record_parity`: a failing engine is deleted). Raises :class:`ParityFailed`."""
+    from inspector.core.backends.tensorrt_backend import TensorRTBackend
+
+    backend = TensorRTBackend(precision=precision, engine_path=engine_path, require_parity=False)
+    backend.load(onnx_path)
+    try:
+        report = parity_check(onnx_path, backend, images, threshold=threshold)
+    finally:
+        backend.close()
+    report = replace(report, images=images_label)
+    record_parity(engine_path, report)
+    if not report.passed:
+        raise ParityFailed(report)
+    return report
 
 
 def synthetic_images(n: int, height: int, width: int, seed: int = 0) -> np.ndarray:

@@ -18,9 +18,11 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from inspector.core.backends.base import BackendUnavailable
-from inspector.core.model_card import sha256_file
+from inspector.core.model_card import ModelCard, load_card
 
 Precision = Literal["fp32", "fp16"]
+# what the engine really computes in: an "fp32" build on which TF32 could not be cleared is "tf32"
+ComputePrecision = Literal["fp32", "tf32", "fp16"]
 SIDECAR_SCHEMA = 1
 
 
@@ -44,6 +46,9 @@ class EngineSidecar(BaseModel):
     max_height: int | None = None
     max_width: int | None = None
     resize: str | None = None  # the card's resize mode the profile was made for
+    # H, W fixed in the ONNX (None: dynamic there); None as a whole in sidecars that predate it
+    onnx_hw: tuple[int | None, int | None] | None = None
+    compute_precision: ComputePrecision | None = None  # None in sidecars that predate it
     built_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
     builder: dict[str, Any] = Field(default_factory=dict)  # workspace, flags, fp16 method, timing cache...
     # "built": not yet compared against ONNX Runtime; "verified": parity passed;
@@ -63,6 +68,16 @@ class EngineSidecar(BaseModel):
     def max_hw(self) -> tuple[int, int]:
         return (self.max_height or self.input_height, self.max_width or self.input_width)
 
+    @property
+    def math(self) -> str:
+        """The precision the engine computes in, for display: FP32, TF32 or FP16."""
+        return (self.compute_precision or self.precision).upper()
+
+    @property
+    def parity_passed(self) -> bool:
+        """The sidecar records a parity check against ONNX Runtime that passed."""
+        return self.status == "verified" and bool((self.parity or {}).get("passed"))
+
 
 class EngineProblem(enum.StrEnum):
     OK = "ok"
@@ -73,6 +88,9 @@ class EngineProblem(enum.StrEnum):
     STALE = "stale"  # ONNX changed since the build
     PRECISION = "precision"
     PARITY_FAILED = "parity_failed"
+    NOT_VERIFIED = "not_verified"  # no passed parity check recorded (built with --skip-parity, older)
+    CARD_INVALID = "card_invalid"  # the model card cannot be read
+    PROFILE_MISMATCH = "profile_mismatch"  # the engine's H x W profile is not what the card asks for
     NO_TENSORRT = "no_tensorrt"  # tensorrt / pycuda not importable
     TRT_VERSION = "trt_version"
     NO_GPU = "no_gpu"
@@ -126,11 +144,70 @@ def _status(
     return EngineStatus(ok=ok, reason=reason, engine_path=engine, sidecar=sc, problem=problem)
 
 
+HW = tuple[int, int]
+
+
+def _hw(hw: HW) -> str:
+    return f"{hw[0]}x{hw[1]}"
+
+
+def card_profile(card: ModelCard, onnx_hw: tuple[int | None, int | None] = (None, None)) -> tuple[HW, HW]:
+    """(min, opt) H x W the card asks of an engine's profile; its max must be opt for ``resize`` and
+    ``pad`` cards, at least opt for ``native`` ones (the pixel budget sets it at build time).
+    Dimensions fixed in the ONNX win. Mirrors ``engine.build.profile_range``."""
+    m = max(1, card.multiple)
+    opt = (card.input_height, card.input_width)
+    mn = opt
+    if card.resize == "native":
+        opt = (-(-opt[0] // m) * m, -(-opt[1] // m) * m)
+        mn = (m, m)
+    fh, fw = onnx_hw
+    if fh is not None:
+        mn, opt = (fh, mn[1]), (fh, opt[1])
+    if fw is not None:
+        mn, opt = (mn[0], fw), (opt[0], fw)
+    return mn, opt
+
+
+def profile_mismatch(sc: EngineSidecar, card: ModelCard) -> str:
+    """Empty when the engine's recorded H x W profile is the one ``card`` asks for, else why not."""
+    if sc.resize is not None and sc.resize != card.resize:
+        return f"the engine's profile was made for a '{sc.resize}' card, the card now says '{card.resize}'"
+    fixed = sc.onnx_hw or (None, None)
+    mn, opt = card_profile(card, fixed)
+    exact = card.resize != "native" or sc.resize is None
+    mx_ok = (
+        sc.max_hw == opt
+        if exact
+        else all(
+            (f is not None and x == f) or (f is None and x >= o)
+            for x, o, f in zip(sc.max_hw, opt, fixed, strict=True)
+        )
+    )
+    have = (sc.min_hw, (sc.input_height, sc.input_width), sc.max_hw)
+    if (have[0], have[1]) == (mn, opt) and mx_ok:
+        return ""
+    want_max = _hw(opt) if exact else f">= {_hw(opt)}"
+    return (
+        f"the engine's H x W profile {_hw(have[0])}..{_hw(have[2])} (opt {_hw(have[1])}) is not what the "
+        f"model card asks for ({card.resize}: {_hw(mn)}..{want_max}, opt {_hw(opt)})"
+    )
+
+
 def check_engine(
-    onnx_path: Path, precision: Precision = "fp16", engine_path: Path | None = None
+    onnx_path: Path,
+    precision: Precision = "fp16",
+    engine_path: Path | None = None,
+    *,
+    require_parity: bool = True,
 ) -> EngineStatus:
     """Can the engine for ``onnx_path`` run here? Decided from files, the library and the GPU,
-    without deserialising the engine. Never raises for an expected problem."""
+    without deserialising the engine. Never raises for an expected problem.
+
+    An engine is only used when its sidecar records a passed parity check against ONNX Runtime
+    and its H x W profile is the one the current model card asks for. ``require_parity=False``
+    is for the parity check itself, which must run an engine that has not passed one yet.
+    """
     from inspector.core.engine import probe  # keeps the tensorrt/pycuda imports inside functions
 
     onnx_path = Path(onnx_path)
@@ -175,7 +252,11 @@ def check_engine(
             sc,
             EngineProblem.PRECISION,
         )
-    if sc.onnx_sha256 != sha256_file(onnx_path):
+    try:
+        card = load_card(onnx_path)  # recomputes the sha256 that names the model
+    except (OSError, ValueError) as exc:
+        return _status(False, f"model card unreadable: {exc}", engine, sc, EngineProblem.CARD_INVALID)
+    if sc.onnx_sha256 != card.sha256:
         return _status(
             False,
             f"engine is stale: built from another version of {onnx_path.name} "
@@ -184,6 +265,18 @@ def check_engine(
             sc,
             EngineProblem.STALE,
         )
+    if require_parity and not sc.parity_passed:
+        return _status(
+            False,
+            f"engine {engine.name} has no passed parity check against ONNX Runtime recorded; not used: "
+            f"{rebuild.replace('rebuild needed', 'rebuild it with its parity check')}",
+            engine,
+            sc,
+            EngineProblem.NOT_VERIFIED,
+        )
+    mismatch = profile_mismatch(sc, card)
+    if mismatch:
+        return _status(False, f"{mismatch}: {rebuild}", engine, sc, EngineProblem.PROFILE_MISMATCH)
     try:
         here_trt = probe.tensorrt_version()
         probe.import_cuda()
@@ -211,10 +304,10 @@ def check_engine(
             sc,
             EngineProblem.FOREIGN_GPU,
         )
-    note = "" if sc.status == "verified" else " (not parity-checked)"
+    note = ", parity-checked against ONNX Runtime" if sc.parity_passed else " (not parity-checked)"
     return _status(
         True,
-        f"engine matches: TensorRT {here_trt} {sc.precision.upper()} on {gpu}{note}",
+        f"engine matches: TensorRT {here_trt} {sc.math} on {gpu}{note}",
         engine,
         sc,
         EngineProblem.OK,

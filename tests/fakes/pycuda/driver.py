@@ -39,7 +39,10 @@ class MemoryError(Error):
 _initialized = False
 _tls = threading.local()
 _lock = threading.Lock()
-_ptrs = itertools.count(0x7F0000000000, 0x100000)
+# next free device address: allocations never overlap whatever their size (a fixed stride did, and
+# a buffer over the stride then aliased its neighbour); 256-byte aligned like cuMemAlloc's pointers
+_next_ptr = 0x7F0000000000
+_ALIGN = 256
 _handles = itertools.count(0x5000)
 # base pointer -> backing bytes
 _DEVICE_MEMORY: dict[int, np.ndarray] = {}
@@ -178,8 +181,10 @@ def mem_alloc(nbytes: int) -> DeviceAllocation:
     _need_context("cuMemAlloc")
     if nbytes <= 0:
         raise LogicError("cuMemAlloc failed: invalid argument")
+    global _next_ptr
     with _lock:
-        ptr = next(_ptrs)
+        ptr = _next_ptr
+        _next_ptr += -(-int(nbytes) // _ALIGN) * _ALIGN + _ALIGN  # a guard gap between allocations
         _DEVICE_MEMORY[ptr] = np.zeros(int(nbytes), dtype=np.uint8)
         STATS["mem_alloc"] += 1
     return DeviceAllocation(ptr, int(nbytes))

@@ -1,13 +1,18 @@
 """Fake ``tensorrt`` (10.x / 11.x Python API names) backed by ONNX Runtime.
 
-Version from ``FAKE_TENSORRT_VERSION`` at import ("10.3.0" default, "11.0.0").
-TensorRT 11 removed the weak-typing builder flags (BuilderFlag.FP16/INT8/...),
-``EXPLICIT_BATCH`` and ``Builder.platform_has_fast_fp16``; so does this fake.
+Version from ``FAKE_TENSORRT_VERSION`` at import ("10.3.0" default, "11.0.0"; any
+11.x behaves like 11.1). TensorRT 11 removed the weak-typing builder flags
+(BuilderFlag.FP16/INT8/...), ``EXPLICIT_BATCH`` (so ``STRONGLY_TYPED`` is 0 there)
+and every ``Builder.platform_has_*`` attribute; so does this fake.
 
 A serialized engine = MAGIC + 4-byte header length + JSON header + ONNX bytes.
-Executing it runs the ONNX with ONNX Runtime (FP16 engines round I/O through
-float16 so parity numbers differ slightly, as on a GPU). Device memory comes
-from the fake ``pycuda.driver``; ``execute_async_v3`` is queued on the stream.
+Executing it runs the ONNX with ONNX Runtime, in the engine's math: FP16 (the
+weakly typed FP16 flag) stores every float activation and weight as float16; TF32
+(``BuilderFlag.TF32``, on by default as in TensorRT) rounds the float inputs of
+Conv / ConvTranspose / MatMul / Gemm to a 10-bit mantissa; a strongly typed FP16
+graph runs as converted. So reduced precision perturbs outputs as on a GPU and
+the parity check sees it. Device memory comes from the fake ``pycuda.driver``;
+``execute_async_v3`` is queued on the stream.
 """
 
 from __future__ import annotations
@@ -55,6 +60,8 @@ class Logger(ILogger):
 
 
 class DataType(enum.IntEnum):
+    """NvInferRuntimeBase.h ``enum class DataType`` (values as in TensorRT 10.8+ and 11)."""
+
     FLOAT = 0
     HALF = 1
     INT8 = 2
@@ -64,6 +71,23 @@ class DataType(enum.IntEnum):
     FP8 = 6
     BF16 = 7
     INT64 = 8
+    INT4 = 9
+    FP4 = 10
+    E8M0 = 11
+
+
+# module-level aliases, as the bindings define them (trt.float32 ...); the real module's
+# ``trt.bool`` is left out here, it would shadow the builtin inside this module
+float32, float16, int8, int32 = DataType.FLOAT, DataType.HALF, DataType.INT8, DataType.INT32
+int64, uint8, fp8, bfloat16, int4, fp4, e8m0 = (
+    DataType.INT64,
+    DataType.UINT8,
+    DataType.FP8,
+    DataType.BF16,
+    DataType.INT4,
+    DataType.FP4,
+    DataType.E8M0,
+)
 
 
 _NP = {
@@ -75,11 +99,22 @@ _NP = {
     DataType.UINT8: np.uint8,
     DataType.INT64: np.int64,
 }
-_ONNX_TO_TRT = {1: DataType.FLOAT, 10: DataType.HALF, 6: DataType.INT32, 7: DataType.INT64, 9: DataType.BOOL}
+_ONNX_TO_TRT = {
+    1: DataType.FLOAT,
+    10: DataType.HALF,
+    6: DataType.INT32,
+    7: DataType.INT64,
+    9: DataType.BOOL,
+    16: DataType.BF16,
+}
 
 
 def nptype(trt_type: DataType) -> type:
-    return _NP[DataType(trt_type)]
+    """Like the wheel's ``tensorrt.nptype``: types without a numpy equivalent (BF16, FP8, INT4,
+    FP4, E8M0) raise TypeError."""
+    if trt_type in _NP:
+        return _NP[trt_type]
+    raise TypeError("Could not resolve TensorRT datatype to an equivalent numpy datatype.")
 
 
 def volume(iterable: Any) -> int:
@@ -96,7 +131,8 @@ class TensorIOMode(enum.IntEnum):
 
 
 if _MAJOR >= 11:
-    NetworkDefinitionCreationFlag = enum.IntEnum("NetworkDefinitionCreationFlag", {"STRONGLY_TYPED": 1})
+    # EXPLICIT_BATCH is gone, STRONGLY_TYPED moved to 0 (and is the only, always-on behaviour)
+    NetworkDefinitionCreationFlag = enum.IntEnum("NetworkDefinitionCreationFlag", {"STRONGLY_TYPED": 0})
     _BUILDER_FLAGS = [
         "DEBUG",
         "GPU_FALLBACK",
@@ -240,27 +276,139 @@ class ParserError:
         return f"{where} ({self.func()}): {self._desc}"
 
 
-# ops the fake "importer" knows; anything else is reported like TensorRT does
+# ops the fake "importer" knows, the "Y" rows of onnx-tensorrt's docs/operators.md support matrix
+# (the real parser imports all of them; a model exported by tf2onnx uses Shape/Gather/Slice/Split/...);
+# anything else is reported like TensorRT does
 _SUPPORTED_OPS = {
+    "Abs",
+    "Acos",
+    "Acosh",
+    "Add",
+    "And",
+    "ArgMax",
+    "ArgMin",
+    "Asin",
+    "Asinh",
+    "Atan",
+    "Atanh",
+    "AveragePool",
+    "BatchNormalization",
+    "Cast",
+    "Ceil",
+    "Celu",
+    "Clip",
+    "Concat",
+    "Constant",
+    "ConstantOfShape",
     "Conv",
     "ConvTranspose",
-    "Relu",
-    "Sigmoid",
-    "Transpose",
-    "MaxPool",
-    "Concat",
-    "Add",
-    "Mul",
-    "Sub",
+    "Cos",
+    "Cosh",
+    "CumSum",
+    "DepthToSpace",
+    "DequantizeLinear",
     "Div",
-    "Cast",
+    "Dropout",
+    "Einsum",
+    "Elu",
+    "Equal",
+    "Erf",
+    "Exp",
+    "Expand",
+    "EyeLike",
+    "Flatten",
+    "Floor",
+    "Gather",
+    "GatherElements",
+    "GatherND",
+    "Gemm",
+    "GlobalAveragePool",
+    "GlobalLpPool",
+    "GlobalMaxPool",
+    "Greater",
+    "GreaterOrEqual",
+    "GRU",
+    "HardSigmoid",
     "Identity",
-    "Constant",
-    "Reshape",
-    "BatchNormalization",
-    "Resize",
-    "Clip",
+    "If",
+    "ImageScaler",
+    "InstanceNormalization",
+    "IsNaN",
+    "LeakyRelu",
+    "Less",
+    "LessOrEqual",
+    "Log",
+    "LogSoftmax",
+    "Loop",
+    "LRN",
+    "LSTM",
+    "LpNormalization",
+    "LpPool",
+    "MatMul",
+    "Max",
+    "MaxPool",
+    "Mean",
+    "Min",
+    "Mul",
+    "Neg",
+    "Not",
+    "Or",
     "Pad",
+    "ParametricSoftplus",
+    "Pow",
+    "PRelu",
+    "QuantizeLinear",
+    "RandomUniform",
+    "RandomUniformLike",
+    "Range",
+    "ReduceL1",
+    "ReduceL2",
+    "ReduceLogSum",
+    "ReduceLogSumExp",
+    "ReduceMax",
+    "ReduceMean",
+    "ReduceMin",
+    "ReduceProd",
+    "ReduceSum",
+    "ReduceSumSquare",
+    "Relu",
+    "Reshape",
+    "Resize",
+    "ReverseSequence",
+    "RNN",
+    "Round",
+    "ScaledTanh",
+    "Scan",
+    "Scatter",
+    "ScatterElements",
+    "ScatterND",
+    "Selu",
+    "Shape",
+    "Sigmoid",
+    "Sign",
+    "Sin",
+    "Sinh",
+    "Size",
+    "Slice",
+    "Softmax",
+    "Softplus",
+    "Softsign",
+    "SpaceToDepth",
+    "Split",
+    "Sqrt",
+    "Squeeze",
+    "Sub",
+    "Sum",
+    "Tan",
+    "Tanh",
+    "ThresholdedRelu",
+    "Tile",
+    "TopK",
+    "Transpose",
+    "Unsqueeze",
+    "Upsample",
+    "Where",
+    "Xor",
 }
 
 
@@ -369,7 +517,8 @@ class ITimingCache:
 
 class IBuilderConfig:
     def __init__(self) -> None:
-        self.flags = 0
+        # NvInfer.h BuilderFlag::kTF32: "Enabled by default"
+        self.flags = 1 << int(BuilderFlag.TF32)
         self._pools: dict[MemoryPoolType, int] = {}
         self._profiles: list[IOptimizationProfile] = []
         self._cache: ITimingCache | None = None
@@ -422,10 +571,10 @@ class Builder:
             raise TypeError("pybind11::init(): factory function returned nullptr") from None
         self.max_threads = 1
 
-    if _MAJOR < 11:
+    if _MAJOR < 11:  # TensorRT 11 has no platform_has_* attributes at all
         platform_has_fast_fp16 = property(lambda self: True)
         platform_has_fast_int8 = property(lambda self: True)
-    platform_has_tf32 = property(lambda self: True)
+        platform_has_tf32 = property(lambda self: True)
 
     def create_network(self, flags: int = 0) -> INetworkDefinition:
         return INetworkDefinition(flags)
@@ -480,11 +629,15 @@ class Builder:
         if config._cache is not None:
             config._cache.entries += 1  # "timed" one more tactic
         name, cc = _gpu()
+        tf32 = config.get_flag(BuilderFlag.TF32)
         header = {
             "trt_version": __version__,
             "gpu_name": name,
             "cc": cc,
             "fp16": bool(fp16_flag or network._fp16_weights),
+            # the math the engine runs: "fp16" rounds every float activation (weak typing + FP16
+            # flag); "tf32" rounds Conv/MatMul inputs; a strongly typed graph keeps its own types
+            "math": "fp16" if fp16_flag else ("tf32" if tf32 else "fp32"),
             "strongly_typed": strongly,
             "io": [
                 {
@@ -580,14 +733,84 @@ class ICudaEngine:
         if self._session is None:
             opts = ort.SessionOptions()
             opts.intra_op_num_threads = 1
-            self._session = ort.InferenceSession(self._onnx, opts, providers=["CPUExecutionProvider"])
-        if self._h["fp16"]:  # half-precision I/O rounding, so results differ a little from FP32
-            feeds = {k: v.astype(np.float16).astype(v.dtype) for k, v in feeds.items()}
+            graph = _reduced_precision(self._onnx, self._h.get("math", "fp32"))
+            self._session = ort.InferenceSession(graph, opts, providers=["CPUExecutionProvider"])
         names = [o.name for o in self._session.get_outputs()]
-        outs = dict(zip(names, self._session.run(names, feeds), strict=True))
-        if self._h["fp16"]:
-            outs = {k: v.astype(np.float16).astype(v.dtype) for k, v in outs.items()}
-        return outs
+        return dict(zip(names, self._session.run(names, feeds), strict=True))
+
+
+# ---------------------------------------------------------------- reduced-precision emulation
+_FLOAT, _FLOAT16 = 1, 10
+_TF32_OPS = {"Conv", "ConvTranspose", "MatMul", "Gemm"}
+_TF32_SPLIT = np.float32(2.0**13 + 1.0)  # Veltkamp split: keeps 24 - 13 = 11 significant bits
+
+
+def tf32_round(x: np.ndarray) -> np.ndarray:
+    """float32 rounded to TF32 (10-bit mantissa, round to nearest even); fake-only helper."""
+    b = np.ascontiguousarray(x, np.float32).view(np.uint32).astype(np.uint64)
+    b = (b + 0xFFF + ((b >> 13) & 1)) & 0xFFFFE000
+    return b.astype(np.uint32).view(np.float32).reshape(np.shape(x))
+
+
+def _reduced_precision(onnx_bytes: bytes, math: str) -> bytes:
+    """The ONNX as the engine computes it: ``fp16`` stores every float tensor as float16 (weights
+    rounded, a Cast pair after every float output), ``tf32`` rounds the float inputs of
+    Conv/ConvTranspose/MatMul/Gemm to a 10-bit mantissa (weights in numpy, activations with a
+    Veltkamp split in the graph, exact in float32). Graph I/O stays as declared."""
+    if math not in ("fp16", "tf32"):
+        return onnx_bytes
+    import onnx
+    from onnx import helper, numpy_helper, shape_inference
+
+    model = onnx.load_model_from_string(onnx_bytes)
+    g = model.graph
+    try:
+        types = {
+            v.name: v.type.tensor_type.elem_type
+            for v in (*shape_inference.infer_shapes(model).graph.value_info, *g.input, *g.output)
+        }
+    except Exception:  # shape inference gave up: fall back to the declared I/O types only
+        types = {v.name: v.type.tensor_type.elem_type for v in (*g.input, *g.output)}
+    inits = {t.name: t for t in g.initializer}
+    for t in g.initializer:
+        if t.data_type != _FLOAT:
+            continue
+        arr = numpy_helper.to_array(t)
+        if math == "fp16":
+            t.CopyFrom(numpy_helper.from_array(arr.astype(np.float16).astype(np.float32), t.name))
+        elif any(n.op_type in _TF32_OPS and t.name in n.input[:2] for n in g.node):
+            t.CopyFrom(numpy_helper.from_array(tf32_round(arr), t.name))
+    new_nodes = []
+    if math == "tf32":
+        g.initializer.append(numpy_helper.from_array(np.array(_TF32_SPLIT), "fake_tf32_split"))
+        for k, node in enumerate(g.node):
+            for i, name in enumerate(node.input[:2]):
+                if node.op_type in _TF32_OPS and name not in inits and types.get(name) == _FLOAT:
+                    p, u, r = (f"fake_tf32_{k}_{i}_{s}" for s in ("p", "u", "r"))
+                    new_nodes += [
+                        helper.make_node("Mul", [name, "fake_tf32_split"], [p]),
+                        helper.make_node("Sub", [p, name], [u]),
+                        helper.make_node("Sub", [p, u], [r]),
+                    ]
+                    node.input[i] = r
+            new_nodes.append(node)
+    else:  # fp16: every float activation is stored as float16 between layers
+        for k, node in enumerate(g.node):
+            new_nodes.append(node)
+            if node.op_type == "Constant":
+                continue
+            for j, name in enumerate(node.output):
+                if types.get(name) != _FLOAT:
+                    continue
+                raw, half = f"fake_fp16_{k}_{j}_raw", f"fake_fp16_{k}_{j}_half"
+                node.output[j] = raw  # consumers keep reading `name`, now rounded through float16
+                new_nodes += [
+                    helper.make_node("Cast", [raw], [half], to=_FLOAT16),
+                    helper.make_node("Cast", [half], [name], to=_FLOAT),
+                ]
+    del g.node[:]
+    g.node.extend(new_nodes)
+    return model.SerializeToString()
 
 
 class IExecutionContext:
