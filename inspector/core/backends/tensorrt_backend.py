@@ -5,7 +5,7 @@ device's primary context on the calling thread, so ``load``, ``infer`` and
 ``close`` must all run on that one thread (the inference worker). Calls from
 another thread raise RuntimeError instead of failing deep inside CUDA.
 
-tensorrt and pycuda are imported inside ``load`` only (DESIGN rule 3).
+tensorrt and pycuda are imported inside ``load`` only (heavy imports stay lazy).
 """
 
 from __future__ import annotations
