@@ -166,6 +166,12 @@ def _filtered(
     return q
 
 
+def station_names(db: Target) -> list[str]:
+    """The stations that log into this database, by name (for a station filter)."""
+    with reading(db) as s:
+        return [str(n) for n in s.scalars(select(Station.name).order_by(Station.name))]
+
+
 def logged_keys(
     db: Target, station: str, *, source: str | None = None, prefix: str | None = None
 ) -> set[str]:

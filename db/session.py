@@ -6,6 +6,7 @@ many-reader station needs (WAL, busy timeout, real transactions).
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 from collections.abc import Iterator
@@ -27,6 +28,11 @@ MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 MIN_FREE_MB = 200  # preflight refuses less free space on the DB's or the archive's filesystem
 MIN_FREE_ENV = "INSPECTOR_MIN_FREE_MB"  # overrides MIN_FREE_MB
 PREFLIGHT_LOCK_TIMEOUT_S = 2.0  # how long preflight waits for another program's write lock
+# PostgreSQL advisory-lock key held while a station migrates the schema (any fixed int64 that no
+# other program on the server uses; it is "DINSPMIG" in ASCII)
+MIGRATION_LOCK_KEY = 0x44494E53504D4947
+
+log = logging.getLogger(__name__)
 
 
 def default_db_url() -> str:
@@ -139,17 +145,69 @@ def alembic_config(url: str | URL | None = None) -> Any:
     return cfg
 
 
-def upgrade(url: str | URL | None = None, revision: str = "head", engine: Engine | None = None) -> None:
-    """Run the Alembic migrations up to ``revision`` on ``url`` (or ``engine``)."""
+def _current_revisions(conn: Any) -> set[str]:
+    from alembic.runtime.migration import MigrationContext
+
+    return set(MigrationContext.configure(conn).get_current_heads())
+
+
+def _newer_schema_message(where: str, current: set[str], script: Any) -> str | None:
+    """Why this station must not use a database migrated by a newer station version (None: it may):
+    its schema revision is one this station's migrations do not know."""
+    known = {s.revision for s in script.walk_revisions()}
+    unknown = sorted(current - known)
+    if not unknown:
+        return None
+    return (
+        f"the database {where} has schema revision {', '.join(unknown)}, newer than this station knows "
+        f"(its newest is {', '.join(sorted(script.get_heads()))}): update this station's software; "
+        "an older station must not write into a newer schema"
+    )
+
+
+def _take_migration_lock(conn: Any) -> None:
+    """One migrator at a time. PostgreSQL: a transaction-level advisory lock on a fixed key, held
+    until the migration's transaction ends (also when it fails or the process dies), so stations
+    that start together migrate once, one after the other; the others find the schema at head.
+    SQLite: the migration's own ``BEGIN IMMEDIATE`` (the file's write lock) does it."""
+    if conn.dialect.name != "postgresql":
+        return
+    if not conn.exec_driver_sql(f"SELECT pg_try_advisory_xact_lock({MIGRATION_LOCK_KEY})").scalar():
+        log.info("waiting for another station's schema migration to finish")
+        conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({MIGRATION_LOCK_KEY})")
+
+
+def upgrade(url: str | URL | None = None, revision: str = "head", engine: Engine | None = None) -> bool:
+    """Run the Alembic migrations up to ``revision`` on ``url`` (or ``engine``); True when this call
+    applied any (False: the schema was there already, e.g. another station migrated it).
+
+    Safe while other stations use the database: a schema already at head is only read (no lock);
+    otherwise the migration runs under :func:`_take_migration_lock`, and the revision is read
+    again after the lock is taken. A schema newer than this station knows is refused with
+    :class:`SchemaTooNewError`, before anything is written."""
     from alembic import command
+    from alembic.script import ScriptDirectory
 
     own_engine = engine is None
     engine = engine or make_engine(url)
     try:
         cfg = alembic_config(engine.url)
-        with engine.begin() as conn:
+        script = ScriptDirectory.from_config(cfg)
+        where = engine.url.render_as_string(hide_password=True)
+        with engine.connect() as conn:
+            before = _current_revisions(conn)
+        if (why := _newer_schema_message(where, before, script)) is not None:
+            raise SchemaTooNewError(why)
+        if revision == "head" and before == set(script.get_heads()):
+            return False
+        with engine.execution_options(sqlite_immediate=True).begin() as conn:
+            _take_migration_lock(conn)
+            before = _current_revisions(conn)  # another station may have migrated while we waited
+            if (why := _newer_schema_message(where, before, script)) is not None:
+                raise SchemaTooNewError(why)
             cfg.attributes["connection"] = conn
             command.upgrade(cfg, revision)
+            return _current_revisions(conn) != before
     finally:
         if own_engine:
             engine.dispose()
@@ -204,6 +262,10 @@ class PreflightError(RuntimeError):
     """The station must not start inspecting: the message says what is wrong and what to do."""
 
 
+class SchemaTooNewError(PreflightError):
+    """The database was migrated by a newer version of the station: this one must not write to it."""
+
+
 def _where(db: Database) -> str:
     return db.url.render_as_string(hide_password=True)
 
@@ -244,9 +306,12 @@ def _check_schema(db: Database) -> None:
     from alembic.runtime.migration import MigrationContext
     from alembic.script import ScriptDirectory
 
-    heads = set(ScriptDirectory.from_config(alembic_config()).get_heads())
+    script = ScriptDirectory.from_config(alembic_config())
+    heads = set(script.get_heads())
     with db.engine.connect() as conn:
         current = set(MigrationContext.configure(conn).get_current_heads())
+    if (why := _newer_schema_message(_where(db), current, script)) is not None:
+        raise SchemaTooNewError(why)
     if current != heads:
         raise PreflightError(
             f"the database {_where(db)} has schema revision {', '.join(sorted(current)) or 'none'} "

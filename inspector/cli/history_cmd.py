@@ -32,6 +32,10 @@ def key_prefix(source: str | None) -> str | None:
     return str(path.resolve()) if path.exists() else source
 
 
+def _cut(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
 def run_history(args: argparse.Namespace) -> int:
     from db.queries import history
     from db.session import open_db
@@ -82,7 +86,9 @@ def run_history(args: argparse.Namespace) -> int:
         print("no inspections match")
         return exitcodes.OK
     header = f"{'id':>7}  {'inspected (UTC)':19}  {'verdict':7} {'score':>5} {'reg':>3}  {'review':13}"
-    print(header + " source / reasons")
+    # many stations can log into one database: say whose row it is when the list mixes them
+    many = len({r.station for r in rows}) > 1
+    print(header + (f" {'station':16}" if many else "") + " source / reasons")
     for r in rows:
         when = r.inspected_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S")
         name = r.source_key if len(r.source_key) <= 48 else "…" + r.source_key[-47:]
@@ -90,7 +96,7 @@ def run_history(args: argparse.Namespace) -> int:
         score, regions = ("-", "-") if error else (f"{r.score:.2f}", str(r.n_regions))
         print(
             f"{r.id:>7}  {when:19}  {r.verdict.value:7} {score:>5} {regions:>3}  "
-            f"{(r.review or '-'):13} {name}"
+            f"{(r.review or '-'):13} " + (f"{_cut(r.station, 16):16} " if many else "") + name
         )
         if r.reasons and r.verdict.value != "OK":
             print(f"{'':>43}{'; '.join(r.reasons)}")

@@ -8,13 +8,19 @@ import sys
 from pathlib import Path
 
 from inspector.cli import exitcodes
+from inspector.cli.export_triton_cmd import add_parser as export_triton_parser
 from inspector.cli.selftest_cmd import add_parser as selftest_parser
 from inspector.cli.setpin_cmd import add_parser as set_pin_parser
 
+STATION_FILTER_HELP = "only this station's inspections (default: every station logging into the database)"
 
-def _add_common(p: argparse.ArgumentParser) -> None:
+
+def _add_common(
+    p: argparse.ArgumentParser,
+    station_help: str = "station name recorded on every row (default: host name)",
+) -> None:
     p.add_argument("--db", metavar="URL", help="SQLAlchemy URL (default: SQLite in the user data dir)")
-    p.add_argument("--station", default=None, help="station name recorded on every row (default: host name)")
+    p.add_argument("--station", default=None, help=station_help)
     p.add_argument("-v", "--verbose", action="store_true", help="log more detail to stderr")
 
 
@@ -26,6 +32,23 @@ def _count(text: str) -> int:
     return value
 
 
+def _backend(text: str) -> str:
+    """auto | onnxruntime | tensorrt | triton:http://HOST:PORT/MODEL (argparse says what is wrong)."""
+    if text in ("auto", "onnxruntime", "tensorrt"):
+        return text
+    from inspector.core.backends.triton_backend import is_triton_spec, parse_triton_spec
+
+    if not is_triton_spec(text):
+        raise argparse.ArgumentTypeError(
+            f"invalid choice: {text!r} (choose from auto, onnxruntime, tensorrt, triton:http://HOST:PORT/MODEL)"
+        )
+    try:
+        parse_triton_spec(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return text
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="inspector", description="Defect-inspection station.")
     sub = parser.add_subparsers(dest="command")
@@ -34,7 +57,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("source", help="folder | hot:DIR | camera:0 | video.mp4 | rtsp://... | genicam:CTI | demo")
     p.add_argument("--model", type=Path, help="ONNX model (default: the shipped demo model)")
     p.add_argument("--recipe", type=Path, help="recipe JSON (default: resources/recipes/default.json)")
-    p.add_argument("--backend", default="auto", choices=["auto", "onnxruntime", "tensorrt"])
+    p.add_argument("--backend", default="auto", type=_backend, metavar="auto|onnxruntime|tensorrt|triton:URL",
+                   help="where the model runs (default auto); triton:http://HOST:8000/MODEL: a Triton "
+                   "server (docs/triton.md)")
     p.add_argument("--limit", type=_count, help="stop after N images")
     p.add_argument("--recursive", action="store_true", help="descend into sub-folders of a folder source")
     p.add_argument("--rerun", action="store_true", help="inspect files already logged for this station again")
@@ -53,7 +78,7 @@ def build_parser() -> argparse.ArgumentParser:
     h.add_argument("--since", help="ISO date/time, e.g. 2026-11-28 or 2026-11-28T06:00")
     h.add_argument("--limit", type=_count, default=20)
     h.add_argument("--json", action="store_true", help="print JSON lines instead of a table")
-    _add_common(h)
+    _add_common(h, STATION_FILTER_HELP)
 
     r = sub.add_parser("replay", help="re-decide logged inspections under another recipe")
     r.add_argument("--recipe", type=Path, required=True, help="the recipe to try")
@@ -61,10 +86,11 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--source", help="only files under this folder (or source keys starting with this text)")
     r.add_argument("--export", type=Path, help="write the flips to .csv or .json")
     r.add_argument("--json", action="store_true", help="print the report as JSON")
-    _add_common(r)
+    _add_common(r, STATION_FILTER_HELP)
 
     _add_common(set_pin_parser(sub))
     selftest_parser(sub)
+    export_triton_parser(sub)
 
     g = sub.add_parser("gui", help="open the station window (the default)")
     g.add_argument("--source", default=None, help="start on this source instead of the demo")
@@ -97,6 +123,10 @@ def main(argv: list[str] | None = None) -> int:
             from inspector.cli.selftest_cmd import run_selftest_cmd
 
             return run_selftest_cmd(args)
+        if command == "export-triton":
+            from inspector.cli.export_triton_cmd import run_export_triton
+
+            return run_export_triton(args)
         if command == "set-pin":
             from inspector.cli.setpin_cmd import run_set_pin
 

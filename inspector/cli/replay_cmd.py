@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections import Counter
 from dataclasses import asdict, dataclass
 
 from inspector.cli import exitcodes
@@ -24,6 +25,7 @@ class FlipRow:
     new: str
     logged_recipe: str
     new_reasons: str
+    station: str = ""
 
 
 def run_replay(args: argparse.Namespace) -> int:
@@ -57,15 +59,19 @@ def run_replay(args: argparse.Namespace) -> int:
             f.new.value,
             f"{by_id[f.inspection_id].recipe_name} v{by_id[f.inspection_id].recipe_version}",
             "; ".join(f.reasons),
+            by_id[f.inspection_id].station,
         )
         for f in flips
     ]
+    # many stations can log into one database: replay covers all of them unless --station says one
+    stations = dict(sorted(Counter(it.row.station for it in items).items()))
     counts = flip_counts(flips)
     if args.json:
         print(
             json.dumps(
                 {
                     "replayed": len(items),
+                    "stations": stations,
                     "flipped": len(flips),
                     "by_kind": counts,
                     "recipe": f"{recipe.name} v{recipe.version}",
@@ -79,6 +85,8 @@ def run_replay(args: argparse.Namespace) -> int:
             f"replayed {len(items)} logged inspections under {recipe.name} v{recipe.version} "
             f"(from their stored probability maps)"
         )
+        if len(stations) > 1 or args.station:
+            print("  stations: " + ", ".join(f"{name} {n}" for name, n in stations.items()))
         print(
             f"  {len(flips)} verdicts would flip"
             + (": " + ", ".join(f"{k} {n}" for k, n in counts.items()) if counts else "")

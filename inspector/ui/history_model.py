@@ -69,6 +69,7 @@ class Column(enum.IntEnum):
     REVIEW = 5
     SOURCE = 6
     KEY = 7
+    STATION = 8  # many stations can log into one database (docs/multistation.md)
 
 
 HEADERS = {
@@ -80,6 +81,7 @@ HEADERS = {
     Column.REVIEW: "Review",
     Column.SOURCE: "Source",
     Column.KEY: "Image",
+    Column.STATION: "Station",
 }
 
 
@@ -93,6 +95,7 @@ class HistoryFilter:
     source: str | None = None  # exact source name, e.g. "folder:/data/line2"
     key_prefix: str | None = None  # image path / source key starts with this
     review: ReviewFilter = "any"
+    station: str | None = None  # one station's inspections; None: every station's
 
     def query_kwargs(self, snapshot: datetime | None) -> dict[str, Any]:
         """Keyword arguments for db.queries.history / count_history."""
@@ -106,6 +109,7 @@ class HistoryFilter:
             "source": self.source or None,
             "source_key_prefix": self.key_prefix or None,
             "reviewed": {"any": None, "unreviewed": False, "reviewed": True}[self.review],
+            "station": self.station or None,
         }
 
 
@@ -282,5 +286,7 @@ def _display(r: HistoryRow, col: Column) -> str:
         return DISPOSITION_LABELS.get(r.review or "", r.review or "")
     if col == Column.SOURCE:
         return r.source
+    if col == Column.STATION:
+        return r.station
     key = r.source_key
     return key.replace("\\", "/").rsplit("/", 1)[-1] or key

@@ -34,6 +34,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from db.history import station_names
 from db.queries import HistoryRow
 from inspector.core.types import Verdict
 from inspector.ui.context import AppContext
@@ -55,6 +56,7 @@ _COLUMN_WIDTHS = {
     Column.REGIONS: 60,
     Column.REVIEW: 110,
     Column.SOURCE: 160,
+    Column.KEY: 220,
 }
 
 
@@ -193,7 +195,8 @@ class InspectionDetailView(QWidget):
             title = f"<b>#{r.id} {r.verdict.value}</b> score {r.score:.2f} · {when}"
         self.header.setText(
             f"{title}<br>"
-            f"{html.escape(r.source_key)}<br>recipe {html.escape(r.recipe_name)} v{r.recipe_version} · "
+            f"{html.escape(r.source_key)}<br>station {html.escape(r.station)} · "
+            f"recipe {html.escape(r.recipe_name)} v{r.recipe_version} · "
             f"threshold {threshold:.2f} · {html.escape(r.backend)} · model {r.model_sha256[:12]}"
             + (
                 f"<br><span style='color:{VERDICT_COLORS[Verdict.NG.value]}'><b>⚠ OVERRIDE</b>: this model "
@@ -337,6 +340,10 @@ class HistoryPanel(QWidget):
             ("Reviewed", "reviewed"),
         ):
             self.review_box.addItem(label, value)
+        # many stations can log into one database: All stations, or one of them
+        self.station_box = QComboBox()
+        self.station_box.setToolTip("Only this station's inspections (stations logging into this database)")
+        self.station_box.addItem("All stations", None)
         self.source_box = QComboBox()
         self.source_box.setEditable(True)
         self.source_box.setToolTip("Exact source name (drop-down lists those in the log); empty = all")
@@ -359,7 +366,7 @@ class HistoryPanel(QWidget):
 
         self._filter_timer = QTimer(self, singleShot=True, interval=FILTER_DELAY_MS)
         self._filter_timer.timeout.connect(self.apply_filters)
-        for box in (self.verdict_box, self.review_box):
+        for box in (self.verdict_box, self.review_box, self.station_box):
             box.currentIndexChanged.connect(self.apply_filters)
         for chk in (self.since_check, self.until_check):
             chk.toggled.connect(self.apply_filters)
@@ -369,12 +376,13 @@ class HistoryPanel(QWidget):
         self.since_edit.dateTimeChanged.connect(lambda _d: self._filter_timer.start())
         self.until_edit.dateTimeChanged.connect(lambda _d: self._filter_timer.start())
         self._reload_sources()
+        self._reload_stations()
 
         # Two rows: a single row squeezes the text fields to nothing on a laptop screen.
         self._filters = QVBoxLayout()
         for group in (
             (self.verdict_box, self.review_box, self.source_box, self.key_edit),
-            (self.since_check, self.since_edit, self.until_check, self.until_edit),
+            (self.station_box, self.since_check, self.since_edit, self.until_check, self.until_edit),
         ):
             row = QHBoxLayout()
             for w in group:
@@ -395,6 +403,23 @@ class HistoryPanel(QWidget):
         self.source_box.setCurrentText(text)
         self.source_box.blockSignals(False)
 
+    def _reload_stations(self) -> None:
+        current = self.station_box.currentData()
+        self.station_box.blockSignals(True)
+        try:
+            while self.station_box.count() > 1:  # keep "All stations"
+                self.station_box.removeItem(1)
+            try:
+                names = station_names(self.ctx.db)
+            except Exception:  # the model reports DB trouble; the list just stays short
+                log.warning("could not list stations", exc_info=True)
+                names = [current] if current else []
+            for name in names:
+                self.station_box.addItem(name, name)
+            self.station_box.setCurrentIndex(max(0, self.station_box.findData(current)))
+        finally:
+            self.station_box.blockSignals(False)
+
     def current_filter(self) -> HistoryFilter:
         def when(check: QCheckBox, edit: QDateTimeEdit) -> datetime | None:
             if not check.isChecked():
@@ -408,6 +433,7 @@ class HistoryPanel(QWidget):
             source=self.source_box.currentText().strip() or None,
             key_prefix=self.key_edit.text().strip() or None,
             review=self.review_box.currentData(),
+            station=self.station_box.currentData(),
         )
 
     def apply_filters(self) -> None:
@@ -421,6 +447,7 @@ class HistoryPanel(QWidget):
         shift = self.model.pending_new
         old_row = self.table.currentIndex().row()
         self._reload_sources()
+        self._reload_stations()
         self.model.refresh()
         if current is None:
             return

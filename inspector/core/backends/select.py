@@ -1,4 +1,5 @@
-"""Choose a backend at run time: TensorRT when its engine matches, else ONNX Runtime."""
+"""Choose a backend at run time: TensorRT when its engine matches, else ONNX Runtime; or a Triton
+Inference Server named by ``triton:http://HOST:PORT/MODEL``."""
 
 from __future__ import annotations
 
@@ -47,6 +48,9 @@ def select_backend(
 ) -> Backend:
     """A loaded backend for ``model_path``.
 
+    ``triton:http://HOST:PORT/MODEL`` runs the model on a Triton server, checked against
+    ``model_path`` (inspector/core/backends/triton_backend.py).
+
     ``precision`` of the TensorRT engine: "fp16", "fp32", or "auto" (the FP16 engine when it is
     usable, else the FP32 one).
 
@@ -55,7 +59,15 @@ def select_backend(
     Must be called on the thread that will run inference (CUDA contexts are per thread).
     """
     from inspector.core.backends.onnxruntime_backend import OnnxRuntimeBackend
+    from inspector.core.backends.triton_backend import TritonBackend, is_triton_spec
 
+    if is_triton_spec(kind):
+        try:
+            triton = TritonBackend(str(kind))
+        except ValueError as exc:  # a malformed spec: said like any backend that cannot run
+            raise BackendUnavailable(str(exc)) from None
+        triton.load(Path(model_path))
+        return triton
     kind = BackendKind(kind)
     model_path = Path(model_path)
     if kind is BackendKind.TENSORRT:
