@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 APP_NAME = "defect-inspector"
 
 
 def resources_dir() -> Path:
-    """``resources/`` of the checkout (or INSPECTOR_RESOURCES when set)."""
+    """``resources/`` of the checkout or of a frozen bundle (packaging/); INSPECTOR_RESOURCES overrides."""
     env = os.environ.get("INSPECTOR_RESOURCES")
     if env:
         return Path(env)
+    bundle = getattr(sys, "_MEIPASS", None) if getattr(sys, "frozen", False) else None
+    if bundle:  # a PyInstaller bundle keeps its data files under sys._MEIPASS
+        return Path(bundle) / "resources"
     return Path(__file__).resolve().parents[2] / "resources"
 
 

@@ -1,0 +1,147 @@
+"""What goes into the station bundle: shared by the Linux and the Windows PyInstaller spec.
+
+The bundle is the station (``inspector``: GUI and headless CLI) with ONNX Runtime, the
+shipped models (card, ONNX file, golden samples), the recipes, the Alembic migrations
+and the Qt plugins PyInstaller's PySide6 hooks collect. TensorFlow, Keras and tf2onnx
+stay out: the trainer runs from its own environment or container.
+"""
+
+from __future__ import annotations
+
+import ast
+import importlib.util
+import pkgutil
+import tomllib
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+APP = "defect-inspector"
+
+# never in the station bundle (the trainer's stack, GPU-only or optional extras, dev tools)
+EXCLUDES = [
+    "tensorflow",
+    "tensorflow_cpu",
+    "tensorboard",
+    "keras",
+    "tf_keras",
+    "tf2onnx",
+    "tensorrt",
+    "pycuda",
+    "onnxconverter_common",
+    "harvesters",
+    "matplotlib",
+    "torch",
+    "tkinter",
+    "IPython",
+    "pytest",
+    "pytestqt",
+    "importlinter",
+    "pyqtgraph.examples",
+    "pyqtgraph.opengl",
+    "pyqtgraph.jupyter",
+    "OpenGL",
+    "PyQt5",
+    "PyQt6",
+    "PySide2",
+]
+
+# generated or machine-specific files next to a shipped model (TensorRT engines are built
+# per GPU on the station; timing caches likewise)
+_MODEL_SKIP_SUFFIXES = (".engine", ".plan", ".cache", ".trt")
+
+
+def version() -> str:
+    with (REPO / "pyproject.toml").open("rb") as f:
+        return str(tomllib.load(f)["project"]["version"])
+
+
+def _files(root: Path, pattern: str = "**/*") -> list[Path]:
+    return sorted(p for p in root.glob(pattern) if p.is_file() and "__pycache__" not in p.parts)
+
+
+def datas() -> list[tuple[str, str]]:
+    """(source file, destination folder inside the bundle) for every data file."""
+    out: list[tuple[str, str]] = []
+    resources = REPO / "resources"
+    for path in _files(resources):
+        if path.suffix in _MODEL_SKIP_SUFFIXES or path.name.endswith(".engine.json"):
+            continue
+        out.append((str(path), str(path.parent.relative_to(REPO))))
+    db = REPO / "db"
+    out.append((str(db / "alembic.ini"), "db"))
+    for path in _files(db / "migrations"):
+        if path.suffix in (".py", ".mako"):
+            out.append((str(path), str(path.parent.relative_to(REPO))))
+    return out
+
+
+def migration_imports() -> list[str]:
+    """Modules the Alembic migrations import: they are loaded from files at run time, so
+    PyInstaller's analysis never sees them."""
+    names: set[str] = set()
+    for path in _files(REPO / "db" / "migrations", "**/*.py"):
+        tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                names.update(alias.name for alias in node.names)
+            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                names.add(node.module)
+    names.discard("__future__")
+    return sorted(names)
+
+
+def _package_modules(folder: Path) -> list[str]:
+    """Every module of one of our packages, found on disk (sub-folders without an
+    ``__init__.py``, like db/migrations, are data, not packages)."""
+    out: list[str] = []
+    for path in _files(folder, "**/*.py"):
+        rel = path.relative_to(REPO).with_suffix("")
+        if not all((REPO / Path(*rel.parts[:i]) / "__init__.py").is_file() for i in range(1, len(rel.parts))):
+            continue
+        parts = rel.parts[:-1] if rel.name == "__init__" else rel.parts
+        out.append(".".join(parts))
+    return out
+
+
+def _installed_submodules(package: str) -> list[str]:
+    """The sub-modules of an installed package, listed without importing them."""
+    spec = importlib.util.find_spec(package)
+    if spec is None or not spec.submodule_search_locations:
+        return []
+    return [f"{package}.{m.name}" for m in pkgutil.iter_modules(list(spec.submodule_search_locations))]
+
+
+def hiddenimports() -> list[str]:
+    """Modules imported by name at run time (``-m`` children, SQLAlchemy dialects, watchdog's
+    platform observer, the migrations)."""
+    mods = [
+        # children started as `sys.executable -m MODULE` (see entry_inspector.py)
+        "inspector.core.tiling",
+        "inspector.core.engine.__main__",
+        # SQLAlchemy picks its dialect from the URL
+        "sqlalchemy.dialects.sqlite.pysqlite",
+        "sqlalchemy.dialects.postgresql.psycopg",
+        "psycopg",
+        "psycopg_binary",
+        "logging.config",
+        "alembic.runtime.migration",
+        "alembic.script",
+        *migration_imports(),
+    ]
+    for package in ("inspector", "db", "trainer/data"):  # trainer.data: the demo source, data readers
+        mods += _package_modules(REPO / package)
+    mods += _installed_submodules("watchdog.observers")  # it picks the platform's observer at run time
+    return sorted(set(mods))
+
+
+def metadata() -> list[tuple[str, str]]:
+    """dist-info some code reads at run time (the tiling cache keys on the ONNX Runtime version)."""
+    from PyInstaller.utils.hooks import copy_metadata
+
+    out: list[tuple[str, str]] = []
+    for dist in ("onnxruntime", "alembic", "sqlalchemy", "psycopg", "PySide6_Essentials", "shiboken6"):
+        try:
+            out += copy_metadata(dist)
+        except Exception:  # an optional dist that is not installed
+            continue
+    return out
