@@ -63,6 +63,7 @@ def run_inspect(args: argparse.Namespace) -> int:
     from inspector.core.demo import make_source
     from inspector.core.overlay import render_result
     from inspector.core.pipeline import Pipeline, run_source
+    from inspector.lineio.cli import LINE_FLUSH_S, finish_line, line_from_args, start_line
 
     _escape_unprintable_output()
     model_path: Path = args.model or default_model()
@@ -126,6 +127,14 @@ def run_inspect(args: argparse.Namespace) -> int:
         source = make_source(args.source, recursive=args.recursive)
     except (OSError, ValueError, RuntimeError) as exc:
         return _fail(str(exc), exitcodes.USAGE)
+    try:  # line I/O (--opcua/--modbus/--mqtt/--triggered): committed verdicts out, triggers in
+        line = line_from_args(args, station)
+    except (ValueError, ImportError) as exc:
+        source.close()
+        return _fail(str(exc), exitcodes.USAGE)
+    if line is not None and line.triggered:
+        source = line.wrap_source(source)  # a frame per part the line triggers, keyed by its part id
+        already_done = None  # a part on the line always gets its verdict
 
     writer = VerdictWriter(
         db,
@@ -134,6 +143,7 @@ def run_inspect(args: argparse.Namespace) -> int:
         overlay=render_result,
         recipes=[recipe],
         models=[(card, str(model_path.resolve()))],
+        **({} if line is None else {"flush_interval_s": LINE_FLUSH_S}),
     )
     # The row, not the result (a result holds the image and its float map), and only until its
     # commit settles: then counters and the export spool keep what the summary needs, so an
@@ -141,7 +151,10 @@ def run_inspect(args: argparse.Namespace) -> int:
     run_log = RunLog(args.export)
 
     def sink(result: InspectionResult) -> None:
-        run_log.add(VerdictRow.from_result(result, None), writer.submit(result))
+        # with line I/O the verdict goes to the line once committed (a late triggered part: None)
+        fut = writer.submit(result) if line is None else line.submit(result)
+        if fut is not None:
+            run_log.add(VerdictRow.from_result(result, None), fut)
 
     state = CliState(show=not args.no_progress and sys.stderr.isatty(), source=source)
 
@@ -151,6 +164,14 @@ def run_inspect(args: argparse.Namespace) -> int:
     old_int = signal.signal(signal.SIGINT, on_signal)
     old_term = signal.signal(signal.SIGTERM, on_signal)
     run_error: Exception | None = None
+    if line is not None:
+        line.bind(writer.submit, pipeline.error_result)
+        start_line(
+            line,
+            state=f"blocked: {pipeline.blocked}" if pipeline.blocked else "running",
+            product=f"{recipe.name} v{recipe.version}",
+            verbose=args.verbose,
+        )
     try:
         summary = run_source(source, pipeline, sink, state, limit=args.limit, already_done=already_done)
     except Exception as exc:  # backend failure, unopenable video...: fatal, not "defects found"
@@ -159,11 +180,16 @@ def run_inspect(args: argparse.Namespace) -> int:
         signal.signal(signal.SIGINT, old_int)
         signal.signal(signal.SIGTERM, old_term)
         state.close()
+        if line is not None:
+            line.end_triggers()  # parts still waiting get their ERROR rows before the writer closes
         source.close()
         writer.close()
         backend.close()
 
     run_log.settle(final=True)
+    if line is not None:  # state "stopped", run summary out, outputs closed; counts as logged
+        run_info = {"model_sha256": card.sha256, "recipe": recipe.name}
+        finish_line(line, None if run_error else summary, run_info)
     if run_error is not None:
         run_log.close()
         return _fail(

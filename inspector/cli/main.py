@@ -11,6 +11,7 @@ from inspector.cli import exitcodes
 from inspector.cli.export_triton_cmd import add_parser as export_triton_parser
 from inspector.cli.selftest_cmd import add_parser as selftest_parser
 from inspector.cli.setpin_cmd import add_parser as set_pin_parser
+from inspector.lineio.cli import add_line_arguments
 
 STATION_FILTER_HELP = "only this station's inspections (default: every station logging into the database)"
 
@@ -69,6 +70,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.add_argument("--allow-unverified", action="store_true",
                    help="inspect even if the model card has no golden samples (the model is unverified)")
+    add_line_arguments(p)  # --opcua / --modbus / --mqtt / --triggered (docs/line_io.md)
     _add_common(p)
 
     h = sub.add_parser("history", help="recent verdicts from the database")
