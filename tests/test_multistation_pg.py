@@ -282,13 +282,6 @@ def test_two_station_processes_log_5000_each_none_lost_none_duplicated(
 
 
 @needs_pg
-@pytest.mark.xfail(
-    reason="db/registry.py get-or-create (select, then insert) races between stations: when another "
-    "station commits the same new model row first, a batch of ONE verdict fails with a unique violation "
-    "(RowNotStoredError) and is not logged; larger batches survive through the row-by-row retry. Fix in "
-    "db/registry.py or db/writer.py: insert ... on conflict do nothing, or retry once on IntegrityError",
-    strict=False,
-)
 def test_a_lone_first_verdict_survives_another_station_registering_the_same_model(pg_url: str) -> None:
     from db import registry
     from db.session import open_db
