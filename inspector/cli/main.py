@@ -91,7 +91,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_common(r, STATION_FILTER_HELP)
 
     _add_common(set_pin_parser(sub))
-    selftest_parser(sub)
+    selftest_parser(sub, backend_type=_backend)
     export_triton_parser(sub)
 
     g = sub.add_parser("gui", help="open the station window (the default)")

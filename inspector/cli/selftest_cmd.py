@@ -17,14 +17,16 @@ from inspector.cli import exitcodes
 BLOCKED_BANNER = "SELF-TEST FAILED: the station will not pass parts; every part is logged as ERROR"
 
 
-def add_parser(sub: Any) -> argparse.ArgumentParser:
-    """The ``selftest`` subcommand (``sub``: the main parser's subparsers)."""
+def add_parser(sub: Any, backend_type: Any = str) -> argparse.ArgumentParser:
+    """The ``selftest`` subcommand (``sub``: the main parser's subparsers; ``backend_type``: the
+    main parser's --backend validator, so a Triton server can be self-tested too)."""
     p: argparse.ArgumentParser = sub.add_parser(
         "selftest", help="run the model's golden-sample self-test (exit 0 passed, 2 failed/unverified)"
     )
     p.add_argument("--model", type=Path, help="ONNX model (default: the shipped demo model)")
     p.add_argument("--recipe", type=Path, help="recipe JSON (default: resources/recipes/default.json)")
-    p.add_argument("--backend", default="auto", choices=["auto", "onnxruntime", "tensorrt"])
+    p.add_argument("--backend", default="auto", type=backend_type,
+                   metavar="auto|onnxruntime|tensorrt|triton:URL")
     p.add_argument("--threads", type=int, help="CPU inference threads (default: all cores)")
     p.add_argument("--json", action="store_true", help="print the report as JSON")
     p.add_argument("-v", "--verbose", action="store_true", help="log more detail to stderr")
