@@ -407,3 +407,60 @@ def test_event_json_names_a_reject_that_was_not_logged() -> None:
     assert data["inspection_id"] is None
     assert ev.reject
     assert VerdictEvent("p2", Verdict.OK, (), "st", inspection_id=3).reject is False
+
+
+def test_triggered_live_source_takes_a_frame_from_after_the_trigger() -> None:
+    """A camera (live source): the part gets a frame captured at or after its trigger."""
+    import threading
+    from datetime import UTC, datetime, timedelta
+
+    import numpy as np
+
+    from inspector.core.sources.base import SourceStats
+    from inspector.core.types import Frame
+    from inspector.lineio import TriggerBoard, TriggeredSource
+
+    class Camera:
+        live = True
+        name = "camera"
+
+        def __init__(self) -> None:
+            self.n = 0
+
+        def frames(self, stop: Any) -> Any:
+            while not stop():
+                self.n += 1
+                # the first frames were grabbed a second ago: before any trigger
+                at = datetime.now(UTC) - (timedelta(seconds=1) if self.n <= 3 else timedelta(0))
+                yield Frame(
+                    key=f"cam#{self.n}", image=np.zeros((4, 4), np.uint8), source="cam", captured_at=at
+                )
+                time.sleep(0.005)
+
+        def stats(self) -> SourceStats:
+            return SourceStats()
+
+        def close(self) -> None:
+            pass
+
+    board = TriggerBoard(5.0)
+    src = TriggeredSource(Camera(), board)
+    stop = threading.Event()
+    got: list[Any] = []
+
+    def consume() -> None:
+        for item in src.frames(stop.is_set):
+            got.append(item)
+            if len(got) == 2:
+                stop.set()
+
+    t = threading.Thread(target=consume)
+    t.start()
+    assert board.trigger("A", "test").accepted
+    assert board.trigger("B", "test").accepted
+    t.join(5)
+    board.close()
+    assert [f.key for f in got] == ["A", "B"]
+    assert [f.path for f in got] == [None, None]
+    assert src.stats().dropped == 3  # the three stale frames were not given to a part
+    assert src.stats().total is None

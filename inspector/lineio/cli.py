@@ -12,6 +12,7 @@ import sys
 import time
 from typing import Any
 
+from inspector.lineio.events import LinkState
 from inspector.lineio.line import DEFAULT_DEADLINE_S, LineIO
 
 LINE_FLUSH_S = 0.02  # the writer commits within 20 ms: the line waits for the commit
@@ -112,10 +113,13 @@ def start_line(line: LineIO, *, state: str, product: str, verbose: bool = False)
     line.start()
     line.set_state(state, product)
     end = time.monotonic() + START_WAIT_S
-    for out in line.outputs:
-        started = getattr(out, "started", None)
-        if started is not None:
-            started.wait(max(0.0, end - time.monotonic()))
+    # servers: until each listens or has failed once (a busy port: it retries, the status says so)
+    while time.monotonic() < end and any(
+        s.state is LinkState.STARTING
+        for s, out in zip(line.status(), line.outputs, strict=True)
+        if getattr(out, "started", None) is not None
+    ):
+        time.sleep(0.05)
     print(f"line: {line.describe()}", file=sys.stderr)
     if line.triggered and verbose:
         print(f"line: triggered inspection, deadline {line.deadline_s:g} s", file=sys.stderr)

@@ -38,6 +38,7 @@ from inspector.lineio.triggers import Part, PartState, TriggerBoard, TriggeredSo
 log = logging.getLogger(__name__)
 
 DEFAULT_DEADLINE_S = 2.0
+MAX_PART_ID = 200  # characters: a serial number or a counter, not a document
 SubmitFn = Callable[[InspectionResult], "Future[int]"]
 # Pipeline.error_result(item, message, stage): an ERROR result with the model and recipe
 ErrorResultFn = Callable[[FrameError, str, str], InspectionResult]
@@ -131,6 +132,8 @@ class LineIO:
         part_id = part_id.strip()
         if not part_id:
             return TriggerReply(False, "empty part id")
+        if len(part_id) > MAX_PART_ID:
+            return TriggerReply(False, f"part id longer than {MAX_PART_ID} characters")
         if self.board is None:
             return TriggerReply(False, "the station is not in triggered mode (inspect --triggered)")
         reply = self.board.trigger(part_id, origin)
@@ -211,6 +214,11 @@ class LineIO:
             late=b.late if b else 0,
             refused=self.refused,
         )
+
+    def open_triggers(self) -> None:
+        """Take triggers again after ``end_triggers`` (a GUI station starting its next run)."""
+        if self.board is not None:
+            self.board.reopen()
 
     def end_triggers(self, timeout: float = 10.0) -> None:
         """No more triggers; parts still waiting expire now and their ERROR rows are submitted

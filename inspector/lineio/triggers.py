@@ -71,6 +71,18 @@ class TriggerBoard:
         self._watchdog = threading.Thread(target=self._watch, name="line-deadline", daemon=True)
         self._watchdog.start()
 
+    def reopen(self) -> None:
+        """Take triggers again after ``close`` (the next run of a station that stays up)."""
+        if self._watchdog.is_alive():  # it ends once it sees the board closed
+            self._watchdog.join(timeout=2)
+        with self._cond:
+            if not self._closed:
+                return
+            self._closed = False
+            self._queue.clear()
+            self._watchdog = threading.Thread(target=self._watch, name="line-deadline", daemon=True)
+            self._watchdog.start()
+
     @property
     def closed(self) -> bool:
         return self._closed

@@ -375,3 +375,47 @@ def test_clients_that_vanish_or_hang_never_stall_inspection(tiny_model: Path, tm
         st.stop()
     assert len(st.rows()) == 60
     assert opcua.ledger.seq == modbus.ledger.seq == 60  # every verdict reached both servers
+
+
+def test_a_server_whose_port_is_taken_says_so_and_binds_once_it_is_free() -> None:
+    import socket
+
+    from pymodbus.client import ModbusTcpClient
+
+    port = free_port()
+    squatter = socket.socket()
+    squatter.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    squatter.bind(("127.0.0.1", port))
+    squatter.listen()
+    out = ModbusOutput(port, host="127.0.0.1", retry=(0.05, 0.2))
+    out.start()
+    try:
+        down = wait_for(lambda: out.status() if out.status().state is LinkState.DOWN else None, 10, "DOWN")
+        assert "retry in" in down.detail
+        squatter.close()
+        wait_for(lambda: out.status().state is LinkState.UP, 10, "the server to bind")
+        client = ModbusTcpClient("127.0.0.1", port=port, timeout=5)
+        assert client.connect()
+        assert not client.read_coils(0, count=8).isError()
+        client.close()
+    finally:
+        squatter.close()
+        out.close()
+    assert out.status().state is LinkState.CLOSED
+
+
+def test_a_station_that_stays_up_takes_triggers_again_in_its_next_run(
+    tiny_model: Path, tmp_path: Path
+) -> None:
+    st = Station(tmp_path, tiny_model, triggered=True, deadline_s=0.3)
+    st.start_line()
+    st.line.end_triggers()  # a run ended...
+    assert not st.line.trigger("P0", "test").accepted
+    st.line.open_triggers()  # ...and the next one starts
+    st.run(SyntheticSource(block=True))
+    try:
+        assert st.line.trigger("P1", "test").accepted
+        rows = wait_for(lambda: st.rows("source_key = 'P1'"), 5, "P1's deadline row")
+    finally:
+        st.stop()
+    assert [(r[2], r[3]) for r in rows] == [("ERROR", "deadline")]  # deadlines are watched again
