@@ -162,4 +162,8 @@ def finish_line(line: LineIO, summary: Any, extra: dict[str, Any] | None = None)
     print(msg, file=sys.stderr)
     for status in line.status():
         if status.dropped or status.buffered:
-            print(f"line: {status.line()}", file=sys.stderr)
+            print(
+                f"line: {status.name}: {status.buffered + status.dropped} messages not delivered "
+                f"({status.dropped} dropped from a full buffer; last state: {status.detail or '-'})",
+                file=sys.stderr,
+            )
