@@ -10,9 +10,11 @@
 #   selftest on both shipped models · inspect on generated images (one larger than the model
 #   input, so tiling runs) with an export, every part logged and none ERROR · history and
 #   replay on that log · a `-m` child (the tiling memory probe, as the station starts it) ·
-#   inspect into PostgreSQL when INSPECTOR_TEST_PG_URL is set (CI) · the GUI offscreen until
-#   it logs its first verdict · install.sh into a staging folder.
-# Test images come from the project's .venv (HARNESS_PYTHON overrides): it is the harness, not the bundle.
+#   inspect into PostgreSQL when INSPECTOR_TEST_PG_URL is set (CI) · export-triton and inspect
+#   on the Triton backend against the KServe v2 test server of tests/fakes · the GUI offscreen
+#   until it logs its first verdict · install.sh into a staging folder.
+# Test images and the test server come from the project's .venv (HARNESS_PYTHON overrides):
+# they are the harness, not the bundle.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 REPO=$(pwd)
@@ -26,8 +28,10 @@ ARCHIVE="$REPO/dist/$NAME.tar.gz"
 
 WORK=$(mktemp -d /tmp/inspector-bundle-check.XXXXXX)
 GUI_PID=""
+KSERVE_PID=""
 cleanup() {
   [ -n "$GUI_PID" ] && kill "$GUI_PID" 2>/dev/null || true
+  [ -n "$KSERVE_PID" ] && kill "$KSERVE_PID" 2>/dev/null || true
   rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -80,15 +84,9 @@ cv2.imwrite(str(out / "ng_large.png"), big)
 PYGEN
 )
 N_IMAGES=$(find "$WORK/images" -name '*.png' | wc -l)
-DB="sqlite:///$WORK/check.db"
-T0=$(date +%s.%N)
-set +e
-run "$INSPECTOR" inspect "$WORK/images" --db "$DB" --no-progress --export "$WORK/verdicts.json"
-RC=$?
-set -e
-T1=$(date +%s.%N)
-[ "$RC" = 0 ] || [ "$RC" = 1 ] || fail "inspect exited $RC (0 or 1 expected)"
-"$HARNESS_PY" - "$WORK/verdicts.json" "$N_IMAGES" <<'PYCHK' || fail "inspect verdicts"
+# an export of one run: every image logged, none ERROR, a clean part passed, a defect found
+check_verdicts() {
+  "$HARNESS_PY" - "$1" "$N_IMAGES" <<'PYCHK'
 import json
 import sys
 
@@ -101,6 +99,16 @@ assert "ERROR" not in verdicts.values(), "a part came out ERROR"
 assert any(v == "OK" for k, v in verdicts.items() if k.startswith("ok_")), "no clean part passed"
 assert any(v in ("NG", "REVIEW") for k, v in verdicts.items() if k.startswith("ng_")), "no defect found"
 PYCHK
+}
+DB="sqlite:///$WORK/check.db"
+T0=$(date +%s.%N)
+set +e
+run "$INSPECTOR" inspect "$WORK/images" --db "$DB" --no-progress --export "$WORK/verdicts.json"
+RC=$?
+set -e
+T1=$(date +%s.%N)
+[ "$RC" = 0 ] || [ "$RC" = 1 ] || fail "inspect exited $RC (0 or 1 expected)"
+check_verdicts "$WORK/verdicts.json" || fail "inspect verdicts"
 echo "inspect: $N_IMAGES images, start to exit $(elapsed "$T0" "$T1") s"
 
 echo "== history, replay"
@@ -123,6 +131,30 @@ if [ -n "${INSPECTOR_TEST_PG_URL:-}" ]; then
   run "$INSPECTOR" history --db "$INSPECTOR_TEST_PG_URL" --station bundle-check --limit 1 --json \
     | grep -q '"verdict"' || fail "no verdict in PostgreSQL"
 fi
+
+echo "== Triton backend (export-triton, a KServe v2 test server from tests/fakes)"
+DEMO="$BUNDLE/_internal/resources/models/demo/model.onnx"
+run "$INSPECTOR" export-triton "$DEMO" --repo "$WORK/triton" --no-plan >/dev/null || fail "export-triton"
+(cd "$REPO" && exec "$HARNESS_PY" -m tests.fakes.kserve_v2_server --repo "$WORK/triton") >"$WORK/kserve.log" 2>&1 &
+KSERVE_PID=$!
+PORT=""
+for _ in $(seq 1 100); do
+  PORT=$(awk '/^listening/ { print $2 }' "$WORK/kserve.log")
+  [ -n "$PORT" ] && break
+  kill -0 "$KSERVE_PID" 2>/dev/null || { cat "$WORK/kserve.log" >&2; fail "the KServe v2 test server exited"; }
+  sleep 0.1
+done
+[ -n "$PORT" ] || fail "the KServe v2 test server did not start"
+set +e
+run "$INSPECTOR" inspect "$WORK/images" --db "sqlite:///$WORK/triton.db" --model "$DEMO" \
+  --backend "triton:http://127.0.0.1:$PORT/demo" --no-progress --export "$WORK/triton.json"
+RC=$?
+set -e
+kill "$KSERVE_PID"
+wait "$KSERVE_PID" 2>/dev/null || true
+KSERVE_PID=""
+[ "$RC" = 0 ] || [ "$RC" = 1 ] || fail "inspect on the Triton backend exited $RC"
+check_verdicts "$WORK/triton.json" || fail "verdicts on the Triton backend"
 
 echo "== GUI (offscreen) until its first verdict"
 # polled read-only by the harness (a second station process would migrate the file too)

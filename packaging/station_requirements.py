@@ -1,4 +1,4 @@
-"""Print the station's requirements (pyproject dependencies + the postgres extra), one a line.
+"""Print the station's requirements (pyproject dependencies + the postgres and triton extras), one a line.
 
 The bundle's build venv installs these (with constraints.txt), not the project itself:
 PyInstaller takes the station's code from the source tree. No training extra: TensorFlow
@@ -12,7 +12,7 @@ import sys
 import tomllib
 from pathlib import Path
 
-EXTRAS = ("postgres",)
+EXTRAS = ("postgres", "triton")  # PostgreSQL logging; the Triton backend (tritonclient)
 
 
 def requirements(pyproject: Path) -> list[str]:

@@ -215,7 +215,7 @@ def test_station_cpu_image() -> None:
     assert any("install-qt-runtime.sh" in i.args for i in instructions if i.keyword == "RUN")
     (pip,) = _pip_lines(instructions)
     assert "-c constraints.txt" in pip
-    assert _extras(pip) == {"postgres"}
+    assert _extras(pip) == {"postgres", "triton"}
     assert "tensorflow" not in pip
 
 
@@ -228,7 +228,7 @@ def test_station_gpu_image() -> None:
     (pip,) = _pip_lines(instructions)
     assert re.search(r"pycuda==\d", pip)
     assert "-c constraints.txt" in pip
-    assert _extras(pip) == {"postgres", "dev"}
+    assert _extras(pip) == {"postgres", "triton", "dev"}
     assert "tensorrt" not in pip.split("-e", 1)[1], "TensorRT comes with the container"
     assert "tensorflow" not in pip
     assert (ROOT / "scripts" / "gpu_check.sh").is_file()
@@ -586,7 +586,8 @@ def test_station_requirements_are_the_station_deps() -> None:
     module = _load("station_requirements", PKG / "station_requirements.py")
     reqs = module.requirements(ROOT / "pyproject.toml")
     project = _pyproject()["project"]
-    assert reqs == project["dependencies"] + project["optional-dependencies"]["postgres"]
+    extras = project["optional-dependencies"]
+    assert reqs == project["dependencies"] + extras["postgres"] + extras["triton"]
     assert not any(r.startswith(("tensorflow", "tf2onnx", "keras")) for r in reqs)
 
 
