@@ -130,6 +130,10 @@ class Inspection(Base):
     timings: Mapped[dict[str, float]] = mapped_column(JSON, default=dict)
     archive_image_path: Mapped[str | None] = mapped_column(Text)
     archive_overlay_path: Mapped[str | None] = mapped_column(Text)
+    # migration 0005: the product, lot and shift the part was inspected in (None: none was set)
+    product_id: Mapped[int | None] = mapped_column(ForeignKey("product.id"), index=True)
+    lot_id: Mapped[int | None] = mapped_column(ForeignKey("lot.id"), index=True)
+    shift: Mapped[str | None] = mapped_column(String(16), index=True)  # "2026-11-28/1"
 
     regions: Mapped[list[DefectRegion]] = relationship(
         back_populates="inspection", cascade="all, delete-orphan", order_by="DefectRegion.index"
@@ -198,3 +202,40 @@ class AuditEvent(Base):
     actor: Mapped[str] = mapped_column(String(200))
     action: Mapped[str] = mapped_column(String(100))
     details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class Product(Base):
+    """A product (job): model, recipe version, source settings and line I/O under one name the
+    operator recognises (migration 0005; inspector.core.products)."""
+
+    __tablename__ = "product"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    description: Mapped[str] = mapped_column(Text, default="")
+    model_id: Mapped[int] = mapped_column(ForeignKey("model.id"))
+    recipe_id: Mapped[int] = mapped_column(ForeignKey("recipe.id"))
+    # {"source": {...}, "line_io": {...}, "image": {...}, "normal_defect_rate": ...}
+    settings: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    revision: Mapped[int] = mapped_column(Integer, default=1)  # +1 per update
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_by: Mapped[str] = mapped_column(String(200), default="")
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_by: Mapped[str] = mapped_column(String(200), default="")
+
+
+class Lot(Base):
+    """A lot on one station: started and ended by a person; inspections point at it (migration 0005)."""
+
+    __tablename__ = "lot"
+    __table_args__ = (
+        UniqueConstraint("station_id", "code"),
+        Index("ix_lot_station_ended", "station_id", "ended_at"),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code: Mapped[str] = mapped_column(String(200), index=True)  # typed or scanned
+    station_id: Mapped[int] = mapped_column(ForeignKey("station.id"))
+    product_id: Mapped[int | None] = mapped_column(ForeignKey("product.id"))
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    started_by: Mapped[str] = mapped_column(String(200), default="")
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    ended_by: Mapped[str | None] = mapped_column(String(200))

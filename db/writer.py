@@ -37,6 +37,7 @@ from db.session import Database
 from db.storable import short_error, storable_text
 from inspector.core.model_card import ModelCard
 from inspector.core.recipe import Recipe
+from inspector.core.shifts import ShiftSchedule
 from inspector.core.types import InspectionResult, Verdict
 
 log = logging.getLogger(__name__)
@@ -57,10 +58,23 @@ class WriterStats:
     rows_per_s: float
 
 
+@dataclass(frozen=True, slots=True)
+class RowContext:
+    """Where parts are inspected now: stamped on each row as it is submitted (migration 0005).
+
+    ``shifts`` names the row's shift from its ``inspected_at`` (None: no shift recorded).
+    """
+
+    product_id: int | None = None
+    lot_id: int | None = None
+    shifts: ShiftSchedule | None = None
+
+
 @dataclass(slots=True)
 class _Job:
     result: InspectionResult
     future: Future[int]
+    context: RowContext | None = None  # as it was at submit time
 
 
 @dataclass(slots=True)
@@ -106,8 +120,10 @@ class VerdictWriter:
         recipes: Iterable[Recipe] = (),
         models: Iterable[tuple[ModelCard, str]] = (),
         encode_workers: int = 2,
+        context: RowContext | None = None,
     ) -> None:
         self._db = db
+        self._context = context or RowContext()
         self._station = station_name
         self._host = host
         self._batch_size = max(1, batch_size)
@@ -148,12 +164,20 @@ class VerdictWriter:
         with self._lock:
             self._models[card.sha256] = (card, path)
 
+    @property
+    def context(self) -> RowContext:
+        return self._context
+
+    def set_context(self, context: RowContext) -> None:
+        """Product, lot and shift schedule for every result submitted from now on (any thread)."""
+        self._context = context
+
     def submit(self, result: InspectionResult, timeout: float | None = None) -> Future[int]:
         """Queue ``result``; blocks while the queue is full (raises queue.Full after ``timeout``)."""
         if self._closed:
             raise WriterClosedError("VerdictWriter is closed")
         fut: Future[int] = Future()
-        self._q.put(_Job(result, fut), timeout=timeout)
+        self._q.put(_Job(result, fut, self._context), timeout=timeout)
         return fut
 
     def flush(self, timeout: float | None = None) -> bool:
@@ -510,6 +534,10 @@ def _inspection_row(
         archive_image_path=_text(p.archive_image) if p.archive_image else None,
         archive_overlay_path=_text(p.archive_overlay) if p.archive_overlay else None,
     )
+    ctx = p.job.context
+    if ctx is not None:
+        row.product_id, row.lot_id = ctx.product_id, ctx.lot_id
+        row.shift = ctx.shifts.label(r.inspected_at) if ctx.shifts is not None else None
     if p.png is not None:
         row.prob_map = ProbMap(png=p.png)
     row.regions = [

@@ -10,6 +10,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 from types import FrameType
+from typing import TYPE_CHECKING
 
 from inspector.cli import exitcodes
 from inspector.cli.report import VerdictRow, check_export_path, print_summary
@@ -19,6 +20,12 @@ from inspector.core.paths import default_archive_dir, default_model, default_rec
 from inspector.core.progress import SimpleState
 from inspector.core.recipe import Recipe, load_recipe
 from inspector.core.types import Frame, FrameError, InspectionResult
+
+if TYPE_CHECKING:
+    from db.session import Database
+    from db.writer import RowContext
+    from inspector.core.products import ResolvedProduct
+    from inspector.core.shifts import ShiftSchedule
 
 
 class CliState(SimpleState):
@@ -68,11 +75,21 @@ def run_inspect(args: argparse.Namespace) -> int:
     _escape_unprintable_output()
     model_path: Path = args.model or default_model()
     recipe_path: Path = args.recipe or default_recipe_path()
+    product = None  # --product: model, recipe, source and line I/O from the product (checked)
     try:
         if args.export:
             check_export_path(args.export)
         check_db_url(args.db)  # "" or an in-memory URL: refused before anything is loaded
-        recipe = load_recipe(recipe_path)
+        shifts = _shift_schedule(args)
+        if getattr(args, "product", None):
+            product = _resolve_product(args)
+            model_path = product.model_path
+            args.source = args.source or product.spec.source.source_spec()
+            args.recursive = args.recursive or product.spec.source.recursive
+            args.rerun = args.rerun or not product.spec.source.skip_logged
+        elif args.source is None:
+            raise ValueError("give a source to inspect (or --product NAME)")
+        recipe = product.recipe if product is not None else load_recipe(recipe_path)
         card = verify_card(load_card(model_path), model_path)  # a card for another model: refused
     except (OSError, ValueError) as exc:
         return _fail(str(exc), exitcodes.USAGE)
@@ -80,8 +97,16 @@ def run_inspect(args: argparse.Namespace) -> int:
         backend = select_backend(args.backend, model_path, threads=args.threads)
     except (BackendUnavailable, ModelLoadError) as exc:
         return _fail(str(exc), exitcodes.USAGE)
+    refused: list[str] = []  # --product: why a frame did not fit it (the run stops, nothing passes)
     try:
-        pipeline = Pipeline(backend, card, recipe)
+        if product is not None:
+            from inspector.core.products import FrameGuard, GuardedPipeline
+
+            guard = FrameGuard(product.spec.name, card, product.spec.image,
+                               on_warning=lambda text: print(f"warning: {text}", file=sys.stderr))
+            pipeline = GuardedPipeline(backend, card, recipe, guard, on_refused=refused.append)
+        else:
+            pipeline = Pipeline(backend, card, recipe)
     except ValueError as exc:
         backend.close()
         return _fail(str(exc), exitcodes.USAGE)
@@ -109,6 +134,7 @@ def run_inspect(args: argparse.Namespace) -> int:
         # rollback always has the model the station started with to return to
         ensure_shipped_production_model(db, f"cli:{station}")
         _check_recipe_matches_log(db, recipe)
+        context = _row_context(db, station, product, shifts)  # product, open lot and shift of each row
         already_done = (
             None
             if args.rerun
@@ -128,7 +154,10 @@ def run_inspect(args: argparse.Namespace) -> int:
     except (OSError, ValueError, RuntimeError) as exc:
         return _fail(str(exc), exitcodes.USAGE)
     try:  # line I/O (--opcua/--modbus/--mqtt/--triggered): committed verdicts out, triggers in
-        line = line_from_args(args, station)
+        line_args = args
+        if product is not None and not any(getattr(args, k, None) for k in ("opcua", "modbus", "mqtt")):
+            line_args = product.spec.line_io.as_args()  # the product's mapping unless options are given
+        line = line_from_args(line_args, station)
     except (ValueError, ImportError) as exc:
         source.close()
         return _fail(str(exc), exitcodes.USAGE)
@@ -144,19 +173,26 @@ def run_inspect(args: argparse.Namespace) -> int:
         recipes=[recipe],
         models=[(card, str(model_path.resolve()))],
         **({} if line is None else {"flush_interval_s": LINE_FLUSH_S}),
+        context=context,
     )
     # The row, not the result (a result holds the image and its float map), and only until its
     # commit settles: then counters and the export spool keep what the summary needs, so an
     # endless hot-folder run does not grow.
     run_log = RunLog(args.export)
 
+    rate_guard = _rate_guard(db, product, station)
+
     def sink(result: InspectionResult) -> None:
         # with line I/O the verdict goes to the line once committed (a late triggered part: None)
         fut = writer.submit(result) if line is None else line.submit(result)
         if fut is not None:
             run_log.add(VerdictRow.from_result(result, None), fut)
+        if rate_guard is not None:
+            rate_guard(result)
 
     state = CliState(show=not args.no_progress and sys.stderr.isatty(), source=source)
+    if product is not None:  # a refused product stops the run: its parts are logged as ERROR, none OK
+        pipeline.on_refused = lambda why: (refused.append(why), state.cancel())  # type: ignore[attr-defined]
 
     def on_signal(_sig: int, _frame: FrameType | None) -> None:
         state.cancel()
@@ -197,6 +233,8 @@ def run_inspect(args: argparse.Namespace) -> int:
             exitcodes.FATAL,
         )
     stats = source.stats()
+    if refused:  # stopped because the product does not fit the images, not by a person
+        summary.cancelled = False
     print_summary(
         summary,
         info,
@@ -233,6 +271,9 @@ def run_inspect(args: argparse.Namespace) -> int:
         )
     if run_log.failed or archive_errors:
         return exitcodes.FATAL
+    if refused:
+        return _fail(f"product {args.product!r} refused: {refused[0]} "
+                     f"({summary.n_errors} parts logged as ERROR, none passed)", exitcodes.FATAL)
     if summary.cancelled:
         return exitcodes.INTERRUPTED
     if summary.counts["NG"] or summary.counts["REVIEW"]:
@@ -240,6 +281,73 @@ def run_inspect(args: argparse.Namespace) -> int:
     if summary.n_errors:
         return exitcodes.UNREADABLE
     return exitcodes.OK
+
+
+def _shift_schedule(args: argparse.Namespace) -> ShiftSchedule:
+    from inspector.core.shifts import ShiftSchedule
+
+    text = getattr(args, "shifts", None)
+    return ShiftSchedule.parse(text) if text else ShiftSchedule.default()
+
+
+def _resolve_product(args: argparse.Namespace) -> ResolvedProduct:
+    """The product of ``--product`` (ValueError naming what is missing), its use audited."""
+    from db.queries import audit
+    from db.session import open_db
+    from inspector.core.products import resolve_product
+
+    if args.model is not None or args.recipe is not None:
+        raise ValueError("--product sets the model and the recipe: leave out --model and --recipe")
+    db = open_db(args.db)
+    try:
+        product = resolve_product(db, args.product)
+        spec = product.spec
+        audit(db, f"cli:{args.station or socket.gethostname()}", "product.select", {
+            "name": spec.name, "product_id": product.id, "via": "inspect", "model_sha256": spec.model_sha256,
+            "recipe": f"{spec.recipe_name} v{spec.recipe_version}",
+            "source": args.source or spec.source.describe(),
+        })
+        return product
+    finally:
+        db.dispose()
+
+
+def _row_context(
+    db: Database, station: str, product: ResolvedProduct | None, shifts: ShiftSchedule
+) -> RowContext:
+    """Product, lot (the station's open lot, e.g. started in the GUI) and shift of every row."""
+    from db.writer import RowContext
+    from inspector.core.lots import open_lot
+
+    lot = open_lot(db, station)
+    return RowContext(product_id=product.id if product is not None else None, lot_id=lot.id if lot else None,
+                      shifts=shifts)
+
+
+def _rate_guard(
+    db: Database, product: ResolvedProduct | None, station: str
+) -> Callable[[InspectionResult], None] | None:
+    """--product: warn (stderr, audited) when the defect rate jumps far above the product's normal."""
+    if product is None:
+        return None
+    from db.queries import audit
+    from inspector.core.products import DefectRateGuard
+
+    guard = DefectRateGuard(product.baseline_rate)
+    name = product.spec.name
+
+    def check(result: InspectionResult) -> None:
+        text = guard.add(result.decision.verdict)
+        if text is None:
+            return
+        print(f"warning: product {name}: {text}", file=sys.stderr)
+        try:
+            audit(db, f"cli:{station}", "product.defect_rate_warning",
+                  {"name": name, "rate": guard.rate, "baseline": guard.baseline, "limit": guard.limit})
+        except Exception as exc:  # the warning is printed; the run goes on
+            print(f"warning: the defect-rate warning was not audited: {exc}", file=sys.stderr)
+
+    return check
 
 
 def _check_recipe_matches_log(db: object, recipe: Recipe) -> None:

@@ -9,6 +9,8 @@ from pathlib import Path
 
 from inspector.cli import exitcodes
 from inspector.cli.export_triton_cmd import add_parser as export_triton_parser
+from inspector.cli.product_cmd import add_parser as product_parser
+from inspector.cli.report_cmd import add_parser as report_parser
 from inspector.cli.selftest_cmd import add_parser as selftest_parser
 from inspector.cli.setpin_cmd import add_parser as set_pin_parser
 from inspector.lineio.cli import add_line_arguments
@@ -55,7 +57,15 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command")
 
     p = sub.add_parser("inspect", help="inspect a folder, hot folder, video or camera and log verdicts")
-    p.add_argument("source", help="folder | hot:DIR | camera:0 | video.mp4 | rtsp://... | genicam:CTI | demo")
+    p.add_argument("source", nargs="?",
+                   help="folder | hot:DIR | camera:0 | video.mp4 | rtsp://... | genicam:CTI | demo "
+                   "(default with --product: the product's source)")
+    p.add_argument("--product", metavar="NAME",
+                   help="run for this product: its model, recipe, source and line I/O (line options given "
+                   "here replace its mapping); frames that do not fit it are refused "
+                   "(docs/products_and_lots.md)")
+    p.add_argument("--shifts", metavar="HH:MM,...",
+                   help="shift starts recorded on every row (default $INSPECTOR_SHIFTS or 06:00,14:00,22:00)")
     p.add_argument("--model", type=Path, help="ONNX model (default: the shipped demo model)")
     p.add_argument("--recipe", type=Path, help="recipe JSON (default: resources/recipes/default.json)")
     p.add_argument("--backend", default="auto", type=_backend, metavar="auto|onnxruntime|tensorrt|triton:URL",
@@ -91,6 +101,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_common(r, STATION_FILTER_HELP)
 
     _add_common(set_pin_parser(sub))
+    product_parser(sub, _add_common, add_line_arguments)
+    report_parser(sub, _add_common)
     selftest_parser(sub, backend_type=_backend)
     export_triton_parser(sub)
 
@@ -129,6 +141,14 @@ def main(argv: list[str] | None = None) -> int:
             from inspector.cli.export_triton_cmd import run_export_triton
 
             return run_export_triton(args)
+        if command == "product":
+            from inspector.cli.product_cmd import run_product
+
+            return run_product(args)
+        if command == "report":
+            from inspector.cli.report_cmd import run_report
+
+            return run_report(args)
         if command == "set-pin":
             from inspector.cli.setpin_cmd import run_set_pin
 
