@@ -1,4 +1,4 @@
-"""``inspector-train``: synth | split | train | export | evaluate.
+"""``inspector-train``: synth | split | check | train | export | evaluate.
 
 Exit codes: 0 ok, 1 bad input (message on stderr), 2 usage, 130 cancelled.
 """
@@ -15,6 +15,7 @@ from types import FrameType
 from inspector.core.progress import SimpleState
 
 ARCH_FIELDS = ("base_filters", "depth", "batchnorm")
+AUTO = ("epochs", "steps-per-epoch", "batch", "crop", "patience", "max-val-images")
 
 
 def _synth(a: argparse.Namespace) -> int:
@@ -28,9 +29,23 @@ def _synth(a: argparse.Namespace) -> int:
 def _split(a: argparse.Namespace) -> int:
     from trainer.data import load_samples, make_split, save_split
 
-    split = make_split(load_samples(Path(a.data)), a.val_fraction, a.seed, str(a.data))
+    split = make_split(
+        load_samples(Path(a.data)), a.val_fraction, a.seed, str(a.data), a.test_fraction, a.group_regex
+    )
     save_split(split, Path(a.out))
-    print(json.dumps(split.counts), file=sys.stderr)
+    print(json.dumps({**split.counts, "grouping": split.grouping}), file=sys.stderr)
+    return 0
+
+
+def _check(a: argparse.Namespace) -> int:
+    from trainer.data.summary import summarise
+
+    fields = {k: getattr(a, k) for k in ("crop", "batch", "group_regex") if getattr(a, k) is not None}
+    summary = summarise(Path(a.data), fields)
+    if a.json:
+        print(json.dumps(summary.to_json(), indent=2, default=str))
+    else:
+        print("\n".join(summary.lines()))
     return 0
 
 
@@ -69,11 +84,14 @@ def _train(a: argparse.Namespace) -> int:
         }
         fields["data"], fields["out"] = str(a.data), str(run)
         if a.init_from:
-            from trainer.init_from import init_record, merge_architecture
+            from trainer.init_from import init_record, merge_architecture, source_normalisation
 
             # the network comes from the source model; options that contradict it are refused
             arch = merge_architecture(Path(a.init_from), {k: fields.get(k) for k in ARCH_FIELDS})
             fields.update(arch, init_from=init_record(Path(a.init_from)))
+            norm = source_normalisation(Path(a.init_from))
+            if norm is not None:
+                fields["normalisation"] = norm
         cfg = TrainConfig(**fields)
     state = SimpleState()
     _install_cancel(state)
@@ -109,8 +127,9 @@ def _evaluate(a: argparse.Namespace) -> int:
         Path(a.recipe) if a.recipe else None,
         a.subset,
     )
-    summary = {k: v for k, v in metrics.items() if k not in ("per_image", "pr_curve", "recipe")}
-    print(json.dumps(summary, indent=2, default=str))
+    from trainer.evaluate import summary_of
+
+    print(json.dumps(summary_of(metrics), indent=2, default=str))
     return 0
 
 
@@ -128,12 +147,24 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--p-defective", type=float, default=0.4)
     s.set_defaults(func=_synth)
 
-    s = sub.add_parser("split", help="write a stratified, seeded train/val split JSON")
+    s = sub.add_parser("split", help="write a stratified, seeded, grouped train/val/test split JSON")
     s.add_argument("--data", required=True)
     s.add_argument("--out", required=True)
-    s.add_argument("--val-fraction", type=float, default=0.3)
+    s.add_argument("--val-fraction", type=float, default=0.2)
+    s.add_argument("--test-fraction", type=float, default=0.2)
+    s.add_argument("--group-regex", help="part id in the file name (default: found from the names)")
     s.add_argument("--seed", type=int, default=0)
     s.set_defaults(func=_split)
+
+    s = sub.add_parser(
+        "check", help="read a data folder as training would: counts, sizes, defect share, refused files"
+    )
+    s.add_argument("--data", required=True)
+    s.add_argument("--crop", type=int)
+    s.add_argument("--batch", type=int)
+    s.add_argument("--group-regex")
+    s.add_argument("--json", action="store_true", help="one JSON object instead of text")
+    s.set_defaults(func=_check)
 
     s = sub.add_parser("train", help="train a U-Net; run dir gets config, split, checkpoints, curves")
     s.add_argument("--data")
@@ -148,12 +179,16 @@ def build_parser() -> argparse.ArgumentParser:
     for name, typ in [
         ("split", str),
         ("val-fraction", float),
+        ("test-fraction", float),
+        ("group-regex", str),
         ("seed", int),
         ("base-filters", int),
         ("depth", int),
         ("loss", str),
         ("lr", float),
         ("lr-min", float),
+        ("lr-schedule", str),
+        ("lr-patience", int),
         ("clipnorm", float),
         ("epochs", int),
         ("steps-per-epoch", int),
@@ -162,16 +197,29 @@ def build_parser() -> argparse.ArgumentParser:
         ("defect-fraction", float),
         ("brightness", float),
         ("contrast", float),
+        ("blur", float),
         ("patience", int),
         ("threads", int),
         ("val-batch", int),
         ("max-val-images", int),
     ]:
         field = TrainConfig.model_fields[name.replace("-", "_")]
+        default = "from the data" if field.default is None and name in AUTO else field.default
         s.add_argument(
-            f"--{name}", type=typ, default=None, help=f"{field.description or ''} (default {field.default})"
+            f"--{name}", type=typ, default=None, help=f"{field.description or ''} (default {default})"
         )
     s.add_argument("--jit-compile", action=argparse.BooleanOptionalAction, default=None)
+    s.add_argument(
+        "--precision",
+        choices=["auto", "float32", "mixed_bfloat16"],
+        help="training compute precision (default auto: mixed_bfloat16 where the CPU has bfloat16)",
+    )
+    s.add_argument(
+        "--track-test",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="also score the test split every epoch (diagnostic; chooses nothing)",
+    )
     s.add_argument("--batchnorm", action=argparse.BooleanOptionalAction, default=None)
     s.add_argument(
         "--init-from",
@@ -196,8 +244,11 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("evaluate", help="score an ONNX model on labelled data with the station's rules")
     s.add_argument("--model", required=True)
     s.add_argument("--data", required=True)
-    s.add_argument("--split", help="split JSON; scores its --subset (default val)")
-    s.add_argument("--subset", choices=["train", "val"], default="val")
+    s.add_argument(
+        "--split",
+        help="split JSON; scores its --subset. Without: every image (a DAGM class folder: its Test/)",
+    )
+    s.add_argument("--subset", choices=["train", "val", "test"], default="val")
     s.add_argument("--recipe")
     s.add_argument("--out", required=True)
     s.set_defaults(func=_evaluate)

@@ -3,7 +3,9 @@
 Route: a ``tf.function`` with a dynamic [None, None, None, 1] signature fed to
 ``tf2onnx.convert.from_function`` (works with Keras 3, where tf2onnx's
 ``from_keras`` does not). The file is written only after ONNX Runtime matches
-Keras on real images within ``PARITY_TOL``.
+Keras on real images within ``PARITY_TOL``. The card's preprocessing is the run's
+(``TrainConfig.card``); its metrics are the test split's at the threshold chosen
+on val (``trainer.evaluate.select_and_report``), and its golden samples come from val.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from inspector.core.model_card import ModelCard, Normalisation, sha256_file, write_card
+from inspector.core.model_card import ModelCard, sha256_file, write_card
 from inspector.core.recipe import Recipe, load_recipe
 
 OPSET = 17
@@ -128,9 +130,8 @@ def export_run(
     from trainer.data import load_samples, load_split
     from trainer.data.io import read_raw
     from trainer.data.split import select
-    from trainer.evaluate import default_recipe, evaluate
+    from trainer.evaluate import default_recipe, select_and_report, summary_of
     from trainer.golden import golden_from_evaluation
-    from trainer.model import size_multiple
     from trainer.train import load_keras
 
     run_dir = Path(run_dir)
@@ -141,19 +142,18 @@ def export_run(
     split = load_split(run_dir / "split.json")
     out_dir = Path(out_dir) if out_dir else run_dir / "export"
     out_dir.mkdir(parents=True, exist_ok=True)
-    model = load_keras(best)
+    from trainer.train import twin
 
-    samples = load_samples(Path(cfg.data))
+    model = twin(load_keras(best), cfg)  # float32 even when trained in mixed bfloat16
+
+    samples = load_samples(Path(cfg.data), ("Train", "Test"))  # a DAGM Test/ folder may be the test split
     val = select(samples, split.val, run_dir / "split.json")
+    test = select(samples, split.test, run_dir / "split.json")
     first = read_raw(val[0].image)
-    norm = Normalisation(scale=255.0, mean=0.0, std=1.0)  # what trainer.data.pipeline feeds the net
-    card = ModelCard(
-        name=card_name or (out_dir.name if out_dir != run_dir / "export" else run_dir.name),
-        input_height=int(first.shape[0]),
-        input_width=int(first.shape[1]),
-        resize="native",
-        multiple=size_multiple(cfg.depth),
-        normalisation=norm,
+    # the run's own card (its normalisation: what training, validation and the station feed the net)
+    card = cfg.card(
+        card_name or (out_dir.name if out_dir != run_dir / "export" else run_dir.name),
+        (int(first.shape[0]), int(first.shape[1])),
     )
 
     tmp = out_dir / f".{name}.tmp.onnx"
@@ -167,16 +167,18 @@ def export_run(
                 f"{tmp}: ONNX Runtime differs from Keras by {diff:.3g} > {PARITY_TOL}; not written"
             )
         rec: Recipe = load_recipe(recipe) if recipe else default_recipe()
-        eval_dir = run_dir / "eval_val"
-        metrics = evaluate(tmp, val, rec, eval_dir, card)
+        # ONNX Runtime through the station's tiler and rules: threshold on val, figures on test
+        report = select_and_report(tmp, val, test, rec, run_dir, card)
+        metrics = report["val"]
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
     onnx_path = out_dir / f"{name}.onnx"
     os.replace(tmp, onnx_path)
-    summary = {
-        k: v for k, v in metrics.items() if k not in ("per_image", "pr_curve", "model", "model_sha256")
-    }
+    reported = report["test"] if report["test"] is not None else metrics
+    drop = ("model", "model_sha256")
+    summary = {k: v for k, v in summary_of(reported).items() if k not in drop}
+    val_summary = {k: v for k, v in summary_of(metrics).items() if k not in drop}
     history = json.loads((run_dir / "history.json").read_text(encoding="utf-8"))
     result = (
         json.loads((run_dir / "result.json").read_text(encoding="utf-8"))
@@ -186,10 +188,13 @@ def export_run(
     card = card.model_copy(
         update={
             "sha256": sha256_file(onnx_path),
-            "threshold": metrics["suggested_threshold"],
+            "threshold": report["threshold"],
             "trained_on": f"{cfg.data} (train split: {split.counts.get('train')} images, "
             f"{split.counts.get('train_defective')} defective)",
-            "metrics": {"split": "val", **summary},
+            # figures on the test split (never used to choose anything) at the threshold chosen
+            # on val; without a test split (older runs) they are val's, and "split" says so
+            "metrics": {**summary, "split": report["report_split"], "threshold_from": "val"},
+            "metrics_val": {**val_summary, "split": "val", "note": "chose the checkpoint and the threshold"},
             "config": cfg.model_dump(),
             "created_at": datetime.now(UTC),
         }
@@ -198,8 +203,12 @@ def export_run(
         "split": {
             "seed": split.seed,
             "val_fraction": split.val_fraction,
+            "test_fraction": split.test_fraction,
+            "grouping": split.grouping,
+            "test_source": split.test_source,
             "counts": split.counts,
             "val_keys": split.val,
+            "test_keys": split.test,
         },
         "training": {
             k: result.get(k)
@@ -232,6 +241,7 @@ def export_run(
     for f in ("curves.png", "split.json"):
         if (run_dir / f).is_file():
             shutil.copyfile(run_dir / f, out_dir / f)
-    if (eval_dir / "pr_curve.png").is_file():
-        shutil.copyfile(eval_dir / "pr_curve.png", out_dir / "pr_curve.png")
+    shown = run_dir / ("eval_test" if report["test"] is not None else "eval_val")
+    if (shown / "pr_curve.png").is_file():
+        shutil.copyfile(shown / "pr_curve.png", out_dir / "pr_curve.png")
     return onnx_path

@@ -115,6 +115,15 @@ def merge_architecture(path: Path, explicit: dict[str, Any]) -> dict[str, Any]:
     return arch
 
 
+def source_normalisation(path: Path) -> dict[str, float] | None:
+    """The card's normalisation of an .onnx source (the fine-tuned run must feed the same), else None."""
+    if source_kind(path) != "onnx":
+        return None
+    from inspector.core.model_card import load_card
+
+    return load_card(Path(path)).normalisation.model_dump()
+
+
 def init_record(path: Path) -> dict[str, str]:
     """What the run config and the card keep: where the start came from, and which bytes."""
     path = Path(path)
@@ -219,13 +228,17 @@ def verify_against_onnx(model: Any, path: Path, images: list[np.ndarray], multip
     """
     import onnxruntime as ort
 
+    from inspector.core.model_card import load_card
+    from inspector.core.preprocess import model_input
+
+    card = load_card(path)  # its normalisation: the input the model was trained on
     rng = np.random.default_rng(0)
     side = 4 * multiple if multiple <= 16 else multiple
     tensors = [rng.random((side, side, 1), dtype=np.float32)]
     for img in images:
         h, w = (img.shape[0] // multiple) * multiple, (img.shape[1] // multiple) * multiple
         if h and w:  # crop, not pad: the data's own pixels, no padding edge
-            tensors.append((img[:h, :w].astype(np.float32) / 255.0)[..., None])
+            tensors.append(model_input(img[:h, :w], card)[..., None])
     sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
     worst = 0.0
     for x in tensors:

@@ -1,5 +1,9 @@
 """Dice / Dice+BCE losses (for the heavy class imbalance) and Dice / IoU metrics.
 
+Names: "dice" is always the per-image Dice of a thresholded mask (``p >= 0.5``,
+1 when truth and prediction are both empty), averaged over images (the Keras
+metric: over the crops of a batch). The losses use a *soft* Dice over the whole
+batch instead (``dice_loss``): a training objective, not a reported figure.
 The Keras functions import TensorFlow lazily; the numpy versions are what
 evaluation uses on thresholded masks.
 """
@@ -15,8 +19,8 @@ SMOOTH = 1.0  # keeps soft Dice defined (=1) on crops without any defect pixel
 
 
 def dice_loss(y_true: Any, y_pred: Any) -> Any:
-    """1 - soft Dice over the whole batch (a batch-global Dice is stable when
-    most crops hold no defect, unlike a per-sample mean)."""
+    """1 - soft Dice over the whole batch (a batch-global soft Dice is stable when
+    most crops hold no defect, unlike a per-sample mean); never reported as "dice"."""
     import tensorflow as tf
 
     y_true = tf.cast(y_true, y_pred.dtype)
@@ -54,25 +58,38 @@ def get_loss(name: str) -> Callable[[Any, Any], Any]:
         raise ValueError(f"unknown loss {name!r}; choose one of {sorted(LOSSES)}") from None
 
 
-def dice_metric(y_true: Any, y_pred: Any) -> Any:
-    """Hard Dice at 0.5 over the batch (1 when both are empty)."""
+THRESHOLD = 0.5  # the metrics' pixel threshold, compared as the station's rules do: p >= t
+
+
+def _hard(y_true: Any, y_pred: Any) -> tuple[Any, Any]:
     import tensorflow as tf
 
-    t = tf.cast(y_true > 0.5, tf.float32)
-    p = tf.cast(y_pred > 0.5, tf.float32)
-    inter = tf.reduce_sum(t * p)
-    denom = tf.reduce_sum(t) + tf.reduce_sum(p)
-    return tf.where(denom > 0, 2.0 * inter / tf.maximum(denom, 1.0), 1.0)
+    t = tf.cast(y_true >= THRESHOLD, tf.float32)
+    p = tf.cast(y_pred >= THRESHOLD, tf.float32)
+    return t, p
+
+
+def dice_metric(y_true: Any, y_pred: Any) -> Any:
+    """Dice of each crop at ``p >= 0.5`` (1 when both are empty), averaged over the batch:
+    the same per-image Dice as :func:`dice_np` and the evaluation, on training crops."""
+    import tensorflow as tf
+
+    t, p = _hard(y_true, y_pred)
+    inter = tf.reduce_sum(t * p, axis=[1, 2, 3])
+    denom = tf.reduce_sum(t, axis=[1, 2, 3]) + tf.reduce_sum(p, axis=[1, 2, 3])
+    per = tf.where(denom > 0, 2.0 * inter / tf.maximum(denom, 1.0), 1.0)
+    return tf.reduce_mean(per)
 
 
 def iou_metric(y_true: Any, y_pred: Any) -> Any:
+    """IoU of each crop at ``p >= 0.5`` (1 when both are empty), averaged over the batch."""
     import tensorflow as tf
 
-    t = tf.cast(y_true > 0.5, tf.float32)
-    p = tf.cast(y_pred > 0.5, tf.float32)
-    inter = tf.reduce_sum(t * p)
-    union = tf.reduce_sum(t) + tf.reduce_sum(p) - inter
-    return tf.where(union > 0, inter / tf.maximum(union, 1.0), 1.0)
+    t, p = _hard(y_true, y_pred)
+    inter = tf.reduce_sum(t * p, axis=[1, 2, 3])
+    union = tf.reduce_sum(t, axis=[1, 2, 3]) + tf.reduce_sum(p, axis=[1, 2, 3]) - inter
+    per = tf.where(union > 0, inter / tf.maximum(union, 1.0), 1.0)
+    return tf.reduce_mean(per)
 
 
 dice_metric.__name__ = "dice"

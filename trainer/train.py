@@ -1,7 +1,9 @@
 """``train(cfg, state)``: the long-running training function (Qt-free, TF lazily).
 
-Run dir contents: config.json, split.json, best.keras (best val Dice),
-last.keras + state.json (for --resume), history.json, curves.png, result.json.
+Run dir contents: config.json (the settings used, chosen ones named in ``auto``),
+data_summary.json, split.json (train / val / test), best.keras (best val score),
+last.keras + state.json (for --resume), history.json, curves.png, result.json
+(with the test figures), eval_val/ and eval_test/ (the final evaluation).
 Every write is atomic (tmp file + rename) so a kill never leaves a torn model.
 """
 
@@ -18,8 +20,12 @@ from typing import Any, Literal
 from inspector.core.progress import ProgressState
 from trainer.config import TrainConfig
 from trainer.data import load_samples, load_split, make_split, save_split
-from trainer.data.loader import Loaded, load
-from trainer.data.split import select
+from trainer.data.io import DataError
+from trainer.data.layout import dagm_test_samples, layout_name
+from trainer.data.loader import Loaded, load_checked
+from trainer.data.sample import Sample
+from trainer.data.split import Split, select, split_counts
+from trainer.data.summary import DataSummary, check_usable, describe
 from trainer.events import Emit, null_emitter
 
 
@@ -32,6 +38,14 @@ class TrainResult:
     best_val_dice: float | None
     train_seconds: float
     train_img_per_s: float
+    wall_seconds: float = 0.0
+    val_seconds: float = 0.0
+    eval_seconds: float = 0.0
+    # the final evaluation: threshold chosen on val, figures reported on test (val without one)
+    threshold: float | None = None
+    report_split: str = ""
+    test: dict[str, Any] | None = None
+    val: dict[str, Any] | None = None
 
 
 def _atomic_json(obj: Any, path: Path) -> None:
@@ -64,19 +78,76 @@ def load_keras(path: Path, compile: bool = False) -> Any:
     return keras.models.load_model(path, custom_objects=custom_objects(), compile=compile)
 
 
-def prepare_data(cfg: TrainConfig, run: Path) -> tuple[list[Loaded], list[Loaded]]:
-    """Load train/val arrays; the split file is copied into (or made in) the run dir."""
-    samples = load_samples(Path(cfg.data))
+@dataclass(slots=True)
+class Prepared:
+    """The run's data, checked and split before TensorFlow loads."""
+
+    train: list[Loaded]
+    val: list[Loaded]
+    val_samples: list[Sample]
+    test_samples: list[Sample]
+    split: Split
+    summary: DataSummary
+    test: list[Loaded]
+
+
+def prepare_data(cfg: TrainConfig, run: Path) -> Prepared:
+    """Read and check every image and mask, refuse bad files (named, with the reason), split.
+
+    The split file is copied into (or made in) the run dir. A DAGM folder with both
+    ``Train/`` and ``Test/`` gives its ``Test/`` as the test split. Runs before TensorFlow
+    loads: a bad data folder fails in seconds, naming the file.
+    """
+    data = Path(cfg.data)
+    samples = load_samples(data)
+    test_folder = dagm_test_samples(data)
+    items, refused = load_checked(samples)
+    test_items: list[Loaded] = []
+    if test_folder:
+        test_items, test_refused = load_checked(test_folder)
+        refused += test_refused
+    summary = describe(str(data), layout_name(data), items, refused, len(test_items))
+    check_usable(summary)
+    # 'defective' from the mask's pixels (an empty mask file is a defect-free image)
+    by_key = {it.key: it for it in (*items, *test_items)}
+    usable = [Sample(s.key, s.image, s.mask, by_key[s.key].defective) for s in samples if s.key in by_key]
     split_path = run / "split.json"
     if cfg.split:
         split = load_split(Path(cfg.split))
     elif split_path.is_file():
         split = load_split(split_path)  # resume: keep the very same split
     else:
-        split = make_split(samples, cfg.val_fraction, cfg.seed, str(cfg.data))
-    save_split(split, split_path)
+        split = make_split(
+            usable,
+            cfg.val_fraction,
+            cfg.seed,
+            str(cfg.data),
+            0.0 if test_folder else cfg.test_fraction,
+            cfg.group_regex,
+        )
+        if test_folder:
+            split.test = sorted(it.key for it in test_items)
+            split.test_source = "DAGM Test/ folder"
+            split.counts = split_counts(split, {s.key: s for s in (*usable, *test_folder)})
     src = cfg.split or split_path
-    return load(select(samples, split.train, src)), load(select(samples, split.val, src))
+    refused_keys = {r.key for r in refused}
+    for name in ("train", "val", "test"):
+        keys = getattr(split, name)
+        bad = [k for k in keys if k in refused_keys]
+        if bad:
+            why = next(r for r in refused if r.key == bad[0])
+            raise DataError(f"{src}: its {name} split names refused files, e.g. {why.path}: {why.reason}")
+    save_split(split, split_path)
+    all_samples = {s.key: s for s in (*samples, *(test_folder or []))}
+    test_samples = select(list(all_samples.values()), split.test, src)
+    val_samples = select(list(all_samples.values()), split.val, src)
+    train_items = [by_key[k] for k in split.train if k in by_key]
+    missing = [k for k in (*split.train, *split.val) if k not in by_key]
+    if missing:
+        raise DataError(f"{src}: {len(missing)} keys not in the data set, e.g. {missing[:3]}")
+    val_items = [by_key[k] for k in split.val]
+    tracked = [by_key[k] for k in split.test] if cfg.track_test else []
+    return Prepared(train_items, val_items, val_samples, test_samples, split, summary, tracked)
 
 
 def _lr_at(cfg: TrainConfig, epoch: int) -> float:
@@ -103,10 +174,13 @@ def _setup_tf(cfg: TrainConfig) -> None:
 def build_compiled(cfg: TrainConfig) -> Any:
     import keras
 
+    from trainer.auto import resolve_precision
     from trainer.losses import dice_metric, get_loss, iou_metric
     from trainer.model import build_unet
 
-    model = build_unet(cfg.base_filters, cfg.depth, cfg.batchnorm)
+    precision = resolve_precision(cfg.precision)
+    dtype = None if precision == "float32" else precision
+    model = build_unet(cfg.base_filters, cfg.depth, cfg.batchnorm, dtype=dtype)
     model.compile(
         optimizer=keras.optimizers.Adam(cfg.lr, clipnorm=cfg.clipnorm),
         loss=get_loss(cfg.loss),
@@ -116,8 +190,16 @@ def build_compiled(cfg: TrainConfig) -> Any:
     return model
 
 
+def twin(model: Any, cfg: TrainConfig) -> Any:
+    """The float32 net with ``model``'s weights (``model`` itself when it computes in float32)."""
+    from trainer.model import float32_twin
+
+    return float32_twin(model, cfg.base_filters, cfg.depth, cfg.batchnorm)
+
+
 def _init_weights(model: Any, cfg: TrainConfig, images: list[Any], multiple: int) -> dict[str, Any]:
-    """Fine-tuning start: the source's weights, after checking it is the same file and network."""
+    """Fine-tuning start: the source's weights, after checking it is the same file and network
+    (on the float32 net: a bfloat16 one could not match ONNX Runtime within 1e-4)."""
     from inspector.core.model_card import sha256_file
     from trainer.init_from import InitFromError, initialise, merge_architecture
 
@@ -131,17 +213,47 @@ def _init_weights(model: Any, cfg: TrainConfig, images: list[Any], multiple: int
         want = cfg.init_from["sha256"][:12]
         raise InitFromError(f"{path}: sha256 {sha[:12]} is not the {want} in the config")
     merge_architecture(path, {k: getattr(cfg, k) for k in ("base_filters", "depth", "batchnorm")})
-    return {"path": str(path), "sha256": sha, **initialise(model, path, images, multiple)}
+    f32 = twin(model, cfg)
+    log = initialise(f32, path, images, multiple)
+    if f32 is not model:
+        model.set_weights(f32.get_weights())
+    return {"path": str(path), "sha256": sha, **log}
+
+
+def _epoch_metrics(predict: Any, items: list[Loaded], prefix: str) -> dict[str, float]:
+    """Pixel Dice (val score) and image TPR/TNR through the station's rules at the recipe's threshold."""
+    from inspector.core.rules import decide
+    from trainer.evaluate import default_recipe
+    from trainer.validate import score
+
+    recipe = default_recipe()
+    probs = [predict(it.image) for it in items]
+    out = score(items, probs, recipe.threshold)
+    flagged = [decide(p, recipe).verdict != "OK" for p in probs]
+    n_def = sum(it.defective for it in items)
+    n_clean = len(items) - n_def
+    tp = sum(f for f, it in zip(flagged, items, strict=True) if it.defective)
+    tn = sum(not f for f, it in zip(flagged, items, strict=True) if not it.defective)
+    out["val_tpr"] = tp / n_def if n_def else math.nan
+    out["val_tnr"] = tn / n_clean if n_clean else math.nan
+    return {k.replace("val_", prefix, 1): v for k, v in out.items()}
 
 
 def train(
     cfg: TrainConfig, state: ProgressState, emit: Emit = null_emitter, resume: bool = False
 ) -> TrainResult:
-    """Train until cfg.epochs, early stop, or ``state.cancelled()``; best model stays in run dir."""
-    from trainer.model import size_multiple
-    from trainer.plots import learning_curves
-    from trainer.validate import predict_keras, score
+    """Train until cfg.epochs, early stop, or ``state.cancelled()``; best model stays in run dir.
 
+    Settings left out of ``cfg`` (crop, batch, steps, epochs, patience) are chosen from
+    the data (:mod:`trainer.auto`). When the run ends (not cancelled), the best checkpoint
+    is evaluated: threshold on the val split, figures on the test split (``eval_val/``,
+    ``eval_test/``, and ``result.json``).
+    """
+    from trainer.auto import apply, choose
+    from trainer.plots import learning_curves
+    from trainer.validate import interleave, keras_predictor
+
+    t_start = time.perf_counter()
     run = Path(cfg.out)
     run.mkdir(parents=True, exist_ok=True)
     state_path, last_path, best_path = run / "state.json", run / "last.keras", run / "best.keras"
@@ -150,44 +262,83 @@ def train(
             raise FileNotFoundError(f"{run}: nothing to resume (no state.json / last.keras)")
         # the saved config wins (same data, split, model), except epochs and the (maybe moved) dir
         saved = TrainConfig.load(run / "config.json")
-        cfg = saved.model_copy(update={"epochs": cfg.epochs, "out": str(run)})
+        cfg = saved.model_copy(update={"epochs": cfg.epochs or saved.epochs, "out": str(run)})
     elif state_path.is_file():
         # never mix two runs' checkpoints and history in one folder
         raise ValueError(f"{run}: already holds a training run; use --resume or another --out")
-    cfg.save(run / "config.json")
     # data first: a bad data folder fails in a second, before TensorFlow has loaded
-    train_items, val_items = prepare_data(cfg, run)
+    data = prepare_data(cfg, run)
+    train_items, val_items = data.train, data.val
     if not val_items:
         raise ValueError(f"{cfg.data}: the val split is empty; need at least 2 images")
+    if not train_items:
+        raise ValueError(f"{cfg.data}: the train split is empty")
+    if not cfg.resolved() or cfg.max_val_images is None or cfg.precision == "auto":
+        choice = choose(
+            cfg, [it.image.shape[:2] for it in train_items], [it.image.shape[:2] for it in val_items]
+        )
+        why = {k: v for k, v in choice.why.items() if getattr(cfg, k) is None}
+        cfg = apply(cfg, choice)
+    else:
+        why = {}
+    cfg.save(run / "config.json")
+    summary = data.summary.to_json() | {"chosen": why, "split_counts": data.split.counts}
+    _atomic_json(summary, run / "data_summary.json")
+    epochs, steps_per_epoch, batch, crop, patience = (
+        int(cfg.epochs or 0),
+        int(cfg.steps_per_epoch or 0),
+        int(cfg.batch or 0),
+        int(cfg.crop or 0),
+        int(cfg.patience or 0),
+    )
     _setup_tf(cfg)
     import keras
 
+    from trainer.model import size_multiple
+
     multiple = size_multiple(cfg.depth)
+    mid = sorted(it.image.shape[:2] for it in val_items)[len(val_items) // 2]
+    card = cfg.card(input_hw=(int(mid[0]), int(mid[1])))
 
     if resume:
         st = json.loads(state_path.read_text(encoding="utf-8"))
         model = load_keras(last_path, compile=True)
     else:
-        st = {"epoch": 0, "best": None, "best_epoch": None, "wait": 0, "history": [], "train_seconds": 0.0}
+        st = {
+            "epoch": 0,
+            "best": None,
+            "best_epoch": None,
+            "wait": 0,
+            "history": [],
+            "train_seconds": 0.0,
+            "lr": cfg.lr,
+            "lr_wait": 0,
+        }
         model = build_compiled(cfg)
         if cfg.init_from:
             init_log = _init_weights(model, cfg, [it.image for it in val_items[:1]], multiple)
             emit({"event": "init", **init_log})
+    # validation runs the float32 net (as export and the station will), with the current weights
+    eval_model = twin(model, cfg)
+    predict = keras_predictor(eval_model, card, cfg.base_filters)
     history: list[dict[str, Any]] = st["history"]
-    total_steps = cfg.epochs * cfg.steps_per_epoch
+    total_steps = epochs * steps_per_epoch
     emit(
         {
             "event": "start",
             "run_dir": str(run),
             "n_train": len(train_items),
             "n_val": len(val_items),
-            "epochs": cfg.epochs,
-            "steps_per_epoch": cfg.steps_per_epoch,
+            "n_test": len(data.test_samples),
+            "epochs": epochs,
+            "steps_per_epoch": steps_per_epoch,
             "resume_epoch": st["epoch"],
             "params": int(model.count_params()),
             "config": cfg.model_dump(),
+            "chosen": why,
         }
     )
+    emit({"event": "data", **summary})  # what was read, refused and chosen (also data_summary.json)
 
     timing = {"step_s": None, "val_s": 0.0, "t_step": 0.0}
     cancelled = {"flag": False}
@@ -197,59 +348,64 @@ def train(
             super().__init__()
             self.epoch = epoch
 
-        def on_train_batch_begin(self, batch: int, logs: dict[str, Any] | None = None) -> None:
+        def on_train_batch_begin(self, batch_i: int, logs: dict[str, Any] | None = None) -> None:
             timing["t_step"] = time.perf_counter()
 
-        def on_train_batch_end(self, batch: int, logs: dict[str, Any] | None = None) -> None:
+        def on_train_batch_end(self, batch_i: int, logs: dict[str, Any] | None = None) -> None:
             dt = time.perf_counter() - timing["t_step"]
             # exponential average: the first (tracing) step and other users' load spikes fade out
             timing["step_s"] = dt if timing["step_s"] is None else 0.9 * timing["step_s"] + 0.1 * dt
             logs = logs or {}
-            done = (self.epoch - 1) * cfg.steps_per_epoch + batch + 1
-            remaining_epochs = cfg.epochs - self.epoch
+            done = (self.epoch - 1) * steps_per_epoch + batch_i + 1
+            remaining_epochs = epochs - self.epoch
             eta = (total_steps - done) * timing["step_s"] + (remaining_epochs + 1) * timing["val_s"]
             emit(
                 {
                     "event": "step",
                     "epoch": self.epoch,
-                    "epochs": cfg.epochs,
-                    "step": batch + 1,
-                    "steps": cfg.steps_per_epoch,
+                    "epochs": epochs,
+                    "step": batch_i + 1,
+                    "steps": steps_per_epoch,
                     "loss": float(logs.get("loss", math.nan)),
                     "metrics": {k: float(v) for k, v in logs.items() if k != "loss"},
-                    "img_per_s": cfg.batch / timing["step_s"],
+                    "img_per_s": batch / timing["step_s"],
                     "eta_s": eta,
                 }
             )
-            state.progress(done, total_steps, f"epoch {self.epoch}/{cfg.epochs} step {batch + 1}")
+            state.progress(done, total_steps, f"epoch {self.epoch}/{epochs} step {batch_i + 1}")
             if state.cancelled():
                 cancelled["flag"] = True
                 self.model.stop_training = True
 
     from trainer.data.pipeline import make_dataset
 
+    val_epoch = interleave(val_items)
+    if cfg.max_val_images:
+        val_epoch = val_epoch[: cfg.max_val_images]
     status: Literal["completed", "early_stop", "cancelled"] = "completed"
-    for epoch in range(st["epoch"] + 1, cfg.epochs + 1):
+    for epoch in range(st["epoch"] + 1, epochs + 1):
         if state.cancelled():
             cancelled["flag"] = True
             break
-        lr = _lr_at(cfg, epoch - 1)
+        lr = _lr_at(cfg, epoch - 1) if cfg.lr_schedule == "cosine" else float(st.get("lr", cfg.lr))
         model.optimizer.learning_rate.assign(lr)
         ds = make_dataset(
             train_items,
-            cfg.steps_per_epoch,
-            cfg.batch,
-            cfg.crop,
+            steps_per_epoch,
+            batch,
+            crop,
             cfg.seed * 100_003 + epoch,
             cfg.defect_fraction,
             cfg.brightness,
             cfg.contrast,
+            card,
+            cfg.blur,
         )
         t0 = time.perf_counter()
         hist = model.fit(
             ds,
             epochs=1,
-            steps_per_epoch=cfg.steps_per_epoch,
+            steps_per_epoch=steps_per_epoch,
             shuffle=False,
             verbose=0,
             callbacks=[_Steps(epoch)],
@@ -259,24 +415,32 @@ def train(
             break  # a partial epoch is neither scored nor saved as 'last'
         st["train_seconds"] += train_s
         t1 = time.perf_counter()
-        items = val_items[: cfg.max_val_images] if cfg.max_val_images else val_items
-        val = score(items, predict_keras(model, [it.image for it in items], multiple, cfg.val_batch))
+        if eval_model is not model:
+            eval_model.set_weights(model.get_weights())
+        val = _epoch_metrics(predict, val_epoch, "val_")
         timing["val_s"] = time.perf_counter() - t1
         row = {
             "epoch": epoch,
             "lr": lr,
             "seconds": train_s,
             "val_seconds": timing["val_s"],
+            "img_per_s": steps_per_epoch * batch / train_s if train_s else math.nan,
+            "elapsed_s": time.perf_counter() - t_start,
             **{k: float(v[-1]) for k, v in hist.history.items()},
             **val,
         }
+        if data.test:  # diagnostic only (--track-test): recorded, never used to choose
+            row.update(_epoch_metrics(predict, data.test, "test_"))
         history.append(row)
         improved = st["best"] is None or val["val_dice"] > st["best"]
         if improved:
-            st["best"], st["best_epoch"], st["wait"] = val["val_dice"], epoch, 0
+            st["best"], st["best_epoch"], st["wait"], st["lr_wait"] = val["val_dice"], epoch, 0, 0
             _atomic_save(model, best_path)
         else:
             st["wait"] += 1
+            st["lr_wait"] = st.get("lr_wait", 0) + 1
+            if cfg.lr_schedule == "plateau" and st["lr_wait"] >= cfg.lr_patience:
+                st["lr"], st["lr_wait"] = max(cfg.lr_min, lr * 0.5), 0  # the next epoch's rate
         st["epoch"] = epoch
         _atomic_save(model, last_path)
         _atomic_json(st, state_path)
@@ -291,7 +455,7 @@ def train(
                 "improved": improved,
             }
         )
-        if st["wait"] >= cfg.patience:
+        if st["wait"] >= patience:
             status = "early_stop"
             break
     if cancelled["flag"]:
@@ -302,6 +466,9 @@ def train(
     if history:
         learning_curves(history, run / "curves.png")
     n_train = sum(h["seconds"] for h in history)
+    report: dict[str, Any] = {}
+    if status != "cancelled" and history:
+        report = _final_evaluation(cfg, card, data, run, emit)
     result = TrainResult(
         str(run),
         status,
@@ -309,8 +476,33 @@ def train(
         st["best_epoch"],
         st["best"],
         st["train_seconds"],
-        (len(history) * cfg.steps_per_epoch * cfg.batch / n_train) if n_train else 0.0,
+        (len(history) * steps_per_epoch * batch / n_train) if n_train else 0.0,
+        wall_seconds=time.perf_counter() - t_start,
+        val_seconds=sum(h.get("val_seconds", 0.0) for h in history),
+        **report,
     )
     _atomic_json(asdict(result), run / "result.json")
     emit({"event": "done", **asdict(result)})
     return result
+
+
+def _final_evaluation(cfg: TrainConfig, card: Any, data: Prepared, run: Path, emit: Emit) -> dict[str, Any]:
+    """The best checkpoint, through the station's tiler and rules: threshold on val, figures on test."""
+    from trainer.evaluate import default_recipe, select_and_report, summary_of
+    from trainer.validate import keras_predictor
+
+    t0 = time.perf_counter()
+    best = twin(load_keras(run / "best.keras"), cfg)
+    predict = keras_predictor(best, card, cfg.base_filters)
+    rep = select_and_report(predict, data.val_samples, data.test_samples, default_recipe(), run)
+    test = summary_of(rep["test"]) if rep["test"] is not None else None
+    val = summary_of(rep["val"])
+    out = {
+        "threshold": rep["threshold"],
+        "report_split": rep["report_split"],
+        "test": test,
+        "val": val,
+        "eval_seconds": time.perf_counter() - t0,
+    }
+    emit({"event": "evaluation", **out, "eval_dirs": [str(run / "eval_val"), str(run / "eval_test")]})
+    return out

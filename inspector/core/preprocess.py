@@ -23,7 +23,16 @@ import numpy as np
 
 from inspector.core.model_card import ModelCard, Normalisation
 
-__all__ = ["PrepInfo", "normalise", "prepare", "prepare_batch", "restore", "to_gray_float"]
+__all__ = [
+    "PrepInfo",
+    "gray_levels",
+    "model_input",
+    "normalise",
+    "prepare",
+    "prepare_batch",
+    "restore",
+    "to_gray_float",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +83,25 @@ def normalise(gray: np.ndarray, norm: Normalisation) -> np.ndarray:
     gray *= np.float32(1.0 / (norm.scale * norm.std))
     gray -= np.float32(norm.mean / norm.std)
     return gray
+
+
+def gray_levels(image: np.ndarray) -> np.ndarray:
+    """The gray image :func:`prepare` starts from (0..255 scale), kept as uint8 where that is
+    exact (8-bit gray input) and as :func:`to_gray_float`'s float32 otherwise (16-bit, colour).
+
+    The trainer holds its data this way: 8-bit sets take a quarter of the memory, and no
+    image is ever rounded to 8 bits the station would not round.
+    """
+    img = np.asarray(image)
+    if img.dtype == np.uint8 and (img.ndim == 2 or (img.ndim == 3 and img.shape[2] in (1, 2))):
+        return np.ascontiguousarray(img if img.ndim == 2 else img[:, :, 0])
+    return to_gray_float(img)
+
+
+def model_input(gray: np.ndarray, card: ModelCard) -> np.ndarray:
+    """Gray levels (any shape, 0..255 scale) -> float32 model input with the card's normalisation,
+    always a new array: the :func:`normalise` that :func:`prepare` ends in (the trainer's crops)."""
+    return normalise(np.array(gray, dtype=np.float32, copy=True), card.normalisation)
 
 
 def _pad_to(g: np.ndarray, th: int, tw: int) -> np.ndarray:

@@ -7,6 +7,13 @@ trainer stops after the current step and keeps its best checkpoint.
 The release steps for a finished run (export, gate, promote, engine, rollback)
 live in :mod:`inspector.ui.release_panel`.
 
+Settings left at "auto" are chosen by the trainer from the data (the same defaults as
+``inspector-train train --data DIR --out RUN``). Picking a folder reads it off the UI
+thread (``trainer.data.summary``, no TensorFlow) and shows what training will see:
+counts, sizes, defect share, the files it refuses and why, and the settings it would
+choose. At the end the tab shows the test-split figures (threshold chosen on val) and
+the precision/recall curves of the final evaluation.
+
 "Fine-tune the production model" passes ``--init-from <current model>``: the
 trainer rebuilds the U-Net from the model card's training config, loads the
 ONNX weights and refuses to start unless Keras matches ONNX Runtime. It is
@@ -21,6 +28,7 @@ from typing import Any
 
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QPixmap
 from PySide6.QtWidgets import (
     QCheckBox,
     QFileDialog,
@@ -50,12 +58,14 @@ from inspector.ui.trainer_runs import RunsTable
 from inspector.ui.trainer_tasks import BackgroundTask
 
 LOG_LINES = 5000
-# (CLI flag, label, default, min, max): what a process engineer tunes most; the rest keeps trainer defaults
+# (CLI flag, label, default, min, max): what a process engineer tunes most; the rest keeps trainer defaults.
+# 0 = "auto": the flag is left out and the trainer chooses from the data (as on the command line).
+AUTO = 0
 PARAMS: tuple[tuple[str, str, int, int, int], ...] = (
-    ("--epochs", "Epochs", 30, 1, 1000),
-    ("--steps-per-epoch", "Steps per epoch", 50, 1, 10000),
-    ("--batch", "Batch", 8, 1, 256),
-    ("--crop", "Crop (px)", 256, 16, 4096),
+    ("--epochs", "Epochs", AUTO, AUTO, 1000),
+    ("--steps-per-epoch", "Steps per epoch", AUTO, AUTO, 10000),
+    ("--batch", "Batch", AUTO, AUTO, 256),
+    ("--crop", "Crop (px)", AUTO, AUTO, 4096),
     ("--base-filters", "Base filters", 16, 1, 128),
 )
 # What the trainer needs from the card to rebuild the net (trainer.init_from reads the same keys;
@@ -125,6 +135,30 @@ def _num(v: Any) -> float:
     return float(v) if isinstance(v, int | float) else math.nan
 
 
+def _pct(v: Any) -> str:
+    x = _num(v)
+    return "n/a" if not math.isfinite(x) else f"{100 * x:.1f} %"
+
+
+def result_text(ev: dict[str, Any]) -> str:
+    """The final evaluation (an ``evaluation`` event or result.json) in a few lines."""
+    split = str(ev.get("report_split") or "test")
+    m = ev.get(split) or {}
+    if not m:
+        return ""
+    tp, fn, tn, fp = (
+        int(_num(m.get(k)) if math.isfinite(_num(m.get(k))) else 0) for k in ("tp", "fn", "tn", "fp")
+    )
+    note = "" if split == "test" else " (no test split: these are the val figures)"
+    return (
+        f"{split.capitalize()} split{note}: {m.get('n_images')} images, {m.get('n_defective')} defective; "
+        f"threshold {_num(ev.get('threshold')):.2f} chosen on val\n"
+        f"image TPR {_pct(m.get('tpr'))} ({tp}/{tp + fn}), TNR {_pct(m.get('tnr'))} ({tn}/{tn + fp}); "
+        f"Dice defective {_num(m.get('dice_defective')):.3f}, all {_num(m.get('dice_all')):.3f}; "
+        f"AUROC {_num(m.get('auroc')):.3f}, AP {_num(m.get('average_precision')):.3f}"
+    )
+
+
 class TrainerPanel(QWidget):
     """The Trainer tab. ``trainer_cmd`` / ``runs_dir`` are attributes so tests can swap them."""
 
@@ -145,6 +179,10 @@ class TrainerPanel(QWidget):
         self.prep = BackgroundTask(self)
         self.prep.succeeded.connect(self._on_data_ready)
         self.prep.failed.connect(self._on_prep_failed)
+        self.check = BackgroundTask(self)
+        self.check.succeeded.connect(self._on_summary)
+        self.check.failed.connect(self._on_summary_failed)
+        self.summary_lines: list[str] = []
         self._build()
         self.runs.refresh()
         self._update_buttons()
@@ -164,8 +202,17 @@ class TrainerPanel(QWidget):
         row = QHBoxLayout()
         row.addWidget(self.data_edit, 1)
         row.addWidget(browse)
+        self.check_button = QPushButton("Check data")
+        self.check_button.setToolTip("Read the folder as training will: counts, sizes, refused files")
+        self.check_button.clicked.connect(self.check_data)
+        row.addWidget(self.check_button)
+        self.data_edit.editingFinished.connect(self.check_data)
+        self.summary_label = QLabel("")
+        self.summary_label.setWordWrap(True)
+        self.summary_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         dl = QVBoxLayout(data)
         dl.addLayout(row)
+        dl.addWidget(self.summary_label)
         dl.addWidget(self.reviewed_check)
 
         start_from = QGroupBox("Start from")
@@ -186,6 +233,8 @@ class TrainerPanel(QWidget):
         for flag, label, default, lo, hi in PARAMS:
             sb = QSpinBox()
             sb.setRange(lo, hi)
+            if lo == AUTO:
+                sb.setSpecialValueText("auto (from the data)")
             sb.setValue(default)
             self.params[flag] = sb
             form.addRow(label, sb)
@@ -236,6 +285,17 @@ class TrainerPanel(QWidget):
         ll.addLayout(runs_buttons)
 
         self.curves = Curves()
+        self.result_label = QLabel("")
+        self.result_label.setWordWrap(True)
+        self.result_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.pr_view = QLabel()
+        self.pr_view.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.pr_view.setToolTip("Precision/recall of the final evaluation (test split)")
+        result_box = QWidget()
+        rl = QVBoxLayout(result_box)
+        rl.setContentsMargins(0, 0, 0, 0)
+        rl.addWidget(self.result_label)
+        rl.addWidget(self.pr_view, 1)
         self.log_view = QPlainTextEdit()
         self.log_view.setReadOnly(True)
         self.log_view.setMaximumBlockCount(LOG_LINES)  # a week of runs must not eat the memory
@@ -243,6 +303,7 @@ class TrainerPanel(QWidget):
         self.release.log.connect(self.append_log)
         middle = QSplitter(Qt.Orientation.Vertical)
         middle.addWidget(self.curves)
+        middle.addWidget(result_box)
         middle.addWidget(self.log_view)
         split = QSplitter(Qt.Orientation.Horizontal)
         split.addWidget(left)
@@ -255,6 +316,45 @@ class TrainerPanel(QWidget):
         folder = QFileDialog.getExistingDirectory(self, "Training data folder", self.data_edit.text())
         if folder:
             self.data_edit.setText(folder)
+            self.check_data()
+
+    # -- data summary -----------------------------------------------------------------------
+    def check_data(self) -> bool:
+        """Summarise the data folder off the UI thread (what training will read, refuse, choose)."""
+        text = self.data_edit.text().strip()
+        if not text or self.check.is_running():
+            return False
+        folder = Path(text)
+        if not folder.is_dir():
+            self.summary_label.setText(f"Data folder not found: {folder}")
+            return False
+        fields = {k: v for k, v in self._chosen_fields().items() if k in ("crop", "batch")}
+        self.summary_label.setText(f"Reading {folder}…")
+
+        def run(_state: object) -> object:
+            from trainer.data.summary import summarise
+
+            return summarise(folder, fields)
+
+        self.check.start(run, "data summary")
+        return True
+
+    def _chosen_fields(self) -> dict[str, int]:
+        return {
+            flag.removeprefix("--").replace("-", "_"): sb.value()
+            for flag, sb in self.params.items()
+            if sb.value() != AUTO
+        }
+
+    def _on_summary(self, summary: Any) -> None:
+        self.summary_lines = list(summary.lines())
+        shown = self.summary_lines[1:12] + (["…"] if len(self.summary_lines) > 12 else [])
+        self.summary_label.setText("\n".join(shown))
+        self.summary_label.setToolTip("\n".join(self.summary_lines))
+
+    def _on_summary_failed(self, message: str) -> None:
+        self.summary_lines = [message]
+        self.summary_label.setText(f"Cannot train on this folder: {message}")
 
     # -- start from -------------------------------------------------------------------------
     def finetune_source(self) -> tuple[Path | None, str]:
@@ -337,7 +437,8 @@ class TrainerPanel(QWidget):
         for flag, sb in self.params.items():
             if source is not None and flag == "--base-filters":
                 continue  # the trainer takes the architecture from the model's card
-            args += [flag, str(sb.value())]
+            if sb.value() != AUTO:
+                args += [flag, str(sb.value())]
         if source is not None:
             args += ["--init-from", str(source)]
         return args
@@ -359,6 +460,7 @@ class TrainerPanel(QWidget):
         self.run_dir = new_run_dir(self.runs_dir)
         self.last_error = ""
         self.curves.clear()
+        self._show_result({})
         self.progress.setRange(0, 1)
         self.progress.setValue(0)
         self.eta_label.setText("ETA –")
@@ -404,6 +506,7 @@ class TrainerPanel(QWidget):
         self.run_dir, self.last_error = run.path, ""
         self.curves.clear()
         self._set_status("training", f"Resuming {run.name} from epoch {run.epochs_done}…")
+        epochs = self.params["--epochs"].value()
         self.proc.start(
             [
                 *self.trainer_cmd,
@@ -413,8 +516,7 @@ class TrainerPanel(QWidget):
                 "--resume",
                 "--progress",
                 "json",
-                "--epochs",
-                str(self.params["--epochs"].value()),
+                *(["--epochs", str(epochs)] if epochs != AUTO else []),
             ]
         )
         return True
@@ -449,6 +551,13 @@ class TrainerPanel(QWidget):
                 f"epoch {ev.get('epoch')}: loss {_num(ev.get('loss')):.4f}, "
                 f"val Dice {_num(ev.get('val_dice')):.4f} (best {_num(ev.get('best')):.4f})"
             )
+        elif kind == "data":
+            from trainer.events import data_lines
+
+            for line in data_lines(ev):
+                self.append_log(line)
+        elif kind == "evaluation":
+            self._show_result(ev)
         elif kind == "done":
             self.append_log(
                 f"run {ev.get('status')}: best val Dice {_num(ev.get('best_val_dice')):.4f} "
@@ -459,6 +568,8 @@ class TrainerPanel(QWidget):
         run = self.run_dir
         ckpt = run is not None and (run / "best.keras").is_file()
         if status == "ok":
+            if run is not None and not self.result_label.text():
+                self._show_result(self._result_of(run))  # e.g. a resumed run: from its result.json
             text = f"Finished {run.name if run else ''}. Export it on the right to evaluate and promote."
             result = "completed"
             self.ctx.notify("info", f"Training finished: {run}")
@@ -483,6 +594,30 @@ class TrainerPanel(QWidget):
         lines = [ln for ln in self.log_view.toPlainText().splitlines() if ln.strip()]
         errors = [ln for ln in lines if "error" in ln.lower()]
         return (errors or lines or [""])[-1].removeprefix("inspector-train: error: ")
+
+    @staticmethod
+    def _result_of(run: Path) -> dict[str, Any]:
+        import json
+
+        try:
+            result = json.loads((run / "result.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return {}
+        if not isinstance(result, dict):
+            return {}
+        return {**result, "eval_dirs": [str(run / "eval_val"), str(run / "eval_test")]}
+
+    def _show_result(self, ev: dict[str, Any]) -> None:
+        """Test figures and the final evaluation's curves (empty ``ev``: clear)."""
+        text = result_text(ev) if ev else ""
+        self.result_label.setText(text)
+        if text:
+            self.append_log(text)
+        pix = QPixmap()
+        for d in ev.get("eval_dirs", [])[::-1] if ev else []:
+            if (Path(d) / "pr_curve.png").is_file() and pix.load(str(Path(d) / "pr_curve.png")):
+                break
+        self.pr_view.setPixmap(pix)
 
     # -- runs ---------------------------------------------------------------------------------
     def _on_run_selected(self, run: RunInfo | None) -> None:

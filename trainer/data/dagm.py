@@ -92,26 +92,46 @@ def _prefix(folder: Path) -> str:
 def read_dagm(root: Path, parts: tuple[str, ...] = ("Train",)) -> list[Sample]:
     """Read a DAGM root (holding Class1..Class10), one ClassN folder, or one Train/Test folder.
 
-    ``parts`` picks Train and/or Test when the root is above that level. Keys are
-    ``ClassN/Train/NNNN`` so that samples from several folders never collide.
+    ``parts`` picks Train and/or Test when the root is above that level; where none of
+    them is there, the part that is (a class folder holding only ``Test/`` is read as it
+    is). Keys are ``ClassN/Train/NNNN`` so that samples from several folders never collide.
     """
     root = Path(root)
     if not root.is_dir():
         raise DataError(f"{root}: data folder not found")
     if is_split_folder(root):
         return read_split_folder(root, _prefix(root))
-    part_dirs = [root / p for p in parts if (root / p).is_dir()]
+    part_dirs = present_parts(root, parts)
     if part_dirs:
         return [s for d in part_dirs for s in read_split_folder(d, _prefix(d))]
-    class_dirs = sorted(
-        (d for d in root.iterdir() if d.is_dir() and d.name.lower().startswith("class")),
+    out: list[Sample] = []
+    for cdir in class_dirs(root):
+        for d in present_parts(cdir, parts):
+            out.extend(read_split_folder(d, _prefix(d)))
+    if not out:
+        raise DataError(
+            f"{root}: no DAGM layout found (expected Class*/, {'/'.join(PARTS)}/ or Label/, "
+            "or images/ + masks/)"
+        )
+    return out
+
+
+def class_dirs(root: Path) -> list[Path]:
+    return sorted(
+        (d for d in Path(root).iterdir() if d.is_dir() and d.name.lower().startswith("class")),
         key=lambda d: (len(d.name), d.name),
     )
-    out: list[Sample] = []
-    for cdir in class_dirs:
-        for p in parts:
-            if (cdir / p).is_dir():
-                out.extend(read_split_folder(cdir / p, _prefix(cdir / p)))
-    if not out:
-        raise DataError(f"{root}: no DAGM layout found (expected Class*/, {'/'.join(parts)}/ or Label/)")
-    return out
+
+
+def present_parts(folder: Path, parts: tuple[str, ...]) -> list[Path]:
+    """``folder/<part>`` for the asked parts that exist, else for whichever parts exist."""
+    asked = [folder / p for p in parts if (folder / p).is_dir()]
+    return asked or [folder / p for p in PARTS if (folder / p).is_dir()]
+
+
+def has_part(root: Path, part: str) -> bool:
+    """Whether a DAGM root or class folder (not a Train/Test folder itself) holds ``part``."""
+    root = Path(root)
+    if not root.is_dir() or is_split_folder(root):
+        return False
+    return (root / part).is_dir() or any((c / part).is_dir() for c in class_dirs(root))

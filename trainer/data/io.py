@@ -1,4 +1,9 @@
-"""Reading images and masks as the trainer needs them (8-bit gray, {0,1} masks)."""
+"""Reading images and masks as the trainer needs them (gray levels, {0,1} masks).
+
+Images become gray exactly as the station makes them (``inspector.core.preprocess.gray_levels``):
+8-bit gray stays uint8, 16-bit and colour images become float32 on the 0..255 scale, never
+rounded to 8 bits.
+"""
 
 from __future__ import annotations
 
@@ -28,28 +33,24 @@ def read_raw(path: Path) -> np.ndarray:
     return img
 
 
-def to_gray_u8(img: np.ndarray, path: Path | str = "") -> np.ndarray:
-    """Gray uint8 from what OpenCV decodes (gray/BGR/BGRA, 8 or 16 bit)."""
-    if img.ndim == 3:
-        if img.shape[2] == 4:
-            img = cv2.cvtColor(img, cv2.COLOR_BGRA2GRAY)
-        elif img.shape[2] == 3:
-            img = cv2.cvtColor(img, cv2.COLOR_BGR2GRAY)
-        elif img.shape[2] == 1:
-            img = img[:, :, 0]
-        else:
-            raise DataError(f"{path}: unsupported channel count {img.shape[2]}")
-    if img.dtype == np.uint16:
-        # /257 like inspector.core.preprocess, so training and the station see the same scale
-        img = np.rint(img.astype(np.float32) / 257.0).astype(np.uint8)
-    elif img.dtype != np.uint8:
-        raise DataError(f"{path}: unsupported pixel type {img.dtype}")
-    return np.ascontiguousarray(img)
+def check_raw(img: np.ndarray, path: Path | str = "") -> None:
+    """Refuse what the station could not inspect either (the message names the file)."""
+    if img.dtype not in (np.uint8, np.uint16):
+        raise DataError(f"{path}: unsupported pixel type {img.dtype} (8 or 16 bit expected)")
+    if img.ndim == 3 and img.shape[2] not in (1, 2, 3, 4):
+        raise DataError(f"{path}: unsupported channel count {img.shape[2]}")
+    if img.ndim not in (2, 3):
+        raise DataError(f"{path}: unsupported image shape {img.shape}")
 
 
 def read_gray(path: Path) -> np.ndarray:
-    """The image at ``path`` as HxW uint8."""
-    return to_gray_u8(read_raw(Path(path)), path)
+    """The image at ``path`` as HxW gray levels: uint8 for 8-bit gray, else float32 (0..255),
+    computed by the station's own ``gray_levels``."""
+    from inspector.core.preprocess import gray_levels
+
+    img = read_raw(Path(path))
+    check_raw(img, path)
+    return gray_levels(img)
 
 
 def read_mask(path: Path | None, shape: tuple[int, int], image_path: Path | None = None) -> np.ndarray:

@@ -3,6 +3,11 @@
 The net is fully convolutional, so it trains on crops and infers on whole
 images. Defects cover ~1% of DAGM pixels; uniform crops would mostly be empty,
 so a fraction of crops is centred near a defect pixel ("defect-aware").
+Images smaller than the crop are reflect-padded to it (image and mask alike,
+as the station pads an image for the model), so any size trains.
+Augmentation works on gray levels (0..255 scale) and each crop then goes
+through the station's own normalisation (``inspector.core.preprocess.model_input``
+with the run's model card), so training sees what the station will feed.
 Sampling is numpy with a per-epoch seed, so a resumed run sees the same data
 as an uninterrupted one. TensorFlow is imported only in ``make_dataset``.
 """
@@ -10,17 +15,46 @@ as an uninterrupted one. TensorFlow is imported only in ``make_dataset``.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
+import cv2
 import numpy as np
 
+from inspector.core.model_card import ModelCard
+from inspector.core.preprocess import model_input
 from trainer.data.loader import Loaded
 
+_UNIT_CARD = ModelCard(resize="native")  # x / 255: what the trainer fed before cards drove it
 
-def _crop_origin(rng: np.random.Generator, item: Loaded, crop: int, defect_aware: bool) -> tuple[int, int]:
-    h, w = item.mask.shape
-    if defect_aware and item.defective:
-        ys, xs = np.nonzero(item.mask)
+
+@dataclass(frozen=True, slots=True)
+class Augment:
+    """Surface augmentation: flips and 90° rotations always (surfaces have no preferred
+    orientation); brightness (± share of full scale), contrast (± factor), and a slight
+    Gaussian blur (sigma up to ``blur``, on a third of the crops; 0 = off)."""
+
+    brightness: float = 0.1
+    contrast: float = 0.2
+    blur: float = 0.0
+
+
+def pad_to_at_least(x: np.ndarray, h: int, w: int) -> np.ndarray:
+    """Reflect-pad at the bottom/right to at least (h, w) (repeatedly where the image is tiny)."""
+    ph, pw = max(0, h - x.shape[0]), max(0, w - x.shape[1])
+    if not (ph or pw):
+        return x
+    pad = [(0, ph), (0, pw)] + [(0, 0)] * (x.ndim - 2)
+    mode = "reflect" if min(x.shape[:2]) > 1 else "edge"
+    return np.pad(x, pad, mode=mode)
+
+
+def _crop_origin(
+    rng: np.random.Generator, mask: np.ndarray, crop: int, defect_aware: bool
+) -> tuple[int, int]:
+    h, w = mask.shape
+    if defect_aware:
+        ys, xs = np.nonzero(mask)
         k = int(rng.integers(len(ys)))
         # jitter so the defect is not always in the centre of the crop
         cy = int(ys[k]) + int(rng.integers(-crop // 4, crop // 4 + 1))
@@ -31,23 +65,34 @@ def _crop_origin(rng: np.random.Generator, item: Loaded, crop: int, defect_aware
     return int(np.clip(y0, 0, h - crop)), int(np.clip(x0, 0, w - crop))
 
 
-def augment(
-    rng: np.random.Generator, img: np.ndarray, mask: np.ndarray, brightness: float, contrast: float
+def augment_gray(
+    rng: np.random.Generator, img: np.ndarray, mask: np.ndarray, aug: Augment
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Flips, 90° rotations (the textures have no preferred orientation), brightness/contrast."""
+    """(gray levels float32 0..255, mask float32 {0,1}) after the geometric and photometric steps."""
     k = int(rng.integers(4))
     img, mask = np.rot90(img, k), np.rot90(mask, k)
     if rng.random() < 0.5:
         img, mask = img[:, ::-1], mask[:, ::-1]
     if rng.random() < 0.5:
         img, mask = img[::-1], mask[::-1]
-    x = img.astype(np.float32) / 255.0
-    if contrast > 0:
-        c = float(rng.uniform(1 - contrast, 1 + contrast))
-        x = (x - x.mean()) * c + x.mean()
-    if brightness > 0:
-        x = x + float(rng.uniform(-brightness, brightness))
-    return np.clip(x, 0.0, 1.0), np.ascontiguousarray(mask, dtype=np.float32)
+    x = np.array(img, dtype=np.float32)
+    if aug.contrast > 0:
+        c = float(rng.uniform(1 - aug.contrast, 1 + aug.contrast))
+        mean = float(x.mean())
+        x = (x - mean) * c + mean
+    if aug.brightness > 0:
+        x += float(rng.uniform(-aug.brightness, aug.brightness)) * 255.0
+    if aug.blur > 0 and rng.random() < 1 / 3:
+        x = cv2.GaussianBlur(x, (0, 0), float(rng.uniform(0.3, aug.blur)))
+    return np.clip(x, 0.0, 255.0), np.ascontiguousarray(mask, dtype=np.float32)
+
+
+def augment(
+    rng: np.random.Generator, img: np.ndarray, mask: np.ndarray, brightness: float, contrast: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`augment_gray` without blur, scaled to 0..1 (x / 255)."""
+    x, m = augment_gray(rng, img, mask, Augment(brightness, contrast, 0.0))
+    return x / np.float32(255.0), m
 
 
 def sample_crops(
@@ -58,24 +103,37 @@ def sample_crops(
     defect_fraction: float = 0.5,
     brightness: float = 0.1,
     contrast: float = 0.2,
+    card: ModelCard | None = None,
+    blur: float = 0.0,
 ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-    """``n`` augmented (image, mask) crops, each HxWx1 float32; deterministic per ``seed``."""
+    """``n`` augmented (model input, mask) crops, each HxWx1 float32; deterministic per ``seed``.
+
+    The input is normalised as ``card`` says (default x / 255); images smaller than
+    ``crop`` are reflect-padded to it.
+    """
+    card = card or _UNIT_CARD
+    aug = Augment(brightness, contrast, blur)
     rng = np.random.default_rng(seed)
     defective = [i for i, it in enumerate(items) if it.defective]
-    for it in items:
-        if min(it.image.shape) < crop:
-            raise ValueError(
-                f"{it.key}: image {it.image.shape[1]}x{it.image.shape[0]} smaller than crop {crop}"
-            )
+    padded: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+
+    def get(i: int) -> tuple[np.ndarray, np.ndarray]:
+        it = items[i]
+        if min(it.image.shape[:2]) >= crop:
+            return it.image, it.mask
+        if i not in padded:  # small images: padded once, then kept
+            padded[i] = (pad_to_at_least(it.image, crop, crop), pad_to_at_least(it.mask, crop, crop))
+        return padded[i]
+
     for _ in range(n):
         aware = bool(defective) and rng.random() < defect_fraction
         idx = defective[int(rng.integers(len(defective)))] if aware else int(rng.integers(len(items)))
-        item = items[idx]
-        y0, x0 = _crop_origin(rng, item, crop, aware)
-        img = item.image[y0 : y0 + crop, x0 : x0 + crop]
-        mask = item.mask[y0 : y0 + crop, x0 : x0 + crop]
-        x, m = augment(rng, img, mask, brightness, contrast)
-        yield x[..., None], m[..., None]
+        image, mask = get(idx)
+        y0, x0 = _crop_origin(rng, mask, crop, aware)
+        img = image[y0 : y0 + crop, x0 : x0 + crop]
+        m = mask[y0 : y0 + crop, x0 : x0 + crop]
+        x, m = augment_gray(rng, img, m, aug)
+        yield model_input(x, card)[..., None], m[..., None]
 
 
 def make_dataset(
@@ -87,16 +145,21 @@ def make_dataset(
     defect_fraction: float = 0.5,
     brightness: float = 0.1,
     contrast: float = 0.2,
+    card: ModelCard | None = None,
+    blur: float = 0.0,
+    prefetch: int = 2,
 ) -> Any:
     """A tf.data.Dataset of ``steps`` batches of crops (one epoch)."""
     import tensorflow as tf
 
     def gen() -> Iterator[tuple[np.ndarray, np.ndarray]]:
-        yield from sample_crops(items, steps * batch, crop, seed, defect_fraction, brightness, contrast)
+        yield from sample_crops(
+            items, steps * batch, crop, seed, defect_fraction, brightness, contrast, card, blur
+        )
 
     spec = tf.TensorSpec((crop, crop, 1), tf.float32)
     ds = tf.data.Dataset.from_generator(gen, output_signature=(spec, spec))
-    return ds.batch(batch, drop_remainder=True).prefetch(2)
+    return ds.batch(batch, drop_remainder=True).prefetch(prefetch)
 
 
 def pad_to_multiple(x: np.ndarray, multiple: int) -> tuple[np.ndarray, tuple[int, int]]:
