@@ -7,6 +7,8 @@ Run under a real X server (the offscreen platform skips native rendering paths):
 (Debian/Ubuntu packages: xvfb xauth libxcb-icccm4 libxcb-keysyms1 libxcb-cursor0.)
 
 Everything lives in a temp folder (DB, settings, data dir with the QA PIN, archive) unless --db is given.
+Besides one shot per tab: rules_zones.png (zones drawn on the Rules image, the version list
+with a diff) and trainer_1440.png (the Trainer tab at the default 1440x900 window).
 Uses the shipped demo model; without one, a hand-built stand-in model
 (scripts/demo_standin_model.py) runs so the screenshots still show real verdicts.
 """
@@ -78,6 +80,54 @@ def shoot_errors(app: object, window: object, tmp: Path, shoot: object) -> None:
     pump(app, 1.0)
     shoot(window, "history_error.png")  # type: ignore[operator]
     window.tabs.setCurrentIndex(0)  # type: ignore[attr-defined]
+
+
+def shoot_rules_zones(app: object, window: object, ng_id: int | None, shoot: object) -> None:
+    """rules_zones.png: zones drawn on the Rules image (an ROI and an exclusion, as dragging makes
+    them) and the version list with the selected old version's parameters and diff."""
+    rules = window.panels.get("Rules")  # type: ignore[attr-defined]
+    if rules is None or not hasattr(rules, "zones"):
+        return
+    ctx = window.ctx  # type: ignore[attr-defined]
+    window.tabs.setCurrentWidget(rules)  # type: ignore[attr-defined]
+    if ng_id is not None:
+        rules.set_inspection(ng_id)
+    wait_for(app, lambda: rules.view is not None, 10)
+    pump(app, 0.5)
+    size = rules.image.image_size() or (512, 512)
+    w, h = size
+    ctx.set_role("qa", "Dana (QA)")
+    for kind, (x0, y0, x1, y1) in (("roi", (0.06, 0.06, 0.94, 0.94)), ("exclusion", (0.66, 0.08, 0.9, 0.3))):
+        rules.draw_buttons[kind].setChecked(True)  # as the Draw buttons do, then a drag on the image
+        rules.zones.begin_draw(x0 * w, y0 * h)
+        rules.zones.drag_to((x0 + x1) / 2 * w, (y0 + y1) / 2 * h)
+        rules.zones.finish_draw(x1 * w, y1 * h)
+        rules.draw_buttons[kind].setChecked(False)
+    job = rules.apply("ROI around the part, label area excluded")
+    wait_for(app, lambda: job is None or (job.done() and not rules.is_saving()), 20)
+    rules.editor.set_value("threshold", 0.6)
+    rules.editor.set_value("min_area_px", 30)
+    job = rules.apply("fewer false rejects on small specks")
+    wait_for(app, lambda: job is None or (job.done() and not rules.is_saving()), 20)
+    pump(app, 1.0)
+    last = rules.versions.rowCount() - 1  # the oldest version: its diff to the running one
+    rules.bottom_tabs.setCurrentIndex(rules.bottom_tabs.count() - 1)  # the Versions tab
+    rules.versions.setCurrentCell(last, 0)
+    rules.zones.select("exclusion", 0)
+    pump(app, 1.5)  # what-if replay and the version list come in off the UI thread
+    shoot(window, "rules_zones.png")  # type: ignore[operator]
+    ctx.set_role("operator")
+
+
+def shoot_trainer_1440(app: object, window: object, shoot: object) -> None:
+    """trainer_1440.png: the Trainer tab at the default window size (1440x900)."""
+    trainer = window.panels.get("Trainer")  # type: ignore[attr-defined]
+    if trainer is None:
+        return
+    window.resize(1440, 900)  # type: ignore[attr-defined]
+    window.tabs.setCurrentWidget(trainer)  # type: ignore[attr-defined]
+    pump(app, 1.5)
+    shoot(window, "trainer_1440.png")  # type: ignore[operator]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -175,6 +225,8 @@ def main(argv: list[str] | None = None) -> int:
         dlg.reject()
     shoot(window.show_shortcuts(), "shortcuts.png")
     window.shortcuts_dialog.close()
+    shoot_rules_zones(app, window, ng_id, shoot)
+    shoot_trainer_1440(app, window, shoot)
 
     window.close()
     window.audit_log.close()

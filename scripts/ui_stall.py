@@ -9,8 +9,12 @@ timer, recent strip), on the demo source or a folder.
     python scripts/ui_stall.py --folder DIR --n 200
     xvfb-run -a -s "-screen 0 1600x1000x24" python scripts/ui_stall.py --platform xcb
 
+    python scripts/ui_stall.py --threads 2           # ONNX Runtime threads of the run (default: the GUI's)
+
 Prints the max and p99 gap and the throughput. Uses the shipped demo model,
 else the stand-in model of scripts/demo_standin_model.py (similar CPU cost).
+The stalls a slow or locked database could cause while a person reviews, pages
+History and saves recipes are measured by bench/ui_stall_slowdb.py.
 """
 
 from __future__ import annotations
@@ -39,6 +43,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--no-prepare", action="store_true",
                    help="skip run_gui's prepare_runtime() (pre-imports + gc.freeze) to see its effect")
     p.add_argument("--platform", default=None, help="Qt platform (default: offscreen unless DISPLAY is set)")
+    p.add_argument("--threads", type=int, default=0,
+                   help="inference threads for the run (the live/threads setting; 0: the GUI's default)")
     args = p.parse_args(argv)
 
     if args.platform:
@@ -62,6 +68,8 @@ def main(argv: list[str] | None = None) -> int:
     window = create_window(StartOptions(db_url=f"sqlite:///{tmp / 'station.db'}", model=model,
                                         station="stall-test", archive_dir=tmp / "archive", autostart=False))
     window.resize(1500, 940)
+    if args.threads > 0:
+        window.ctx.settings.setValue("live/threads", args.threads)
     if not args.no_prepare:
         prepare_runtime()  # what run_gui does before showing the window
     window.show()
@@ -121,7 +129,7 @@ def main(argv: list[str] | None = None) -> int:
         print("no heartbeat recorded")
         return 1
     print(f"images inspected: {n} in {elapsed:.1f} s ({n / elapsed:.1f} img/s), model {model.name}, "
-          f"backend {window.ctx.model.backend_display}")
+          f"backend {window.ctx.model.backend_display}, threads {window.live.inference_threads()}")
     print(f"heartbeat {args.interval_ms} ms: {gaps.size} gaps, median {np.median(gaps):.1f} ms, "
           f"p99 {np.percentile(gaps, 99):.1f} ms, max {gaps.max():.1f} ms")
     if baseline is not None and baseline.size:

@@ -137,7 +137,15 @@ def panel(qtbot, db: Database, logged: list[int], tmp_path: Path):
     qtbot.waitExposed(p)
     p.activateWindow()
     p.table.setFocus()
+    qtbot.waitUntil(lambda: p.model.rowCount() == len(logged), timeout=5000)  # counted off the UI thread
     return p
+
+
+def wait_detail(qtbot, panel, inspection_id: int) -> None:
+    """The detail (image decode, blobs) loads on the task runner: wait for it."""
+    qtbot.waitUntil(
+        lambda: panel.detail.view is not None and panel.detail.view.id == inspection_id, timeout=5000
+    )
 
 
 # -- tests ------------------------------------------------------------------------------------------
@@ -156,6 +164,7 @@ def test_keyboard_click_through_and_disposition_by_key(qtbot, panel, db: Databas
     assert panel.current_id() == target
 
     qtbot.keyClick(panel.table, Qt.Key.Key_Return)  # Enter opens the detail at once
+    wait_detail(qtbot, panel, target)
     view = panel.detail.view
     assert view is not None
     assert view.id == target
@@ -171,6 +180,7 @@ def test_keyboard_click_through_and_disposition_by_key(qtbot, panel, db: Databas
     qtbot.keyClick(panel.detail.image, Qt.Key.Key_N)  # confirm NG
     qtbot.keyClick(panel.detail.image, Qt.Key.Key_Escape)
     qtbot.waitUntil(lambda: panel.table.hasFocus(), timeout=2000)
+    qtbot.waitUntil(lambda: panel.model.row_at(2).review == "confirm_ng", timeout=5000)  # after the commit
     with db.read() as s:
         reviews = s.scalars(select(Review).where(Review.inspection_id == target)).all()
         assert [(r.disposition, r.by) for r in reviews] == [("confirm_ng", "alice")]
@@ -179,15 +189,15 @@ def test_keyboard_click_through_and_disposition_by_key(qtbot, panel, db: Databas
     # the row shows its review state at once, without a refresh
     assert panel.model.row_at(2).review == "confirm_ng"
     assert panel.model.index(2, 5).data() == "confirmed NG"
-    assert "confirmed NG by alice" in panel.detail.reviews.text()
+    qtbot.waitUntil(lambda: "confirmed NG by alice" in panel.detail.reviews.text(), timeout=5000)
 
 
 def test_missing_image_shows_the_stored_map_alone(qtbot, panel, logged: list[int], tmp_path: Path) -> None:
     (tmp_path / "imgs" / "img_005.png").unlink()
     qtbot.keyClick(panel.table, Qt.Key.Key_Home)
     panel.load_detail_now()
+    wait_detail(qtbot, panel, logged[5])
     view = panel.detail.view
-    assert view.id == logged[5]
     assert "showing the stored probability map" in view.image_note
     assert view.image.shape == (32, 32)
     assert view.image.max() == round(0.9 * 255)  # the map itself, as 8-bit levels
@@ -205,30 +215,34 @@ def test_disposition_that_does_not_fit_the_verdict_is_refused(qtbot, panel, db: 
     button = panel.findChild(QToolButton, "review_missed_defect")
     assert button.isEnabled()
     qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: panel.model.row_at(1).review == "missed_defect", timeout=5000)
     with db.read() as s:
         assert [r.disposition for r in s.scalars(select(Review))] == ["missed_defect"]
 
 
 def test_filters_change_the_row_count(qtbot, panel, db: Database, logged: list[int]) -> None:
+    def rows(n: int) -> None:  # counted off the UI thread
+        qtbot.waitUntil(lambda: not panel.model.is_refreshing() and panel.model.rowCount() == n, timeout=5000)
+
     panel.verdict_box.setCurrentIndex(panel.verdict_box.findData(Verdict.NG))
-    assert panel.model.rowCount() == 3
+    rows(3)
     panel.source_box.setCurrentText("cam0")
     panel.apply_filters()  # typed text is debounced; apply at once
-    assert panel.model.rowCount() == 1  # logged[5]
+    rows(1)  # logged[5]
     panel.source_box.setCurrentText("")
     panel.verdict_box.setCurrentIndex(0)
     panel.key_edit.setText("/line/img_00")
     panel.apply_filters()
-    assert panel.model.rowCount() == 6
+    rows(6)
     queries.add_review(db, logged[0], "confirm_ok", by="bob")
     panel.review_box.setCurrentIndex(panel.review_box.findData("reviewed"))
-    assert panel.model.rowCount() == 1
+    rows(1)
     panel.review_box.setCurrentIndex(panel.review_box.findData("unreviewed"))
-    assert panel.model.rowCount() == 5
+    rows(5)
     panel.review_box.setCurrentIndex(0)
     panel.since_edit.setDateTime(QDateTime.fromSecsSinceEpoch(int((T0 + timedelta(seconds=3)).timestamp())))
     panel.since_check.setChecked(True)
-    assert panel.model.rowCount() == 3
+    rows(3)
     assert "3 inspections" in panel.count_label.text()
 
 
@@ -241,7 +255,7 @@ def test_new_rows_wait_for_refresh_and_keep_selection(qtbot, panel, db: Database
     assert panel.model.rowCount() == 6  # snapshot: nothing moves under the operator's keys
     assert panel.new_button.isVisibleTo(panel)
     panel.refresh()
-    assert panel.model.rowCount() == 7
+    qtbot.waitUntil(lambda: panel.model.rowCount() == 7, timeout=5000)
     assert panel.current_id() == selected
     assert panel.model.row_at(0).id == new[0]
 
@@ -287,14 +301,14 @@ def test_100k_rows_open_and_scroll_to_the_end_by_pages(qtbot, db: Database, tmp_
     p.resize(1000, 600)
     p.show()
     qtbot.waitExposed(p)
+    qtbot.waitUntil(lambda: p.model.rowCount() == n, timeout=5000)  # counted off the UI thread
     t_open = time.perf_counter() - t0
-    assert p.model.rowCount() == n
-    assert p.model.pages_fetched <= 1  # only what is on screen
+    assert p.model.pages_fetched <= 1  # only what is on screen (it came with the count)
 
     t1 = time.perf_counter()
     p.table.setFocus()
     qtbot.keyClick(p.table, Qt.Key.Key_End)
-    qtbot.wait(1)
+    qtbot.waitUntil(lambda: p.current_row() is not None, timeout=5000)  # "loading…" until its page is in
     t_end = time.perf_counter() - t1
     assert p.current_row().source_key == "cam0:#0"  # the oldest
     assert p.model.pages_fetched <= 3, p.model.pages_fetched
@@ -303,6 +317,7 @@ def test_100k_rows_open_and_scroll_to_the_end_by_pages(qtbot, db: Database, tmp_
     for _ in range(5):
         qtbot.keyClick(p.table, Qt.Key.Key_PageUp)
     qtbot.keyClick(p.table, Qt.Key.Key_Home)
+    qtbot.waitUntil(lambda: p.current_row() is not None, timeout=5000)
     t_back = time.perf_counter() - t2
     assert p.current_row().source_key == f"cam0:#{n - 1}"
     assert p.model.pages_fetched <= 6
@@ -315,16 +330,23 @@ def test_100k_rows_open_and_scroll_to_the_end_by_pages(qtbot, db: Database, tmp_
     assert t_end < 3.0
 
 
-def test_model_pages_match_a_plain_query(db: Database) -> None:
+def _row(qtbot, m: HistoryModel, i: int):
+    """The row, once its page has come in from the task runner."""
+    qtbot.waitUntil(lambda: m.row_at(i) is not None, timeout=5000)
+    return m.row_at(i)
+
+
+def test_model_pages_match_a_plain_query(qtbot, db: Database) -> None:
     _bulk_insert(db, 1000)
     m = HistoryModel(db, page_size=64, max_pages=3)
-    assert m.rowCount() == 1000
-    ids = [m.row_at(i).id for i in range(1000)]  # walks through pages and evicts
+    qtbot.waitUntil(lambda: m.rowCount() == 1000, timeout=5000)
+    assert m.index(200, 1).data() == "loading…"  # its page is asked for, not waited for
+    ids = [_row(qtbot, m, i).id for i in range(1000)]  # walks through pages and evicts
     assert ids == [r.id for r in queries.history(db, limit=1000)]
     assert len(m._pages) <= 3
     m.set_filter(HistoryFilter(verdict=Verdict.NG))
-    assert m.rowCount() == 100
-    assert all(m.row_at(i).verdict is Verdict.NG for i in range(100))
+    qtbot.waitUntil(lambda: m.rowCount() == 100, timeout=5000)
+    assert all(_row(qtbot, m, i).verdict is Verdict.NG for i in range(100))
     assert m.row_at(100) is None
 
 
@@ -349,9 +371,11 @@ def test_in_the_station_window_history_follows_the_run_and_feeds_rules(
         qtbot.waitUntil(lambda: history.model.rowCount() == 6, timeout=5000)
         history.table.setFocus()
         qtbot.keyClick(history.table, Qt.Key.Key_End)  # oldest: img_000
+        qtbot.waitUntil(lambda: history.current_row() is not None, timeout=5000)
         row = history.current_row()
         assert row.source_key.endswith("img_000.png")
         history.load_detail_now()
+        wait_detail(qtbot, history, row.id)
         assert history.detail.view.image_note.endswith("img_000.png")
         # the Rules tab picks the selection up when it is shown
         w.tabs.setCurrentWidget(rules)
@@ -367,6 +391,7 @@ def test_unreadable_log_gives_an_empty_table_and_a_message(qtbot, tmp_path: Path
     broken = open_db(f"sqlite:///{tmp_path}/empty.db", migrate=False)  # no tables
     try:
         m = HistoryModel(broken)
+        qtbot.waitUntil(lambda: bool(m.last_error), timeout=5000)  # counted off the UI thread
         assert m.rowCount() == 0
         assert "Could not read the inspection log" in m.last_error
         ctx = make_ctx(broken, tmp_path)

@@ -258,8 +258,12 @@ def test_closing_while_running_is_prompt_and_commits_what_was_inspected(qtbot, t
     w.live.set_source("demo")
     w.live.start()
     qtbot.waitUntil(lambda: w.live.counters.total >= 5, timeout=10000)
+    w.close()  # a run is active: the window asks first (issue 13), and keeps running meanwhile
+    assert w.isVisible()
+    box = w.quit_dialog
+    assert box is not None
     t0 = time.monotonic()
-    w.close()
+    box.button(box.StandardButton.Yes).click()  # "Stop and quit"
     assert time.monotonic() - t0 < 3.0
     assert not w.live.controller.thread.isRunning()
     # the writer is closed only after the run ended: every inspected image is in the DB

@@ -49,8 +49,27 @@ def panel(qtbot, ctx):
     qtbot.addWidget(p)
     p.resize(1400, 900)
     p.show()
+    # the latest inspection and the versions are read off the UI thread
+    qtbot.waitUntil(lambda: p.view is not None and p.versions.rowCount() > 0, timeout=5000)
     yield p
     p.shutdown()
+
+
+def show(qtbot, panel, inspection_id: int) -> None:
+    """Select an inspection and wait for the task runner to bring it in."""
+    panel.set_inspection(inspection_id)
+    qtbot.waitUntil(lambda: panel.view is not None and panel.view.id == inspection_id, timeout=5000)
+
+
+def wait_version(qtbot, panel, ctx, version: int) -> None:
+    """A version is saved on the write lane; it is current (and listed) once committed."""
+    qtbot.waitUntil(
+        lambda: ctx.recipe.version == version
+        and not panel.is_saving()
+        and panel.versions.item(0, 0) is not None
+        and panel.versions.item(0, 0).text().startswith(f"v{version}"),
+        timeout=10_000,
+    )
 
 
 def _wait_replay(qtbot, panel, threshold: float):
@@ -66,7 +85,7 @@ def _wait_replay(qtbot, panel, threshold: float):
 def test_live_verdict_and_replay_flips_follow_the_threshold(qtbot, panel, ids: list[int]) -> None:
     assert panel.view is not None
     assert panel.view.id == ids[-1]  # latest inspection by default
-    panel.set_inspection(ids[1])  # the 0.60 blob, logged NG
+    show(qtbot, panel, ids[1])  # the 0.60 blob, logged NG
     assert panel.live.verdict is Verdict.NG
     assert "unchanged" in panel.live_label.text()
     assert _wait_replay(qtbot, panel, 0.5).flips == []
@@ -89,13 +108,13 @@ def test_live_verdict_and_replay_flips_follow_the_threshold(qtbot, panel, ids: l
 
     # clicking a flip shows that inspection under the candidate recipe
     panel.flips.table.setCurrentCell(0, 0)
-    assert panel.view.id == ids[4]
+    qtbot.waitUntil(lambda: panel.view.id == ids[4], timeout=5000)
     assert panel.live.verdict is Verdict.NG
     assert panel.image.has_image()
 
 
 def test_other_rules_and_zones_redecide_live(qtbot, panel, ids: list[int]) -> None:
-    panel.set_inspection(ids[0])  # 0.90 blob at x 12..17, y 10..15
+    show(qtbot, panel, ids[0])  # 0.90 blob at x 12..17, y 10..15
     assert panel.live.verdict is Verdict.NG
     panel.editor.set_value("max_count", None)  # count rule off: nothing else enabled
     assert panel.live.verdict is Verdict.OK
@@ -125,6 +144,8 @@ def test_apply_needs_qa_and_creates_version_2_with_parent_and_audit(qtbot, panel
     assert panel.apply_button.isEnabled()
     _wait_replay(qtbot, panel, 0.7)
     qtbot.mouseClick(panel.apply_button, Qt.MouseButton.LeftButton)
+    assert not panel.apply_button.isEnabled()  # while the version is written
+    wait_version(qtbot, panel, ctx, 2)
     v1, v2 = queries.recipe_versions(db, "default")
     assert (v2.version, v2.parent_id, v2.author, v2.reason) == (
         2,
@@ -154,12 +175,21 @@ def test_apply_needs_qa_and_creates_version_2_with_parent_and_audit(qtbot, panel
 def test_restore_creates_a_new_version_equal_to_the_old_one(qtbot, panel, ctx, db) -> None:
     ctx.set_role("qa", "quinn")
     panel.editor.set_value("threshold", 0.7)
-    assert panel.apply("try 0.7").version == 2
+    assert panel.apply("try 0.7").result(10).version == 2
+    wait_version(qtbot, panel, ctx, 2)
     ctx.set_role("operator", "olga")
     assert panel.restore(1) is None  # refused for operators
     ctx.set_role("qa", "quinn")
     panel.versions.setCurrentCell(1, 0)  # newest first: row 1 = v1
     qtbot.mouseClick(panel.restore_button, Qt.MouseButton.LeftButton)
+    # the button asks first, showing what restoring changes; Cancel is the default
+    box = panel.restore_dialog
+    assert box is not None
+    assert box.isVisible()
+    assert "Pixel threshold: 0.7 → 0.5" in box.informativeText()
+    assert box.defaultButton() is box.button(box.StandardButton.Cancel)
+    box.button(box.StandardButton.Yes).click()
+    wait_version(qtbot, panel, ctx, 3)
     v1, v2, v3 = queries.recipe_versions(db, "default")
     assert v3.params == v1.params
     assert v3.parent_id == v2.id

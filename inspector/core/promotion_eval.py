@@ -4,15 +4,24 @@ The numbers come from ``python -m trainer evaluate`` run as a child process:
 ``trainer.evaluate`` imports ``trainer.losses``, which reaches TensorFlow, and
 the station process never imports that (import-linter contract). A child also
 cannot take the station down, and it scores exactly as ``inspector-train`` does.
+
+The child has a time limit (``timeout_s``, default :data:`EVAL_TIMEOUT_S`, or
+``$INSPECTOR_EVAL_TIMEOUT_S``) and follows the caller's cancel (``state.cancelled()``):
+either way it is killed (its whole process group) and the caller gets a readable
+error (``TimeoutError`` / ``InterruptedError``), never a hung Trainer tab.
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
+import os
+import signal
 import subprocess
 import sys
 import tempfile
+import time
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
@@ -27,6 +36,20 @@ from inspector.core.recipe import Recipe
 # (model, data, out dir) -> the metrics dict of trainer.evaluate
 Evaluator = Callable[[Path, DataSpec, Path], dict[str, Any]]
 
+EVAL_TIMEOUT_S = 3600.0  # one `trainer evaluate` child; a big validation set on a CPU takes minutes
+EVAL_TIMEOUT_ENV = "INSPECTOR_EVAL_TIMEOUT_S"
+_POLL_S = 0.2  # how often a running child is checked for cancel and the time limit
+
+
+def eval_timeout_s() -> float:
+    """The time limit of one evaluation child: $INSPECTOR_EVAL_TIMEOUT_S when set (> 0), else the default."""
+    raw = os.environ.get(EVAL_TIMEOUT_ENV, "").strip()
+    try:
+        value = float(raw) if raw else EVAL_TIMEOUT_S
+    except ValueError:
+        raise ValueError(f"{EVAL_TIMEOUT_ENV}={raw!r} is not a number of seconds") from None
+    return value if value > 0 else EVAL_TIMEOUT_S
+
 
 def project_root() -> Path:
     """The checkout that holds ``trainer``: the child must import the same code as the station."""
@@ -37,19 +60,69 @@ def trainer_command() -> list[str]:
     return [sys.executable, "-m", "trainer"]
 
 
+def _kill(proc: subprocess.Popen[str]) -> None:
+    """Kill the child and whatever it started (its own process group on POSIX), then reap it."""
+    with contextlib.suppress(ProcessLookupError, PermissionError):  # already gone
+        if os.name == "posix":
+            os.killpg(proc.pid, signal.SIGKILL)
+        else:
+            proc.kill()
+    # unkillable (e.g. stuck in the kernel): do not hang the caller too
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        proc.communicate(timeout=10)
+
+
+def run_child(
+    cmd: Sequence[str], what: str, timeout_s: float | None = None, state: ProgressState | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Run ``cmd`` in the project root with a time limit and the caller's cancel; output captured.
+
+    Raises ``TimeoutError`` (after ``timeout_s``, default :func:`eval_timeout_s`) or
+    ``InterruptedError`` (``state.cancelled()``); the child is killed in both cases.
+    """
+    limit = eval_timeout_s() if timeout_s is None else float(timeout_s)
+    proc = subprocess.Popen(
+        list(cmd), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=project_root(),
+        start_new_session=os.name == "posix",  # its own process group: a kill reaches its children too
+    )
+    deadline = time.monotonic() + limit
+    while True:
+        try:
+            out, err = proc.communicate(timeout=_POLL_S)
+            return subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
+        except subprocess.TimeoutExpired:
+            pass
+        if state is not None and state.cancelled():
+            _kill(proc)
+            raise InterruptedError(f"{what}: cancelled, the child process was stopped")
+        if time.monotonic() >= deadline:
+            _kill(proc)
+            raise TimeoutError(
+                f"{what} took longer than {limit:g} s: the child process was stopped "
+                f"(set {EVAL_TIMEOUT_ENV} to allow more)"
+            )
+
+
 def run_trainer_evaluate(
-    model: Path, data: DataSpec, out: Path, recipe: Path | None = None
+    model: Path,
+    data: DataSpec,
+    out: Path,
+    recipe: Path | None = None,
+    *,
+    timeout_s: float | None = None,
+    state: ProgressState | None = None,
 ) -> dict[str, Any]:
-    """``python -m trainer evaluate``; returns the metrics.json it writes."""
+    """``python -m trainer evaluate`` (time-limited, cancellable); returns the metrics.json it writes."""
     cmd = [*trainer_command(), "evaluate", "--model", str(model), "--data", str(data.path), "--out", str(out)]
     if data.split is not None:
         cmd += ["--split", str(data.split), "--subset", "val"]
     if recipe is not None:
         cmd += ["--recipe", str(recipe)]
-    proc = subprocess.run(cmd, capture_output=True, text=True, check=False, cwd=project_root())
+    what = f"evaluating {Path(model).name} on {data.path}"
+    proc = run_child(cmd, what, timeout_s, state)
     if proc.returncode != 0:
         last = proc.stderr.strip().splitlines()[-1:] or [f"exit code {proc.returncode}"]
-        raise ValueError(f"evaluating {Path(model).name} on {data.path} failed: {last[0]}")
+        raise ValueError(f"{what} failed: {last[0]}")
     return json.loads((out / "metrics.json").read_text(encoding="utf-8"))
 
 
@@ -62,7 +135,7 @@ def evaluate_pair(
 ) -> tuple[ModelEval, ModelEval | None]:
     """Score both models on every ``(name, spec)`` data set with the same evaluator."""
     state = state or SimpleState()
-    evaluator = evaluator or run_trainer_evaluate
+    evaluator = evaluator or functools.partial(run_trainer_evaluate, state=state)
     models = [("candidate", Path(candidate))] + ([("production", Path(current))] if current else [])
     results: dict[str, dict[str, Metrics]] = {who: {} for who, _ in models}
     total = len(models) * len(data)
@@ -104,7 +177,7 @@ def evaluate_for_gate(
         if evaluator is None and recipe is not None:
             recipe_path = Path(tmp) / "recipe.json"
             save_recipe(recipe, recipe_path)
-            evaluator = functools.partial(run_trainer_evaluate, recipe=recipe_path)
+            evaluator = functools.partial(run_trainer_evaluate, recipe=recipe_path, state=state)
         data: list[tuple[str, DataSpec]] = []
         if validation is not None:
             data.append((VALIDATION, validation))

@@ -11,7 +11,6 @@ import logging
 import os
 import socket
 import sys
-from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,6 +22,7 @@ from inspector.core.model_card import ModelCard, load_card
 from inspector.core.paths import APP_NAME, default_archive_dir, default_model, default_recipe_path
 from inspector.core.recipe import Recipe, load_recipe
 from inspector.ui.context import AppContext, ModelState
+from inspector.ui.tasks import Job
 
 log = logging.getLogger(__name__)
 
@@ -158,12 +158,12 @@ def _production_state(choice: Any, messages: list[tuple[str, str]],
     return ModelState(path=Path(entry.path), card=card, override_reason=mark)
 
 
-def register_shipped_model(ctx: AppContext, audit: Any) -> Future[Any] | None:
+def register_shipped_model(ctx: AppContext, audit: Any) -> Job[Any] | None:
     """Register the shipped model as the first production model when none is active (idempotent).
 
-    Runs on the audit log's background thread (the UI thread never waits on the DB; the
-    window's close waits for it before the DB is disposed); says so in the message area
-    and tells the Trainer tab through ``ctx.production_changed``.
+    Runs on the GUI task runner's write lane (the UI thread never waits on the DB; the audit
+    log's close waits for it before the DB is disposed); says so in the message area and
+    tells the Trainer tab through ``ctx.production_changed``.
     """
     from inspector.core.promotion import ensure_shipped_production_model
 
@@ -172,22 +172,19 @@ def register_shipped_model(ctx: AppContext, audit: Any) -> Future[Any] | None:
         return None
     db, actor = ctx.db, f"station:{ctx.station}"
 
-    def done(fut: Future[Any]) -> None:
-        exc = fut.exception()
-        if exc is not None:
-            log.error("registering the shipped model failed: %r", exc)
-            ctx.notify("error", f"The shipped model could not be registered as production: {exc}")
-            return
-        info = fut.result()
+    def failed(message: str) -> None:
+        log.error("registering the shipped model failed: %s", message)
+        ctx.notify("error", f"The shipped model could not be registered as production: {message}")
+
+    def done(info: Any) -> None:
         if info is not None:
             ctx.notify("info", f"Shipped model {info.name} · {info.sha256[:8]} registered as the first "
                                "production model (rollback can always return to it).")
             ctx.production_changed.emit()
 
-    # AuditLog owns the station's one background DB thread; it has no public submit() yet
-    fut: Future[Any] = audit._pool.submit(ensure_shipped_production_model, db, actor, shipped)
-    fut.add_done_callback(done)
-    return fut
+    return audit.submit("register-shipped-model",
+                        lambda _state: ensure_shipped_production_model(db, actor, shipped),
+                        on_done=done, on_error=failed)
 
 
 def create_window(opts: StartOptions, settings: QSettings | None = None) -> Any:

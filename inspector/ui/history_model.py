@@ -4,7 +4,8 @@ The station logs ~1 row/s for months, so the model never loads the table:
 ``rowCount`` is one COUNT query and rows come in pages of ``page_size``
 (no blobs) fetched the first time the view asks for a cell in that page. Only
 ``max_pages`` pages stay cached, so jumping to the end of 100,000 rows costs
-two page queries, not 500.
+two page queries, not 500. Every query runs off the UI thread (inspector.ui.tasks):
+a row whose page is on the way reads "loading…" until it arrives.
 
 The row set is a *snapshot*: every query carries ``until = snapshot time``.
 Without it a row logged while the operator scrolls would shift every offset by
@@ -28,7 +29,8 @@ from PySide6.QtGui import QBrush, QColor
 from db import queries
 from db.queries import HistoryRow
 from inspector.core.types import Verdict
-from inspector.ui.style import VERDICT_COLORS
+from inspector.ui.style import MUTED, VERDICT_COLORS
+from inspector.ui.tasks import Job, TaskRunner, TaskState
 
 log = logging.getLogger(__name__)
 Index = QModelIndex | QPersistentModelIndex
@@ -36,6 +38,7 @@ ReviewFilter = Literal["any", "unreviewed", "reviewed"]
 
 # Qt.UserRole: the HistoryRow behind a cell, so panels never re-query for it.
 ROW_ROLE = Qt.ItemDataRole.UserRole
+LOADING = "loading…"  # what a row shows until its page arrives
 
 DISPOSITION_LABELS = {
     "confirm_ng": "confirmed NG",
@@ -113,12 +116,67 @@ class HistoryFilter:
         }
 
 
+@dataclass(frozen=True, slots=True)
+class _Snapshot:
+    """What a refresh job brings back: the new count and the page the view needs first."""
+
+    total: int
+    page: int
+    rows: list[HistoryRow]
+
+
+def _fetch_page(
+    db: Any, f: HistoryFilter, snapshot: datetime | None, total: int, p: int, page_size: int
+) -> list[HistoryRow]:
+    kwargs = f.query_kwargs(snapshot)
+    offset = p * page_size
+    size = min(page_size, total - offset)
+    if size <= 0:
+        return []
+    # OFFSET costs a scan of the skipped rows: for the older half, read the
+    # snapshot from its oldest end instead, so the last page is as cheap as the first.
+    if offset > total // 2:
+        tail = total - offset - size
+        rows = queries.history(db, limit=size, offset=tail, order="asc", **kwargs)
+        return rows[::-1]
+    return queries.history(db, limit=size, offset=offset, order="desc", **kwargs)
+
+
+def _page_job(
+    _state: TaskState,
+    db: Any,
+    f: HistoryFilter,
+    snapshot: datetime | None,
+    total: int,
+    p: int,
+    page_size: int,
+) -> list[HistoryRow]:
+    return _fetch_page(db, f, snapshot, total, p, page_size)
+
+
+def _snapshot_job(
+    _state: TaskState, db: Any, f: HistoryFilter, snapshot: datetime, keep_row: int, page_size: int
+) -> _Snapshot:
+    total = queries.count_history(db, **f.query_kwargs(snapshot))
+    page = min(max(0, keep_row), max(0, total - 1)) // page_size
+    return _Snapshot(total, page, _fetch_page(db, f, snapshot, total, page, page_size))
+
+
 class HistoryModel(QAbstractTableModel):
-    """Newest-first inspections for a :class:`HistoryFilter`, fetched a page at a time."""
+    """Newest-first inspections for a :class:`HistoryFilter`, fetched a page at a time.
+
+    Every query runs on the GUI task runner (inspector.ui.tasks), never in ``data()``: a
+    row whose page has not arrived reads "loading…" and fills in when it does
+    (``page_loaded``). A refresh keeps showing the old snapshot until the new count (and
+    the page the view needs first) is in, then resets the model once (``refreshed``).
+    """
 
     refreshed = Signal(int)  # total rows in the new snapshot
     new_rows_available = Signal(int)  # inspections logged since the snapshot (not shown yet)
     failed = Signal(str)  # a DB read failed; the panel shows the message
+    page_loaded = Signal(int, int)  # first and last row of a page that arrived
+
+    MAX_IN_FLIGHT = 8  # page queries waiting or running; older requests are dropped (scrolled past)
 
     def __init__(
         self, db: Any, page_size: int = 200, max_pages: int = 32, parent: QObject | None = None
@@ -127,10 +185,14 @@ class HistoryModel(QAbstractTableModel):
         self._db = db
         self.page_size = max(1, page_size)
         self.max_pages = max(2, max_pages)
-        self._filter = HistoryFilter()
+        self.tasks = TaskRunner(self, "history")
+        self._filter = HistoryFilter()  # the filter of the rows shown
+        self._wanted = self._filter  # the filter of the newest refresh (shown once its count is in)
         self._snapshot: datetime | None = None
         self._total = 0
         self._pages: OrderedDict[int, list[HistoryRow]] = OrderedDict()  # LRU
+        self._loading: OrderedDict[int, Job[list[HistoryRow]]] = OrderedDict()  # page -> its job
+        self._generation = 0  # bumped per snapshot: a page of an older snapshot is never shown
         self._pending_new = 0
         self.pages_fetched = 0  # page queries since construction (tests and the status line read it)
         self.last_error = ""
@@ -139,32 +201,40 @@ class HistoryModel(QAbstractTableModel):
     # -- public API -------------------------------------------------------------------------
     @property
     def filter(self) -> HistoryFilter:
-        return self._filter
+        return self._wanted
 
     @property
     def total(self) -> int:
         return self._total
 
     def set_filter(self, f: HistoryFilter) -> None:
-        self._filter = f
+        self._wanted = f
         self.refresh()
 
-    def refresh(self) -> None:
-        """New snapshot: recount and drop every cached page."""
-        self.beginResetModel()
-        self._snapshot = datetime.now(UTC)
-        self.last_error = ""
-        self._pages.clear()
-        self._pending_new = 0
-        try:
-            self._total = queries.count_history(self._db, **self._filter.query_kwargs(self._snapshot))
-        except Exception as exc:  # DB gone or locked: an empty table and a message, not a crash
-            log.warning("history count failed: %r", exc)
-            self._total = 0
-            self.last_error = f"Could not read the inspection log: {exc}"
-            self.failed.emit(self.last_error)
-        self.endResetModel()
-        self.refreshed.emit(self._total)
+    def refresh(self, keep_row: int = 0) -> Job[_Snapshot]:
+        """New snapshot: recount (and fetch the page holding ``keep_row``) off the UI thread.
+
+        The rows on screen stay until the answer is in; then every cached page is dropped
+        and ``refreshed(total)`` fires. A newer refresh makes an older one's answer stale.
+        """
+        snapshot = datetime.now(UTC)
+        f = self._wanted
+        noted = self._pending_new  # logged before this snapshot: shown by it
+        self.pages_fetched += 1
+        return self.tasks.submit(
+            "history-snapshot",
+            _snapshot_job,
+            self._db,
+            f,
+            snapshot,
+            keep_row,
+            self.page_size,
+            on_done=lambda snap: self._install(f, snapshot, noted, snap),
+            on_error=lambda message: self._install(f, snapshot, noted, None, message),
+        )
+
+    def is_refreshing(self) -> bool:
+        return self.tasks.busy("history-snapshot")
 
     def note_logged(self, _inspection_id: int = 0) -> None:
         """An inspection was committed after the snapshot; counted, shown on the next refresh."""
@@ -176,11 +246,20 @@ class HistoryModel(QAbstractTableModel):
         return self._pending_new
 
     def row_at(self, row: int) -> HistoryRow | None:
+        """The row if its page is here; else None, and the page is asked for (``page_loaded``)."""
         if not 0 <= row < self._total:
             return None
-        page = self._page(row // self.page_size)
+        p = row // self.page_size
+        rows = self._pages.get(p)
+        if rows is None:
+            self._request(p)
+            return None
+        self._pages.move_to_end(p)
         k = row % self.page_size
-        return page[k] if k < len(page) else None
+        return rows[k] if k < len(rows) else None
+
+    def is_loaded(self, row: int) -> bool:
+        return row // self.page_size in self._pages
 
     def cached_row_of(self, inspection_id: int) -> int | None:
         """The row of ``inspection_id`` if its page is cached (never queries)."""
@@ -200,38 +279,74 @@ class HistoryModel(QAbstractTableModel):
                     row = p * self.page_size + k
                     self.dataChanged.emit(self.index(row, 0), self.index(row, len(Column) - 1))
 
-    # -- paging -----------------------------------------------------------------------------
-    def _page(self, p: int) -> list[HistoryRow]:
-        rows = self._pages.get(p)
-        if rows is not None:
-            self._pages.move_to_end(p)
-            return rows
-        try:
-            rows = self._fetch(p)
-        except Exception as exc:  # called from data() during paint: must not raise into Qt
-            log.warning("history page %d failed: %r", p, exc)
-            self.last_error = f"Could not read the inspection log: {exc}"
+    # -- snapshots and pages (answers arrive on the UI thread) ----------------------------------
+    def _install(
+        self, f: HistoryFilter, snapshot: datetime, noted: int, snap: _Snapshot | None, error: str = ""
+    ) -> None:
+        for job in self._loading.values():
+            job.cancel()
+        self.beginResetModel()
+        self._generation += 1
+        self._filter, self._snapshot = f, snapshot
+        self._pages.clear()
+        self._loading.clear()
+        self._pending_new = max(0, self._pending_new - noted)
+        if snap is None:  # DB gone or locked: an empty table and a message, not a crash
+            log.warning("history count failed: %s", error)
+            self._total = 0
+            self.last_error = f"Could not read the inspection log: {error}"
+        else:
+            self._total = snap.total
+            self.last_error = ""
+            if snap.rows:
+                self._pages[snap.page] = snap.rows
+        self.endResetModel()
+        if snap is None:
             self.failed.emit(self.last_error)
-            return []  # not cached: the next paint retries
+        self.refreshed.emit(self._total)
+
+    def _request(self, p: int) -> None:
+        if p in self._loading:
+            return
+        while len(self._loading) >= self.MAX_IN_FLIGHT:  # scrolled past: not worth a query any more
+            _old, job = self._loading.popitem(last=False)
+            job.cancel()
+        self.pages_fetched += 1
+        gen = self._generation
+        self._loading[p] = self.tasks.submit(
+            f"history-page:{p}",
+            _page_job,
+            self._db,
+            self._filter,
+            self._snapshot,
+            self._total,
+            p,
+            self.page_size,
+            on_done=lambda rows: self._on_page(gen, p, rows),
+            on_error=lambda message: self._on_page_failed(gen, p, message),
+        )
+
+    def _on_page(self, gen: int, p: int, rows: list[HistoryRow]) -> None:
+        if gen != self._generation:
+            return
+        self._loading.pop(p, None)
         self._pages[p] = rows
         while len(self._pages) > self.max_pages:
             self._pages.popitem(last=False)
-        return rows
+        if not rows:
+            return
+        first = p * self.page_size
+        last = min(first + len(rows), self._total) - 1
+        self.dataChanged.emit(self.index(first, 0), self.index(last, len(Column) - 1))
+        self.page_loaded.emit(first, last)
 
-    def _fetch(self, p: int) -> list[HistoryRow]:
-        self.pages_fetched += 1
-        kwargs = self._filter.query_kwargs(self._snapshot)
-        offset = p * self.page_size
-        size = min(self.page_size, self._total - offset)
-        if size <= 0:
-            return []
-        # OFFSET costs a scan of the skipped rows: for the older half, read the
-        # snapshot from its oldest end instead, so the last page is as cheap as the first.
-        if offset > self._total // 2:
-            tail = self._total - offset - size
-            rows = queries.history(self._db, limit=size, offset=tail, order="asc", **kwargs)
-            return rows[::-1]
-        return queries.history(self._db, limit=size, offset=offset, order="desc", **kwargs)
+    def _on_page_failed(self, gen: int, p: int, message: str) -> None:
+        if gen != self._generation:
+            return
+        self._loading.pop(p, None)  # not cached: the next paint asks again
+        log.warning("history page %d failed: %s", p, message)
+        self.last_error = f"Could not read the inspection log: {message}"
+        self.failed.emit(self.last_error)
 
     # -- Qt model ---------------------------------------------------------------------------
     def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008 - Qt's signature
@@ -251,9 +366,13 @@ class HistoryModel(QAbstractTableModel):
         if not index.isValid():
             return None
         r = self.row_at(index.row())
-        if r is None:
-            return None
         col = Column(index.column())
+        if r is None:  # its page is on the way: a placeholder, filled in by page_loaded
+            if role == Qt.ItemDataRole.DisplayRole:
+                return LOADING if col == Column.INSPECTED else ""
+            if role == Qt.ItemDataRole.ForegroundRole:
+                return QBrush(QColor(MUTED))
+            return None
         if role == ROW_ROLE:
             return r
         if role == Qt.ItemDataRole.DisplayRole:

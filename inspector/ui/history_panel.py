@@ -5,7 +5,9 @@ focuses the detail (Esc returns), N/F/M/O record a disposition (review.py).
 ERROR rows (parts that were not inspected) are tinted, have no map (the detail
 shows the image alone, or why there is none) and take N or O (review.py).
 The detail loads on a short timer so holding Down skims rows without
-decoding every image on the way.
+decoding every image on the way. Every read (pages, detail and image, the filter
+lists) runs on the GUI task runner (inspector.ui.tasks); the UI thread never waits
+on the database or the disk, and a stale answer (the cursor moved on) is dropped.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from __future__ import annotations
 import html
 import logging
 from datetime import UTC, datetime
+from typing import Any
 
 from PySide6.QtCore import QDateTime, QItemSelectionModel, QModelIndex, QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QKeyEvent, QKeySequence, QShortcut, QShowEvent
@@ -43,6 +46,7 @@ from inspector.ui.image_view import ImageView
 from inspector.ui.queries_extra import StoredView, distinct_sources, load_stored_view
 from inspector.ui.review import ReviewActions
 from inspector.ui.style import VERDICT_COLORS
+from inspector.ui.tasks import TaskRunner, TaskState
 
 log = logging.getLogger(__name__)
 DETAIL_DELAY_MS = 40
@@ -269,8 +273,9 @@ class HistoryPanel(QWidget):
         self.reviews = ReviewActions(ctx, self)
         self._bus = selection_bus(ctx)
         self._last_error = ""
-        if self.model.last_error:  # the first count ran before anyone listened
-            QTimer.singleShot(0, lambda: self._on_failed(self.model.last_error))
+        # detail, source and station lists: read off the UI thread (inspector.ui.tasks)
+        self.tasks = TaskRunner(self, "history-panel")
+        self._reselect: tuple[int, int] | None = None  # (inspection id, expected row) after a refresh
         self._build_filters()
 
         self.count_label = QLabel("")
@@ -322,6 +327,7 @@ class HistoryPanel(QWidget):
         self.table.selectionModel().currentRowChanged.connect(self._on_current)
         self.table.open_requested.connect(self._open_current)
         self.model.refreshed.connect(self._on_refreshed)
+        self.model.page_loaded.connect(self._on_page_loaded)
         self.model.new_rows_available.connect(self._on_new_rows)
         self.reviews.reviewed.connect(self._on_reviewed)
         ctx.inspection_logged.connect(self.model.note_logged)
@@ -392,28 +398,36 @@ class HistoryPanel(QWidget):
         self.key_edit.setMinimumWidth(160)
 
     def _reload_sources(self) -> None:
+        def failed(message: str) -> None:  # the model reports DB trouble; the list just stays short
+            log.warning("could not list sources: %s", message)
+
+        self.tasks.submit("history-sources", _sources_job, self.ctx.db, on_done=self._set_sources,
+                          on_error=failed)
+
+    def _set_sources(self, names: list[str]) -> None:
         text = self.source_box.currentText()
         self.source_box.blockSignals(True)
         self.source_box.clear()
         self.source_box.addItem("")
-        try:
-            self.source_box.addItems(distinct_sources(self.ctx.db))
-        except Exception:  # the model reports DB trouble; the list just stays short
-            log.warning("could not list sources", exc_info=True)
+        self.source_box.addItems(names)
         self.source_box.setCurrentText(text)
         self.source_box.blockSignals(False)
 
     def _reload_stations(self) -> None:
+        def failed(message: str) -> None:  # the model reports DB trouble; the list just stays short
+            log.warning("could not list stations: %s", message)
+
+        self.tasks.submit("history-stations", _stations_job, self.ctx.db, on_done=self._set_stations,
+                          on_error=failed)
+
+    def _set_stations(self, names: list[str]) -> None:
         current = self.station_box.currentData()
         self.station_box.blockSignals(True)
         try:
             while self.station_box.count() > 1:  # keep "All stations"
                 self.station_box.removeItem(1)
-            try:
-                names = station_names(self.ctx.db)
-            except Exception:  # the model reports DB trouble; the list just stays short
-                log.warning("could not list stations", exc_info=True)
-                names = [current] if current else []
+            if current and current not in names:
+                names = [*names, current]
             for name in names:
                 self.station_box.addItem(name, name)
             self.station_box.setCurrentIndex(max(0, self.station_box.findData(current)))
@@ -442,24 +456,18 @@ class HistoryPanel(QWidget):
 
     # -- public API -----------------------------------------------------------------------------
     def refresh(self) -> None:
-        """New snapshot of the log; keeps the selected inspection selected when it is still listed."""
+        """New snapshot of the log (off the UI thread); once it is in, the selected inspection is
+        selected again when it is still listed."""
         current = self.current_row()
         shift = self.model.pending_new
         old_row = self.table.currentIndex().row()
         self._reload_sources()
         self._reload_stations()
-        self.model.refresh()
-        if current is None:
-            return
-        # New rows arrive on top (newest first), so the old row moved down by `shift`.
-        candidate = old_row + shift
-        found = self.model.row_at(candidate)
-        if found is not None and found.id == current.id:
-            self.select_row(candidate)
-        else:
-            row = self.model.cached_row_of(current.id)
-            if row is not None:
-                self.select_row(row)
+        # New rows arrive on top (newest first), so the old row moved down by `shift`;
+        # the refresh brings that row's page along.
+        candidate = old_row + shift if current is not None else 0
+        self._reselect = (current.id, candidate) if current is not None else None
+        self.model.refresh(keep_row=candidate)
 
     def select_row(self, row: int) -> None:
         if 0 <= row < self.model.rowCount():
@@ -493,19 +501,40 @@ class HistoryPanel(QWidget):
             self._bus.inspection_selected.emit(row.id)
         self._detail_timer.start()
 
+    def _on_page_loaded(self, first: int, last: int) -> None:
+        """A page arrived: the current row may have been a "loading…" placeholder until now."""
+        idx = self.table.currentIndex()
+        if not idx.isValid() or not first <= idx.row() <= last:
+            return
+        row, shown = self.model.row_at(idx.row()), self.reviews.current()
+        if row is not None and (shown is None or shown.id != row.id):
+            self._on_current(idx, idx)
+
+    def detail_loading(self) -> bool:
+        """True while the detail of the current row is being read (tests wait on it)."""
+        return self._detail_timer.isActive() or self.tasks.busy("history-detail")
+
     def _load_detail(self) -> None:
         row = self.current_row()
         if row is None:
+            self.tasks.cancel("history-detail")
             self.detail.show_view(None)
             return
         if self.detail.view is not None and self.detail.view.id == row.id:
             return
-        try:
-            view = load_stored_view(self.ctx.db, row.id)
-        except Exception as exc:  # a broken blob must not stop the click-through
-            self.ctx.notify("error", f"Could not load inspection {row.id}: {exc}")
-            view = None
-        self.detail.show_view(view)
+        rid = row.id
+
+        def loaded(view: StoredView | None) -> None:
+            current = self.current_row()
+            if current is not None and current.id == rid:  # the cursor may have moved on meanwhile
+                self.detail.show_view(view)
+
+        def failed(message: str) -> None:  # a broken blob must not stop the click-through
+            self.ctx.notify("error", f"Could not load inspection {rid}: {message}")
+            loaded(None)
+
+        # image decode and blob reads: off the UI thread; a newer selection makes this one stale
+        self.tasks.submit("history-detail", _view_job, self.ctx.db, rid, on_done=loaded, on_error=failed)
 
     def _open_current(self) -> None:
         row = self.current_row()
@@ -526,6 +555,16 @@ class HistoryPanel(QWidget):
     def _on_refreshed(self, total: int) -> None:
         self.count_label.setText(f"{total:,} inspections")
         self.new_button.hide()
+        reselect, self._reselect = self._reselect, None
+        if reselect is not None:
+            rid, candidate = reselect
+            found = self.model.row_at(candidate)
+            if found is not None and found.id == rid:
+                self.select_row(candidate)
+            else:
+                row = self.model.cached_row_of(rid)
+                if row is not None:
+                    self.select_row(row)
         self.reviews.set_row(self.current_row())
 
     def _on_failed(self, message: str) -> None:
@@ -554,3 +593,15 @@ class HistoryPanel(QWidget):
         super().showEvent(event)
         if self.model.pending_new:
             QTimer.singleShot(0, self._follow)
+
+
+def _sources_job(_state: TaskState, db: Any) -> list[str]:
+    return distinct_sources(db)
+
+
+def _stations_job(_state: TaskState, db: Any) -> list[str]:
+    return station_names(db)
+
+
+def _view_job(_state: TaskState, db: Any, inspection_id: int) -> StoredView | None:
+    return load_stored_view(db, inspection_id)

@@ -9,10 +9,15 @@ API: ``show_result(image, prob, decision, threshold)``, ``show_image(image)``,
 ``set_mode(OverlayMode)`` / ``mode()``, ``mode_changed`` signal, ``fit()``, ``clear()``.
 Without a probability map (an ERROR result) every mode draws the plain image.
 Mouse: wheel zooms, left-drag pans; the read-out under the image shows the
-pixel value and defect probability under the cursor.
+pixel value and defect probability under the cursor. ``view_box()`` and
+``set_drag_handler()`` let an overlay (the recipe's zones, zone_overlay.py) draw and
+take drags in image pixel coordinates.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import pyqtgraph as pg
@@ -40,6 +45,21 @@ MODE_LABELS: dict[OverlayMode, str] = {
 }
 
 
+class _ViewBox(pg.ViewBox):
+    """A ViewBox whose left-button drags an editor may take before they pan (drawing zones)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.drag_handler: Callable[[Any], bool] | None = None
+
+    def mouseDragEvent(self, ev: Any, axis: int | None = None) -> None:
+        handler = self.drag_handler
+        if handler is not None and axis is None and ev.button() == Qt.MouseButton.LeftButton and handler(ev):
+            ev.accept()
+            return
+        super().mouseDragEvent(ev, axis)
+
+
 class ImageView(QWidget):
     """Image + overlay with a mode selector and a fit-to-window button."""
 
@@ -56,7 +76,7 @@ class ImageView(QWidget):
         self._shape: tuple[int, int] | None = None
 
         self._gv = pg.GraphicsView(background=VIEW_BG)
-        self._vb = pg.ViewBox(lockAspect=True, invertY=True, enableMenu=False)
+        self._vb = _ViewBox(lockAspect=True, invertY=True, enableMenu=False)
         self._gv.setCentralItem(self._vb)
         # row-major per item, not pg.setConfigOptions: other panels may rely on the global default
         self._item = pg.ImageItem(axisOrder="row-major")
@@ -165,6 +185,22 @@ class ImageView(QWidget):
 
     def fit(self) -> None:
         self._vb.autoRange(padding=0.0)
+
+    # -- overlays (inspector.ui.zone_overlay draws the recipe's zones here) -------------------
+    def view_box(self) -> pg.ViewBox:
+        """The ViewBox in image pixel coordinates (x right, y down), for overlay items."""
+        return self._vb
+
+    def graphics_view(self) -> pg.GraphicsView:
+        return self._gv
+
+    def image_size(self) -> tuple[int, int] | None:
+        """(width, height) of the image on screen, None without one."""
+        return None if self._image is None else (self._image.shape[1], self._image.shape[0])
+
+    def set_drag_handler(self, handler: Callable[[Any], bool] | None) -> None:
+        """``handler(MouseDragEvent) -> bool`` sees left-button drags first; True = taken (no pan)."""
+        self._vb.drag_handler = handler
 
     # -- internals --------------------------------------------------------------------------
     def _redraw(self) -> None:

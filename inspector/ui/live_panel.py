@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
 
 from inspector.core.backends.base import BackendInfo
 from inspector.core.pipeline import RunSummary
+from inspector.core.recipe import Recipe
 from inspector.core.selftest import SelfTestReport
 from inspector.core.sources.base import Source
 from inspector.core.types import InspectionResult
@@ -42,6 +43,7 @@ from inspector.ui.workers import (
     SourceFactory,
     gui_threads,
 )
+from inspector.ui.zone_overlay import ZoneOverlay
 
 DEMO_FPS = 10.0
 DISPLAY_INTERVAL_MS = 50  # 20 redraws/s: smooth for the eye, cheap for the UI thread
@@ -102,6 +104,9 @@ class LivePanel(QWidget):
             row.addWidget(b)
 
         self.image_view = ImageView()
+        # the recipe's ROI (green) and exclusion (orange, dashed) zones, outlined on every image
+        self.zones = ZoneOverlay(self.image_view, editable=False)
+        self._show_zones(self.ctx.recipe)
         self.banner = VerdictBanner()
         self.tiles = CounterTiles()
         self.since_label = QLabel("")
@@ -177,6 +182,7 @@ class LivePanel(QWidget):
         w.logged.connect(self.ctx.inspection_logged)
         self.controller.state_changed.connect(self._update_buttons)
         self.ctx.recipe_changed.connect(self.controller.set_recipe)
+        self.ctx.recipe_changed.connect(self._show_zones)
         self.ctx.model_changed.connect(self._on_model_changed)
         self.start_button.clicked.connect(self.start)
         self.pause_button.clicked.connect(self.toggle_pause)
@@ -249,9 +255,21 @@ class LivePanel(QWidget):
             model_path=Path(self.ctx.model.path),
             recipe=self.ctx.recipe,
             backend_kind=str(self.ctx.settings.value("backend/kind", "auto")),
-            threads=gui_threads(),
+            threads=self.inference_threads(),
             control=RunControl(paused=paused),
         )
+
+    def inference_threads(self) -> int:
+        """ONNX Runtime threads for the run: ``live/threads`` in the settings when set (> 0), else
+        ``gui_threads()`` (cores - 1; measured with scripts/ui_stall.py, see docs/gui.md)."""
+        try:
+            n = int(self.ctx.settings.value("live/threads", 0) or 0)
+        except (TypeError, ValueError):
+            n = 0
+        return n if n > 0 else gui_threads()
+
+    def _show_zones(self, recipe: Recipe) -> None:
+        self.zones.set_zones(list(recipe.roi), list(recipe.exclusions))
 
     def toggle_pause(self) -> None:
         if self.controller.state == "running":

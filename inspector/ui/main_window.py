@@ -10,10 +10,12 @@ import logging
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
+    QAbstractButton,
     QDialog,
     QDockWidget,
     QLabel,
     QMainWindow,
+    QMessageBox,
     QTableWidget,
     QTableWidgetItem,
     QTabWidget,
@@ -37,7 +39,7 @@ SHORTCUTS: list[tuple[str, str]] = [
     ("Left / Right", "Walk the recent verdicts (strip focused)"),
     ("Ctrl+1 / Ctrl+2 / Ctrl+3 / Ctrl+4", "Live / History / Rules / Trainer tab"),
     ("Ctrl+M", "Show / hide the message area"),
-    ("Ctrl+Q", "Quit"),
+    ("Ctrl+Q", "Quit (asks first while a run is active)"),
 ]
 
 # (tab title, module, class, required): built by name so a panel that fails to import
@@ -80,7 +82,9 @@ class MainWindow(QMainWindow):
         self.messages.unread_changed.connect(self.status.set_problems)
         self.roles = RoleController(ctx, self)
         self.shortcuts_dialog: QDialog | None = None
+        self.quit_dialog: QMessageBox | None = None
         self._closed = False
+        self._quit_confirmed = False
         self._build_menus()
         self._restore()
 
@@ -191,9 +195,39 @@ class MainWindow(QMainWindow):
         self.live.save_settings()
         s.sync()
 
+    def ask_quit(self) -> QMessageBox:
+        """Ctrl+Q or closing the window while a run is active: ask (non-blocking) before stopping it."""
+        if self.quit_dialog is not None and self.quit_dialog.isVisible():
+            return self.quit_dialog
+        state = self.ctx.run_state
+        box = QMessageBox(self)
+        box.setIcon(QMessageBox.Icon.Warning)
+        box.setWindowTitle("Quit during a run")
+        box.setText(f"An inspection run is {state}. Stop it and quit?")
+        box.setInformativeText("The part in flight is finished and logged; parts not yet inspected are not. "
+                               "Cancel keeps the station running.")
+        box.setStandardButtons(QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel)
+        box.button(QMessageBox.StandardButton.Yes).setText("Stop and quit")
+        box.setDefaultButton(QMessageBox.StandardButton.Cancel)  # an Enter in passing must not stop the line
+
+        def clicked(button: QAbstractButton) -> None:
+            if box.standardButton(button) == QMessageBox.StandardButton.Yes:
+                self._quit_confirmed = True
+                self.close()
+
+        box.buttonClicked.connect(clicked)
+        box.setWindowModality(Qt.WindowModality.WindowModal)
+        self.quit_dialog = box
+        box.open()
+        return box
+
     def closeEvent(self, event: QCloseEvent) -> None:
         if self._closed:  # close() may come twice (menu, then the app or a test)
             super().closeEvent(event)
+            return
+        if self.ctx.run_state in ("running", "paused") and not self._quit_confirmed:
+            event.ignore()  # the station keeps inspecting unless the person confirms
+            self.ask_quit()
             return
         self._closed = True
         self.save_settings()

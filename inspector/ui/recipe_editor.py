@@ -6,7 +6,9 @@ rules (``None`` disables them) get an enable checkbox; the spin box keeps its
 value while disabled so switching a rule off and on loses nothing.
 
 The candidate carries the *base* recipe's name and version: it is a what-if,
-not a version. Only Apply (rules_panel) gives it a new version number.
+not a version. Only Apply (rules_panel) gives it a new version number. The value
+boxes emit as you type (keyboard tracking); the what-if replay is debounced by its
+runner. ``param_diff``/``diff_summary`` describe how two versions differ.
 """
 
 from __future__ import annotations
@@ -66,13 +68,15 @@ def describe(field: str) -> str:
     return Recipe.model_fields[field].description or ""
 
 
-def _is_rect(z: Zone) -> bool:
+def is_rect(z: Zone) -> bool:
+    """An axis-aligned rectangle (what Zone.rect makes): editable as x, y, w, h or by dragging."""
     xs = sorted({p[0] for p in z.points})
     ys = sorted({p[1] for p in z.points})
     return len(z.points) == 4 and len(xs) == 2 and len(ys) == 2
 
 
-def _bbox(z: Zone) -> tuple[float, float, float, float]:
+def bbox(z: Zone) -> tuple[float, float, float, float]:
+    """(x, y, w, h) of the zone's bounding box."""
     xs = [p[0] for p in z.points]
     ys = [p[1] for p in z.points]
     return min(xs), min(ys), max(xs) - min(xs), max(ys) - min(ys)
@@ -131,8 +135,8 @@ class ZoneTable(QWidget):
     def _append(self, z: Zone) -> None:
         row = self.table.rowCount()
         self.table.insertRow(row)
-        rect = _is_rect(z)
-        for col, value in enumerate((z.name, *_bbox(z))):
+        rect = is_rect(z)
+        for col, value in enumerate((z.name, *bbox(z))):
             item = QTableWidgetItem(value if col == 0 else f"{value:g}")
             if not rect and col > 0:
                 item.setFlags(item.flags() & ~Qt.ItemFlag.ItemIsEditable)
@@ -254,8 +258,10 @@ class RecipeEditor(QWidget):
             box.setRange(spec.lo, spec.hi)
             box.setSingleStep(spec.step)
         box.setSuffix(spec.suffix)
-        # keyboardTracking off: typing "0.75" must not re-decide at "0.", "0.7"...
-        box.setKeyboardTracking(False)
+        # Keyboard tracking on: the candidate follows each keystroke that makes a valid value, so
+        # the selected image re-decides as you type (a few ms) and the what-if replay follows once
+        # typing pauses (WhatIfRunner debounces it). "0." is not a value yet and emits nothing.
+        box.setKeyboardTracking(True)
         box.setCorrectionMode(QAbstractSpinBox.CorrectionMode.CorrectToNearestValue)
         box.valueChanged.connect(self._emit)
         return box
@@ -283,6 +289,12 @@ class RecipeEditor(QWidget):
             w.blockSignals(False)
         self.roi.set_zones(list(recipe.roi))
         self.exclusions.set_zones(list(recipe.exclusions))
+        self._emit()
+
+    def set_zones(self, roi: list[Zone], exclusions: list[Zone]) -> None:
+        """Replace the zones (drawn on the image in the Rules tab); emits one ``edited``."""
+        self.roi.set_zones(list(roi))
+        self.exclusions.set_zones(list(exclusions))
         self._emit()
 
     def set_value(self, name: str, value: float | None) -> None:
@@ -336,6 +348,62 @@ class RecipeEditor(QWidget):
         self.error_label.setText(text)
         if text:
             self.invalid.emit(text)
+
+
+# -- parameters as text, and the difference between two versions ---------------------------------
+PARAM_LABELS: dict[str, str] = {
+    **{spec.name: spec.label for spec in SPECS},
+    "level_mode": "Defect level of a region",
+    "roi": "Inspected zones (ROI)",
+    "exclusions": "Exclusion zones",
+    "on_error": "ERROR parts are treated as",
+}
+_UNITS = {spec.name: spec.suffix.strip() for spec in SPECS if spec.suffix.strip() in ("px",)}
+
+
+def param_order() -> list[str]:
+    """Recipe parameters in the order of the model (name and version are not parameters)."""
+    return [f for f in Recipe.model_fields if f not in ("name", "version")]
+
+
+def format_param(name: str, value: object) -> str:
+    """One parameter for people: "off" for a disabled rule, zones by name and rectangle."""
+    if value is None:
+        return "off"
+    if name in ("roi", "exclusions"):
+        zones = [Zone.model_validate(z) if isinstance(z, dict) else z for z in value]  # type: ignore[attr-defined]
+        if not zones:
+            return "none" if name == "exclusions" else "whole image"
+        parts = []
+        for z in zones:
+            x, y, w, h = bbox(z)
+            shape = f"{x:g},{y:g} {w:g}×{h:g}" if is_rect(z) else f"polygon of {len(z.points)} points"
+            parts.append(f"{z.name + ' ' if z.name else ''}{shape}")
+        return "; ".join(parts)
+    text = f"{value:g}" if isinstance(value, float) else str(value)
+    unit = _UNITS.get(name)
+    return f"{text} {unit}" if unit else text
+
+
+def param_diff(old: dict[str, Any], new: dict[str, Any]) -> list[tuple[str, str, str]]:
+    """(label, old, new) for every parameter that differs, in the recipe's order."""
+    out = []
+    for name in param_order():
+        a, b = old.get(name), new.get(name)
+        if a != b:
+            out.append((PARAM_LABELS.get(name, name), format_param(name, a), format_param(name, b)))
+    return out
+
+
+def diff_summary(old: dict[str, Any], new: dict[str, Any], limit: int = 3) -> str:
+    """Short text of what differs ("Pixel threshold 0.5 → 0.7; …"); "same settings" when nothing does."""
+    diff = param_diff(old, new)
+    if not diff:
+        return "same settings"
+    parts = [f"{label} {a} → {b}" for label, a, b in diff[:limit]]
+    if len(diff) > limit:
+        parts.append(f"+{len(diff) - limit} more")
+    return "; ".join(parts)
 
 
 def _short(err: Any) -> str:

@@ -18,6 +18,7 @@ apply: the station judged nothing, so it can neither have falsely rejected nor m
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtGui import QAction, QKeySequence
@@ -27,6 +28,7 @@ from db import queries
 from db.queries import HistoryRow
 from inspector.core.types import Verdict
 from inspector.ui.context import AppContext
+from inspector.ui.tasks import WRITE_LANE, Job, TaskRunner, TaskState
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +73,7 @@ class ReviewActions(QObject):
 
     ``host`` is the widget whose subtree receives the shortcuts (the history
     panel); ``reviewed`` fires after the commit with (inspection id, disposition).
+    Reviews are written by the GUI task runner, in key-press order (its write lane).
     """
 
     reviewed = Signal(int, str)
@@ -99,6 +102,7 @@ class ReviewActions(QObject):
         self.label_action.triggered.connect(lambda _=False: self.label())
         host.addAction(self.label_action)
         self._host = host
+        self.tasks = TaskRunner(self, "review")
         self.set_row(None)
 
     def label(self) -> QWidget | None:
@@ -118,6 +122,10 @@ class ReviewActions(QObject):
             dlg.on_saved.append(lambda _rid, i=row.id, d=disposition: self.reviewed.emit(i, d))
         return dlg
 
+    def current(self) -> HistoryRow | None:
+        """The row the keys act on."""
+        return self._row
+
     def set_row(self, row: HistoryRow | None) -> None:
         self._row = row
         for value, act in self.actions.items():
@@ -127,8 +135,12 @@ class ReviewActions(QObject):
             act.setProperty("fits", fits)
         self._refresh_buttons()
 
-    def record(self, disposition: str) -> int | None:
-        """Store ``disposition`` for the current row; returns the review id or None if refused."""
+    def record(self, disposition: str) -> Job[int] | None:
+        """Store ``disposition`` for the current row off the UI thread; the job, or None if refused.
+
+        ``reviewed`` fires once the review is committed (a slow or locked database delays the
+        confirmation, never the keys); a failure goes to the message area.
+        """
         row, spec = self._row, BY_VALUE[disposition]
         if row is None:
             self._ctx.notify("warning", "Select an inspection before recording a review.")
@@ -141,15 +153,20 @@ class ReviewActions(QObject):
                 f"use {keys}.",
             )
             return None
-        try:
-            review_id = queries.add_review(self._ctx.db, row.id, spec.value, by=self._ctx.user)
-        except Exception as exc:  # a locked or lost DB must not take the panel down
-            self._ctx.notify("error", f"Could not store the review of inspection {row.id}: {exc}")
-            return None
+        user = self._ctx.user
         checked = " (ERROR part: checked by a person)" if row.verdict is Verdict.ERROR else ""
-        self._ctx.notify("info", f"Inspection {row.id}: {spec.label.lower()} by {self._ctx.user}{checked}")
-        self.reviewed.emit(row.id, spec.value)
-        return review_id
+
+        def stored(_review_id: int) -> None:
+            self._ctx.notify("info", f"Inspection {row.id}: {spec.label.lower()} by {user}{checked}")
+            self.reviewed.emit(row.id, spec.value)
+
+        def failed(message: str) -> None:  # a locked or lost DB must not take the panel down
+            self._ctx.notify("error", f"Could not store the review of inspection {row.id}: {message}")
+
+        return self.tasks.submit(
+            "review", _add_review, self._ctx.db, row.id, spec.value, user,
+            on_done=stored, on_error=failed, lane=WRITE_LANE, supersede=False,
+        )
 
     # -- buttons ----------------------------------------------------------------------------
     def button_bar(self) -> QWidget:
@@ -179,3 +196,7 @@ class ReviewActions(QObject):
     def _refresh_buttons(self) -> None:
         for value, b in self._buttons:
             b.setEnabled(bool(self.actions[value].property("fits")))
+
+
+def _add_review(_state: TaskState, db: Any, inspection_id: int, disposition: str, by: str) -> int:
+    return queries.add_review(db, inspection_id, disposition, by=by)

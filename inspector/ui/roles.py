@@ -9,13 +9,13 @@ once (unless it is the old default "0000") and removed from QSettings.
 The login dialog asks for the person's name and the PIN; the name is the actor of
 every audit event while the QA session lasts, and of failed logins. Logins (also
 failed ones), logouts and PIN changes are audit events; every write goes through
-:class:`AuditLog` on a background thread so the UI never waits on the DB.
+:class:`AuditLog` through the GUI task runner so the UI never waits on the DB.
 """
 
 from __future__ import annotations
 
 import logging
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtCore import QObject, QSettings, Qt, QTimer, Signal
@@ -45,6 +45,7 @@ from inspector.core.secret_store import (
 )
 from inspector.ui.context import AppContext
 from inspector.ui.settings import get_flag
+from inspector.ui.tasks import WRITE_LANE, Job, TaskRunner, TaskState
 
 log = logging.getLogger(__name__)
 
@@ -122,30 +123,39 @@ class PinStore:
 
 
 class AuditLog(QObject):
-    """Writes audit events with db.queries.audit on one background thread, in order."""
+    """Writes audit events with db.queries.audit through the GUI task runner (inspector.ui.tasks),
+    on its write lane: in order, never on the UI thread."""
 
     failed = Signal(str)
 
     def __init__(self, db: Any, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._db = db
-        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="audit")
+        self.tasks = TaskRunner(self, "audit")
 
-    def record(self, actor: str, action: str, details: dict[str, Any]) -> Future[int]:
-        from db.queries import audit
+    def record(self, actor: str, action: str, details: dict[str, Any]) -> Job[int]:
+        return self.tasks.submit(
+            "audit", _write_audit, self._db, actor, action, details,
+            lane=WRITE_LANE, supersede=False, on_error=lambda message: self._failed(action, message),
+        )
 
-        fut = self._pool.submit(audit, self._db, actor, action, details)
-        fut.add_done_callback(lambda f: self._check(f, action))
-        return fut
+    def submit(self, tag: str, fn: Callable[..., Any], *args: Any, **callbacks: Any) -> Job[Any]:
+        """Another station write (e.g. registering the shipped model) on the same lane; waited for
+        by ``close``, so it ends before the database is disposed."""
+        return self.tasks.submit(tag, fn, *args, lane=WRITE_LANE, supersede=False, **callbacks)
 
-    def _check(self, fut: Future[int], action: str) -> None:
-        exc = fut.exception()
-        if exc is not None:
-            log.error("audit event %s not written: %r", action, exc)
-            self.failed.emit(f"audit event '{action}' could not be written: {exc}")
+    def _failed(self, action: str, message: str) -> None:
+        log.error("audit event %s not written: %s", action, message)
+        self.failed.emit(f"audit event '{action}' could not be written: {message}")
 
     def close(self, wait: bool = True) -> None:
-        self._pool.shutdown(wait=wait)
+        self.tasks.close(wait)
+
+
+def _write_audit(_state: TaskState, db: Any, actor: str, action: str, details: dict[str, Any]) -> int:
+    from db.queries import audit
+
+    return audit(db, actor, action, details)
 
 
 class LoginDialog(QDialog):

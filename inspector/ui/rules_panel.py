@@ -5,16 +5,24 @@ Nothing here changes what the station does until Apply: edits make a
 (2) replayed over the last N logged inspections in the background, and
 (3) swept for precision/recall on reviewed inspections. Apply and Restore are
 QA-only and always create a new immutable version (parent, author, reason)
-plus audit events; the old versions stay listed.
+plus audit events; the old versions stay listed with their parameters and how
+each differs from the running recipe, and Restore asks before it acts.
+
+ROI and exclusion zones are drawn on the image (zone_overlay.py) as well as typed in
+the editor. Every database and file access (the selected inspection, the version
+list, saving a version) runs on the GUI task runner (inspector.ui.tasks): the UI
+thread never waits on the database, and a slow answer to an old question is dropped.
 """
 
 from __future__ import annotations
 
+import html
 from typing import Any
 
 from PySide6.QtCore import QCoreApplication, Qt, Signal
 from PySide6.QtGui import QCloseEvent, QShowEvent
 from PySide6.QtWidgets import (
+    QAbstractButton,
     QAbstractItemView,
     QCheckBox,
     QGroupBox,
@@ -22,19 +30,23 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QLabel,
     QLineEdit,
+    QMessageBox,
     QPushButton,
     QScrollArea,
     QSpinBox,
     QSplitter,
     QTableWidget,
     QTableWidgetItem,
+    QTabWidget,
+    QTextBrowser,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
 
 from db import queries
 from db.queries import RecipeExistsError, StoredRecipe
-from inspector.core.recipe import Recipe
+from inspector.core.recipe import Recipe, Zone
 from inspector.core.rules import decide
 from inspector.core.types import Decision, Verdict
 from inspector.ui.context import AppContext
@@ -42,8 +54,18 @@ from inspector.ui.history_panel import selection_bus
 from inspector.ui.image_view import ImageView
 from inspector.ui.pr_plot import PRPlot
 from inspector.ui.queries_extra import StoredView, latest_inspection_id, load_stored_view
-from inspector.ui.recipe_editor import RecipeEditor
+from inspector.ui.recipe_editor import (
+    PARAM_LABELS,
+    RecipeEditor,
+    diff_summary,
+    format_param,
+    param_diff,
+    param_order,
+)
+from inspector.ui.style import VERDICT_COLORS
+from inspector.ui.tasks import WRITE_LANE, Job, TaskRunner, TaskState
 from inspector.ui.whatif import FlipsTable, PROutcome, ReplayOutcome, WhatIfRunner
+from inspector.ui.zone_overlay import COLOURS, ZoneKind, ZoneOverlay
 
 QA_ONLY = "Only QA can change the recipe: switch to QA mode first."
 
@@ -74,10 +96,35 @@ class RulesPanel(QWidget):
         self.editor = RecipeEditor(ctx.recipe)
         kwargs = {} if debounce_ms is None else {"debounce_ms": debounce_ms}
         self.runner = WhatIfRunner(ctx.db, replay_n, self, **kwargs)
+        self.tasks = TaskRunner(self, "rules")
         self.candidate: Recipe = ctx.recipe
+        self._saving = False  # a new version is being written (Apply/Restore wait for it)
+        self._loading_id: int | None = None  # inspection being read for the live view
 
-        # -- selected inspection, re-decided live
+        # -- selected inspection, re-decided live; the recipe's zones drawn (and edited) on it
         self.image = ImageView()
+        self.zones = ZoneOverlay(self.image, editable=True)
+        self.draw_buttons: dict[ZoneKind, QToolButton] = {}
+        for kind, text, tip in (
+            ("roi", "Draw ROI", "Drag on the image to draw an inspected zone (regions count only inside)"),
+            ("exclusion", "Draw exclusion", "Drag on the image to draw a zone whose regions are ignored"),
+        ):
+            b = QToolButton()
+            b.setText(text)
+            b.setCheckable(True)
+            b.setToolTip(tip)
+            b.setObjectName(f"draw_{kind}")
+            b.setStyleSheet(f"QToolButton:checked {{ border: 2px solid {COLOURS[kind]}; }}")  # type: ignore[index]
+            b.toggled.connect(lambda on, k=kind: self._on_draw_toggled(k, on))
+            self.draw_buttons[kind] = b  # type: ignore[index]
+        self.delete_zone_button = QToolButton()
+        self.delete_zone_button.setText("Delete zone")
+        self.delete_zone_button.setToolTip("Remove the selected zone (Delete key on the image)")
+        self.delete_zone_button.clicked.connect(lambda: self.zones.delete_selected())
+        self.zone_hint = QLabel("Zones: pick Draw, drag on the image; drag a zone or its corners to move or "
+                                "resize it; click one and press Delete to remove it.")
+        self.zone_hint.setProperty("muted", True)
+        self.zone_hint.setWordWrap(True)
         self.live_label = QLabel("No inspection selected")
         self.live_label.setWordWrap(True)
         self.live_reasons = QLabel("")
@@ -92,7 +139,7 @@ class RulesPanel(QWidget):
         self.n_spin.setRange(1, 20_000)
         self.n_spin.setValue(replay_n)
         self.n_spin.setSuffix(" inspections")
-        self.n_spin.setKeyboardTracking(False)
+        self.n_spin.setKeyboardTracking(True)  # the runner debounces: typing 2000 runs once
         self.n_spin.setToolTip("Replay the candidate recipe over this many of the newest logged inspections")
         self.n_spin.valueChanged.connect(lambda n: self.runner.request(self.candidate, n))
         self.whatif_status = QLabel("")
@@ -106,15 +153,24 @@ class RulesPanel(QWidget):
         self.reason_edit.setPlaceholderText("Why this change (required, goes into the audit log)")
         self.apply_button = QPushButton("Apply as new version")
         self.revert_button = QPushButton("Revert edits")
-        self.versions = QTableWidget(0, 4)
-        self.versions.setHorizontalHeaderLabels(["Version", "Author", "Reason", "Date"])
+        self.versions = QTableWidget(0, 5)
+        self.versions.setHorizontalHeaderLabels(
+            ["Version", "Author", "Reason", "Date", "Restoring it changes"]
+        )
         self.versions.verticalHeader().hide()
         self.versions.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.versions.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.versions.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.versions.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        self.versions.horizontalHeader().setStretchLastSection(True)
-        self.restore_button = QPushButton("Restore selected version")
+        vh = self.versions.horizontalHeader()
+        vh.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        vh.setSectionResizeMode(2, QHeaderView.ResizeMode.Interactive)  # a long reason must not hide the diff
+        self.versions.setColumnWidth(2, 200)
+        vh.setStretchLastSection(True)
+        self.restore_button = QPushButton("Restore selected version…")
+        self.version_detail = QTextBrowser()
+        self.version_detail.setObjectName("VersionDetail")
+        self.version_detail.setOpenLinks(False)
+        self.restore_dialog: QMessageBox | None = None
         self._stored: list[StoredRecipe] = []
 
         self._layout()
@@ -128,7 +184,9 @@ class RulesPanel(QWidget):
         # lambdas: clicked(bool) would otherwise arrive as the `reason`/`version` argument
         self.apply_button.clicked.connect(lambda: self.apply())
         self.revert_button.clicked.connect(lambda: self.editor.set_recipe(self.ctx.recipe))
-        self.restore_button.clicked.connect(lambda: self.restore())
+        self.restore_button.clicked.connect(lambda: self.ask_restore())
+        self.versions.currentCellChanged.connect(lambda *_a: self._show_version_detail())
+        self.zones.edited.connect(self._on_zones_drawn)
         ctx.recipe_changed.connect(self._on_recipe_changed)
         ctx.role_changed.connect(lambda _r: self._update_role())
         ctx.inspection_logged.connect(self._on_logged)
@@ -142,9 +200,7 @@ class RulesPanel(QWidget):
         self.reload_versions()
         self._update_role()
         self._on_edited(self.editor.candidate() or ctx.recipe)
-        latest = latest_inspection_id(ctx.db)
-        if latest is not None:
-            self._show_inspection(latest)
+        self._show_latest()
 
     def _layout(self) -> None:
         scroll = QScrollArea()
@@ -157,20 +213,37 @@ class RulesPanel(QWidget):
         row.addWidget(self.apply_button)
         row.addWidget(self.revert_button)
         al.addLayout(row)
-        ver_box = QGroupBox("Versions")
-        vl = QVBoxLayout(ver_box)
-        vl.addWidget(self.versions)
-        vl.addWidget(self.restore_button)
+        # Versions: the list beside the selected version's parameters and its diff to the running
+        # recipe, in a tab under the image (the editor column is too narrow for both)
+        ver_tab = QWidget()
+        vl = QVBoxLayout(ver_tab)
+        vl.setContentsMargins(0, 4, 0, 0)
+        ver_split = QSplitter(Qt.Orientation.Horizontal)
+        ver_left = QWidget()
+        vll = QVBoxLayout(ver_left)
+        vll.setContentsMargins(0, 0, 0, 0)
+        vll.addWidget(self.versions, 1)
+        vll.addWidget(self.restore_button)
+        ver_split.addWidget(ver_left)
+        ver_split.addWidget(self.version_detail)
+        ver_split.setStretchFactor(0, 3)
+        ver_split.setStretchFactor(1, 2)
+        vl.addWidget(ver_split, 1)
         left = QWidget()
         ll = QVBoxLayout(left)
         ll.setContentsMargins(0, 0, 0, 0)
-        ll.addWidget(scroll, 3)
+        ll.addWidget(scroll, 1)
         ll.addWidget(apply_box)
-        ll.addWidget(ver_box, 2)
 
         live = QWidget()
         lv = QVBoxLayout(live)
         lv.setContentsMargins(0, 0, 0, 0)
+        zone_bar = QHBoxLayout()
+        for b in self.draw_buttons.values():
+            zone_bar.addWidget(b)
+        zone_bar.addWidget(self.delete_zone_button)
+        zone_bar.addWidget(self.zone_hint, 1)
+        lv.addLayout(zone_bar)
         lv.addWidget(self.image, 1)
         info = QVBoxLayout()
         info.addWidget(self.live_label)
@@ -199,9 +272,13 @@ class RulesPanel(QWidget):
         bl.setContentsMargins(0, 0, 0, 0)
         bl.addWidget(self.pr_label)
         bl.addWidget(self.plot, 1)
+        self.bottom_tabs = QTabWidget()
+        self.bottom_tabs.setDocumentMode(True)
+        self.bottom_tabs.addTab(bottom, "Precision / recall")
+        self.bottom_tabs.addTab(ver_tab, "Versions")
         right = QSplitter(Qt.Orientation.Vertical)
         right.addWidget(top)
-        right.addWidget(bottom)
+        right.addWidget(self.bottom_tabs)
         split = QSplitter(Qt.Orientation.Horizontal)
         split.addWidget(left)
         split.addWidget(right)
@@ -216,14 +293,39 @@ class RulesPanel(QWidget):
         self._show_inspection(inspection_id)
 
     def _show_inspection(self, inspection_id: int) -> None:
-        if self.view is not None and self.view.id == inspection_id:
+        """Read the inspection off the UI thread, then show it re-decided (a newer request wins)."""
+        if self._loading_id == inspection_id or (
+            self._loading_id is None and self.view is not None and self.view.id == inspection_id
+        ):
             return
-        try:
-            self.view = load_stored_view(self.ctx.db, inspection_id)
-        except Exception as exc:  # a damaged blob must not break the editor
-            self.view = None
-            self.ctx.notify("error", f"Could not load inspection {inspection_id}: {exc}")
-        self._redecide()
+        self._loading_id = inspection_id
+
+        def loaded(view: StoredView | None) -> None:
+            self._loading_id = None
+            self.view = view
+            self._redecide()
+
+        def failed(message: str) -> None:  # a damaged blob must not break the editor
+            self.ctx.notify("error", f"Could not load inspection {inspection_id}: {message}")
+            loaded(None)
+
+        self.tasks.submit(
+            "rules-view", _view_job, self.ctx.db, inspection_id, on_done=loaded, on_error=failed
+        )
+
+    def _show_latest(self) -> None:
+        def found(latest: int | None) -> None:
+            if latest is not None and self.follow_latest.isChecked():
+                self._show_inspection(latest)
+
+        def failed(message: str) -> None:
+            self.ctx.notify("error", f"Could not read the inspection log: {message}")
+
+        self.tasks.submit("rules-latest", _latest_job, self.ctx.db, on_done=found, on_error=failed)
+
+    def is_loading(self) -> bool:
+        """True while the live view's inspection is being read (tests wait on it)."""
+        return self.tasks.busy("rules-view") or self.tasks.busy("rules-latest")
 
     def _on_history_selected(self, inspection_id: int) -> None:
         # Holding Down in History skims many rows: while this tab is hidden only
@@ -257,9 +359,7 @@ class RulesPanel(QWidget):
 
     def _on_follow(self, on: bool) -> None:
         if on:
-            latest = latest_inspection_id(self.ctx.db)
-            if latest is not None:
-                self._show_inspection(latest)
+            self._show_latest()
 
     def _redecide(self) -> None:
         v = self.view
@@ -301,6 +401,7 @@ class RulesPanel(QWidget):
     # -- editing ----------------------------------------------------------------------------------
     def _on_edited(self, recipe: Recipe) -> None:
         self.candidate = recipe
+        self.zones.set_zones(list(recipe.roi), list(recipe.exclusions))  # no-op while they are the drawn ones
         self._redecide()
         self.plot.set_markers(recipe.threshold, recipe.level_ng)
         self.runner.request(recipe, self.n_spin.value())
@@ -341,12 +442,29 @@ class RulesPanel(QWidget):
         self.editor.set_recipe(recipe)
         self.reload_versions()
 
+    # -- zones on the image -----------------------------------------------------------------------
+    def _on_draw_toggled(self, kind: ZoneKind, on: bool) -> None:
+        if on:
+            other = self.draw_buttons["exclusion" if kind == "roi" else "roi"]
+            other.blockSignals(True)
+            other.setChecked(False)
+            other.blockSignals(False)
+            self.zones.set_draw_kind(kind)
+            self.image.setFocus()  # Delete acts on the image
+        elif self.zones.draw_kind() == kind:
+            self.zones.set_draw_kind(None)
+
+    def _on_zones_drawn(self, roi: list[Zone], exclusions: list[Zone]) -> None:
+        """A zone was drawn, moved, resized or deleted on the image: the editor (and so the
+        candidate recipe, its live verdict and the what-if) follows."""
+        self.editor.set_zones(roi, exclusions)
+
     # -- roles ------------------------------------------------------------------------------------
     def _update_role(self) -> None:
         qa = self.ctx.is_qa()
         valid = self.editor.candidate() is not None
-        self.apply_button.setEnabled(qa and valid)
-        self.restore_button.setEnabled(qa)
+        self.apply_button.setEnabled(qa and valid and not self._saving)
+        self.restore_button.setEnabled(qa and not self._saving)
         tip = "" if qa else QA_ONLY
         for b in (self.apply_button, self.restore_button):
             b.setToolTip(tip)
@@ -358,9 +476,15 @@ class RulesPanel(QWidget):
         return True
 
     # -- apply / restore --------------------------------------------------------------------------
-    def apply(self, reason: str | None = None) -> Recipe | None:
-        """Save the candidate as a new version and make it current; None when refused."""
+    def apply(self, reason: str | None = None) -> Job[Recipe] | None:
+        """Save the candidate as a new version (off the UI thread); it becomes current once stored.
+
+        Returns the save job, or None when refused; ``applied`` and ``ctx.recipe_changed`` fire
+        after the commit.
+        """
         if self._refuse_unless_qa("Apply"):
+            return None
+        if self._busy_saving("Apply"):
             return None
         candidate = self.editor.candidate()
         if candidate is None:
@@ -379,30 +503,76 @@ class RulesPanel(QWidget):
         if out is not None and out.recipe.params() == candidate.params():
             # What the QA engineer saw before applying, kept with the decision.
             evidence = {"replayed": out.replayed, "flips": out.counts}
-        new = self._save(candidate, reason, "recipe.apply", evidence)
-        if new is not None:
-            self.reason_edit.clear()
-        return new
+        return self._save(candidate, reason, "recipe.apply", evidence, clear_reason=True)
 
-    def restore(self, version: int | None = None, reason: str | None = None) -> Recipe | None:
-        """Make an earlier version current again, as a new version with the same parameters."""
-        if self._refuse_unless_qa("Restore"):
+    def ask_restore(self) -> QMessageBox | None:
+        """The Restore button: show what restoring the selected version changes and ask (non-blocking)."""
+        if self._refuse_unless_qa("Restore") or self._busy_saving("Restore"):
+            return None
+        stored = self._stored_version(None)
+        if stored is None:
+            self.ctx.notify("warning", "Restore: select a version in the list first.")
+            return None
+        params = stored.recipe().params()
+        if params == self.ctx.recipe.params():
+            self.ctx.notify(
+                "info", f"v{stored.version} has the running recipe's settings; nothing to restore."
+            )
+            return None
+        box = QMessageBox(self)
+        box.setIcon(QMessageBox.Icon.Question)
+        box.setWindowTitle("Restore recipe version")
+        box.setText(f"Make the settings of v{stored.version} the running recipe again?")
+        diff = param_diff(self.ctx.recipe.params(), params)
+        lines = [f"{label}: {cur} → {old}" for label, cur, old in diff]
+        box.setInformativeText(
+            "This changes:\n" + "\n".join(f"• {line}" for line in lines)
+            + f"\n\nIt is saved as a new version (v{self.ctx.recipe.version} stays listed) and audited "
+            f"under {self.ctx.user}."
+        )
+        box.setStandardButtons(QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel)
+        box.setDefaultButton(QMessageBox.StandardButton.Cancel)  # Enter must not restore by accident
+        box.button(QMessageBox.StandardButton.Yes).setText(f"Restore v{stored.version}")
+        version = stored.version
+
+        def clicked(button: QAbstractButton) -> None:
+            if box.standardButton(button) == QMessageBox.StandardButton.Yes:
+                self.restore(version)
+
+        box.buttonClicked.connect(clicked)
+        box.setWindowModality(Qt.WindowModality.WindowModal)
+        self.restore_dialog = box
+        box.open()
+        return box
+
+    def restore(self, version: int | None = None, reason: str | None = None) -> Job[Recipe] | None:
+        """Make an earlier version current again, as a new version with the same parameters.
+
+        No question asked (the Restore button asks first: ``ask_restore``); returns the save job.
+        """
+        if self._refuse_unless_qa("Restore") or self._busy_saving("Restore"):
             return None
         stored = self._stored_version(version)
         if stored is None:
             self.ctx.notify("warning", "Restore: select a version in the list first.")
             return None
-        if stored.params == self.ctx.recipe.params():
+        if stored.recipe().params() == self.ctx.recipe.params():
             self.ctx.notify(
                 "info", f"v{stored.version} has the running recipe's settings; nothing to restore."
             )
             return None
         text = (reason if reason is not None else self.reason_edit.text()).strip()
         why = f"restore v{stored.version}" + (f": {text}" if text else "")
-        new = self._save(stored.recipe(), why, "recipe.restore", {"restored_version": stored.version})
-        if new is not None:
-            self.reason_edit.clear()
-        return new
+        return self._save(stored.recipe(), why, "recipe.restore", {"restored_version": stored.version},
+                          clear_reason=True)
+
+    def is_saving(self) -> bool:
+        return self._saving
+
+    def _busy_saving(self, what: str) -> bool:
+        if self._saving:
+            self.ctx.notify("info", f"{what}: the previous recipe version is still being saved.")
+        return self._saving
 
     def _stored_version(self, version: int | None) -> StoredRecipe | None:
         if version is None:
@@ -410,77 +580,175 @@ class RulesPanel(QWidget):
             return self._stored[row] if 0 <= row < len(self._stored) else None
         return next((s for s in self._stored if s.version == version), None)
 
-    def _parent_id(self) -> int | None:
-        cur = self.ctx.recipe
-        row = queries.get_recipe(self.ctx.db, cur.name, cur.version)
-        if row is not None:
-            return row.id
-        # The running recipe was never logged (fresh DB, recipe from a file):
-        # store it first so the new version has a real parent to point at.
-        return queries.save_recipe_version(
-            self.ctx.db, cur, author=self.ctx.user, reason="baseline: running recipe, first stored on edit"
-        ).id
+    def _save(
+        self, params_from: Recipe, reason: str, action: str, details: dict[str, Any], *, clear_reason: bool
+    ) -> Job[Recipe]:
+        """Write the new version (with its retry and audit event) on the write lane; current once stored."""
+        current, user = self.ctx.recipe, self.ctx.user
+        self._saving = True
+        self._update_role()
 
-    def _save(self, params_from: Recipe, reason: str, action: str, details: dict[str, Any]) -> Recipe | None:
-        db, name = self.ctx.db, self.ctx.recipe.name
-        try:
-            parent = self._parent_id()
-            for attempt in (1, 2):
-                version = queries.next_recipe_version(db, name)
-                new = Recipe.model_validate(
-                    {**params_from.model_dump(mode="json"), "name": name, "version": version}
-                )
-                try:
-                    stored = queries.save_recipe_version(db, new, self.ctx.user, reason, parent_id=parent)
-                    break
-                except RecipeExistsError:
-                    if attempt == 2:  # another station keeps winning the race; let the user retry
-                        raise
-            queries.audit(
-                db,
-                self.ctx.user,
-                action,
-                {
-                    "recipe_id": stored.id,
-                    "name": name,
-                    "version": version,
-                    "parent_id": parent,
-                    "from_version": self.ctx.recipe.version,
-                    "reason": reason,
-                    **details,
-                },
-            )
-        except Exception as exc:  # DB trouble: tell the user, keep the running recipe
-            self.ctx.notify("error", f"Could not save the recipe: {exc}")
-            return None
-        self.ctx.notify("info", f"Recipe {name} v{version} applied by {self.ctx.user}: {reason}")
-        self.ctx.set_recipe(new)  # editor and versions follow through recipe_changed
-        self.applied.emit(new)
-        return new
+        def saved(new: Recipe) -> None:
+            self._saving = False
+            if clear_reason:
+                self.reason_edit.clear()
+            self.ctx.notify("info", f"Recipe {new.name} v{new.version} applied by {user}: {reason}")
+            self.ctx.set_recipe(new)  # editor and versions follow through recipe_changed
+            self._update_role()
+            self.applied.emit(new)
+
+        def failed(message: str) -> None:  # DB trouble: tell the user, keep the running recipe
+            self._saving = False
+            self.ctx.notify("error", f"Could not save the recipe: {message}")
+            self._update_role()
+
+        return self.tasks.submit(
+            "recipe-save", _save_job, self.ctx.db, current, params_from, user, reason, action, details,
+            on_done=saved, on_error=failed, lane=WRITE_LANE, supersede=False,
+        )
 
     def reload_versions(self) -> None:
-        self._stored = list(reversed(queries.recipe_versions(self.ctx.db, self.ctx.recipe.name)))
+        """Re-read the version list off the UI thread."""
+        name = self.ctx.recipe.name
+
+        def failed(message: str) -> None:
+            self.ctx.notify("error", f"Could not read the versions of recipe {name}: {message}")
+
+        self.tasks.submit("rules-versions", _versions_job, self.ctx.db, name, on_done=self._set_versions,
+                          on_error=failed)
+
+    def _set_versions(self, stored: list[StoredRecipe]) -> None:
+        selected = self._stored_version(None)
+        self._stored = list(reversed(stored))
+        current_params = self.ctx.recipe.params()
+        self.versions.blockSignals(True)
         self.versions.setRowCount(len(self._stored))
         for i, s in enumerate(self._stored):
             current = s.version == self.ctx.recipe.version
+            change = "—" if current else diff_summary(current_params, s.recipe().params(), limit=2)
             cells = (
                 f"v{s.version}" + (" (current)" if current else ""),
                 s.author,
                 s.reason,
                 s.created_at.astimezone().strftime("%Y-%m-%d %H:%M"),
+                change,
             )
             for j, text in enumerate(cells):
                 item = QTableWidgetItem(text)
-                if j == 2:
-                    item.setToolTip(s.reason)
+                if j in (2, 4):
+                    item.setToolTip(text)
                 self.versions.setItem(i, j, item)
+        row = next((i for i, s in enumerate(self._stored) if selected and s.version == selected.version), -1)
+        if row >= 0:
+            self.versions.setCurrentCell(row, 0)
+        self.versions.blockSignals(False)
+        self._show_version_detail()
+
+    def _show_version_detail(self) -> None:
+        """The selected version's parameters beside the running recipe's, differences marked."""
+        stored = self._stored_version(None)
+        if stored is None:
+            self.version_detail.setHtml(
+                "<i>Select a version to see its parameters and how it differs from the running recipe.</i>"
+            )
+            return
+        version, current = stored.recipe().params(), self.ctx.recipe.params()
+        changed = {label for label, _a, _b in param_diff(current, version)}
+        mark = VERDICT_COLORS[Verdict.REVIEW.value]
+        rows = []
+        for name in param_order():
+            label = PARAM_LABELS.get(name, name)
+            a, b = format_param(name, version.get(name)), format_param(name, current.get(name))
+            style = f" style='color:{mark}; font-weight:bold'" if label in changed else ""
+            rows.append(f"<tr{style}><td>{html.escape(label)}</td><td>{html.escape(a)}</td>"
+                        f"<td>{html.escape(b)}</td></tr>")
+        n = len(changed)
+        if stored.version == self.ctx.recipe.version:
+            head = "the running recipe"
+        elif n:
+            head = f"{n} setting{'s' if n != 1 else ''} differ from the running recipe (marked)"
+        else:
+            head = "same settings as the running recipe"
+        when = stored.created_at.astimezone().strftime("%Y-%m-%d %H:%M")
+        by = f" by {html.escape(stored.author)}" if stored.author else ""
+        self.version_detail.setHtml(
+            f"<b>v{stored.version}</b>{by} · {when}<br>"
+            f"<i>{html.escape(stored.reason)}</i><br>{head}"
+            f"<table cellspacing='0' cellpadding='2' width='100%'>"
+            f"<tr><th align='left'>Parameter</th><th align='left'>v{stored.version}</th>"
+            f"<th align='left'>running (v{self.ctx.recipe.version})</th></tr>{''.join(rows)}</table>"
+        )
 
     # -- lifecycle --------------------------------------------------------------------------------
     def shutdown(self) -> None:
-        """Cancel and wait for the background job (the main window calls this on close)."""
+        """Cancel the what-if, let a recipe save in flight finish (the main window calls this on close)."""
         self.runner.cancel()
         self.runner.wait(5000)
+        self.tasks.close(wait=True, timeout=15)
 
     def closeEvent(self, event: QCloseEvent) -> None:
         self.shutdown()
         super().closeEvent(event)
+
+
+# -- jobs (run on the task runner's threads) ------------------------------------------------------
+def _view_job(_state: TaskState, db: Any, inspection_id: int) -> StoredView | None:
+    return load_stored_view(db, inspection_id)
+
+
+def _latest_job(_state: TaskState, db: Any) -> int | None:
+    return latest_inspection_id(db)
+
+
+def _versions_job(_state: TaskState, db: Any, name: str) -> list[StoredRecipe]:
+    return queries.recipe_versions(db, name)
+
+
+def _parent_id(db: Any, cur: Recipe, user: str) -> int | None:
+    row = queries.get_recipe(db, cur.name, cur.version)
+    if row is not None:
+        return row.id
+    # The running recipe was never logged (fresh DB, recipe from a file):
+    # store it first so the new version has a real parent to point at.
+    return queries.save_recipe_version(
+        db, cur, author=user, reason="baseline: running recipe, first stored on edit"
+    ).id
+
+
+def _save_job(
+    _state: TaskState,
+    db: Any,
+    current: Recipe,
+    params_from: Recipe,
+    user: str,
+    reason: str,
+    action: str,
+    details: dict[str, Any],
+) -> Recipe:
+    """A new version of ``current``'s name with ``params_from``'s settings, then its audit event."""
+    name = current.name
+    parent = _parent_id(db, current, user)
+    for attempt in (1, 2):
+        version = queries.next_recipe_version(db, name)
+        new = Recipe.model_validate({**params_from.model_dump(mode="json"), "name": name, "version": version})
+        try:
+            stored = queries.save_recipe_version(db, new, user, reason, parent_id=parent)
+            break
+        except RecipeExistsError:
+            if attempt == 2:  # another station keeps winning the race; let the user retry
+                raise
+    queries.audit(
+        db,
+        user,
+        action,
+        {
+            "recipe_id": stored.id,
+            "name": name,
+            "version": version,
+            "parent_id": parent,
+            "from_version": current.version,
+            "reason": reason,
+            **details,
+        },
+    )
+    return new

@@ -1,34 +1,24 @@
 """Run a plain ``fn(state)`` function off the UI thread and hear back through signals.
 
 For the short-to-medium jobs of the Trainer tab that touch the DB or files
-(exporting reviewed inspections, scoring models for the gate): a Python thread,
-not a child process, because they need no TensorFlow and share the station's
-DB handle. ``fn`` gets a ProgressState (long work takes progress/cancel); signals are queued to
-the UI thread.
+(exporting reviewed inspections, scoring models for the gate): a job of the GUI task
+runner (inspector.ui.tasks), not a child process, because they need no TensorFlow and
+share the station's DB handle (the scoring itself runs ``python -m trainer`` children,
+with a timeout). ``fn`` gets a ProgressState (long work takes progress/cancel); the
+signals arrive on the UI thread.
 """
 
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtCore import QObject, Signal
 
+from inspector.ui.tasks import USER_ERRORS, Job, TaskRunner, TaskState
+
 log = logging.getLogger(__name__)
-
-
-class _State:
-    def __init__(self, task: BackgroundTask) -> None:
-        self._task = task
-        self.cancel_event = threading.Event()
-
-    def progress(self, done: int, total: int | None, message: str = "") -> None:
-        self._task.progress.emit(int(done), int(total or 0), message)
-
-    def cancelled(self) -> bool:
-        return self.cancel_event.is_set()
 
 
 class BackgroundTask(QObject):
@@ -40,11 +30,10 @@ class BackgroundTask(QObject):
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self._thread: threading.Thread | None = None
-        self._state: _State | None = None
+        self._tasks = TaskRunner(self, "background-task")
+        self._job: Job[Any] | None = None
         # Cleared just before the ending signal is emitted: a slot reacting to
-        # succeeded/failed must already see the task as finished (the thread
-        # itself is still alive while it emits).
+        # succeeded/failed must already see the task as finished.
         self._active = False
 
     def is_running(self) -> bool:
@@ -53,32 +42,32 @@ class BackgroundTask(QObject):
     def start(self, fn: Callable[[Any], Any], name: str = "task") -> None:
         if self.is_running():
             raise RuntimeError("a background task is already running")
-        state = self._state = _State(self)
 
-        def run() -> None:
-            try:
-                result = fn(state)
-            except (OSError, ValueError, LookupError, InterruptedError) as exc:
-                # user-facing errors name the file / model and what is wrong
-                self._active = False
-                self.failed.emit(str(exc))
-            except Exception as exc:  # a bug must end the task, not the station
-                log.exception("%s failed", name)
-                self._active = False
-                self.failed.emit(f"{name} stopped by an unexpected error: {exc!r}")
-            else:
-                self._active = False
-                self.succeeded.emit(result)
+        def run(state: TaskState) -> Any:
+            return fn(state)
+
+        def done(result: Any) -> None:
+            self._active = False
+            self.succeeded.emit(result)
+
+        def failed(message: str) -> None:
+            self._active = False
+            job = self._job
+            error = job.error if job is not None else None
+            if error is not None and not isinstance(error, USER_ERRORS):
+                # a bug must end the task, not the station; user-facing errors name the file and what is wrong
+                message = f"{name} stopped by an unexpected error: {error!r}"
+            self.failed.emit(message)
 
         self._active = True
-        self._thread = threading.Thread(target=run, name=name, daemon=True)
-        self._thread.start()
+        self._job = self._tasks.submit(name, run, on_done=done, on_error=failed,
+                                       on_progress=self.progress.emit)
 
     def cancel(self) -> None:
-        if self._state is not None:
-            self._state.cancel_event.set()
+        """Ask the job to stop (``state.cancelled()``); it still ends with succeeded or failed."""
+        if self._job is not None:
+            self._job.cancel(drop=False)
 
     def wait(self, timeout: float) -> bool:
-        if self._thread is not None:
-            self._thread.join(timeout)
-        return self._thread is None or not self._thread.is_alive()
+        """Wait for the job (and deliver its ending signal when called on the UI thread)."""
+        return self._tasks.wait(timeout)

@@ -1,10 +1,10 @@
 """Qt glue for the what-if analysis: a debounced, cancellable background runner and the flips table.
 
-Every edit restarts a short timer; when it fires, the running job (if any) is
-cancelled and a new one starts on a private one-thread pool, so at most one
-job computes and a stale result is never shown (each carries a generation
-number). The replay result is posted first, the PR sweeps after it: the flip
-count is what a QA engineer watches while dragging a value.
+Every edit (each keystroke that makes a valid value) restarts a short timer
+(DEBOUNCE_MS); when it fires, the running job (if any) is cancelled and a new one
+starts on the GUI task runner (inspector.ui.tasks, tag "whatif"), so a stale result
+is never shown. The replay result is posted first, the PR sweeps after it: the flip
+count is what a QA engineer watches while typing or dragging a value.
 
 The sweeps are cached by "every parameter except the swept one": moving the
 threshold leaves the threshold curve as it was (only the marker moves) and
@@ -14,12 +14,13 @@ recomputes only the level curve, and the other way round.
 from __future__ import annotations
 
 import dataclasses
+import threading
 import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
 
-from PySide6.QtCore import QObject, QRunnable, Qt, QThreadPool, QTimer, Signal
+from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHeaderView,
@@ -31,7 +32,6 @@ from PySide6.QtWidgets import (
 )
 
 from db import queries
-from inspector.core.progress import SimpleState
 from inspector.core.recipe import Recipe
 from inspector.core.types import Verdict
 from inspector.core.whatif import (
@@ -46,6 +46,7 @@ from inspector.core.whatif import (
     replay,
     truth_of,
 )
+from inspector.ui.tasks import TaskRunner, TaskState
 
 DEBOUNCE_MS = 300
 PARAMS: tuple[Param, ...] = ("threshold", "level")
@@ -82,68 +83,50 @@ def _sweep_key(recipe: Recipe, param: Param, data_key: tuple[Any, ...]) -> tuple
     return (param, repr(sorted(params.items())), data_key)
 
 
-class _Bridge(QObject):
-    # Signals must live on a QObject; QRunnable is not one. Queued to the UI thread.
-    replay_ready = Signal(object)
-    pr_ready = Signal(object)
-    failed = Signal(int, str)
+def _whatif_job(
+    state: TaskState, runner: WhatIfRunner, generation: int, recipe: Recipe, n: int
+) -> PROutcome | None:
+    """Replay, then the PR sweeps; each result is posted as soon as it is ready (``state.post``)."""
+    db = runner.db
+    t0 = time.perf_counter()
+    items = queries.recent_with_prob_maps(db, n)
+    # ERROR rows have no map, so the query leaves them out; never replay one that has one either:
+    # the part was not inspected, and no recipe can turn it into a pass (or count it as a flip).
+    rows = [
+        ReplayRow(it.row.id, it.row.verdict, it.prob_png)
+        for it in items
+        if it.row.verdict is not Verdict.ERROR
+    ]
+    flips = replay(rows, recipe, state)
+    if state.cancelled():
+        return None
+    state.post(ReplayOutcome(generation, recipe, len(rows), flips, time.perf_counter() - t0))
 
-
-class _Job(QRunnable):
-    def __init__(
-        self, runner: WhatIfRunner, generation: int, recipe: Recipe, n: int, state: SimpleState
-    ) -> None:
-        super().__init__()
-        self.runner, self.generation, self.recipe, self.n, self.state = runner, generation, recipe, n, state
-
-    def run(self) -> None:
-        try:
-            self._run()
-        except Exception as exc:  # reported in the panel; the pool thread must survive
-            self.runner.bridge.failed.emit(self.generation, f"{type(exc).__name__}: {exc}")
-
-    def _run(self) -> None:
-        db, st = self.runner.db, self.state
-        t0 = time.perf_counter()
-        items = queries.recent_with_prob_maps(db, self.n)
-        # ERROR rows have no map, so the query leaves them out; never replay one that has one either:
-        # the part was not inspected, and no recipe can turn it into a pass (or count it as a flip).
-        rows = [
-            ReplayRow(it.row.id, it.row.verdict, it.prob_png)
-            for it in items
-            if it.row.verdict is not Verdict.ERROR
-        ]
-        flips = replay(rows, self.recipe, st)
-        if st.cancelled():
-            return
-        self.runner.bridge.replay_ready.emit(
-            ReplayOutcome(self.generation, self.recipe, len(rows), flips, time.perf_counter() - t0)
+    t1 = time.perf_counter()
+    reviewed_items = queries.recent_with_prob_maps(db, n, reviewed=True)
+    reviewed = [
+        ReviewedRow(it.row.id, it.prob_png, bool(truth_of(it.row.review)))
+        for it in reviewed_items
+        if truth_of(it.row.review) is not None and it.row.verdict is not Verdict.ERROR
+    ]
+    data_key = tuple((r.inspection_id, r.defective) for r in reviewed)
+    out = PROutcome(generation, recipe, len(reviewed))
+    for param in PARAMS:
+        key = _sweep_key(recipe, param, data_key)
+        points = runner.cached(key)
+        if points is None:
+            points = pr_curve(reviewed, param, runner.values, recipe, state)
+            if state.cancelled():
+                return None
+            runner.store(key, points)
+        # One post per curve: on large 512x512 sets a sweep takes seconds, and
+        # the first curve is worth showing while the second computes.
+        done = param == PARAMS[-1]
+        out = dataclasses.replace(
+            out, points={**out.points, param: points}, complete=done, seconds=time.perf_counter() - t1
         )
-
-        t1 = time.perf_counter()
-        reviewed_items = queries.recent_with_prob_maps(db, self.n, reviewed=True)
-        reviewed = [
-            ReviewedRow(it.row.id, it.prob_png, bool(truth_of(it.row.review)))
-            for it in reviewed_items
-            if truth_of(it.row.review) is not None and it.row.verdict is not Verdict.ERROR
-        ]
-        data_key = tuple((r.inspection_id, r.defective) for r in reviewed)
-        out = PROutcome(self.generation, self.recipe, len(reviewed))
-        for param in PARAMS:
-            key = _sweep_key(self.recipe, param, data_key)
-            points = self.runner.cached(key)
-            if points is None:
-                points = pr_curve(reviewed, param, self.runner.values, self.recipe, st)
-                if st.cancelled():
-                    return
-                self.runner.store(key, points)
-            # One emit per curve: on large 512x512 sets a sweep takes seconds, and
-            # the first curve is worth showing while the second computes.
-            done = param == PARAMS[-1]
-            out = dataclasses.replace(
-                out, points={**out.points, param: points}, complete=done, seconds=time.perf_counter() - t1
-            )
-            self.runner.bridge.pr_ready.emit(out)
+        state.post(out)
+    return out
 
 
 class WhatIfRunner(QObject):
@@ -161,29 +144,26 @@ class WhatIfRunner(QObject):
         self.db = db
         self.n = n
         self.values = default_values()
-        self.bridge = _Bridge()
-        self.bridge.replay_ready.connect(self._on_replay, Qt.ConnectionType.QueuedConnection)
-        self.bridge.pr_ready.connect(self._on_pr, Qt.ConnectionType.QueuedConnection)
-        self.bridge.failed.connect(self._on_failed, Qt.ConnectionType.QueuedConnection)
-        self._pool = QThreadPool(self)
-        self._pool.setMaxThreadCount(1)  # one job at a time; a new one cancels the old
+        self.tasks = TaskRunner(self, "whatif")  # one "whatif" job at a time: a new one supersedes the old
         self._timer = QTimer(self, singleShot=True, interval=debounce_ms)
         self._timer.timeout.connect(self._start)
         self._recipe: Recipe | None = None
         self._generation = 0
-        self._state: SimpleState | None = None
         self._cache: OrderedDict[tuple[Any, ...], list[PRPoint]] = OrderedDict()
+        self._cache_lock = threading.Lock()
         self.last_replay: ReplayOutcome | None = None
         self.last_pr: PROutcome | None = None
 
-    # cache access happens on the worker thread; a dict get/set is atomic under the GIL
+    # cache access happens on the worker thread
     def cached(self, key: tuple[Any, ...]) -> list[PRPoint] | None:
-        return self._cache.get(key)
+        with self._cache_lock:
+            return self._cache.get(key)
 
     def store(self, key: tuple[Any, ...], points: list[PRPoint]) -> None:
-        self._cache[key] = points
-        while len(self._cache) > 32:
-            self._cache.popitem(last=False)
+        with self._cache_lock:
+            self._cache[key] = points
+            while len(self._cache) > 32:
+                self._cache.popitem(last=False)
 
     def request(self, recipe: Recipe, n: int | None = None) -> None:
         """Run for ``recipe`` once edits pause for the debounce interval."""
@@ -203,23 +183,35 @@ class WhatIfRunner(QObject):
 
     def cancel(self) -> None:
         self._timer.stop()
-        if self._state is not None:
-            self._state.cancel()
+        self.tasks.cancel("whatif")
 
     def wait(self, msecs: int = 30_000) -> bool:
-        return self._pool.waitForDone(msecs)
+        return self.tasks.wait(msecs / 1000)
 
     def _start(self) -> None:
         if self._recipe is None:
             return
-        if self._state is not None:
-            self._state.cancel()
-        self._state = SimpleState()
+        gen = self._generation
         self.busy_changed.emit(True)
-        self._pool.start(_Job(self, self._generation, self._recipe, self.n, self._state))
+        self.tasks.submit(
+            "whatif",
+            _whatif_job,
+            self,
+            gen,
+            self._recipe,
+            self.n,
+            on_partial=self._on_partial,
+            on_error=lambda message: self._on_failed(gen, message),
+        )
 
     def _current(self, generation: int) -> bool:
         return generation == self._generation
+
+    def _on_partial(self, out: ReplayOutcome | PROutcome) -> None:
+        if isinstance(out, ReplayOutcome):
+            self._on_replay(out)
+        else:
+            self._on_pr(out)
 
     def _on_replay(self, out: ReplayOutcome) -> None:
         if self._current(out.generation):

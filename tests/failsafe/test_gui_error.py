@@ -180,13 +180,14 @@ def test_history_lists_error_rows_and_shows_them_without_a_map(
     assert isinstance(history, HistoryPanel)
     window.tabs.setCurrentWidget(history)
     history.refresh()
-    assert history.model.rowCount() == 8
+    # the log is read off the UI thread (inspector.ui.tasks): wait for the new snapshot
+    qtbot.waitUntil(lambda: not history.model.is_refreshing() and history.model.rowCount() == 8, timeout=5000)
 
     # the verdict filter offers ERROR and lists exactly the two ERROR rows
     box = history.verdict_box
     assert box.findData(Verdict.ERROR) >= 0
     box.setCurrentIndex(box.findData(Verdict.ERROR))
-    assert history.model.rowCount() == 2
+    qtbot.waitUntil(lambda: not history.model.is_refreshing() and history.model.rowCount() == 2, timeout=5000)
     assert "2 inspections" in history.count_label.text()
     model = history.model
     assert {model.row_at(i).verdict for i in range(2)} == {Verdict.ERROR}
@@ -202,6 +203,7 @@ def test_history_lists_error_rows_and_shows_them_without_a_map(
     qtbot.keyClick(history.table, Qt.Key.Key_Home)
     history.load_detail_now()
     detail = history.detail
+    qtbot.waitUntil(lambda: detail.view is not None and detail.view.id == model.row_at(0).id, timeout=5000)
     view = detail.view
     assert view is not None
     assert view.detail.row.source_key.endswith("zz_broken.png")
@@ -219,6 +221,7 @@ def test_history_lists_error_rows_and_shows_them_without_a_map(
     # the model failure: its image was archived like an NG's and is shown as it is, in every mode
     qtbot.keyClick(history.table, Qt.Key.Key_J)
     history.load_detail_now()
+    qtbot.waitUntil(lambda: detail.view.id == model.row_at(1).id, timeout=5000)
     view = detail.view
     assert view.detail.row.source_key.endswith("img_poison.png")
     assert view.prob is None
@@ -241,6 +244,7 @@ def test_history_lists_error_rows_and_shows_them_without_a_map(
     assert "does not apply to the verdict ERROR" in messages[-1][1]
     qtbot.keyClick(history.table, Qt.Key.Key_O)
     poison_id = view.id
+    qtbot.waitUntil(lambda: model.row_at(1).review == "confirm_ok", timeout=5000)  # stored off the UI thread
     with window.ctx.db.read() as s:
         reviews = s.scalars(select(Review).where(Review.inspection_id == poison_id)).all()
         assert [r.disposition for r in reviews] == ["confirm_ok"]
