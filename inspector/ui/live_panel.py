@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 from collections import deque
+from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtCore import Qt, QTimer
@@ -62,6 +63,8 @@ class LivePanel(QWidget):
         self._dirty = False
         self._follow = True
         self._source_name = ""
+        # set by the lot controls (inspector.ui.line_control): True = reset handled as "end lot"
+        self.reset_hook: Callable[[], bool] | None = None
         self._build()
         self._restore()
         self._connect()
@@ -298,6 +301,8 @@ class LivePanel(QWidget):
         self.controller.shutdown()
 
     def reset_counters(self) -> None:
+        if self.reset_hook is not None and self.reset_hook():  # a lot is open: a confirmed "end lot"
+            return
         before = dict(self.counters.counts)
         self.counters = LiveCounters()
         self.ctx.audit("counters.reset", {"counts": before})

@@ -39,6 +39,7 @@ SHORTCUTS: list[tuple[str, str]] = [
     ("Left / Right", "Walk the recent verdicts (strip focused)"),
     ("Ctrl+1 / Ctrl+2 / Ctrl+3 / Ctrl+4", "Live / History / Rules / Trainer tab"),
     ("Ctrl+M", "Show / hide the message area"),
+    ("Ctrl+P", "Choose the product (model, recipe, source and line I/O in one step)"),
     ("Ctrl+Q", "Quit (asks first while a run is active)"),
 ]
 
@@ -81,6 +82,11 @@ class MainWindow(QMainWindow):
         self.setStatusBar(self.status)
         self.messages.unread_changed.connect(self.status.set_problems)
         self.roles = RoleController(ctx, self)
+        from inspector.ui.line_control import ProductController  # products, lots, shifts, line I/O
+
+        self.products = ProductController(ctx, self.live, self)
+        self.addToolBar(self.products.toolbar)
+        self.status.watch_line(lambda: self.products.line)
         self.shortcuts_dialog: QDialog | None = None
         self.quit_dialog: QMessageBox | None = None
         self._closed = False
@@ -119,6 +125,9 @@ class MainWindow(QMainWindow):
     def _build_menus(self) -> None:
         mb = self.menuBar()
         f = mb.addMenu("&File")
+        self._action("Choose &product…", self.products.choose_dialog, ["Ctrl+P"], f)
+        self._action("Lot / shift &report…", self.products.toolbar.open_report, None, f)
+        f.addSeparator()
         self._action("&Quit", self.close, ["Ctrl+Q"], f)
         run = mb.addMenu("&Run")
         self.start_action = self._action("&Start / resume", self.live.start, ["F5"], run)
@@ -231,6 +240,7 @@ class MainWindow(QMainWindow):
             return
         self._closed = True
         self.save_settings()
+        self.products.shutdown()
         self.live.shutdown()
         for panel in self.panels.values():
             close = getattr(panel, "shutdown", None)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QLabel, QStatusBar, QWidget
 
 from inspector.core.recipe import Recipe
@@ -12,6 +14,7 @@ from inspector.ui.context import AppContext, ModelState
 from inspector.ui.style import ACCENT, VERDICT_COLORS
 
 OVERRIDE_BADGE = "⚠ OVERRIDE: model promoted without passing the gate"
+LINE_POLL_MS = 1000  # line I/O status (LineIO.describe() is thread-safe and cheap)
 
 
 def masked_db_url(db: Any) -> str:
@@ -40,8 +43,15 @@ class StationStatusBar(QStatusBar):
             f"background: {VERDICT_COLORS['NG']}; color: white; font-weight: 600; padding: 0 6px;"
         )
         self.override_label.hide()
-        for w in (self.problems_label, self.override_label, self.backend_label, self.model_label,
-                  self.recipe_label, self.db_label):
+        self.line_label = QLabel()  # line I/O outputs, while a product maps them (watch_line)
+        self.line_label.setObjectName("LineStatus")
+        self.line_label.hide()
+        self._line_source: Callable[[], Any] | None = None
+        self._line_timer = QTimer(self)
+        self._line_timer.setInterval(LINE_POLL_MS)
+        self._line_timer.timeout.connect(self.poll_line)
+        for w in (self.problems_label, self.override_label, self.line_label, self.backend_label,
+                  self.model_label, self.recipe_label, self.db_label):
             self.addPermanentWidget(w)
         self.addPermanentWidget(self.role_label)
         self.problems_label.hide()
@@ -86,6 +96,28 @@ class StationStatusBar(QStatusBar):
         self.role_label.setText(text)
         color = VERDICT_COLORS["REVIEW"] if qa else ACCENT
         self.role_label.setStyleSheet(f"background: {color}; color: white; border: none;")
+
+    def watch_line(self, get_line: Callable[[], Any]) -> None:
+        """Poll ``get_line()`` (a LineIO or None) once a second and show its outputs' state."""
+        self._line_source = get_line
+        self._line_timer.start()
+        self.poll_line()
+
+    def poll_line(self) -> None:
+        line = self._line_source() if self._line_source is not None else None
+        if line is None:
+            self.line_label.hide()
+            return
+        statuses = line.status()
+        down = [s for s in statuses if str(s.state) in ("down", "closed")]
+        short = [next((k for k in ("OPC UA", "Modbus", "MQTT") if s.name.startswith(k)), s.name)
+                 for s in statuses]
+        self.line_label.setText(("⚠ " if down else "") + "Line: " + ", ".join(
+            f"{name} {s.state}" for name, s in zip(short, statuses, strict=True)))
+        self.line_label.setToolTip(line.describe())
+        color = VERDICT_COLORS["REVIEW"] if down else ACCENT
+        self.line_label.setStyleSheet(f"color: {color}; font-weight: 600;")
+        self.line_label.show()
 
     def set_problems(self, n: int) -> None:
         self.problems_label.setVisible(n > 0)

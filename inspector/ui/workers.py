@@ -19,7 +19,7 @@ from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
@@ -30,9 +30,17 @@ from inspector.core.selftest import SelfTestReport, run_selftest
 from inspector.core.sources.base import Source
 from inspector.core.types import Frame, InspectionResult
 
+if TYPE_CHECKING:
+    from db.writer import RowContext
+    from inspector.lineio.line import LineIO
+
 log = logging.getLogger(__name__)
 
 SourceFactory = Callable[[], Source]
+# A product's check of a frame before it is inspected: the reason to refuse the product, or None
+# (inspector.core.products.FrameGuard). A refusal blocks the run: that part and every later one
+# is logged as ERROR, nothing passes.
+FrameCheck = Callable[[Frame], str | None]
 
 
 def gui_threads() -> int:
@@ -122,6 +130,9 @@ class _StationPipeline(Pipeline):
         self._selftest = selftest
         self._next_recipe: Recipe | None = None
         self._next_lock = threading.Lock()
+        self.frame_check: FrameCheck | None = None
+        self.on_refused: Callable[[str], None] | None = None
+        self.refused: str | None = None  # why the product was refused (blocks, survives self-tests)
 
     def swap_recipe(self, recipe: Recipe) -> None:
         """Any thread: use ``recipe`` from the next part on."""
@@ -134,6 +145,14 @@ class _StationPipeline(Pipeline):
         if recipe is not None:
             self.recipe = recipe
             self._selftest(self)
+        if self.frame_check is not None and self.refused is None:
+            why = self.frame_check(frame)
+            if why is not None:
+                self.refused = why
+                if self.on_refused is not None:
+                    self.on_refused(why)
+        if self.refused is not None:  # logged as a blocked station's part: a rerun inspects it again
+            self.blocked = self.refused
         return super().inspect(frame, read_ms)
 
 
@@ -147,6 +166,7 @@ class InspectionWorker(QObject):
     logged = Signal(int)  # inspection id, after its commit
     finished = Signal(object)  # RunSummary
     selftest_done = Signal(object)  # SelfTestReport: after every (cached) self-test of model + recipe
+    refused = Signal(str)  # a frame did not fit the product (FrameCheck): the run is blocked
 
     def __init__(self, db: Any, station: str, archive_dir: Path | None = None) -> None:
         super().__init__()
@@ -160,6 +180,11 @@ class InspectionWorker(QObject):
         self._pipeline: Pipeline | None = None
         self._lock = threading.Lock()
         self._selftests: dict[tuple[str, ...], SelfTestReport] = {}  # by model, golden, recipe, backend
+        # set by the product controller (inspector.ui.line_control) while idle
+        self._frame_check: FrameCheck | None = None
+        self._line: LineIO | None = None  # committed verdicts out, triggers in
+        self._row_context: RowContext | None = None  # product, lot and shift stamped on each row
+        self._writer_fast = False
 
     # -- called from the UI thread (cheap, thread-safe) ---------------------------------------
     def set_recipe(self, recipe: Recipe) -> None:
@@ -172,11 +197,38 @@ class InspectionWorker(QObject):
             elif self._pipeline is not None:
                 self._pipeline.recipe = recipe
 
+    def set_frame_check(self, check: FrameCheck | None) -> None:
+        """The product's frame check, from the next run on."""
+        with self._lock:
+            self._frame_check = check
+
+    def set_line(self, line: LineIO | None) -> None:
+        """The LineIO the next runs send committed verdicts to (None: no line I/O). While idle."""
+        with self._lock:
+            self._line = line
+
+    def set_row_context(self, context: RowContext) -> None:
+        """Product, lot and shift schedule stamped on every row from now on."""
+        with self._lock:
+            self._row_context = context
+            if self._writer is not None:
+                self._writer.set_context(context)
+
+    def flush_writer(self, timeout: float = 5.0) -> bool:
+        """Wait (any thread but the UI's) until every submitted verdict is committed or failed."""
+        writer = self._writer
+        return writer.flush(timeout) if writer is not None else True
+
     def close_writer(self, timeout: float = 5.0) -> None:
         with self._lock:
             writer, self._writer = self._writer, None
+            line, self._line = self._line, None
+        if line is not None:  # waiting parts get their ERROR rows first, then the outputs close
+            line.end_triggers()
         if writer is not None:
             writer.close(timeout)
+        if line is not None:
+            line.close(timeout)
 
     # -- worker thread -----------------------------------------------------------------------
     @Slot(object)
@@ -189,6 +241,13 @@ class InspectionWorker(QObject):
             source = req.open_source()
             self.started.emit(source.name)
             already_done = self._already_done(req, pipeline)
+            line = self._line
+            if line is not None:
+                line.bind(self._writer.submit, pipeline.error_result)
+                line.set_state(f"blocked: {pipeline.blocked}" if pipeline.blocked else "running")
+                if line.triggered:  # a frame per part the line triggers; it always gets its verdict
+                    line.open_triggers()
+                    source, already_done = line.wrap_source(source), None
             summary = run_source(source, pipeline, self._sink, req.control, limit=req.limit,
                                  on_error=self._on_frame_error, already_done=already_done)
         except (OSError, ValueError, RuntimeError) as exc:
@@ -198,6 +257,9 @@ class InspectionWorker(QObject):
             log.exception("inspection run failed")
             self.error.emit(f"inspection stopped by an unexpected error: {exc!r}")
         finally:
+            if self._line is not None:  # parts still waiting get their ERROR rows (writer still open)
+                self._line.end_triggers()
+                self._line.set_state("stopped")
             if source is not None:
                 try:
                     source.close()
@@ -286,6 +348,13 @@ class InspectionWorker(QObject):
         writer.add_model(self._card, str(path))
         writer.add_recipe(req.recipe)
         pipeline = _StationPipeline(self._backend, self._card, req.recipe, self._selftest)
+        pipeline.frame_check = self._frame_check
+
+        def refused(why: str) -> None:  # the run stops after this part (its row is an ERROR), then says why
+            req.control.stop()
+            self.refused.emit(why)
+
+        pipeline.on_refused = refused
         self._selftest(pipeline)
         with self._lock:
             self._pipeline = pipeline
@@ -294,20 +363,32 @@ class InspectionWorker(QObject):
     def _ensure_writer(self) -> Any:
         from db.writer import VerdictWriter
 
+        old = None
+        with self._lock:
+            fast = self._line is not None  # the line waits for the commit: commit within 20 ms
+            if self._writer is not None and self._writer.alive and self._writer_fast != fast:
+                old, self._writer = self._writer, None
+        if old is not None:
+            old.close(5.0)  # idle here (worker thread, before the run)
         with self._lock:
             if self._writer is None or not self._writer.alive:
                 overlay = _archive_overlay()
                 self._writer = VerdictWriter(self._db, self._station, archive_dir=self._archive_dir,
-                                             overlay=overlay)
+                                             overlay=overlay, context=self._row_context,
+                                             flush_interval_s=0.02 if fast else 0.2)
+                self._writer_fast = fast
             return self._writer
 
     def _sink(self, result: InspectionResult) -> None:
         writer = self._writer
+        line = self._line
         if writer is not None:
             # submit() blocks only while the writer's queue is full (DB stalled): back-pressure
-            # on this thread, never on the UI.
-            fut = writer.submit(result)
-            fut.add_done_callback(lambda f, key=result.frame.key: self._on_logged(f, key))
+            # on this thread, never on the UI. With line I/O the hub gets the future now (order
+            # kept) and sends the verdict once committed; None: a late verdict of an expired part.
+            fut = writer.submit(result) if line is None else line.submit(result)
+            if fut is not None:
+                fut.add_done_callback(lambda f, key=result.frame.key: self._on_logged(f, key))
         self.result.emit(result)
 
     def _on_logged(self, fut: Future[int], key: str) -> None:
