@@ -414,20 +414,23 @@ def test_history_tab_filters_by_station(qtbot, tmp_path: Path) -> None:
     panel = HistoryPanel(ctx)
     qtbot.addWidget(panel)
     box = panel.station_box
+    # the filter lists and the count load off the UI thread: wait for them
+    qtbot.waitUntil(lambda: box.count() == 3, timeout=5000)
     assert [box.itemText(i) for i in range(box.count())] == ["All stations", "line-a", "line-b"]
-    assert panel.model.rowCount() == 8
+    qtbot.waitUntil(lambda: panel.model.rowCount() == 8, timeout=5000)
     box.setCurrentIndex(box.findData("line-b"))
-    assert panel.model.rowCount() == 5
-    assert {panel.model.index(r, Column.STATION).data() for r in range(5)} == {"line-b"}
+    qtbot.waitUntil(lambda: panel.model.rowCount() == 5, timeout=5000)
+    rows = lambda: {panel.model.index(r, Column.STATION).data() for r in range(5)}  # noqa: E731
+    qtbot.waitUntil(lambda: rows() == {"line-b"}, timeout=5000)
     # a third station appears on refresh, and the chosen one stays chosen
     with VerdictWriter(db, "line-c", flush_interval_s=0.0, recipes=[Recipe()]) as w:
         w.submit(make_result("/line-c/0.png"))
     panel.refresh()
+    qtbot.waitUntil(lambda: box.findData("line-c") > 0, timeout=5000)
     assert box.currentData() == "line-b"
-    assert box.findData("line-c") > 0
-    assert panel.model.rowCount() == 5
+    qtbot.waitUntil(lambda: panel.model.rowCount() == 5, timeout=5000)
     box.setCurrentIndex(0)
-    assert panel.model.rowCount() == 9
+    qtbot.waitUntil(lambda: panel.model.rowCount() == 9, timeout=5000)
     db.dispose()
 
 
