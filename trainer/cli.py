@@ -74,6 +74,9 @@ def _train(a: argparse.Namespace) -> int:
         cfg = TrainConfig.load(run / "config.json")
         if a.epochs:
             cfg = cfg.model_copy(update={"epochs": a.epochs})
+        if a.strategy or a.devices:
+            # another machine or cluster may continue a run (replicas are recounted at start)
+            cfg = cfg.model_copy(update={"strategy": a.strategy or cfg.strategy, "devices": a.devices})
     else:
         if not a.data:
             raise ValueError("--data is required (unless --resume)")
@@ -93,6 +96,9 @@ def _train(a: argparse.Namespace) -> int:
             if norm is not None:
                 fields["normalisation"] = norm
         cfg = TrainConfig(**fields)
+    from trainer.distribute import check_strategy
+
+    check_strategy(cfg.strategy, cfg.devices)  # a bad TF_CONFIG fails here, before TensorFlow loads
     state = SimpleState()
     _install_cancel(state)
     emit = json_emitter() if a.progress == "json" else text_emitter()
@@ -221,6 +227,18 @@ def build_parser() -> argparse.ArgumentParser:
         help="also score the test split every epoch (diagnostic; chooses nothing)",
     )
     s.add_argument("--batchnorm", action=argparse.BooleanOptionalAction, default=None)
+    s.add_argument(
+        "--strategy",
+        choices=["default", "mirrored", "multiworker"],
+        help="tf.distribute: default (one device), mirrored (all local GPUs or --devices), "
+        "multiworker (cluster from TF_CONFIG). --batch is per replica; lr is scaled by the replicas",
+    )
+    s.add_argument(
+        "--devices",
+        nargs="+",
+        metavar="DEV",
+        help="mirrored: the logical devices to mirror over, e.g. /gpu:0 /gpu:1 (default: all GPUs)",
+    )
     s.add_argument(
         "--init-from",
         metavar="PATH",

@@ -89,6 +89,22 @@ class TrainConfig(BaseModel):
         "measurements; never used to choose anything).",
     )
 
+    # distribution (trainer.distribute): ``batch`` is per replica; replicas, global_batch and
+    # scaled_lr (= lr * replicas, the linear rule) are recorded by the run, not set by hand
+    strategy: Literal["default", "mirrored", "multiworker"] = Field(
+        "default", description="tf.distribute strategy: default (one device), mirrored, multiworker."
+    )
+    devices: list[str] | None = Field(
+        None, description="Mirrored: logical devices to use (default: all local GPUs)."
+    )
+    replicas: int | None = Field(None, ge=1, description="Replicas in sync (recorded by the run).")
+    global_batch: int | None = Field(
+        None, ge=1, description="Crops per step over all replicas = batch * replicas (recorded)."
+    )
+    scaled_lr: float | None = Field(
+        None, gt=0.0, description="Learning rate used = lr * replicas (linear rule; recorded)."
+    )
+
     def card(self, name: str = "training", input_hw: tuple[int, int] = (512, 512)) -> ModelCard:
         """The model card the run's preprocessing follows: training crops, per-epoch validation,
         the final evaluation and the export all feed the model through it. ``input_hw``: the

@@ -153,7 +153,8 @@ def prepare_data(cfg: TrainConfig, run: Path) -> Prepared:
 def _lr_at(cfg: TrainConfig, epoch: int) -> float:
     # cosine decay per epoch: resumable (a pure function of the epoch) and gentle at the end
     frac = epoch / max(1, cfg.epochs - 1)
-    return cfg.lr_min + 0.5 * (cfg.lr - cfg.lr_min) * (1 + math.cos(math.pi * min(1.0, frac)))
+    top = cfg.scaled_lr or cfg.lr  # linear scaling with the replicas (trainer.distribute)
+    return cfg.lr_min + 0.5 * (top - cfg.lr_min) * (1 + math.cos(math.pi * min(1.0, frac)))
 
 
 def _setup_tf(cfg: TrainConfig) -> None:
@@ -175,19 +176,25 @@ def build_compiled(cfg: TrainConfig) -> Any:
     import keras
 
     from trainer.auto import resolve_precision
-    from trainer.losses import dice_metric, get_loss, iou_metric
     from trainer.model import build_unet
 
     precision = resolve_precision(cfg.precision)
     dtype = None if precision == "float32" else precision
     model = build_unet(cfg.base_filters, cfg.depth, cfg.batchnorm, dtype=dtype)
-    model.compile(
-        optimizer=keras.optimizers.Adam(cfg.lr, clipnorm=cfg.clipnorm),
-        loss=get_loss(cfg.loss),
-        metrics=[dice_metric, iou_metric],
-        jit_compile=cfg.jit_compile,
-    )
+    _compile(model, cfg, keras.optimizers.Adam(cfg.scaled_lr or cfg.lr, clipnorm=cfg.clipnorm))
     return model
+
+
+def _compile(model: Any, cfg: TrainConfig, optimizer: Any) -> None:
+    from trainer.distribute import replica_loss
+    from trainer.losses import dice_metric, get_loss, iou_metric
+
+    loss = get_loss(cfg.loss)
+    if (cfg.replicas or 1) > 1:
+        loss = replica_loss(loss)  # the global batch's gradients, not the sum of the replicas'
+    model.compile(
+        optimizer=optimizer, loss=loss, metrics=[dice_metric, iou_metric], jit_compile=cfg.jit_compile
+    )
 
 
 def twin(model: Any, cfg: TrainConfig) -> Any:
@@ -266,7 +273,11 @@ def train(
     elif state_path.is_file():
         # never mix two runs' checkpoints and history in one folder
         raise ValueError(f"{run}: already holds a training run; use --resume or another --out")
-    # data first: a bad data folder fails in a second, before TensorFlow has loaded
+    # settings first: a missing or malformed TF_CONFIG fails before data or TensorFlow load
+    from trainer.distribute import check_strategy, make_strategy, scaled_lr, shard_by_data
+
+    check_strategy(cfg.strategy, cfg.devices)
+    # data next: a bad data folder fails in a second, before TensorFlow has loaded
     data = prepare_data(cfg, run)
     train_items, val_items = data.train, data.val
     if not val_items:
@@ -294,6 +305,19 @@ def train(
     _setup_tf(cfg)
     import keras
 
+    # the strategy before any model, optimizer or metric; those are made in its scope
+    strategy = make_strategy(cfg.strategy, cfg.devices)
+    replicas = int(strategy.num_replicas_in_sync)
+    cfg = cfg.model_copy(
+        update={
+            "replicas": replicas,
+            "global_batch": batch * replicas,
+            "scaled_lr": scaled_lr(cfg.lr, replicas),
+        }
+    )
+    cfg.save(run / "config.json")
+    batch = batch * replicas  # crops per step, all replicas together (the dataset's batch)
+
     from trainer.model import size_multiple
 
     multiple = size_multiple(cfg.depth)
@@ -302,7 +326,10 @@ def train(
 
     if resume:
         st = json.loads(state_path.read_text(encoding="utf-8"))
-        model = load_keras(last_path, compile=True)
+        with strategy.scope():
+            model = load_keras(last_path, compile=True)
+            if replicas > 1:
+                _compile(model, cfg, model.optimizer)  # the loss made right for the replicas
     else:
         st = {
             "epoch": 0,
@@ -311,10 +338,11 @@ def train(
             "wait": 0,
             "history": [],
             "train_seconds": 0.0,
-            "lr": cfg.lr,
+            "lr": cfg.scaled_lr or cfg.lr,
             "lr_wait": 0,
         }
-        model = build_compiled(cfg)
+        with strategy.scope():
+            model = build_compiled(cfg)
         if cfg.init_from:
             init_log = _init_weights(model, cfg, [it.image for it in val_items[:1]], multiple)
             emit({"event": "init", **init_log})
@@ -387,7 +415,7 @@ def train(
         if state.cancelled():
             cancelled["flag"] = True
             break
-        lr = _lr_at(cfg, epoch - 1) if cfg.lr_schedule == "cosine" else float(st.get("lr", cfg.lr))
+        lr = _lr_at(cfg, epoch - 1) if cfg.lr_schedule == "cosine" else float(st.get("lr", cfg.scaled_lr))
         model.optimizer.learning_rate.assign(lr)
         ds = make_dataset(
             train_items,
@@ -401,6 +429,8 @@ def train(
             card,
             cfg.blur,
         )
+        if replicas > 1 or cfg.strategy != "default":
+            ds = shard_by_data(ds)  # Keras splits each global batch over the replicas
         t0 = time.perf_counter()
         hist = model.fit(
             ds,
