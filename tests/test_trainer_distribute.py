@@ -147,6 +147,14 @@ train(first, SimpleState())
 train(first.model_copy(update={"epochs": 2}), SimpleState(), resume=True)
 np.savez(out + "/resumed.npz", *load_keras(out + "/resumed/last.keras").get_weights())
 res["resumed"] = {"replicas": TrainConfig.load(out + "/resumed/config.json").replicas}
+# ... and continued on one device: the lr is rescaled to one replica's
+first = first.model_copy(update={"out": out + "/moved"})
+train(first, SimpleState())
+moved = first.model_copy(update={"epochs": 2, "strategy": "default", "devices": None})
+train(moved, SimpleState(), resume=True)
+hist = json.load(open(out + "/moved/history.json"))
+moved_replicas = TrainConfig.load(out + "/moved/config.json").replicas
+res["moved"] = {"lr": [h["lr"] for h in hist], "replicas": moved_replicas}
 json.dump(res, open(out + "/result.json", "w"))
 """
 
@@ -186,6 +194,8 @@ def test_mirrored_two_cpus_matches_one_device(tmp_path: Path) -> None:
     assert w_abs / w_scale < TOL
     wr = np.load(tmp_path / "resumed.npz")
     assert res["resumed"]["replicas"] == 2
+    assert res["moved"]["replicas"] == 1
+    assert res["moved"]["lr"] == pytest.approx([4e-3, 2e-3])
     assert max(float(np.max(np.abs(wr[k] - wm[k]))) for k in wm.files) / w_scale < TOL
     # and training moved the weights (the comparison is not of two untouched nets)
     assert mir["loss"][-1] != mir["loss"][0]

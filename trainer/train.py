@@ -269,7 +269,15 @@ def train(
             raise FileNotFoundError(f"{run}: nothing to resume (no state.json / last.keras)")
         # the saved config wins (same data, split, model), except epochs and the (maybe moved) dir
         saved = TrainConfig.load(run / "config.json")
-        cfg = saved.model_copy(update={"epochs": cfg.epochs or saved.epochs, "out": str(run)})
+        # ... and the strategy: a run may continue on other devices (lr rescaled below)
+        cfg = saved.model_copy(
+            update={
+                "epochs": cfg.epochs or saved.epochs,
+                "out": str(run),
+                "strategy": cfg.strategy,
+                "devices": cfg.devices,
+            }
+        )
     elif state_path.is_file():
         # never mix two runs' checkpoints and history in one folder
         raise ValueError(f"{run}: already holds a training run; use --resume or another --out")
@@ -326,6 +334,9 @@ def train(
 
     if resume:
         st = json.loads(state_path.read_text(encoding="utf-8"))
+        before = int(st.get("replicas", 1))
+        if before != replicas and "lr" in st:
+            st["lr"] = float(st["lr"]) * replicas / before  # the linear rule, on the replicas now
         with strategy.scope():
             model = load_keras(last_path, compile=True)
             if replicas > 1:
@@ -346,6 +357,7 @@ def train(
         if cfg.init_from:
             init_log = _init_weights(model, cfg, [it.image for it in val_items[:1]], multiple)
             emit({"event": "init", **init_log})
+    st["replicas"] = replicas  # what st["lr"] was scaled for
     # validation runs the float32 net (as export and the station will), with the current weights
     eval_model = twin(model, cfg)
     predict = keras_predictor(eval_model, card, cfg.base_filters)
