@@ -55,7 +55,12 @@ def test_writer_and_queries(database: Database) -> None:
     assert len(q.logged_keys(database, "pg-line", prefix="/d/")) == 200
     rows = q.history(database, verdict="NG", limit=5)
     assert rows[0].inspected_at == T0 + timedelta(seconds=199)
-    assert q.verdict_counts(database) == {Verdict.OK: 100, Verdict.NG: 100, Verdict.REVIEW: 0, Verdict.ERROR: 0}
+    assert q.verdict_counts(database) == {
+        Verdict.OK: 100,
+        Verdict.NG: 100,
+        Verdict.REVIEW: 0,
+        Verdict.ERROR: 0,
+    }
     q.add_review(database, ids[1], "false_reject", "op", mask_png=b"\x89PNG")
     detail = q.get_inspection(database, ids[1])
     assert detail.reviews[0].mask_png == b"\x89PNG"
