@@ -21,19 +21,17 @@ from pathlib import Path
 from typing import Any
 
 SETTINGS: dict[str, dict[str, Any]] = {
-    "base (crop 256, batch 8)": {"crop": 256, "batch": 8},
-    "crop 192, batch 14": {"crop": 192, "batch": 14},
-    "crop 128, batch 32": {"crop": 128, "batch": 32},
-    "crop 256, batch 4": {"crop": 256, "batch": 4},
-    "crop 256, batch 16": {"crop": 256, "batch": 16},
-    "XLA (jit_compile)": {"crop": 256, "batch": 8, "jit": True},
-    "mixed bfloat16": {"crop": 256, "batch": 8, "policy": "mixed_bfloat16"},
+    "float32, crop 256, batch 8": {"crop": 256, "batch": 8},
+    "float32, crop 192, batch 14": {"crop": 192, "batch": 14},
+    "float32, crop 128, batch 32": {"crop": 128, "batch": 32},
+    "float32, crop 256, batch 16": {"crop": 256, "batch": 16},
+    "float32 + XLA": {"crop": 256, "batch": 8, "jit": True},
+    "float32, oneDNN off": {"crop": 256, "batch": 8, "onednn": False},
+    "float32, cached batches": {"crop": 256, "batch": 8, "cache": True},
+    "bfloat16, crop 256, batch 8": {"crop": 256, "batch": 8, "policy": "mixed_bfloat16"},
     "bfloat16, crop 192, batch 14": {"crop": 192, "batch": 14, "policy": "mixed_bfloat16"},
     "bfloat16, crop 128, batch 32": {"crop": 128, "batch": 32, "policy": "mixed_bfloat16"},
     "bfloat16 + XLA": {"crop": 256, "batch": 8, "policy": "mixed_bfloat16", "jit": True},
-    "tf.data: cached batches": {"crop": 256, "batch": 8, "cache": True},
-    "tf.data: no prefetch": {"crop": 256, "batch": 8, "prefetch": 0},
-    "oneDNN off": {"crop": 256, "batch": 8, "onednn": False},
 }
 
 

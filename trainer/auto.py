@@ -8,10 +8,11 @@ product, in bounded time on a small CPU. What is chosen, and why:
   more defects per crop). Smaller images are reflect-padded to it.
 - **batch**: about as many pixels per step as 8 crops of 256 (4 to 32 crops).
 - **steps per epoch**: one pass over the training pixels, 20 to 100 steps.
-- **epochs**: a cap, not a target: 40 passes over the training pixels, at least 1500
-  and at most 4000 steps of that pixel size (15 to 40 minutes at ~27 crops of 256 px
-  per second, bfloat16 on 2 free cores). The learning rate stays while the val score
-  improves and is halved after 2 epochs without a better one (``lr_schedule`` plateau);
+- **epochs**: a cap, not a target: 4000 steps of that pixel size in all (about 20
+  minutes at ~27 crops of 256 px per second, bfloat16 on 2 free cores), so the
+  number of epochs grows as the data set shrinks. The learning rate stays while the
+  val score improves and is halved after 2 epochs without a better one
+  (``lr_schedule`` plateau);
 - **patience**: 6 epochs without a better val score end the run (after two halvings),
   so a product that learns fast stops early and one that learns slowly keeps going.
 - **precision**: mixed bfloat16 where the CPU has bfloat16 instructions, else float32.
@@ -33,8 +34,7 @@ CROP_MIN, CROP_MAX = 64, 256
 BATCH_PIXELS = 8 * 256 * 256
 BATCH_MIN, BATCH_MAX = 4, 32
 STEPS_MIN, STEPS_MAX = 20, 100
-PASSES = 40
-TOTAL_MIN, TOTAL_MAX = 1500, 4000
+TOTAL_STEPS = 4000  # the cap, in steps of BATCH_PIXELS
 PATIENCE = 6  # with lr_patience 2: the rate is halved twice before a stalled run stops
 VAL_PIXEL_SHARE = 0.75
 
@@ -90,12 +90,9 @@ def choose(
         epochs = cfg.epochs
     else:
         # the budget in steps of BATCH_PIXELS, so a smaller crop does not mean less training
-        scale = BATCH_PIXELS / step_px
-        total = min(TOTAL_MAX, max(TOTAL_MIN, PASSES * one_pass / scale)) * scale
-        epochs = max(1, math.ceil(total / steps))
-        why["epochs"] = (
-            f"at most {PASSES} passes, {TOTAL_MIN}..{TOTAL_MAX} steps of {BATCH_PIXELS // 1024}k px"
-            + ("; early stopping ends it sooner" if cfg.lr_schedule == "plateau" else "")
+        epochs = max(1, math.ceil(TOTAL_STEPS * BATCH_PIXELS / step_px / steps))
+        why["epochs"] = f"a cap of {TOTAL_STEPS} steps of {BATCH_PIXELS // 1024}k px" + (
+            "; early stopping ends the run sooner" if cfg.lr_schedule == "plateau" else ""
         )
     if cfg.patience is not None:
         patience = cfg.patience

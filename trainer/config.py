@@ -54,12 +54,10 @@ class TrainConfig(BaseModel):
         2, ge=1, description="Plateau: epochs without a better val score before halving."
     )
     # None = chosen from the data (trainer.auto); config.json keeps the values used, and ``auto`` names them
-    epochs: int | None = Field(None, ge=1, description="Epochs; default: from the data set's size.")
-    steps_per_epoch: int | None = Field(
-        None, ge=1, description="Steps per epoch; default: one pass over the data."
-    )
-    batch: int | None = Field(None, ge=1, description="Crops per step; default: from the crop size.")
-    crop: int | None = Field(None, ge=16, description="Crop side in px; default: from the image sizes.")
+    epochs: int | None = Field(None, ge=1, description="Epochs (a cap with the plateau schedule).")
+    steps_per_epoch: int | None = Field(None, ge=1, description="Steps per epoch.")
+    batch: int | None = Field(None, ge=1, description="Crops per step.")
+    crop: int | None = Field(None, ge=16, description="Crop side in px; smaller images are reflect-padded.")
     defect_fraction: float = Field(0.5, ge=0.0, le=1.0, description="Share of crops centred near a defect.")
     brightness: float = Field(0.1, ge=0.0, description="Brightness shift, share of full scale.")
     contrast: float = Field(0.2, ge=0.0, description="Contrast factor range (1 +- this).")
