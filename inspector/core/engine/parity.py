@@ -90,7 +90,7 @@ def parity_check(
             f"output shape {list(got.shape)} != ONNX Runtime {list(ref.shape)}",
         )
     diff = np.abs(got - ref)
-    d = dice(got > threshold, ref > threshold)
+    d = dice(got >= threshold, ref >= threshold)  # the rules' comparison: >= everywhere
     max_diff, mean_diff = float(diff.max(initial=0.0)), float(diff.mean()) if diff.size else 0.0
     problems = []
     if d < min_dice:
