@@ -84,18 +84,12 @@ class SourceSettings(BaseModel):
 
     def source_spec(self) -> str:
         """The spec ``inspector inspect`` and ``open_source`` take."""
+        from inspector.core.sources.factory import spec_for
+
         text = self.spec.strip()
-        if self.kind == "demo":
-            return "demo"
-        if not text:
+        if not text and self.kind != "demo":
             raise ProductError(f"the product's {self.kind} source has no path, index or URL")
-        if self.kind == "hot":
-            return f"hot:{text}"
-        if self.kind == "camera":
-            return f"camera:{text}" if text.isdigit() else text
-        if self.kind == "genicam":
-            return text if text.lower().startswith("genicam:") else f"genicam:{text}"
-        return text
+        return spec_for(self.kind, text)
 
     @classmethod
     def from_spec(cls, spec: str, *, recursive: bool = False, skip_logged: bool = True) -> SourceSettings:

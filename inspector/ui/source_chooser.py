@@ -53,18 +53,12 @@ class SourceChoice:
     demo_count: int | None = None
 
     def spec(self) -> str:
+        from inspector.core.sources.factory import spec_for
+
         text = self.text.strip()
-        if self.kind == "demo":
-            return "demo"
-        if not text:
+        if not text and self.kind != "demo":
             raise ValueError(f"{SOURCE_KINDS.get(self.kind, self.kind)}: enter a path, index or URL first")
-        if self.kind == "hot":
-            return f"hot:{text}"
-        if self.kind == "camera":
-            return f"camera:{text}" if text.isdigit() else text
-        if self.kind == "genicam":
-            return text if text.lower().startswith("genicam:") else f"genicam:{text}"
-        return text
+        return spec_for(self.kind, text)
 
     def factory(self, db: Any, station: str) -> SourceFactory:
         def open_it() -> Source:

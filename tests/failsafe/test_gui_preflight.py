@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.failsafe.test_storage_failsafe import _fake_statvfs
 from tests.ui_helpers import close_window, make_window, run_folder
 
 
@@ -17,15 +18,7 @@ def test_start_on_a_full_disk_is_refused_with_the_reason_and_nothing_is_inspecte
     window = make_window(qtbot, tmp_path, tiny_model, monkeypatch)
     try:
         real = os.statvfs
-        full = tmp_path.resolve()
-
-        def statvfs(path: object) -> os.statvfs_result:
-            st = real(path)  # type: ignore[arg-type]
-            if not Path(os.fsdecode(path)).resolve().is_relative_to(full):  # type: ignore[arg-type]
-                return st
-            blocks = 50 * 10**6 // st.f_frsize  # 50 MB left: below the 200 MB minimum
-            return os.statvfs_result((st.f_bsize, st.f_frsize, st.f_blocks, blocks, blocks, *tuple(st)[5:]))
-
+        statvfs = _fake_statvfs(tmp_path, 50 * 10**6)  # 50 MB left: below the 200 MB minimum
         monkeypatch.setattr(os, "statvfs", statvfs)
         run_folder(qtbot, window, image_folder)
         texts = [t for level, t in window.messages.messages() if level == "error"]

@@ -24,6 +24,20 @@ SPEC_HELP = """valid source specs:
   demo                    synthetic demo images"""
 
 
+def spec_for(kind: str, text: str) -> str:
+    """The spec :func:`open_source` takes for a source ``kind`` (demo, folder, hot, camera, video,
+    genicam) and what the user typed (path, index or URL; already stripped, non-empty unless demo)."""
+    if kind == "demo":
+        return "demo"
+    if kind == "hot":
+        return f"hot:{text}"
+    if kind == "camera":
+        return f"camera:{text}" if text.isdigit() else text
+    if kind == "genicam":
+        return text if text.lower().startswith("genicam:") else f"genicam:{text}"
+    return text
+
+
 def open_source(spec: str, **opts: Any) -> Source:
     """Build the Source a spec names; ``opts`` go to its constructor (e.g. skip=, recursive=).
 
