@@ -300,8 +300,27 @@ def test_cli_keeps_no_per_image_state(
     tiny_model: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The structure, not timing: with the writer's queue bounded at 8, the CLI may hold the
-    rows still in flight, never one per image of the run."""
+    rows still in flight, never one per image of the run.
+
+    Live rows and futures are tracked with weak references: ``gc.get_objects()`` while the
+    writer's threads build tuples makes their ``PyTuple_SetItem`` fail (SystemError)."""
+    import weakref
+
+    import inspector.cli.inspect_cmd as inspect_mod
+
     alive: list[tuple[int, int]] = []
+    live_rows = [0]
+    live_futures: weakref.WeakSet[Future[int]] = weakref.WeakSet()
+
+    def _gone() -> None:
+        live_rows[0] -= 1
+
+    class TrackedRow(VerdictRow):  # no __slots__: weak-referenceable
+        def __post_init__(self) -> None:
+            live_rows[0] += 1
+            weakref.finalize(self, _gone)
+
+    monkeypatch.setattr(inspect_mod, "VerdictRow", TrackedRow)
 
     class SmallQueueWriter(VerdictWriter):
         def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -312,11 +331,10 @@ def test_cli_keeps_no_per_image_state(
             self.n += 1
             if self.n % 60 == 0:
                 gc.collect()
-                objs = gc.get_objects()
-                rows = sum(1 for o in objs if type(o) is VerdictRow)
-                futures = sum(1 for o in objs if isinstance(o, Future))
-                alive.append((rows, futures))
-            return super().submit(result, timeout)
+                alive.append((live_rows[0], len(live_futures)))
+            fut = super().submit(result, timeout)
+            live_futures.add(fut)
+            return fut
 
     monkeypatch.setattr(writer_mod, "VerdictWriter", SmallQueueWriter)
     n = 300
@@ -324,6 +342,7 @@ def test_cli_keeps_no_per_image_state(
     export = tmp_path / "v.csv"
     assert _inspect(folder, tiny_model, tmp_path / "v.db", "--export", str(export)) == exitcodes.DEFECTS
     assert len(alive) == n // 60
+    assert max(r for r, _ in alive) > 0, alive  # the tracking sees the rows in flight
     assert max(r for r, _ in alive) <= 40, alive
     assert max(f for _, f in alive) <= 60, alive
     # the export still lists every row, in order, each with its id
