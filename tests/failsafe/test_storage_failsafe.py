@@ -316,7 +316,8 @@ def test_cli_keeps_no_per_image_state(
         live_rows[0] -= 1
 
     class TrackedRow(VerdictRow):  # no __slots__: weak-referenceable
-        def __post_init__(self) -> None:
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
             live_rows[0] += 1
             weakref.finalize(self, _gone)
 
@@ -342,7 +343,7 @@ def test_cli_keeps_no_per_image_state(
     export = tmp_path / "v.csv"
     assert _inspect(folder, tiny_model, tmp_path / "v.db", "--export", str(export)) == exitcodes.DEFECTS
     assert len(alive) == n // 60
-    assert max(r for r, _ in alive) > 0, alive  # the tracking sees the rows in flight
+    assert max(r for r, _ in alive) > 0, alive  # the tracking does see the rows in flight
     assert max(r for r, _ in alive) <= 40, alive
     assert max(f for _, f in alive) <= 60, alive
     # the export still lists every row, in order, each with its id
