@@ -1,6 +1,6 @@
 """End-to-end pipeline throughput against the raw backend, in one process.
 
-    python bench/pipeline.py ../shared/datasets/dagm2007-class1/Class1/Train \
+    python bench/pipeline.py $DATASETS/dagm2007-class1/Class1/Train \
         --model resources/models/dagm-class1/model.onnx --n 100
 
 Runs, in order: raw backend (pre-decoded, pre-processed tensors; infer only),

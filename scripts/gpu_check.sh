@@ -10,7 +10,7 @@
 #
 # Env: PRECISION=fp16|fp32 (default fp16)
 #      DAGM=<folder>        images for the end-to-end run
-#                           (default /work/shared/datasets/dagm2007-class1/Class1/Train)
+#                           (default ${DATASETS:-datasets}/dagm2007-class1/Class1/Train)
 #      IMAGES=<folder>      real images for the parity check (default: $DAGM)
 #      INSPECT_LIMIT=N      inspect only the first N images (default: all; 6 in a dry run)
 #      PARITY_COUNT=N       parity images (default 16; 4 in a dry run)
@@ -25,7 +25,7 @@ cd "$(dirname "$0")/.."
 ONNX="${1:-resources/models/dagm-class1/model.onnx}"
 DRY_RUN="${DRY_RUN:-}"
 PRECISION="${PRECISION:-fp16}"
-DAGM="${DAGM:-/work/shared/datasets/dagm2007-class1/Class1/Train}"
+DAGM="${DAGM:-${DATASETS:-datasets}/dagm2007-class1/Class1/Train}"
 IMAGES="${IMAGES:-$DAGM}"
 WORK="${WORK:-$(mktemp -d "${TMPDIR:-/tmp}/gpu_check.XXXXXX")}"
 mkdir -p "$WORK"

@@ -82,7 +82,8 @@ def test_shipped_model_builds_and_passes_parity(tmp_path, real_trt):
     precision = os.environ.get("GPU_CHECK_PRECISION", "fp16" if _fp16_possible(real_trt) else "fp32")
     out = tmp_path / f"model.{precision}.engine"
     args = ["build", "--onnx", str(DAGM), "--precision", precision, "--out", str(out), "--progress", "json"]
-    images = Path(os.environ.get("DAGM", "/work/shared/datasets/dagm2007-class1/Class1/Train"))
+    datasets = os.environ.get("DATASETS", "datasets")
+    images = Path(os.environ.get("DAGM", os.path.join(datasets, "dagm2007-class1/Class1/Train")))
     if images.is_dir():  # parity on real DAGM images, not only synthetic textures
         args += ["--images", str(images)]
     assert main(args) == 0
