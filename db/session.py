@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import os
 import shutil
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -109,6 +110,26 @@ def make_engine(url: str | URL | None = None, **kwargs: Any) -> Engine:
     return engine
 
 
+def set_wal(cur: Any, timeout_s: float = BUSY_TIMEOUT_MS / 1000) -> None:
+    """``PRAGMA journal_mode=WAL``, retried while the file is busy. Switching a new file to WAL
+    can answer "database is locked" at once, without the busy handler, when other stations open
+    the same file at the same moment (seen: 1 start in 20 with three stations); they must wait
+    their turn, not fail."""
+    import sqlite3
+
+    deadline = time.monotonic() + timeout_s
+    delay = 0.01
+    while True:
+        try:
+            cur.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if ("locked" not in str(exc) and "busy" not in str(exc)) or time.monotonic() >= deadline:
+                raise
+        time.sleep(delay)
+        delay = min(delay * 2, 0.2)
+
+
 def _configure_sqlite(engine: Engine) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:
@@ -116,10 +137,10 @@ def _configure_sqlite(engine: Engine) -> None:
         # skips BEGIN for SELECT/DDL); we emit it ourselves below.
         dbapi_conn.isolation_level = None
         cur = dbapi_conn.cursor()
-        cur.execute("PRAGMA journal_mode=WAL")  # readers never block the writer thread
+        cur.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+        set_wal(cur)  # readers never block the writer thread
         cur.execute("PRAGMA synchronous=NORMAL")  # durable at checkpoints; safe with WAL
         cur.execute("PRAGMA foreign_keys=ON")
-        cur.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
         cur.close()
 
     @event.listens_for(engine, "begin")
