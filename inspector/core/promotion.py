@@ -146,10 +146,48 @@ class DataSpec:
 
 
 @dataclass(frozen=True, slots=True)
+class GoldenCheck:
+    """The candidate's golden-sample self-test (its card's reference images, through the pipeline)."""
+
+    passed: bool
+    reason: str  # why it failed ("" when it passed)
+    n_samples: int
+
+
+@dataclass(frozen=True, slots=True)
+class Compression:
+    """What a model card says about compression: its precision and the model it was distilled from."""
+
+    precision: str  # "fp32", "fp16", "int8"...
+    teacher_sha256: str | None
+
+    @property
+    def compressed(self) -> bool:
+        return self.precision != "fp32" or self.teacher_sha256 is not None
+
+
+def compression_of(card: ModelCard) -> Compression:
+    """Precision and teacher from a card (``precision``; ``teacher`` {sha256} or ``teacher_sha256``);
+    a card that says neither is a plain FP32 model."""
+    extra = dict(card.model_extra or {})
+
+    def field_(name: str) -> Any:
+        return getattr(card, name, None) if name in type(card).model_fields else extra.get(name)
+
+    precision = str(field_("precision") or "fp32").lower()
+    teacher = field_("teacher")
+    sha = teacher.get("sha256") if isinstance(teacher, Mapping) else getattr(teacher, "sha256", None)
+    sha = sha or field_("teacher_sha256")
+    return Compression(precision, str(sha) if sha else None)
+
+
+@dataclass(frozen=True, slots=True)
 class ModelEval:
     model_path: Path
     sha256: str
     by_set: dict[str, Metrics]
+    golden: GoldenCheck | None = None  # None: not checked
+    compression: Compression = Compression("fp32", None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,6 +198,23 @@ class GateRules:
     max_extra_escapes: int = 0  # escapes must not be higher
     tnr_tolerance: float = 0.005  # TNR may drop by 0.5 pp at most
     dice_defective_tolerance: float = 0.01
+
+    def capped(self, limit: GateRules) -> GateRules:
+        """These rules, no looser than ``limit`` on any check."""
+        return GateRules(
+            min(self.tpr_tolerance, limit.tpr_tolerance),
+            min(self.max_extra_escapes, limit.max_extra_escapes),
+            min(self.tnr_tolerance, limit.tnr_tolerance),
+            min(self.dice_defective_tolerance, limit.dice_defective_tolerance),
+        )
+
+
+# A compressed model (smaller student, INT8...) replaces its FP32 model only if: image TPR not
+# lower, no extra escapes, TNR lower by at most one image in a hundred, Dice on defective images
+# within 0.01, and its golden samples pass. QA may set stricter tolerances, never looser ones.
+COMPRESSED_LIMITS = GateRules(
+    tpr_tolerance=0.0, max_extra_escapes=0, tnr_tolerance=0.01, dice_defective_tolerance=0.01
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -315,16 +370,50 @@ def _rule_problems(rules: GateRules) -> list[str]:
     ]
 
 
+def default_rules(compression: Compression) -> GateRules:
+    """The agreed tolerances: a plain retrain's, or a compressed model's (:data:`COMPRESSED_LIMITS`)."""
+    return COMPRESSED_LIMITS if compression.compressed else GateRules()
+
+
 def gate(candidate: ModelEval, current: ModelEval | None, rules: GateRules | None = None) -> GateDecision:
-    """Pass only if the candidate is not worse than ``current`` on every data set; fails closed."""
-    rules = rules or GateRules()
+    """Pass only if the candidate is not worse than ``current`` on every data set; fails closed.
+
+    ``rules`` None: :func:`default_rules`. A compressed candidate is held to
+    :data:`COMPRESSED_LIMITS` whatever ``rules`` say (tighter rules still apply), must have passed
+    its golden samples, and needs a production model to be compared with."""
+    comp = candidate.compression
+    rules = rules or default_rules(comp)
     reasons = _rule_problems(rules)
+    notes: list[str] = []
+    if comp.compressed:
+        rules = rules.capped(COMPRESSED_LIMITS) if not reasons else rules
+        notes.append(
+            f"compressed candidate ({comp.precision}"
+            + (f", distilled from {comp.teacher_sha256[:12]}" if comp.teacher_sha256 else "")
+            + f"): TNR may drop by {100 * rules.tnr_tolerance:.1f} pp at most, Dice defective by "
+            f"{rules.dice_defective_tolerance:.3f}, TPR not at all; golden samples must pass"
+        )
+    golden = candidate.golden
+    if golden is None:
+        if comp.compressed:
+            reasons.append("the compressed candidate's golden samples were not checked")
+        else:
+            notes.append("golden samples not checked")
+    elif not golden.passed:
+        reasons.append(f"golden samples: {golden.reason or 'failed'}")
     if not candidate.by_set:
         reasons.append("the candidate was not scored on any data")
     if current is None:
+        if comp.compressed:
+            reasons.append("a compressed model needs a production model to be compared with")
         for name, m in candidate.by_set.items():
             reasons += _count_problems(name, "candidate", m)
-        return GateDecision(not reasons, reasons, ["no production model to compare with"])
+        return GateDecision(not reasons, reasons, [*notes, "no production model to compare with"])
+    if comp.teacher_sha256 and comp.teacher_sha256 != current.sha256:
+        notes.append(
+            f"the candidate was distilled from {comp.teacher_sha256[:12]}, not from the production "
+            f"model {current.sha256[:12]}: compared with production"
+        )
     reasons += [
         f"{n}: data set scored for the candidate but not for the production model"
         for n in candidate.by_set
@@ -338,7 +427,6 @@ def gate(candidate: ModelEval, current: ModelEval | None, rules: GateRules | Non
     shared = [n for n in candidate.by_set if n in current.by_set]
     if not shared:
         reasons.append("the two models were not scored on the same data")
-    notes: list[str] = []
     for name in shared:
         f, n = _check_set(name, candidate.by_set[name], current.by_set[name], rules)
         reasons += f

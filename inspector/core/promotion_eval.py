@@ -28,13 +28,23 @@ from pathlib import Path
 from typing import Any
 
 from db._scope import Target
-from inspector.core.model_card import sha256_file
+from inspector.core.model_card import ModelCard, load_card, sha256_file
 from inspector.core.progress import ProgressState, SimpleState
-from inspector.core.promotion import REVIEWED, VALIDATION, DataSpec, Metrics, ModelEval
+from inspector.core.promotion import (
+    REVIEWED,
+    VALIDATION,
+    DataSpec,
+    GoldenCheck,
+    Metrics,
+    ModelEval,
+    compression_of,
+)
 from inspector.core.recipe import Recipe
 
 # (model, data, out dir) -> the metrics dict of trainer.evaluate
 Evaluator = Callable[[Path, DataSpec, Path], dict[str, Any]]
+# (model, recipe) -> the candidate's golden-sample self-test
+GoldenChecker = Callable[[Path, Recipe | None], GoldenCheck]
 
 EVAL_TIMEOUT_S = 3600.0  # one `trainer evaluate` child; a big validation set on a CPU takes minutes
 EVAL_TIMEOUT_ENV = "INSPECTOR_EVAL_TIMEOUT_S"
@@ -82,7 +92,11 @@ def run_child(
     """
     limit = eval_timeout_s() if timeout_s is None else float(timeout_s)
     proc = subprocess.Popen(
-        list(cmd), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=project_root(),
+        list(cmd),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=project_root(),
         start_new_session=os.name == "posix",  # its own process group: a kill reaches its children too
     )
     deadline = time.monotonic() + limit
@@ -126,14 +140,40 @@ def run_trainer_evaluate(
     return json.loads((out / "metrics.json").read_text(encoding="utf-8"))
 
 
+def check_golden(model: Path, recipe: Recipe | None = None) -> GoldenCheck:
+    """The candidate's self-test as the station would run it after promotion: its card (sha256
+    checked), the output probes and its golden samples, through the pipeline on ONNX Runtime
+    (the backend every station has) with ``recipe``. Any problem is a failed check, never a raise."""
+    from inspector.core.backends.select import select_backend
+    from inspector.core.model_card import verify_card
+    from inspector.core.pipeline import Pipeline
+    from inspector.core.selftest import run_selftest
+
+    try:
+        card = verify_card(load_card(model), model)
+        backend = select_backend("onnxruntime", model)
+    except Exception as exc:  # a model that cannot load fails its self-test
+        return GoldenCheck(False, f"the model could not be loaded: {exc}", 0)
+    try:
+        report = run_selftest(Pipeline(backend, card, recipe or Recipe()))
+    except Exception as exc:  # a crash is a failed check
+        return GoldenCheck(False, f"self-test crashed: {exc}", len(card.golden))
+    finally:
+        backend.close()
+    return GoldenCheck(report.passed, report.reason, len(card.golden))
+
+
 def evaluate_pair(
     candidate: Path,
     current: Path | None,
     data: Sequence[tuple[str, DataSpec]],
     state: ProgressState | None = None,
     evaluator: Evaluator | None = None,
+    golden_checker: GoldenChecker | None = check_golden,
+    recipe: Recipe | None = None,
 ) -> tuple[ModelEval, ModelEval | None]:
-    """Score both models on every ``(name, spec)`` data set with the same evaluator."""
+    """Score both models on every ``(name, spec)`` data set with the same evaluator, and run the
+    candidate's golden-sample self-test (``golden_checker`` None: not checked)."""
     state = state or SimpleState()
     evaluator = evaluator or functools.partial(run_trainer_evaluate, state=state)
     models = [("candidate", Path(candidate))] + ([("production", Path(current))] if current else [])
@@ -147,8 +187,17 @@ def evaluate_pair(
             results[who][set_name] = Metrics.from_trainer(
                 evaluator(path, spec, Path(tmp) / f"{who}-{set_name}")
             )
+    golden = None
+    if golden_checker is not None:
+        state.progress(total, total, "checking the candidate's golden samples")
+        golden = golden_checker(Path(candidate), recipe)
     state.progress(total, total, "scored")
-    cand = ModelEval(Path(candidate), sha256_file(Path(candidate)), results["candidate"])
+
+    try:
+        compression = compression_of(load_card(Path(candidate)))
+    except (OSError, ValueError):  # an unreadable card: the golden check has failed already
+        compression = compression_of(ModelCard())
+    cand = ModelEval(Path(candidate), sha256_file(Path(candidate)), results["candidate"], golden, compression)
     cur = ModelEval(Path(current), sha256_file(Path(current)), results["production"]) if current else None
     return cand, cur
 
@@ -163,6 +212,7 @@ def evaluate_for_gate(
     since: datetime | None = None,
     station: str | None = None,
     recipe: Recipe | None = None,
+    golden_checker: GoldenChecker | None = check_golden,
 ) -> tuple[ModelEval, ModelEval | None, list[str]]:
     """Validation data and (with ``db``) the reviewed inspections; returns (candidate, current, notes).
 
@@ -190,5 +240,7 @@ def evaluate_for_gate(
                 notes.append("no usable reviewed inspections: scored on the validation data only")
         if not data:
             raise ValueError("nothing to score on: pick validation data or review some inspections first")
-        cand, cur = evaluate_pair(candidate, current, data, state, evaluator)
+        cand, cur = evaluate_pair(
+            candidate, current, data, state, evaluator, golden_checker=golden_checker, recipe=recipe
+        )
     return cand, cur, notes

@@ -43,6 +43,7 @@ from inspector.core.engine.parity_images import rebuild_parity_images
 from inspector.core.model_card import load_card, sha256_file
 from inspector.core.paths import user_data_dir
 from inspector.core.promotion import (
+    COMPRESSED_LIMITS,
     ComparisonRow,
     GateDecision,
     GateRules,
@@ -282,6 +283,10 @@ class ReleasePanel(QWidget):
 
     def _on_scored(self, result: tuple[ModelEval, ModelEval | None, list[str]]) -> None:
         self.candidate, self.current, notes = result
+        if self.candidate.compression.compressed and self.rules() == GateRules():
+            # untouched plain-retrain tolerances: show the compressed model's (the gate caps at them)
+            self.tnr_tol.setValue(100 * COMPRESSED_LIMITS.tnr_tolerance)
+            self.dice_tol.setValue(COMPRESSED_LIMITS.dice_defective_tolerance)
         self.comparison = compare(self.candidate, self.current)
         self.decision = gate(self.candidate, self.current, self.rules())
         self._fill_table()
