@@ -1,14 +1,15 @@
-"""History's "Export CSV…": the verdicts the current filter shows, oldest first, as a CSV file.
+"""History's "Export CSV…" and "Export Excel…": the verdicts the current filter shows, oldest first.
 
-The rows are read and written on the GUI task runner (a big log takes seconds), with the
-product, lot and shift of each part; inspector.core.verdict_export writes the file.
+The rows are read and the file written on the GUI task runner (a big log takes seconds), with the
+product, lot and shift of each part; inspector.core.verdict_export writes the file (the same
+columns in both formats).
 """
 
 from __future__ import annotations
 
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject
 from PySide6.QtWidgets import QFileDialog, QPushButton, QWidget
@@ -19,37 +20,52 @@ if TYPE_CHECKING:
     from inspector.ui.history_panel import HistoryPanel
 
 
-class CsvExporter(QObject):
+def write_file(kind: str, db: Any, path: Path, state: TaskState, filters: dict[str, Any]) -> int:
+    """Any thread: the verdicts as ``kind`` ("csv" | "xlsx"); the number of rows written."""
+    from inspector.core.verdict_export import export_csv, export_xlsx
+
+    return (export_xlsx if kind == "xlsx" else export_csv)(db, path, state, **filters)
+
+
+class VerdictExporter(QObject):
     """Exports what ``panel.current_filter()`` selects; says the outcome in the message area."""
+
+    kind = "csv"
+    label = "Export CSV…"
+    suffix = ".csv"
+    file_filter = "CSV (*.csv)"
 
     def __init__(self, panel: HistoryPanel) -> None:
         super().__init__(panel)
         self.panel = panel
         self.ctx = panel.ctx
-        self.tasks = TaskRunner(self, "history-export")
-        self.button = QPushButton("Export CSV…")
-        self.button.setToolTip("Write the verdicts the filter shows (all pages) to a CSV file")
+        self.tasks = TaskRunner(self, f"history-export{self.suffix}")
+        self.button = QPushButton(self.label)
+        self.button.setToolTip(f"Write the verdicts the filter shows (all pages): {self.file_filter}")
         self.button.clicked.connect(lambda: self.export())
 
     def export(self, path: Path | None = None) -> bool:
         if path is None:
-            start = str(Path.home() / f"verdicts_{datetime.now():%Y%m%d-%H%M}.csv")
+            start = str(Path.home() / f"verdicts_{datetime.now():%Y%m%d-%H%M}{self.suffix}")
             parent: QWidget = self.panel
-            chosen, _ = QFileDialog.getSaveFileName(parent, "Export verdicts", start, "CSV (*.csv)")
+            chosen, _ = QFileDialog.getSaveFileName(parent, "Export verdicts", start, self.file_filter)
             if not chosen:
                 return False
             path = Path(chosen)
         filters = self.panel.current_filter().query_kwargs(None)
-        db = self.ctx.db
+        db, kind = self.ctx.db, self.kind
 
         def run(state: TaskState) -> int:
-            from inspector.core.verdict_export import export_csv
-
-            return export_csv(db, path, state, **filters)
+            return write_file(kind, db, path, state, filters)
 
         self.button.setEnabled(False)
-        self.tasks.submit("export", run, on_done=lambda n: self._done(n, path), on_error=self._failed,
-                          on_progress=lambda done, _t, _m: self.button.setText(f"Exporting… {done}"))
+        self.tasks.submit(
+            "export",
+            run,
+            on_done=lambda n: self._done(n, path),
+            on_error=self._failed,
+            on_progress=lambda done, _t, _m: self.button.setText(f"Exporting… {done}"),
+        )
         return True
 
     def _done(self, n: int, path: Path) -> None:
@@ -62,4 +78,17 @@ class CsvExporter(QObject):
 
     def _reset(self) -> None:
         self.button.setEnabled(True)
-        self.button.setText("Export CSV…")
+        self.button.setText(self.label)
+
+
+class CsvExporter(VerdictExporter):
+    """History's "Export CSV…"."""
+
+
+class XlsxExporter(VerdictExporter):
+    """History's "Export Excel…": the same rows and columns as an .xlsx workbook."""
+
+    kind = "xlsx"
+    label = "Export Excel…"
+    suffix = ".xlsx"
+    file_filter = "Excel (*.xlsx)"

@@ -301,10 +301,12 @@ class HistoryPanel(QWidget):
         status.addWidget(self.count_label)
         status.addWidget(self.new_button)
         status.addStretch(1)
-        from inspector.ui.history_export import CsvExporter  # "Export CSV…" of what the filter shows
+        from inspector.ui.history_export import CsvExporter, XlsxExporter  # what the filter shows
 
         self.csv_export = CsvExporter(self)
         status.addWidget(self.csv_export.button)
+        self.xlsx_export = XlsxExporter(self)  # the same rows and columns as an Excel workbook
+        status.addWidget(self.xlsx_export.button)
         left = QWidget()
         ll = QVBoxLayout(left)
         ll.setContentsMargins(0, 0, 0, 0)
