@@ -15,6 +15,8 @@ from inspector.cli.selftest_cmd import add_parser as selftest_parser
 from inspector.cli.setpin_cmd import add_parser as set_pin_parser
 from inspector.lineio.cli import add_line_arguments
 
+KIOSK_HELP = ("start full screen on the line view for this product (name or id) and run it; leaving "
+              "takes a QA login (docs/gui.md)")
 STATION_FILTER_HELP = "only this station's inspections (default: every station logging into the database)"
 
 
@@ -54,6 +56,7 @@ def _backend(text: str) -> str:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="inspector", description="Defect-inspection station.")
+    parser.add_argument("--kiosk", metavar="PRODUCT", help=KIOSK_HELP)
     sub = parser.add_subparsers(dest="command")
 
     p = sub.add_parser("inspect", help="inspect a folder, hot folder, video or camera and log verdicts")
@@ -109,6 +112,7 @@ def build_parser() -> argparse.ArgumentParser:
     g = sub.add_parser("gui", help="open the station window (the default)")
     g.add_argument("--source", default=None, help="start on this source instead of the demo")
     g.add_argument("--model", type=Path)
+    g.add_argument("--kiosk", metavar="PRODUCT", help=KIOSK_HELP)
     _add_common(g)
     return parser
 
@@ -155,7 +159,7 @@ def main(argv: list[str] | None = None) -> int:
             return run_set_pin(args)
         from inspector.ui.app import run_gui  # lazily: headless commands never load Qt
 
-        return run_gui(args if args.command else None)
+        return run_gui(args if args.command or args.kiosk else None)
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return exitcodes.INTERRUPTED

@@ -37,13 +37,15 @@ class StartOptions:
     station: str | None = None
     archive_dir: Path | None = None
     autostart: bool = True
+    kiosk: str | None = None  # a product's name: full-screen line view, leaving takes a QA login
 
     @classmethod
     def from_args(cls, args: argparse.Namespace | None) -> StartOptions:
         if args is None:
             return cls()
         return cls(db_url=getattr(args, "db", None), model=getattr(args, "model", None),
-                   source=getattr(args, "source", None), station=getattr(args, "station", None))
+                   source=getattr(args, "source", None), station=getattr(args, "station", None),
+                   kiosk=getattr(args, "kiosk", None))
 
 
 def make_settings() -> QSettings:
@@ -214,7 +216,9 @@ def create_window(opts: StartOptions, settings: QSettings | None = None) -> Any:
     ctx.notify("info", f"Station {ctx.station} ready · recipe {recipe.name} v{recipe.version}")
     if opts.source:
         _preselect(window, opts.source)
-    if opts.autostart and Path(model.path).is_file():
+    if opts.kiosk:  # the line view for the product, full screen; it starts the run once the product loads
+        window.line_view.start_kiosk(opts.kiosk, autostart=opts.autostart)
+    elif opts.autostart and Path(model.path).is_file():
         # After the event loop starts, so the window is on screen before the model loads.
         QTimer.singleShot(0, window.live.start)
     return window
@@ -281,14 +285,32 @@ def _warm_up_drawing() -> None:
         render(image, prob, decision, mode, 0.5, show_verdict=True)
 
 
+def check_kiosk(opts: StartOptions) -> str:
+    """The kiosk product's name (by name or id); ValueError (KioskError) saying why it cannot run."""
+    from db.session import open_db
+    from inspector.ui.kiosk import resolve_kiosk_product
+
+    db = open_db(opts.db_url)
+    try:
+        return resolve_kiosk_product(db, opts.kiosk or "", opts.station or socket.gethostname())
+    finally:
+        db.dispose()
+
+
 def run_gui(args: argparse.Namespace | None = None) -> int:
+    opts = StartOptions.from_args(args)
+    if opts.kiosk is not None:
+        try:  # before anything starts: an unknown or unusable product is said and nothing runs
+            opts.kiosk = check_kiosk(opts)
+        except ValueError as exc:
+            print(f"inspector --kiosk: {exc}", file=sys.stderr)
+            return 2
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName(APP_NAME)
     app.setApplicationDisplayName("Defect Inspector")
     from inspector.ui.style import apply_style
 
     apply_style(app)  # type: ignore[arg-type]
-    opts = StartOptions.from_args(args)
     try:
         window = create_window(opts)
     except Exception as exc:  # startup: the one place a dialog is right

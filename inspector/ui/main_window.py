@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
 )
 
 from inspector.ui.context import AppContext
+from inspector.ui.line_mode import LineMode
 from inspector.ui.live_panel import LivePanel
 from inspector.ui.messages import MessageArea
 from inspector.ui.roles import RoleController
@@ -40,6 +41,8 @@ SHORTCUTS: list[tuple[str, str]] = [
     ("Ctrl+1 / Ctrl+2 / Ctrl+3 / Ctrl+4", "Live / History / Rules / Trainer tab"),
     ("Ctrl+M", "Show / hide the message area"),
     ("Ctrl+P", "Choose the product (model, recipe, source and line I/O in one step)"),
+    ("F11", "Line view, full screen (Esc leaves; there: Space start/pause, L lot, P product, R report, "
+            "M sound)"),
     ("Ctrl+Q", "Quit (asks first while a run is active)"),
 ]
 
@@ -87,6 +90,7 @@ class MainWindow(QMainWindow):
         self.products = ProductController(ctx, self.live, self)
         self.addToolBar(self.products.toolbar)
         self.status.watch_line(lambda: self.products.line)
+        self.line_view = LineMode(self)  # F11: the operator's full-screen line view; kiosk mode
         self.shortcuts_dialog: QDialog | None = None
         self.quit_dialog: QMessageBox | None = None
         self._closed = False
@@ -141,6 +145,7 @@ class MainWindow(QMainWindow):
             self._action(f"&{title}", lambda _=False, i=i: self.tabs.setCurrentIndex(i),
                          [f"Ctrl+{i + 1}"], view)
         view.addSeparator()
+        view.addAction(self.line_view.toggle_action)
         toggle = self.dock.toggleViewAction()
         toggle.setShortcut(QKeySequence("Ctrl+M"))
         view.addAction(toggle)
@@ -234,11 +239,15 @@ class MainWindow(QMainWindow):
         if self._closed:  # close() may come twice (menu, then the app or a test)
             super().closeEvent(event)
             return
+        if not self.line_view.may_close():  # a kiosk: leaving takes a QA login
+            event.ignore()
+            return
         if self.ctx.run_state in ("running", "paused") and not self._quit_confirmed:
             event.ignore()  # the station keeps inspecting unless the person confirms
             self.ask_quit()
             return
         self._closed = True
+        self.line_view.shutdown()
         self.save_settings()
         self.products.shutdown()
         self.live.shutdown()
