@@ -239,3 +239,29 @@ class Lot(Base):
     started_by: Mapped[str] = mapped_column(String(200), default="")
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     ended_by: Mapped[str | None] = mapped_column(String(200))
+
+
+class User(Base):
+    """A person's account (migration 0006; rules in inspector.core.accounts, queries in db.users).
+
+    ``password_hash`` is ``pbkdf2_sha256$iterations$salt$hash``; the password itself is never
+    stored. ``failed_logins`` counts wrong passwords in a row; ``locked_until`` is when the
+    next one is checked again.
+    """
+
+    __tablename__ = "app_user"  # "user" is reserved in PostgreSQL
+    __table_args__ = (CheckConstraint("role IN ('operator', 'qa', 'engineer', 'admin')", name="role"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    display_name: Mapped[str] = mapped_column(String(200), default="")
+    role: Mapped[str] = mapped_column(String(16))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    enabled: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_by: Mapped[str] = mapped_column(String(200), default="")
+    changed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    changed_by: Mapped[str] = mapped_column(String(200), default="")
+    password_changed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

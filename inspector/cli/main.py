@@ -13,6 +13,7 @@ from inspector.cli.product_cmd import add_parser as product_parser
 from inspector.cli.report_cmd import add_parser as report_parser
 from inspector.cli.selftest_cmd import add_parser as selftest_parser
 from inspector.cli.setpin_cmd import add_parser as set_pin_parser
+from inspector.cli.user_cmd import add_parser as user_parser
 from inspector.lineio.cli import add_line_arguments
 
 KIOSK_HELP = ("start full screen on the line view for this product (name or id) and run it; leaving "
@@ -104,6 +105,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_common(r, STATION_FILTER_HELP)
 
     _add_common(set_pin_parser(sub))
+    user_parser(sub, _add_common)
     product_parser(sub, _add_common, add_line_arguments)
     report_parser(sub, _add_common)
     selftest_parser(sub, backend_type=_backend)
@@ -157,6 +159,10 @@ def main(argv: list[str] | None = None) -> int:
             from inspector.cli.setpin_cmd import run_set_pin
 
             return run_set_pin(args)
+        if command == "user":
+            from inspector.cli.user_cmd import run_user
+
+            return run_user(args)
         from inspector.ui.app import run_gui  # lazily: headless commands never load Qt
 
         return run_gui(args if args.command or args.kiosk else None)
