@@ -91,9 +91,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--images", type=int, default=24, help="demo images in the lot")
     args = p.parse_args(argv)
 
+    out: Path = args.out.resolve()
+    requested = args.model.resolve() if args.model else None
     tmp = Path(tempfile.mkdtemp(prefix="inspector-line-shots-"))
+    os.chdir(tmp)  # the product's folder and the reports as relative paths: no temp names in the shots
     os.environ.setdefault("INSPECTOR_SETTINGS", str(tmp / "settings.ini"))
-    os.environ.setdefault("INSPECTOR_DATA_DIR", str(tmp / "data"))
+    os.environ.setdefault("INSPECTOR_DATA_DIR", "data")
     from demo_standin_model import pick_model
     from PySide6.QtWidgets import QApplication
 
@@ -102,9 +105,8 @@ def main(argv: list[str] | None = None) -> int:
 
     app = QApplication([sys.argv[0]])
     apply_style(app)
-    out: Path = args.out
     out.mkdir(parents=True, exist_ok=True)
-    model = pick_model(tmp, args.model)
+    model = pick_model(tmp, requested)
     window = create_window(
         StartOptions(
             db_url=f"sqlite:///{tmp / 'station.db'}",
@@ -125,7 +127,7 @@ def main(argv: list[str] | None = None) -> int:
         widget.grab().save(str(path), "PNG", 0)  # type: ignore[attr-defined]
         shots.append(path)
 
-    make_product(window.ctx.db, model, demo_folder(tmp / "parts", args.images))
+    make_product(window.ctx.db, model, demo_folder(Path("parts"), args.images))
     pc = window.products
     picker = pc.choose_dialog()
     wait_for(app, lambda: picker.list.count() > 0, 10)
@@ -145,6 +147,7 @@ def main(argv: list[str] | None = None) -> int:
     wait_for(app, lambda: live.last_summary is not None, 180)
     pump(app, 1.0)
     view = mode.view
+    view.message_label.clear()  # the run's messages name the temp folder: not for the docs
     picks: dict[str, object] = {}
     for row in range(live.recent.count()):  # newest first: the newest of each verdict
         r = live.recent.result_at(row)
