@@ -213,6 +213,7 @@ def test_trainer_tab_offers_fine_tuning_when_the_card_has_a_config(
     arch = {"base_filters": 8, "depth": 2, "batchnorm": False}
     prod = build_tiny_model(tmp_path / "prod" / "model.onnx", card={"name": "prod", "config": arch})
     ctx = AppContext(db, "test", settings, RECIPE, ModelState(bare, load_card(bare)))
+    ctx.set_role("engineer", "erin")  # training needs an engineer
     panel = TrainerPanel(ctx)
     qtbot.addWidget(panel)
     panel.trainer_cmd = [sys.executable, str(FAKE), "--mode", "ok"]

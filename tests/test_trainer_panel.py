@@ -46,7 +46,9 @@ def ctx(db: Database, tmp_path: Path) -> AppContext:
     settings.setValue("trainer/runs_dir", str(tmp_path / "runs"))
     settings.setValue("trainer/models_dir", str(tmp_path / "models"))
     blind = build_tiny_model(tmp_path / "prod" / "model.onnx", level=10.0, card={"name": "blind"})
-    return AppContext(db, "test", settings, RECIPE, ModelState(blind, load_card(blind)))
+    c = AppContext(db, "test", settings, RECIPE, ModelState(blind, load_card(blind)))
+    c.set_role("engineer", "erin")  # training and export need an engineer (inspector.core.accounts)
+    return c
 
 
 def make_panel(qtbot, ctx: AppContext, data: Path | None, mode: str = "ok", export_from: Path | None = None):
@@ -226,6 +228,7 @@ def test_export_gate_promote_and_engine_rebuild(
     assert rel.table.rowCount() == 6
     assert rel.table.item(0, 1).text() == "Dice defective"
 
+    ctx.set_role("operator")
     assert not rel.promote_button.isEnabled()  # operator
     ctx.set_role("qa", "qa-anna")
     assert rel.promote_button.isEnabled()

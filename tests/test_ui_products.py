@@ -202,6 +202,9 @@ def test_qa_saves_the_current_setup_as_a_product(qtbot, window, tiny_model, imag
     assert not picker.new_button.isEnabled()  # operators cannot
     ctx.set_role("qa", "Quinn QA")
     picker._update_buttons()
+    assert not picker.new_button.isEnabled()  # nor QA: products are set up by engineers
+    ctx.set_role("engineer", "Erin Engineer")
+    picker._update_buttons()
     assert picker.new_button.isEnabled()
     dialog = picker.new_from_current()
     assert dialog is not None
@@ -214,7 +217,7 @@ def test_qa_saves_the_current_setup_as_a_product(qtbot, window, tiny_model, imag
     assert (p.spec.image.width, p.spec.image.height, p.spec.image.channels) == (64, 64, 1)
     assert p.spec.source.spec == str(image_folder)
     assert p.spec.line_io.modbus_port == 15020
-    assert p.created_by == "Quinn QA"
+    assert p.created_by == "Erin Engineer"
     qtbot.waitUntil(lambda: picker.select("Bracket B"), timeout=5000)
 
 

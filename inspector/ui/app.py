@@ -193,7 +193,7 @@ def create_window(opts: StartOptions, settings: QSettings | None = None) -> Any:
     """Open the DB, resolve recipe and model, build the context and the main window (shown by caller)."""
     from db.session import open_db
     from inspector.ui.main_window import MainWindow
-    from inspector.ui.roles import AuditLog
+    from inspector.ui.roles import AuditLog, startup_accounts
 
     settings = settings or make_settings()
     db = open_db(opts.db_url)
@@ -203,6 +203,7 @@ def create_window(opts: StartOptions, settings: QSettings | None = None) -> Any:
     model = load_start_model(db, opts.model, messages, refused)
     ctx = AppContext(db, opts.station or socket.gethostname(), settings, recipe, model)
     ctx.archive_dir = opts.archive_dir or default_archive_dir()
+    ctx.accounts = startup_accounts(db, messages)  # user accounts, or the shared QA PIN (none yet)
     audit = AuditLog(db, ctx)
     audit.failed.connect(lambda text: ctx.notify("error", text))
     ctx.audit_sink = audit.record

@@ -10,6 +10,7 @@ from typing import Any
 
 from PySide6.QtCore import QObject, QSettings, Signal
 
+from inspector.core.accounts import Right, Role, allowed, needs_text
 from inspector.core.model_card import ModelCard
 from inspector.core.recipe import Recipe
 
@@ -34,7 +35,7 @@ class AppContext(QObject):
 
     recipe_changed = Signal(object)  # Recipe
     model_changed = Signal(object)  # ModelState
-    role_changed = Signal(str)  # "operator" | "qa"
+    role_changed = Signal(str)  # "operator" | "qa" | "engineer" | "admin" (also on login/logout, accounts)
     message = Signal(str, str)  # level ("info" | "warning" | "error"), text
     inspection_logged = Signal(int)  # inspection id, after commit
     # Added by the Live/main-window side (note for the History/Rules panels):
@@ -55,7 +56,11 @@ class AppContext(QObject):
         self._recipe = recipe
         self._model = model
         self._role = "operator"
-        self.user = "operator"
+        self.user = "operator"  # the actor of audit events, reviews, lots: the logged-in user name
+        self.personal = False  # a person is logged in (False: the station's anonymous operator session)
+        # The station has user accounts (db.users.has_accounts; read at start-up, refreshed by roles):
+        # False is the legacy set-up with the shared QA PIN.
+        self.accounts = False
         self.archive_dir: Path | None = None
         self.run_state = "idle"
         # Set by the app to a non-blocking writer (roles.AuditLog.record); None = audit disabled.
@@ -84,10 +89,38 @@ class AppContext(QObject):
     def set_role(self, role: str, user: str | None = None) -> None:
         self._role = role
         self.user = user or role
+        self.personal = bool(user) or role != Role.OPERATOR
         self.role_changed.emit(role)
 
     def is_qa(self) -> bool:
-        return self._role == "qa"
+        """QA or a higher role (engineer, admin) is logged in."""
+        return self._role in (Role.QA, Role.ENGINEER, Role.ADMIN)
+
+    def set_accounts(self, accounts: bool) -> None:
+        if accounts != self.accounts:
+            self.accounts = accounts
+            self.role_changed.emit(self._role)  # the anonymous session's rights depend on it
+
+    def may(self, right: Right) -> bool:
+        """The rights table (inspector.core.accounts) for this session."""
+        return allowed(self._role, right, personal=self.personal, accounts=self.accounts)
+
+    def needs(self, right: Right) -> str:
+        """Empty when allowed, else what it takes (for tooltips and refusals)."""
+        if self.may(right):
+            return ""
+        if not self.personal and allowed(Role.OPERATOR, right, accounts=self.accounts):
+            return "needs a personal login (Role ▸ Log in…)"
+        return f"{needs_text(right)} (Role ▸ Log in…)"
+
+    def refuse(self, right: Right, what: str) -> bool:
+        """Checked at the action (a disabled button is not security): True, with a message and an
+        audit event, when this session may not do ``what``."""
+        if self.may(right):
+            return False
+        self.notify("warning", f"{what} refused: {self.needs(right)}.")
+        self.audit("access.denied", {"right": right.value, "what": what, "role": self._role})
+        return True
 
     def notify(self, level: str, text: str) -> None:
         self.message.emit(level, text)

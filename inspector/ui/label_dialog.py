@@ -16,6 +16,7 @@ from PySide6.QtWidgets import QDialog, QDialogButtonBox, QLabel, QLineEdit, QVBo
 
 from db import queries
 from db.blobs import encode_mask_png
+from inspector.core.accounts import Right
 from inspector.core.review_export import decode_mask_png, source_image
 from inspector.ui.context import AppContext
 from inspector.ui.label_editor import LabelEditor
@@ -73,6 +74,8 @@ class LabelEditorDialog(QDialog):
         mask = self.editor.mask()
         if not mask.any():
             self.ctx.notify("warning", "Nothing is labelled: draw the defect before saving.")
+            return None
+        if self.ctx.refuse(Right.REVIEW, "Saving a label"):
             return None
         try:
             self.review_id = queries.add_review(

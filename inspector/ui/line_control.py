@@ -35,6 +35,7 @@ from PySide6.QtWidgets import (
 
 from db.writer import RowContext
 from inspector.core import lots
+from inspector.core.accounts import Right
 from inspector.core.lots import LotError, LotInfo
 from inspector.core.products import (
     DefectRateGuard,
@@ -294,6 +295,8 @@ class ProductController(QObject):
 
     # -- lots -------------------------------------------------------------------------------
     def start_lot(self, code: str) -> bool:
+        if self.ctx.refuse(Right.LOT, "Starting a lot"):
+            return False
         try:
             code = lots.check_code(code)
         except LotError as exc:
@@ -323,6 +326,8 @@ class ProductController(QObject):
         lot = self.lot
         if lot is None:
             self.ctx.notify("warning", "No lot is open")
+            return False
+        if self.ctx.refuse(Right.LOT, "Ending a lot"):
             return False
         if self.live.controller.is_active():
             self.ctx.notify(

@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from inspector.core.accounts import Right
 from inspector.ui.context import AppContext
 from inspector.ui.line_mode import LineMode
 from inspector.ui.live_panel import LivePanel
@@ -151,19 +152,25 @@ class MainWindow(QMainWindow):
         view.addAction(toggle)
         self.addAction(toggle)
         role = mb.addMenu("R&ole")
-        self.qa_action = self._action("&QA login…", self.roles.request_qa, None, role)
-        self.logout_action = self._action("&Operator mode", self.roles.logout, None, role)
+        self.qa_action = self._action("&Log in…", self.roles.request_login, None, role)
+        self.logout_action = self._action("Log &out (operator mode)", self.roles.logout, None, role)
         self.pin_action = self._action("&Change PIN…", self.roles.change_pin, None, role)
+        role.addSeparator()
+        self.users_action = self._action("&Users…", self.roles.open_users, None, role)
         self.ctx.role_changed.connect(self._on_role)
         self._on_role(self.ctx.role)
         helpm = mb.addMenu("&Help")
         self._action("&Keyboard shortcuts", self.show_shortcuts, ["F1"], helpm)
 
     def _on_role(self, _role: str) -> None:
-        qa = self.ctx.is_qa()
+        qa, account = self.ctx.is_qa(), self.roles.session == "account"
         self.qa_action.setEnabled(not qa)
-        self.logout_action.setEnabled(qa)
-        self.pin_action.setEnabled(qa)  # only QA may change its own PIN
+        self.logout_action.setEnabled(self.ctx.personal)
+        # a PIN session may change the shared PIN; an account session its own password
+        self.pin_action.setText("&Change my password…" if account else "&Change PIN…")
+        self.pin_action.setEnabled(account or (qa and not self.ctx.accounts))
+        self.users_action.setEnabled(self.ctx.may(Right.USERS))
+        self.users_action.setStatusTip(self.ctx.needs(Right.USERS) or "Add users, reset passwords, roles")
 
     def show_shortcuts(self) -> QDialog:
         """A non-modal list of the shortcuts (it never blocks the line)."""

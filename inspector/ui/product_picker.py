@@ -2,8 +2,9 @@
 
 The list shows every product with what it runs (model, recipe version, source, line I/O, the
 images it expects); Choose switches model, recipe and source in one step (audited, refused while
-a run or a lot is active). QA can save the current setup as a product and import or export
-products as one file (``inspector product export/import`` does the same headless).
+a run or a lot is active). An engineer (or admin) can save the current setup as a product and
+import products; anyone can export products as one file (``inspector product export/import``
+does the same headless).
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from PySide6.QtWidgets import (
 )
 
 from inspector.core import products
+from inspector.core.accounts import Right
 from inspector.core.model_card import sha256_file
 from inspector.core.products import ImageSpec, LineSettings, ProductSpec, SourceSettings, StoredProduct
 from inspector.ui.tasks import WRITE_LANE, TaskRunner, TaskState
@@ -152,8 +154,8 @@ class ProductPicker(QDialog):
         self.list.setCurrentRow(rows[0] if rows else (0 if got else -1))
         if not got:
             self.detail.setText(
-                "<h2>No products yet</h2><p>QA: set up model, recipe and source on the Live tab, then "
-                "<b>Save current as product…</b>, or import a product file.</p>"
+                "<h2>No products yet</h2><p>An engineer: set up model, recipe and source on the Live tab, "
+                "then <b>Save current as product…</b>, or import a product file.</p>"
             )
         self._apply_filter(self.filter_edit.text())
         self._update_buttons()
@@ -189,10 +191,10 @@ class ProductPicker(QDialog):
         have = self.selected() is not None
         self.choose_button.setEnabled(have and why is None)
         self.why_label.setText(why or "")
-        qa = self.ctx.is_qa()
-        self.new_button.setEnabled(qa)
-        self.import_button.setEnabled(qa)
-        tip = "" if qa else "QA only (Role ▸ QA login…)"
+        needs = self.ctx.needs(Right.PRODUCTS)  # products are set up by engineers
+        self.new_button.setEnabled(not needs)
+        self.import_button.setEnabled(not needs)
+        tip = f"Setting up products {needs}" if needs else ""
         self.new_button.setToolTip(tip)
         self.import_button.setToolTip(tip)
         self.export_button.setEnabled(have)
@@ -227,8 +229,7 @@ class ProductPicker(QDialog):
         return True
 
     def import_file(self, path: Path | None = None, replace: bool = False) -> bool:
-        if not self.ctx.is_qa():
-            self.ctx.notify("warning", "Importing a product needs QA (Role ▸ QA login…)")
+        if self.ctx.refuse(Right.PRODUCTS, "Importing a product"):
             return False
         if path is None:
             chosen, _ = QFileDialog.getOpenFileName(
@@ -268,8 +269,7 @@ class ProductPicker(QDialog):
         return True
 
     def new_from_current(self) -> NewProductDialog | None:
-        if not self.ctx.is_qa():
-            self.ctx.notify("warning", "Saving a product needs QA (Role ▸ QA login…)")
+        if self.ctx.refuse(Right.PRODUCTS, "Saving a product"):
             return None
         dialog = NewProductDialog(self.c, self)
         dialog.saved.connect(lambda name: self.reload(select=name))
@@ -278,7 +278,7 @@ class ProductPicker(QDialog):
 
 
 class NewProductDialog(QDialog):
-    """QA: the current model, recipe and source (and the line I/O given here) as a product."""
+    """Engineer: the current model, recipe and source (and the line I/O given here) as a product."""
 
     saved = Signal(str)
 
@@ -375,6 +375,8 @@ class NewProductDialog(QDialog):
         )
 
     def save(self) -> bool:
+        if self.ctx.refuse(Right.PRODUCTS, "Saving a product"):
+            return False
         try:
             spec = self.spec()
         except ValueError as exc:

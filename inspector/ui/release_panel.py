@@ -39,6 +39,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from inspector.core.accounts import Right
 from inspector.core.engine.parity_images import rebuild_parity_images
 from inspector.core.model_card import load_card, sha256_file
 from inspector.core.paths import user_data_dir
@@ -67,6 +68,7 @@ from inspector.ui.trainer_tasks import BackgroundTask
 
 ENGINE_UNAVAILABLE = 3  # exit code of `python -m inspector.core.engine build`: no TensorRT / GPU
 HISTORY_HEADERS = ["", "Model", "sha256", "Last made production", "By", "Gate"]
+ENGINE_TIP = "For the production model; a child process. Without TensorRT the station keeps ONNX Runtime."
 
 
 class ReleasePanel(QWidget):
@@ -152,10 +154,8 @@ class ReleasePanel(QWidget):
         self.promote_button = QPushButton("3. Promote to production (QA)")
         self.promote_button.clicked.connect(self.promote)
         self.engine_button = QPushButton("Rebuild TensorRT engine")
-        self.engine_button.setToolTip(
-            "For the production model; a child process. Without TensorRT the station keeps ONNX Runtime."
-        )
-        self.engine_button.clicked.connect(lambda: self.build_engine(self.ctx.model.path))
+        self.engine_button.setToolTip(ENGINE_TIP)
+        self.engine_button.clicked.connect(self.rebuild_engine)
         self.production_label = QLabel("")
         self.production_label.setWordWrap(True)
         self.history_table = QTableWidget(0, len(HISTORY_HEADERS))
@@ -206,10 +206,14 @@ class ReleasePanel(QWidget):
         return self.proc.is_running() or self.task.is_running() or self.engine_images.is_running()
 
     def _update(self) -> None:
-        busy, qa = self._busy(), self.ctx.is_qa()
+        busy, qa = self._busy(), self.ctx.may(Right.PROMOTE)
         exported = self.run is not None and self.run.exported_model is not None
-        self.export_button.setEnabled(not busy and self.run is not None and self.run.has_checkpoint)
-        self.evaluate_button.setEnabled(not busy and exported)
+        train_needs = self.ctx.needs(Right.TRAIN)
+        self.export_button.setEnabled(
+            not busy and not train_needs and self.run is not None and self.run.has_checkpoint
+        )
+        self.export_button.setToolTip(f"Export {train_needs}" if train_needs else "")
+        self.evaluate_button.setEnabled(not busy and exported)  # scoring changes nothing: anyone may
         failed = self.decision is not None and not self.decision.passed
         self.override_check.setEnabled(qa and failed)
         self.override_reason.setEnabled(qa and failed and self.override_check.isChecked())
@@ -218,13 +222,17 @@ class ReleasePanel(QWidget):
             or (self.override_check.isChecked() and bool(self.override_reason.text().strip()))
         )
         self.promote_button.setEnabled(not busy and qa and may)
-        self.promote_button.setToolTip("" if qa else "QA only: log in as QA (Role menu)")
+        self.promote_button.setToolTip(f"Promotion {self.ctx.needs(Right.PROMOTE)}" if not qa else "")
+        for b in (self.rollback_button, self.rollback_to_button):
+            b.setToolTip(f"Rollback {self.ctx.needs(Right.PROMOTE)}" if not qa else "")
         self.rollback_button.setEnabled(not busy and qa)
         selected = self.selected_history()
         self.rollback_to_button.setEnabled(
             not busy and qa and selected is not None and not selected.is_active
         )
-        self.engine_button.setEnabled(not busy and Path(self.ctx.model.path).is_file())
+        engine_needs = self.ctx.needs(Right.ENGINE)
+        self.engine_button.setEnabled(not busy and not engine_needs and Path(self.ctx.model.path).is_file())
+        self.engine_button.setToolTip(f"Rebuilding the engine {engine_needs}" if engine_needs else ENGINE_TIP)
 
     # -- run selection -------------------------------------------------------------------------
     def set_run(self, run: RunInfo | None) -> None:
@@ -252,7 +260,7 @@ class ReleasePanel(QWidget):
 
     # -- 1. export -----------------------------------------------------------------------------
     def export(self) -> None:
-        if self.run is None or self._busy():
+        if self.run is None or self._busy() or self.ctx.refuse(Right.TRAIN, "Export"):
             return
         self._proc_kind = "export"
         self.state_label.setText(f"Exporting {self.run.name} to ONNX…")
@@ -308,8 +316,7 @@ class ReleasePanel(QWidget):
 
     # -- 3. promote ----------------------------------------------------------------------------
     def promote(self) -> bool:
-        if not self.ctx.is_qa():
-            self.ctx.notify("warning", "Only QA may promote a model.")
+        if self.ctx.refuse(Right.PROMOTE, "Promotion"):
             return False
         if self.decision is None or self.candidate is None or self.run is None:
             self.ctx.notify("warning", "Evaluate the candidate against production first.")
@@ -382,6 +389,19 @@ class ReleasePanel(QWidget):
         self.model_applied.emit(state)
 
     # -- engine --------------------------------------------------------------------------------
+    def rebuild_engine(self) -> bool:
+        """The Rebuild button: the production model's engine (after a promotion it is rebuilt by
+        the promotion itself)."""
+        if self.ctx.refuse(Right.ENGINE, "Rebuilding the TensorRT engine"):
+            return False
+        if self._busy() or not Path(self.ctx.model.path).is_file():
+            return False
+        self.ctx.audit(
+            "engine.rebuild", {"model": str(self.ctx.model.path), "sha256": self.ctx.model.card.sha256}
+        )
+        self.build_engine(self.ctx.model.path)
+        return True
+
     def build_engine(self, onnx: Path) -> None:
         """Rebuild the engine for ``onnx`` (a child process), its parity check on real images: the
         product's recent logged images, topped up from the selected run's validation split."""
@@ -540,8 +560,7 @@ class ReleasePanel(QWidget):
 
     def rollback(self, to_sha: str | None = None) -> bool:
         """Back to the previous production model, or to any earlier one (``to_sha``), in one step."""
-        if not self.ctx.is_qa():
-            self.ctx.notify("warning", "Only QA may roll back the model.")
+        if self.ctx.refuse(Right.PROMOTE, "Rollback"):
             return False
         try:
             info = rollback(self.ctx.db, self.ctx.user, to_sha=to_sha)

@@ -26,6 +26,7 @@ from PySide6.QtWidgets import QHBoxLayout, QToolButton, QWidget
 
 from db import queries
 from db.queries import HistoryRow
+from inspector.core.accounts import Right
 from inspector.core.types import Verdict
 from inspector.ui.context import AppContext
 from inspector.ui.tasks import WRITE_LANE, Job, TaskRunner, TaskState
@@ -111,6 +112,8 @@ class ReviewActions(QObject):
         if row is None:
             self._ctx.notify("warning", "Select an inspection before labelling a defect.")
             return None
+        if self._ctx.refuse(Right.REVIEW, "Labelling a defect"):
+            return None
         try:  # another module; a broken import must not cost the one-key dispositions
             from inspector.ui.label_dialog import open_label_editor
         except Exception as exc:
@@ -144,6 +147,8 @@ class ReviewActions(QObject):
         row, spec = self._row, BY_VALUE[disposition]
         if row is None:
             self._ctx.notify("warning", "Select an inspection before recording a review.")
+            return None
+        if self._ctx.refuse(Right.REVIEW, "Reviews"):  # a review names the person who made it
             return None
         if row.verdict not in spec.verdicts:
             keys = ", ".join(f"{d.key} = {d.label.lower()}" for d in fitting(row.verdict))

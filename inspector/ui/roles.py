@@ -1,15 +1,18 @@
-"""Operator / QA roles: a PIN-protected QA mode, and the audit trail of who did what.
+"""Who is at the station: personal accounts (user name + password, roles operator / qa /
+engineer / admin), the legacy shared QA PIN until the first admin exists, and the audit trail.
 
-The PIN and the login lockout live in the owner-only secrets file of
-:mod:`inspector.core.secret_store` (never in QSettings, which is world-readable).
-There is no default PIN: until one is set with ``inspector set-pin`` QA is locked and
-the login dialog says so. A hash an older version kept in QSettings is moved there
-once (unless it is the old default "0000") and removed from QSettings.
-
-The login dialog asks for the person's name and the PIN; the name is the actor of
-every audit event while the QA session lasts, and of failed logins. Logins (also
-failed ones), logouts and PIN changes are audit events; every write goes through
-:class:`AuditLog` through the GUI task runner so the UI never waits on the DB.
+- With accounts (``db.users``; rules and the rights table in :mod:`inspector.core.accounts`)
+  *Role ▸ Log in…* takes a user name and password; the session's role decides what the
+  panels enable (``ctx.may(right)``), and each action checks again (``ctx.refuse``). The user
+  name is the actor of every audit event, review, recipe version, promotion and lot action.
+  Without a login the station runs as the anonymous operator (inspect, lots).
+- Until the first admin account exists (``inspector user add --role admin NAME``) the shared
+  QA PIN keeps working as a QA login, with a name typed at login, as before: the PIN and its
+  lockout live in the owner-only secrets file of :mod:`inspector.core.secret_store`. Once an
+  admin exists the PIN is no longer accepted (a PIN session still open is ended): a shared
+  secret cannot say who did something, and every account holder has their own password.
+- Logins (also failed ones), logouts and PIN / password changes are audit events; every
+  database write goes through the GUI task runner so the UI never waits on the DB.
 """
 
 from __future__ import annotations
@@ -18,18 +21,10 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import QObject, QSettings, Qt, QTimer, Signal
-from PySide6.QtWidgets import (
-    QDialog,
-    QDialogButtonBox,
-    QFormLayout,
-    QLabel,
-    QLineEdit,
-    QPushButton,
-    QVBoxLayout,
-    QWidget,
-)
+from PySide6.QtCore import QObject, QSettings, Signal
+from PySide6.QtWidgets import QDialog, QWidget
 
+from inspector.core.accounts import Right, Role, min_role
 from inspector.core.secret_store import (
     ITERATIONS,
     LOCK_AFTER,
@@ -44,17 +39,32 @@ from inspector.core.secret_store import (
     verify_pin,
 )
 from inspector.ui.context import AppContext
+from inspector.ui.login_dialog import NAME_MAX, ChangePasswordDialog, ChangePinDialog, LoginDialog
 from inspector.ui.settings import get_flag
 from inspector.ui.tasks import WRITE_LANE, Job, TaskRunner, TaskState
 
 log = logging.getLogger(__name__)
 
-__all__ = ["ITERATIONS", "LOCK_AFTER", "OPERATOR", "PIN_KEY", "QA", "AuditLog", "ChangePinDialog",
-           "LoginDialog", "PinStore", "RoleController", "hash_pin", "verify_pin"]
+__all__ = [
+    "ITERATIONS",
+    "LOCK_AFTER",
+    "NAME_MAX",
+    "OPERATOR",
+    "PIN_KEY",
+    "QA",
+    "AuditLog",
+    "ChangePasswordDialog",
+    "ChangePinDialog",
+    "LoginDialog",
+    "PinStore",
+    "RoleController",
+    "hash_pin",
+    "startup_accounts",
+    "verify_pin",
+]
 
 PIN_KEY = "roles/qa_pin_hash"  # where versions before the secrets file kept the hash (migrated once)
 PIN_DEFAULT_KEY = "roles/pin_is_default"
-NAME_MAX = 100  # audit_event.actor holds 200
 OPERATOR, QA = "operator", "qa"
 
 
@@ -74,19 +84,28 @@ class PinStore:
     def _migrate(self) -> None:
         legacy = self.settings.value(PIN_KEY)
         stored = str(legacy) if legacy else None
-        done = self.store.adopt_legacy_hash(stored, get_flag(self.settings, PIN_DEFAULT_KEY, False),
-                                            origin=f"QSettings {self.settings.fileName()}")
+        done = self.store.adopt_legacy_hash(
+            stored,
+            get_flag(self.settings, PIN_DEFAULT_KEY, False),
+            origin=f"QSettings {self.settings.fileName()}",
+        )
         if stored is not None or self.settings.contains(PIN_DEFAULT_KEY):
             self.settings.remove(PIN_KEY)
             self.settings.remove(PIN_DEFAULT_KEY)
             self.settings.sync()
         if done == "adopted":
-            log.warning("the QA PIN hash moved from %s to %s (owner-only)",
-                        self.settings.fileName(), self.store.path)
+            log.warning(
+                "the QA PIN hash moved from %s to %s (owner-only)", self.settings.fileName(), self.store.path
+            )
         elif done != "none":
-            log.warning("a QA PIN hash in %s was not used (%s) and is removed; QA login needs `%s`"
-                        " unless %s already holds a PIN", self.settings.fileName(), done, SET_PIN_COMMAND,
-                        self.store.path)
+            log.warning(
+                "a QA PIN hash in %s was not used (%s) and is removed; QA login needs `%s`"
+                " unless %s already holds a PIN",
+                self.settings.fileName(),
+                done,
+                SET_PIN_COMMAND,
+                self.store.path,
+            )
 
     def has_pin(self) -> bool:
         try:
@@ -135,8 +154,15 @@ class AuditLog(QObject):
 
     def record(self, actor: str, action: str, details: dict[str, Any]) -> Job[int]:
         return self.tasks.submit(
-            "audit", _write_audit, self._db, actor, action, details,
-            lane=WRITE_LANE, supersede=False, on_error=lambda message: self._failed(action, message),
+            "audit",
+            _write_audit,
+            self._db,
+            actor,
+            action,
+            details,
+            lane=WRITE_LANE,
+            supersede=False,
+            on_error=lambda message: self._failed(action, message),
         )
 
     def submit(self, tag: str, fn: Callable[..., Any], *args: Any, **callbacks: Any) -> Job[Any]:
@@ -158,208 +184,148 @@ def _write_audit(_state: TaskState, db: Any, actor: str, action: str, details: d
     return audit(db, actor, action, details)
 
 
-class LoginDialog(QDialog):
-    """Name and PIN prompt for QA mode; stays open with a message on a wrong PIN.
+def startup_accounts(db: Any, messages: list[tuple[str, str]]) -> bool:
+    """Read once at start-up (before the event loop, like the recipe): does the station have
+    user accounts? When the database cannot say, accounts are assumed (the shared PIN is not
+    accepted and reviews need a login): failing closed."""
+    from db.users import has_accounts
 
-    While QA is locked (no PIN set, or too many wrong PINs: the secrets file says so,
-    whichever dialog or process counted them) OK is disabled and the wait counts down.
-    """
-
-    # name given, audit details ({"reason": "wrong_pin" | "locked" | "no_pin", ...})
-    login_failed = Signal(str, object)
-
-    def __init__(self, pins: PinStore, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setWindowTitle("QA login")
-        self.setMinimumWidth(380)
-        self.pins = pins
-        self.name_edit = QLineEdit()
-        self.name_edit.setMaxLength(NAME_MAX)
-        self.name_edit.setPlaceholderText("your name (required, for the audit log)")
-        self.pin_edit = QLineEdit()
-        self.pin_edit.setEchoMode(QLineEdit.EchoMode.Password)
-        self.pin_edit.setPlaceholderText("PIN")
-        self.error_label = QLabel("")
-        self.error_label.setProperty("error", True)
-        self.error_label.setWordWrap(True)
-        self.hint_label = QLabel("")
-        self.hint_label.setProperty("hint", True)
-        self.hint_label.setWordWrap(True)
-        self.hint_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        title = QLabel("QA mode unlocks recipe changes and model management.")
-        title.setWordWrap(True)
-        form = QFormLayout()
-        form.addRow("Name", self.name_edit)
-        form.addRow("PIN", self.pin_edit)
-        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok
-                                        | QDialogButtonBox.StandardButton.Cancel)
-        self.buttons.accepted.connect(self._try)
-        self.buttons.rejected.connect(self.reject)
-        layout = QVBoxLayout(self)
-        layout.setSpacing(10)
-        layout.addWidget(title)
-        layout.addLayout(form)
-        layout.addWidget(self.hint_label)
-        layout.addWidget(self.error_label)
-        layout.addWidget(self.buttons)
-        self.failures = 0  # wrong PINs typed in this dialog
-        self.user = ""
-        self.weak_pin = False  # the right PIN was shorter than MIN_PIN_LEN (kept from an older version)
-        self.countdown = QTimer(self)
-        self.countdown.setInterval(500)
-        self.countdown.timeout.connect(self._refresh_lock)
-        self._show_no_pin(not pins.has_pin())
-        self._refresh_lock()
-
-    @property
-    def ok_button(self) -> QPushButton:
-        return self.buttons.button(QDialogButtonBox.StandardButton.Ok)
-
-    def _show_no_pin(self, no_pin: bool) -> None:
-        if no_pin:
-            why = self.pins.error or "no QA PIN is set on this computer"
-            self.hint_label.setText(f"QA is locked: {why}. Set a PIN (at least {MIN_PIN_LEN} characters) "
-                                    f"in a terminal with\n    {SET_PIN_COMMAND}")
-        self.hint_label.setVisible(no_pin)
-
-    def _refresh_lock(self) -> None:
-        """Disable OK while the secrets file says QA is locked; show the wait; re-enable after."""
-        remaining = self.pins.lock_remaining()
-        if remaining > 0:
-            self.ok_button.setEnabled(False)
-            self.error_label.setText(f"Too many wrong PINs in a row: wait {format_wait(remaining)} "
-                                     "before the next try.")
-            if not self.countdown.isActive():
-                self.countdown.start()
-            return
-        self.countdown.stop()
-        if not self.ok_button.isEnabled():
-            self.ok_button.setEnabled(True)
-            self.error_label.setText("")
-
-    def _try(self) -> None:
-        name = " ".join(self.name_edit.text().split())
-        if not name:
-            self.error_label.setText("Enter your name: it goes into the audit log with every QA action.")
-            self.name_edit.setFocus()
-            return
-        pin = self.pin_edit.text()
-        self.pin_edit.clear()
-        self.pin_edit.setFocus()
-        try:
-            result = self.pins.attempt(pin)
-        except OSError as exc:
-            self.pins.error = f"cannot use the secrets file {self.pins.store.path}: {exc}"
-            self._show_no_pin(True)
-            self.login_failed.emit(name, {"reason": "secrets_file", "error": str(exc)})
-            return
-        if result.ok:
-            self.user = name
-            self.weak_pin = result.weak
-            self.countdown.stop()
-            self.accept()
-            return
-        if result.outcome is Outcome.NO_PIN:
-            self._show_no_pin(True)
-            self.error_label.setText("QA is locked: no PIN is set.")
-            self.login_failed.emit(name, {"reason": "no_pin"})
-            return
-        self._show_no_pin(False)
-        details: dict[str, Any] = {"failures_in_a_row": result.failures}
-        if result.outcome is Outcome.LOCKED:
-            details.update(reason="locked", locked_s=round(result.locked_s, 1))
-        else:
-            self.failures += 1
-            details.update(reason="wrong_pin", locked_s=result.locked_s)
-            self.error_label.setText("Wrong PIN.")
-        self.login_failed.emit(name, details)
-        self._refresh_lock()
-
-
-class ChangePinDialog(QDialog):
-    def __init__(self, pins: PinStore, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setWindowTitle("Change QA PIN")
-        self.setMinimumWidth(340)
-        self.pins = pins
-        self.old_edit, self.new_edit, self.again_edit = QLineEdit(), QLineEdit(), QLineEdit()
-        form = QFormLayout()
-        for label, edit in (("Current PIN", self.old_edit), ("New PIN", self.new_edit),
-                            ("Repeat new PIN", self.again_edit)):
-            edit.setEchoMode(QLineEdit.EchoMode.Password)
-            form.addRow(label, edit)
-        self.new_edit.setPlaceholderText(f"at least {MIN_PIN_LEN} characters")
-        self.error_label = QLabel("")
-        self.error_label.setProperty("error", True)
-        self.error_label.setWordWrap(True)
-        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok
-                                        | QDialogButtonBox.StandardButton.Cancel)
-        self.buttons.accepted.connect(self._try)
-        self.buttons.rejected.connect(self.reject)
-        layout = QVBoxLayout(self)
-        layout.addLayout(form)
-        layout.addWidget(self.error_label)
-        layout.addWidget(self.buttons)
-
-    def _try(self) -> None:
-        if self.new_edit.text() != self.again_edit.text():
-            self.error_label.setText("The new PINs differ.")
-            return
-        try:
-            self.pins.change(self.old_edit.text(), self.new_edit.text())
-        except ValueError as exc:
-            self.error_label.setText(str(exc))
-            return
-        self.accept()
+    try:
+        return has_accounts(db)
+    except Exception as exc:
+        messages.append(("error", f"cannot read the user accounts: {exc}; logins may fail"))
+        return True
 
 
 class RoleController(QObject):
-    """Opens the (non-blocking) dialogs and switches ``ctx`` role, auditing each step.
+    """Opens the (non-blocking) login and account dialogs and switches ``ctx`` role and user,
+    auditing each step.
 
-    ``ctx.user`` is the name given at login while QA lasts, so every audit event of the
-    session (ctx.audit, recipe versions, promotions) names the person, not the role.
+    ``ctx.user`` is the logged-in user name (accounts) or the name given with the PIN (no
+    accounts yet), so every audit event of the session (ctx.audit, reviews, recipe versions,
+    promotions, lots) names the person, not the role.
     """
 
-    def __init__(self, ctx: AppContext, parent_widget: QWidget | None = None,
-                 store: SecretStore | None = None) -> None:
+    def __init__(
+        self, ctx: AppContext, parent_widget: QWidget | None = None, store: SecretStore | None = None
+    ) -> None:
         super().__init__(parent_widget)
         self.ctx = ctx
         self.pins = PinStore(ctx.settings, store)
         self._parent = parent_widget
         self.login_dialog: LoginDialog | None = None
-        self.pin_dialog: ChangePinDialog | None = None
+        self.pin_dialog: QDialog | None = None  # ChangePinDialog, or ChangePasswordDialog with accounts
+        self.users_dialog: Any = None  # inspector.ui.user_admin.UserAdminDialog
+        self.session = ""  # "" (anonymous) | "pin" (shared QA PIN) | "account"
+        self.tasks = TaskRunner(self, "roles")
 
     def _audit_as(self, actor: str, action: str, details: dict[str, Any]) -> None:
         if self.ctx.audit_sink is not None:
             self.ctx.audit_sink(actor, action, details)
 
+    # -- accounts or PIN ------------------------------------------------------------------------
+    def refresh_accounts(self) -> Job[bool] | None:
+        """Ask the database (off the UI thread) whether accounts exist; the answer switches an
+        open login dialog and ends a shared-PIN session once the first admin exists."""
+        db = self.ctx.db
+        if db is None:
+            return None
+        from db.users import has_accounts
+
+        return self.tasks.submit(
+            "accounts",
+            lambda _s: has_accounts(db),
+            on_done=self._accounts_known,
+            on_error=lambda msg: log.warning("cannot read the user accounts: %s", msg),
+        )
+
+    def _accounts_known(self, accounts: bool) -> None:
+        self.ctx.set_accounts(accounts)
+        dlg = self.login_dialog
+        if dlg is not None and dlg.isVisible() and dlg.accounts != accounts:
+            dlg.set_accounts(accounts)
+        if accounts and self.session == "pin":
+            self.ctx.audit("qa.logout", {"reason": "user accounts exist: the shared PIN is retired"})
+            self._end_session()
+            self.ctx.notify(
+                "warning",
+                "The shared QA PIN is no longer accepted: user accounts exist. "
+                "Log in with your own account (Role ▸ Log in…).",
+            )
+
+    # -- login / logout ---------------------------------------------------------------------------
     def request_qa(self) -> LoginDialog | None:
-        """Show the login dialog (window-modal, non-blocking); returns it, or None if already QA."""
+        """The QA login (window-modal, non-blocking): a QA, engineer or admin account, or the
+        shared PIN while no accounts exist. Returns the dialog, or None if QA is already logged in.
+        Leaving kiosk mode uses this."""
         if self.ctx.is_qa():
             return None
-        dlg = LoginDialog(self.pins, self._parent)
+        return self._open_login(min_role(Right.LEAVE_KIOSK))
+
+    def request_login(self) -> LoginDialog | None:
+        """Log in with any account (an operator signs reviews and lots with their name); without
+        accounts this is the QA PIN login. None if a QA (or higher) session is open: log out first."""
+        if self.ctx.is_qa():
+            return None
+        return self._open_login(None if self.ctx.accounts else Role.QA)
+
+    def _open_login(self, need: Role | None) -> LoginDialog:
+        if self.login_dialog is not None and self.login_dialog.isVisible():
+            self.login_dialog.reject()
+        dlg = LoginDialog(
+            self.pins,
+            self._parent,
+            db=self.ctx.db,
+            station=self.ctx.station,
+            accounts=self.ctx.accounts,
+            min_role=need,
+        )
         dlg.login_failed.connect(lambda name, details: self._audit_as(name, "qa.login_failed", details))
         dlg.accepted.connect(lambda: self._logged_in(dlg))
         self.login_dialog = dlg
         dlg.open()
+        self.refresh_accounts()  # a first admin added meanwhile (CLI) retires the PIN at once
         return dlg
 
     def _logged_in(self, dlg: LoginDialog) -> None:
+        account = dlg.account
+        if account is not None:  # the database wrote the user.login event
+            self.session = "account"
+            self.ctx.set_role(account.role.value, account.username)
+            self.ctx.notify(
+                "info", f"Logged in: {account.display_name} ({account.username}, {account.role.label})"
+            )
+            return
+        self.session = "pin"
         self.ctx.set_role(QA, dlg.user)
         self.ctx.audit("qa.login", {"failures_before": dlg.failures})
         self.ctx.notify("info", f"QA mode: {dlg.user}")
         if dlg.weak_pin:
-            self.ctx.notify("warning", f"The QA PIN is shorter than {MIN_PIN_LEN} characters (from an older "
-                                       "version): change it with Role ▸ Change PIN…")
+            self.ctx.notify(
+                "warning",
+                f"The QA PIN is shorter than {MIN_PIN_LEN} characters (from an older "
+                "version): change it with Role ▸ Change PIN…",
+            )
 
     def logout(self) -> None:
-        if not self.ctx.is_qa():
+        if not self.ctx.personal:
             return
-        self.ctx.audit("qa.logout")
-        self.ctx.set_role(OPERATOR)
-        self.ctx.notify("info", "Operator mode")
+        if self.session == "account":
+            self.ctx.audit("user.logout", {"role": self.ctx.role, "station": self.ctx.station})
+        else:
+            self.ctx.audit("qa.logout")
+        self._end_session()
+        self.ctx.notify("info", "Logged out: operator mode")
 
-    def change_pin(self) -> ChangePinDialog:
+    def _end_session(self) -> None:
+        self.session = ""
+        self.ctx.set_role(OPERATOR)
+
+    # -- PIN / password -----------------------------------------------------------------------------
+    def change_pin(self) -> QDialog:
+        """Change the shared QA PIN (PIN session), or one's own password (account session)."""
+        if self.session == "account":
+            return self.change_password()
         dlg = ChangePinDialog(self.pins, self._parent)
 
         def done() -> None:
@@ -370,3 +336,39 @@ class RoleController(QObject):
         self.pin_dialog = dlg
         dlg.open()
         return dlg
+
+    def change_password(self) -> QDialog:
+        dlg = ChangePasswordDialog(self.ctx.db, self.ctx.user, self.ctx.station, self._parent)
+        dlg.accepted.connect(lambda: self.ctx.notify("info", f"Password of {self.ctx.user} changed"))
+        self.pin_dialog = dlg
+        dlg.open()
+        return dlg
+
+    # -- user administration -------------------------------------------------------------------------
+    def open_users(self) -> QWidget | None:
+        """The user admin panel (admin only; each change is checked again in the database)."""
+        if self.ctx.refuse(Right.USERS, "User administration"):
+            return None
+        from inspector.ui.user_admin import UserAdminDialog
+
+        if self.users_dialog is None:
+            self.users_dialog = UserAdminDialog(self.ctx, self._parent)
+            self.users_dialog.changed.connect(self._user_changed)
+        self.users_dialog.show()
+        self.users_dialog.raise_()
+        self.users_dialog.reload()
+        return self.users_dialog
+
+    def _user_changed(self, info: Any) -> None:
+        """An admin changed an account here: the first admin retires the PIN; a change to the
+        logged-in person's own account applies to the open session at once."""
+        self.refresh_accounts()
+        if self.session != "account" or info.username != self.ctx.user:
+            return
+        if not info.enabled:
+            self.ctx.audit("user.logout", {"reason": "account disabled"})
+            self._end_session()
+            self.ctx.notify("warning", f"{info.username} was disabled: logged out")
+        elif info.role.value != self.ctx.role:
+            self.ctx.set_role(info.role.value, info.username)
+            self.ctx.notify("info", f"{info.username} is now {info.role.label}")

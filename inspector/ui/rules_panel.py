@@ -46,6 +46,7 @@ from PySide6.QtWidgets import (
 
 from db import queries
 from db.queries import RecipeExistsError, StoredRecipe
+from inspector.core.accounts import Right
 from inspector.core.recipe import Recipe, Zone
 from inspector.core.rules import decide
 from inspector.core.types import Decision, Verdict
@@ -67,7 +68,7 @@ from inspector.ui.tasks import WRITE_LANE, Job, TaskRunner, TaskState
 from inspector.ui.whatif import FlipsTable, PROutcome, ReplayOutcome, WhatIfRunner
 from inspector.ui.zone_overlay import COLOURS, ZoneKind, ZoneOverlay
 
-QA_ONLY = "Only QA can change the recipe: switch to QA mode first."
+QA_ONLY = "Changing the recipe"
 
 
 class RulesPanel(QWidget):
@@ -461,19 +462,16 @@ class RulesPanel(QWidget):
 
     # -- roles ------------------------------------------------------------------------------------
     def _update_role(self) -> None:
-        qa = self.ctx.is_qa()
+        qa = self.ctx.may(Right.RECIPE)
         valid = self.editor.candidate() is not None
         self.apply_button.setEnabled(qa and valid and not self._saving)
         self.restore_button.setEnabled(qa and not self._saving)
-        tip = "" if qa else QA_ONLY
+        tip = "" if qa else f"{QA_ONLY}: {self.ctx.needs(Right.RECIPE)}"
         for b in (self.apply_button, self.restore_button):
             b.setToolTip(tip)
 
     def _refuse_unless_qa(self, what: str) -> bool:
-        if self.ctx.is_qa():
-            return False
-        self.ctx.notify("warning", f"{what} refused: {QA_ONLY}")
-        return True
+        return self.ctx.refuse(Right.RECIPE, what)
 
     # -- apply / restore --------------------------------------------------------------------------
     def apply(self, reason: str | None = None) -> Job[Recipe] | None:

@@ -9,6 +9,7 @@ from typing import Any
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QLabel, QStatusBar, QWidget
 
+from inspector.core.accounts import Role
 from inspector.core.recipe import Recipe
 from inspector.ui.context import AppContext, ModelState
 from inspector.ui.style import ACCENT, VERDICT_COLORS
@@ -92,7 +93,7 @@ class StationStatusBar(QStatusBar):
 
     def _on_role(self) -> None:
         qa = self.ctx.is_qa()
-        text = f"QA · {self.ctx.user}" if qa else "Operator"
+        text = f"{Role(self.ctx.role).label} · {self.ctx.user}" if self.ctx.personal else "Operator"
         self.role_label.setText(text)
         color = VERDICT_COLORS["REVIEW"] if qa else ACCENT
         self.role_label.setStyleSheet(f"background: {color}; color: white; border: none;")

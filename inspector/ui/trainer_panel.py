@@ -47,6 +47,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from inspector.core.accounts import Right
 from inspector.core.paths import user_data_dir
 from inspector.core.promotion_eval import trainer_command
 from inspector.core.training_data import PreparedData, prepare_training_data
@@ -159,6 +160,12 @@ def result_text(ev: dict[str, Any]) -> str:
     )
 
 
+RESUME_TIP = (
+    "Continue a cancelled or unfinished run from its last epoch (same data, same split); "
+    "Epochs above sets the new total"
+)
+
+
 class TrainerPanel(QWidget):
     """The Trainer tab. ``trainer_cmd`` / ``runs_dir`` are attributes so tests can swap them."""
 
@@ -185,6 +192,7 @@ class TrainerPanel(QWidget):
         self.summary_lines: list[str] = []
         self._build()
         self.runs.refresh()
+        ctx.role_changed.connect(lambda _r: self._update_buttons())
         self._update_buttons()
 
     # -- layout -----------------------------------------------------------------------------
@@ -275,10 +283,7 @@ class TrainerPanel(QWidget):
         self.refresh_button = QPushButton("Refresh")
         self.refresh_button.clicked.connect(lambda: self.runs.refresh())
         self.resume_button = QPushButton("Resume selected run")
-        self.resume_button.setToolTip(
-            "Continue a cancelled or unfinished run from its last epoch (same data, "
-            "same split); Epochs above sets the new total"
-        )
+        self.resume_button.setToolTip(RESUME_TIP)
         self.resume_button.clicked.connect(self.resume_training)
         runs_buttons.addWidget(self.refresh_button)
         runs_buttons.addWidget(self.resume_button)
@@ -416,9 +421,12 @@ class TrainerPanel(QWidget):
 
     def _update_buttons(self) -> None:
         busy = self.status != "idle"
-        self.start_button.setEnabled(not busy)
+        needs = self.ctx.needs(Right.TRAIN)  # operators and QA do not train
+        self.start_button.setEnabled(not busy and not needs)
+        self.start_button.setToolTip(f"Training {needs}" if needs else "")
         if hasattr(self, "resume_button"):
-            self.resume_button.setEnabled(not busy and self._resumable(self.runs.selected()))
+            self.resume_button.setEnabled(not busy and not needs and self._resumable(self.runs.selected()))
+            self.resume_button.setToolTip(f"Training {needs}" if needs else RESUME_TIP)
         self.cancel_button.setEnabled(self.status in ("preparing", "training"))
 
     # -- log / status -------------------------------------------------------------------------
@@ -445,7 +453,7 @@ class TrainerPanel(QWidget):
 
     def start_training(self) -> bool:
         """Start a run (prepares data off the UI thread first when reviews are included)."""
-        if self.status != "idle":
+        if self.status != "idle" or self.ctx.refuse(Right.TRAIN, "Training"):
             return False
         text = self.data_edit.text().strip()
         folder = Path(text) if text else None
@@ -495,17 +503,19 @@ class TrainerPanel(QWidget):
         self.runs_dir.mkdir(parents=True, exist_ok=True)
         start = f"fine-tuning {self.ctx.model.card.name}" if self.finetuning() else "a fresh U-Net"
         self._set_status("training", f"Training {self.run_dir.name}… ({start})")
+        self.ctx.audit("train.start", {"run": self.run_dir.name, "data": str(data), "start": start})
         self.proc.start([*self.trainer_cmd, *self.train_args(data, self.run_dir)])
 
     def resume_training(self) -> bool:
         """Continue the selected run (``train --out RUN --resume``): the trainer's own resume."""
         run = self.runs.selected()
-        if self.status != "idle" or not self._resumable(run):
+        if self.status != "idle" or not self._resumable(run) or self.ctx.refuse(Right.TRAIN, "Training"):
             return False
         assert run is not None
         self.run_dir, self.last_error = run.path, ""
         self.curves.clear()
         self._set_status("training", f"Resuming {run.name} from epoch {run.epochs_done}…")
+        self.ctx.audit("train.resume", {"run": run.name, "from_epoch": run.epochs_done})
         epochs = self.params["--epochs"].value()
         self.proc.start(
             [
