@@ -215,7 +215,10 @@ def test_every_action_is_one_key(qtbot, window, tiny_model, image_folder, monkey
     key(qtbot, window, Qt.Key.Key_P)
     picker = next(w for w in QApplication.topLevelWidgets() if w.windowTitle() == "Choose product")
     assert picker.isVisible()
-    picker.close()
+    picker.close()  # deleted on close: a later login must not reach it
+    settle(qtbot, 50)
+    window.ctx.set_role("qa", "Quinn QA")
+    window.ctx.set_role("operator")
     # L again: end the lot (it asks; the answer here is End lot)
     asked: list[bool] = []
 

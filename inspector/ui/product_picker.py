@@ -124,7 +124,8 @@ class ProductPicker(QDialog):
         self.import_button.clicked.connect(lambda: self.import_file())
         self.export_button.clicked.connect(lambda: self.export_selected())
         self.close_button.clicked.connect(self.reject)
-        self.ctx.role_changed.connect(lambda _r: self._update_buttons())
+        # a bound slot, not a lambda: Qt drops it with the (deleted-on-close) dialog
+        self.ctx.role_changed.connect(self._on_role)
         self._update_buttons()
         self.reload()
 
@@ -184,6 +185,9 @@ class ProductPicker(QDialog):
         p = self.selected()
         if p is not None:
             self.detail.setText(describe_html(p))
+        self._update_buttons()
+
+    def _on_role(self, _role: str) -> None:
         self._update_buttons()
 
     def _update_buttons(self) -> None:
