@@ -149,7 +149,6 @@ class LineMode(QObject):
         w.showFullScreen()
         self.view.activate(True)
         self.view.setFocus(Qt.FocusReason.OtherFocusReason)
-        self.ctx.audit("line_view.enter", {"kiosk": self.kiosk, "product": self.kiosk_product})
 
     def _block_keys(self) -> None:
         blocked = KIOSK_BLOCKED_KEYS if self.kiosk else BLOCKED_KEYS
