@@ -267,7 +267,7 @@ class RoleController(QObject):
         accounts this is the QA PIN login. None if a QA (or higher) session is open: log out first."""
         if self.ctx.is_qa():
             return None
-        return self._open_login(None if self.ctx.accounts else Role.QA)
+        return self._open_login(None)
 
     def _open_login(self, need: Role | None) -> LoginDialog:
         if self.login_dialog is not None and self.login_dialog.isVisible():
