@@ -9,6 +9,9 @@ import cv2
 import pytest
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+# `auto` keeps ONNX Runtime without timing it against OpenVINO: a timed choice would make tests
+# nondeterministic (tests/test_backend_select.py covers the probe with fake timings)
+os.environ.setdefault("INSPECTOR_AUTO_CPU", "onnxruntime")
 
 from tests.tiny_model import build_tiny_model, synthetic_image
 

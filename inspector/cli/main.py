@@ -39,14 +39,16 @@ def _count(text: str) -> int:
 
 
 def _backend(text: str) -> str:
-    """auto | onnxruntime | tensorrt | triton:http://HOST:PORT/MODEL (argparse says what is wrong)."""
-    if text in ("auto", "onnxruntime", "tensorrt"):
+    """auto | onnxruntime | openvino | tensorrt | triton:http://HOST:PORT/MODEL (argparse says what
+    is wrong)."""
+    if text in ("auto", "onnxruntime", "openvino", "tensorrt"):
         return text
     from inspector.core.backends.triton_backend import is_triton_spec, parse_triton_spec
 
     if not is_triton_spec(text):
         raise argparse.ArgumentTypeError(
-            f"invalid choice: {text!r} (choose from auto, onnxruntime, tensorrt, triton:http://HOST:PORT/MODEL)"
+            f"invalid choice: {text!r} (choose from auto, onnxruntime, openvino, tensorrt, "
+            "triton:http://HOST:PORT/MODEL)"
         )
     try:
         parse_triton_spec(text)
@@ -72,9 +74,11 @@ def build_parser() -> argparse.ArgumentParser:
                    help="shift starts recorded on every row (default $INSPECTOR_SHIFTS or 06:00,14:00,22:00)")
     p.add_argument("--model", type=Path, help="ONNX model (default: the shipped demo model)")
     p.add_argument("--recipe", type=Path, help="recipe JSON (default: resources/recipes/default.json)")
-    p.add_argument("--backend", default="auto", type=_backend, metavar="auto|onnxruntime|tensorrt|triton:URL",
-                   help="where the model runs (default auto); triton:http://HOST:8000/MODEL: a Triton "
-                   "server (docs/triton.md)")
+    p.add_argument("--backend", default="auto", type=_backend,
+                   metavar="auto|onnxruntime|openvino|tensorrt|triton:URL",
+                   help="where the model runs (default auto: TensorRT when its engine fits, else the faster "
+                   "of ONNX Runtime and OpenVINO on this CPU, docs/performance.md); "
+                   "triton:http://HOST:8000/MODEL: a Triton server (docs/triton.md)")
     p.add_argument("--limit", type=_count, help="stop after N images")
     p.add_argument("--recursive", action="store_true", help="descend into sub-folders of a folder source")
     p.add_argument("--rerun", action="store_true", help="inspect files already logged for this station again")

@@ -26,7 +26,7 @@ def add_parser(sub: Any, backend_type: Any = str) -> argparse.ArgumentParser:
     p.add_argument("--model", type=Path, help="ONNX model (default: the shipped demo model)")
     p.add_argument("--recipe", type=Path, help="recipe JSON (default: resources/recipes/default.json)")
     p.add_argument("--backend", default="auto", type=backend_type,
-                   metavar="auto|onnxruntime|tensorrt|triton:URL")
+                   metavar="auto|onnxruntime|openvino|tensorrt|triton:URL")
     p.add_argument("--threads", type=int, help="CPU inference threads (default: all cores)")
     p.add_argument("--json", action="store_true", help="print the report as JSON")
     p.add_argument("-v", "--verbose", action="store_true", help="log more detail to stderr")

@@ -13,6 +13,7 @@ import numpy as np
 class BackendKind(enum.StrEnum):
     AUTO = "auto"
     ONNXRUNTIME = "onnxruntime"
+    OPENVINO = "openvino"
     TENSORRT = "tensorrt"
 
 
@@ -29,11 +30,11 @@ class ModelLoadError(ValueError):
 
 @dataclass(frozen=True, slots=True)
 class BackendInfo:
-    name: str  # "onnxruntime" | "tensorrt"
+    name: str  # "onnxruntime" | "openvino" | "tensorrt" | "triton"
     display: str  # e.g. "ONNX Runtime 1.19 CPU (2 threads)"
     device: str  # e.g. "CPU" or "NVIDIA H100 (sm_90)"
     model_path: Path
-    notice: str = ""  # e.g. why auto fell back to ONNX Runtime
+    notice: str = ""  # e.g. why auto fell back to ONNX Runtime, or chose OpenVINO
 
 
 class Backend(abc.ABC):

@@ -1,9 +1,11 @@
-"""Choose a backend at run time: TensorRT when its engine matches, else ONNX Runtime; or a Triton
+"""Choose a backend at run time: TensorRT when its engine matches, else the faster of ONNX Runtime
+and OpenVINO on this CPU (probed once per model, CPU and versions; backends/probe.py); or a Triton
 Inference Server named by ``triton:http://HOST:PORT/MODEL``."""
 
 from __future__ import annotations
 
 import logging
+import os
 from pathlib import Path
 from typing import Literal, cast
 
@@ -14,6 +16,9 @@ log = logging.getLogger(__name__)
 
 EnginePrecision = Literal["fp16", "fp32"]
 PRECISIONS: tuple[EnginePrecision, ...] = ("fp16", "fp32")  # "auto" tries them in this order
+# What ``auto`` does without TensorRT: "probe" (default) picks the faster of ONNX Runtime and
+# OpenVINO for the model; "onnxruntime" keeps ONNX Runtime without probing.
+ENV_AUTO_CPU = "INSPECTOR_AUTO_CPU"
 
 
 def _tensorrt_backend(model_path: Path, precision: str) -> Backend:
@@ -43,8 +48,43 @@ def _tensorrt_backend(model_path: Path, precision: str) -> Backend:
     raise BackendUnavailable("; ".join(f"{prec.upper()} engine: {why}" for prec, why in reasons))
 
 
+def _openvino_backend(model_path: Path, threads: int | None) -> Backend:
+    """OpenVINO for ``model_path``, compiled for the card's size, or BackendUnavailable saying why."""
+    from inspector.core.backends.openvino_backend import OpenVINOBackend
+    from inspector.core.model_card import load_card
+
+    try:
+        card = load_card(model_path)
+        warm: tuple[int, int] | None = (card.input_height, card.input_width)
+    except (OSError, ValueError):  # the station checks the card itself; compile on first use then
+        warm = None
+    backend = OpenVINOBackend(threads=threads, warm_size=warm)
+    backend.load(model_path)
+    return backend
+
+
+def _cpu_auto(model_path: Path, threads: int | None, probe_cache: Path | None) -> tuple[Backend, str]:
+    """The faster CPU backend for ``model_path`` and a notice; ONNX Runtime whenever in doubt."""
+    from inspector.core.backends.onnxruntime_backend import OnnxRuntimeBackend
+    from inspector.core.backends.probe import choose_cpu_backend
+
+    ort_backend = OnnxRuntimeBackend(threads=threads)
+    ort_backend.load(model_path)  # the reference: a model it cannot load is refused here
+    mode = os.environ.get(ENV_AUTO_CPU, "probe").strip().lower()
+    if mode == "onnxruntime":
+        return ort_backend, ""
+    if mode != "probe":
+        log.warning("%s=%r is not probe or onnxruntime: probing", ENV_AUTO_CPU, mode)
+    return choose_cpu_backend(ort_backend, model_path, threads=ort_backend.threads, cache_path=probe_cache)
+
+
 def select_backend(
-    kind: BackendKind | str, model_path: Path, *, threads: int | None = None, precision: str = "auto"
+    kind: BackendKind | str,
+    model_path: Path,
+    *,
+    threads: int | None = None,
+    precision: str = "auto",
+    probe_cache: Path | None = None,
 ) -> Backend:
     """A loaded backend for ``model_path``.
 
@@ -54,8 +94,11 @@ def select_backend(
     ``precision`` of the TensorRT engine: "fp16", "fp32", or "auto" (the FP16 engine when it is
     usable, else the FP32 one).
 
-    ``auto`` tries TensorRT and falls back to ONNX Runtime with a notice that
-    the GUI and CLI show; an explicit ``tensorrt`` fails loudly instead.
+    ``auto`` tries TensorRT; without a usable engine it takes the faster of ONNX Runtime and
+    OpenVINO for this model on this CPU (a probe at the first start, cached in ``probe_cache``,
+    default ``<data dir>/backend_probe.json``; ONNX Runtime whenever OpenVINO is missing, fails
+    or does not match it), with a notice that the GUI and CLI show. An explicit ``tensorrt`` or
+    ``openvino`` fails loudly instead.
     Must be called on the thread that will run inference (CUDA contexts are per thread).
     """
     from inspector.core.backends.onnxruntime_backend import OnnxRuntimeBackend
@@ -72,17 +115,21 @@ def select_backend(
     model_path = Path(model_path)
     if kind is BackendKind.TENSORRT:
         return _tensorrt_backend(model_path, precision)
-    notice = ""
-    if kind is BackendKind.AUTO:
-        try:
-            return _tensorrt_backend(model_path, precision)
-        except BackendUnavailable as exc:
-            notice = f"TensorRT not used: {exc}"
-            log.info(notice)
-        except Exception as exc:  # CUDA init, a bad engine profile...: the engine is derived, ORT is not
-            notice = f"TensorRT not used: {exc}"
-            log.warning(notice, exc_info=True)
-    ort_backend = OnnxRuntimeBackend(threads=threads)
-    ort_backend.load(model_path)
-    ort_backend.notice = notice
-    return ort_backend
+    if kind is BackendKind.OPENVINO:
+        return _openvino_backend(model_path, threads)
+    if kind is BackendKind.ONNXRUNTIME:
+        ort_backend = OnnxRuntimeBackend(threads=threads)
+        ort_backend.load(model_path)
+        return ort_backend
+    notice = ""  # auto
+    try:
+        return _tensorrt_backend(model_path, precision)
+    except BackendUnavailable as exc:
+        notice = f"TensorRT not used: {exc}"
+        log.info(notice)
+    except Exception as exc:  # CUDA init, a bad engine profile...: the engine is derived, ORT is not
+        notice = f"TensorRT not used: {exc}"
+        log.warning(notice, exc_info=True)
+    backend, cpu_notice = _cpu_auto(model_path, threads, probe_cache)
+    backend.notice = "; ".join(n for n in (notice, cpu_notice) if n)  # type: ignore[attr-defined]
+    return backend

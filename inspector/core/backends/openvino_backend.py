@@ -1,0 +1,226 @@
+"""OpenVINO on CPU: runs the same ONNX file as ONNX Runtime, faster on some CPUs (INT8 QDQ models).
+
+``openvino`` is imported when a model is loaded, never at module import; a missing or broken
+installation is :class:`BackendUnavailable` saying so.
+
+Shapes: the model keeps a dynamic batch and is compiled once per image size (H, W), kept in a
+small LRU; a fully dynamic compiled model ran 10-30 % slower here (docs/performance.md), and a
+compile costs about 0.1-0.5 s, paid once per size (the station sees one or two sizes).
+
+Streams: a batch of several images is split across ``streams`` infer requests running at once
+(OpenVINO's THROUGHPUT mode, each stream with ``threads / streams`` threads), while one image
+runs alone with every thread (LATENCY mode). Measured on 2 cores (docs/performance.md): two
+streams beat one for batches of 2 and 4, one stream with both threads beats them for one image.
+``streams=None`` (the default) does both, with one compiled model per mode and size;
+``streams=1`` is LATENCY only, ``streams=k`` is THROUGHPUT with k streams for every call.
+
+Precision: ``INFERENCE_PRECISION_HINT`` is pinned to f32, so an FP32 model is never silently run
+in bf16 on a CPU that has it (that would change the maps without a parity check); the
+quantised layers of an INT8 QDQ model run in INT8 either way.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from inspector.core.backends.base import Backend, BackendInfo, BackendUnavailable, ModelLoadError
+from inspector.core.backends.onnxruntime_backend import INPUT_NAME, OUTPUT_NAME, default_threads
+
+DEVICE = "CPU"
+MAX_COMPILED_SIZES = 6  # (H, W) sizes kept compiled; the least recently used one is dropped
+MAX_AUTO_STREAMS = 4  # streams=None: batches are split over up to this many streams (<= threads)
+
+
+def import_openvino() -> Any:
+    """The ``openvino`` module, or BackendUnavailable saying why it cannot be used."""
+    try:
+        import openvino
+    except ImportError as exc:
+        raise BackendUnavailable(f"OpenVINO is not installed ({exc}); pip install openvino") from exc
+    except Exception as exc:  # a broken install (missing shared library, ABI clash...)
+        raise BackendUnavailable(f"OpenVINO cannot be imported: {exc}") from exc
+    return openvino
+
+
+def openvino_version() -> str:
+    """The installed OpenVINO version (e.g. "2026.4.1"), or "" when it is not usable."""
+    try:
+        ov = import_openvino()
+    except BackendUnavailable:
+        return ""
+    return str(getattr(ov, "__version__", "")).split("-")[0]
+
+
+class OpenVINOBackend(Backend):
+    name = "openvino"
+
+    def __init__(
+        self,
+        threads: int | None = None,
+        streams: int | None = None,
+        warm_size: tuple[int, int] | None = None,
+        pinning: bool = False,
+    ) -> None:
+        if streams is not None and streams < 1:
+            raise ValueError(f"streams must be >= 1, not {streams}")
+        self.threads = threads or default_threads()
+        self.auto_streams = streams is None
+        self.streams = min(MAX_AUTO_STREAMS if streams is None else streams, self.threads)
+        self.warm_size = warm_size
+        # Off by default: decode, rules and the DB writer share the cores with inference, and a
+        # pinned worker waits for its core instead of running on the idle one.
+        self.pinning = pinning
+        self.notice = ""  # set by select_backend (why auto chose or skipped it)
+        self._core: Any = None
+        self._model: Any = None
+        self._model_path: Path | None = None
+        self._version = ""
+        self._quantized = False
+        self._compiled: OrderedDict[tuple[int, int, int], list[Any]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    # ------------------------------------------------------------------ load
+    def load(self, model_path: Path) -> None:
+        ov = import_openvino()
+        model_path = Path(model_path)
+        if not model_path.is_file():
+            raise ModelLoadError(f"model file not found: {model_path}")
+        try:
+            core = ov.Core()
+            devices = list(core.available_devices)
+        except Exception as exc:
+            raise BackendUnavailable(f"OpenVINO cannot start: {exc}") from exc
+        if DEVICE not in devices:
+            raise BackendUnavailable(f"OpenVINO sees no CPU device here (devices: {devices})")
+        try:
+            model = core.read_model(str(model_path))
+        except Exception as exc:
+            raise ModelLoadError(f"{model_path}: OpenVINO cannot read this model: {exc}") from exc
+        _check_contract(model, model_path)
+        self._core, self._model, self._model_path = core, model, model_path
+        self._version = str(getattr(ov, "__version__", "")).split("-")[0]
+        self._quantized = any(op.get_type_name() == "FakeQuantize" for op in model.get_ops())
+        self._compiled.clear()
+        try:  # compile now: a model OpenVINO cannot compile fails at load, not at the first part
+            if self.warm_size is not None:
+                for streams in self._modes():
+                    self._requests(*self.warm_size, streams)
+            else:
+                core.compile_model(model, DEVICE, self._config(self._modes()[-1]))
+        except Exception as exc:
+            self.close()
+            raise BackendUnavailable(f"OpenVINO cannot compile {model_path.name}: {exc}") from exc
+
+    @property
+    def quantized(self) -> bool:
+        """The model has quantised (INT8) layers (QDQ in the ONNX file)."""
+        return self._quantized
+
+    def _modes(self) -> tuple[int, ...]:
+        """Stream counts compiled per size: 1 (LATENCY) and/or ``self.streams`` (THROUGHPUT)."""
+        if self.auto_streams:
+            return (1, self.streams) if self.streams > 1 else (1,)
+        return (self.streams,)
+
+    def _config(self, streams: int) -> dict[str, Any]:
+        cfg: dict[str, Any] = {
+            "INFERENCE_NUM_THREADS": self.threads,
+            "INFERENCE_PRECISION_HINT": "f32",
+            "ENABLE_CPU_PINNING": self.pinning,
+        }
+        if streams > 1:
+            return cfg | {"PERFORMANCE_HINT": "THROUGHPUT", "NUM_STREAMS": streams}
+        return cfg | {"PERFORMANCE_HINT": "LATENCY", "NUM_STREAMS": 1}
+
+    def _requests(self, h: int, w: int, streams: int) -> list[Any]:
+        """Infer requests of the model compiled for h x w images (any batch) on ``streams``
+        streams, one request per stream; compiled on first use, the least recently used dropped."""
+        key = (h, w, streams)
+        hit = self._compiled.get(key)
+        if hit is not None:
+            self._compiled.move_to_end(key)
+            return hit
+        import openvino as ov
+
+        model = self._model.clone()
+        model.reshape({INPUT_NAME: ov.PartialShape([-1, h, w, 1])})
+        compiled = self._core.compile_model(model, DEVICE, self._config(streams))
+        requests = [compiled.create_infer_request() for _ in range(streams)]
+        self._compiled[key] = requests
+        while len(self._compiled) > MAX_COMPILED_SIZES * len(self._modes()):
+            self._compiled.popitem(last=False)
+        return requests
+
+    # ----------------------------------------------------------------- infer
+    def infer(self, batch: np.ndarray) -> np.ndarray:
+        if self._model is None:
+            raise RuntimeError("backend not loaded")
+        if batch.ndim != 4 or batch.shape[-1] != 1:
+            raise ValueError(f"expected a float32 NHWC [N, H, W, 1] batch, got shape {batch.shape}")
+        batch = np.ascontiguousarray(batch, dtype=np.float32)
+        n, h, w = batch.shape[:3]
+        modes = self._modes()
+        with self._lock:
+            requests = self._requests(h, w, modes[-1] if n > 1 else modes[0])
+            parts = min(len(requests), n)
+            if parts == 1:
+                req = requests[0]
+                req.infer({INPUT_NAME: batch})
+                return np.array(req.get_tensor(OUTPUT_NAME).data, dtype=np.float32, copy=True)
+            chunks = np.array_split(batch, parts)
+            for req, chunk in zip(requests, chunks, strict=False):
+                req.start_async({INPUT_NAME: chunk})
+            for req in requests[:parts]:
+                req.wait()
+            return np.concatenate(
+                [np.asarray(req.get_tensor(OUTPUT_NAME).data, dtype=np.float32) for req in requests[:parts]]
+            )
+
+    def info(self) -> BackendInfo:
+        if self.auto_streams and self.streams > 1:
+            streams = f", batches on {self.streams} streams"
+        else:
+            streams = f", {self.streams} streams" if self.streams > 1 else ""
+        int8 = " INT8" if self._quantized else ""
+        return BackendInfo(
+            name=self.name,
+            display=f"OpenVINO {self._version} CPU{int8} ({self.threads} threads{streams})",
+            device="CPU",
+            model_path=self._model_path or Path(),
+            notice=self.notice,
+        )
+
+    def close(self) -> None:
+        with self._lock:
+            self._compiled.clear()
+            self._model = None
+            self._core = None
+
+
+def _check_contract(model: Any, model_path: Path) -> None:
+    """Refuse models that do not follow the contract (as ONNX Runtime does), naming what differs."""
+
+    def by_name(ports: Any) -> dict[str, Any]:
+        return {name: p for p in ports for name in p.get_names()}
+
+    inputs, outputs = by_name(model.inputs), by_name(model.outputs)
+    if INPUT_NAME not in inputs or OUTPUT_NAME not in outputs:
+        raise ModelLoadError(
+            f"{model_path}: expected input '{INPUT_NAME}' and output '{OUTPUT_NAME}', "
+            f"found inputs {sorted(inputs)} and outputs {sorted(outputs)}"
+        )
+    for what, port in (("input", inputs[INPUT_NAME]), ("output", outputs[OUTPUT_NAME])):
+        shape = port.get_partial_shape()
+        last = shape[shape.rank.get_length() - 1] if shape.rank.is_static else None
+        ok_shape = shape.rank.is_static and shape.rank.get_length() == 4 and last is not None
+        ok_shape = ok_shape and last.is_static and last.get_length() == 1
+        if port.get_element_type().get_type_name() != "f32" or not ok_shape:
+            raise ModelLoadError(
+                f"{model_path}: {what} '{port.get_any_name()}' must be float32 NHWC [N, H, W, 1], "
+                f"got {port.get_element_type().get_type_name()} {shape}"
+            )

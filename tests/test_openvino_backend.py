@@ -1,0 +1,213 @@
+"""The OpenVINO backend on tiny models: contract, parity with ONNX Runtime, dynamic shapes, streams,
+INT8 (QDQ), and the station's fail-safe paths on it. Skipped when openvino is not importable."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+pytest.importorskip("openvino")
+
+from inspector.core.backends.base import BackendUnavailable, ModelLoadError
+from inspector.core.backends.onnxruntime_backend import OnnxRuntimeBackend
+from inspector.core.backends.openvino_backend import MAX_COMPILED_SIZES, OpenVINOBackend
+from inspector.core.backends.probe import compare_outputs
+from inspector.core.backends.select import select_backend
+from inspector.core.model_card import load_card
+from inspector.core.pipeline import Pipeline, run_source
+from inspector.core.progress import SimpleState
+from inspector.core.recipe import Recipe
+from inspector.core.selftest import run_selftest
+from inspector.core.sources.folder import FolderSource
+from inspector.core.types import InspectionResult, Verdict
+from tests.tiny_model import synthetic_image
+
+
+def _batch(n: int, h: int, w: int, seed: int = 0) -> np.ndarray:
+    imgs = [synthetic_image(max(h, w), defect=bool(i % 2), seed=seed + i)[0][:h, :w] for i in range(n)]
+    return (np.stack(imgs).astype(np.float32) / 255.0)[..., None]
+
+
+@pytest.fixture
+def ort(tiny_model: Path):
+    be = OnnxRuntimeBackend(threads=1)
+    be.load(tiny_model)
+    yield be
+    be.close()
+
+
+def test_loads_the_tiny_model_and_matches_onnxruntime(tiny_model: Path, ort: OnnxRuntimeBackend) -> None:
+    with OpenVINOBackend(threads=1, warm_size=(64, 64)) as ov:
+        ov.load(tiny_model)
+        x = _batch(1, 64, 64)
+        out = ov.infer(x)
+        assert out.shape == (1, 64, 64, 1)
+        assert out.dtype == np.float32
+        np.testing.assert_allclose(out, ort.infer(x), atol=1e-5)
+        info = ov.info()
+        assert (info.name, info.device, info.model_path) == ("openvino", "CPU", tiny_model)
+        assert info.display.startswith("OpenVINO ")
+        assert "INT8" not in info.display
+        assert not ov.quantized
+
+
+def test_dynamic_batch_and_sizes_each_match_onnxruntime(tiny_model: Path, ort: OnnxRuntimeBackend) -> None:
+    with OpenVINOBackend(threads=1) as ov:
+        ov.load(tiny_model)
+        shapes = [(1, 64, 64), (3, 64, 64), (2, 48, 80), (1, 64, 64)]
+        # more sizes than the compiled-model cache keeps: evicted sizes compile again, still right
+        shapes += [(1, 16 + 8 * k, 32) for k in range(MAX_COMPILED_SIZES + 1)] + [(2, 48, 80)]
+        for n, h, w in shapes:
+            x = _batch(n, h, w, seed=h + w)
+            out = ov.infer(x)
+            assert out.shape == (n, h, w, 1)
+            np.testing.assert_allclose(out, ort.infer(x), atol=1e-5)
+        assert len(ov._compiled) <= MAX_COMPILED_SIZES
+
+
+def test_streams_split_a_batch_and_keep_its_order(tiny_model: Path, ort: OnnxRuntimeBackend) -> None:
+    with OpenVINOBackend(threads=2, streams=2) as ov:
+        ov.load(tiny_model)
+        assert "2 streams" in ov.info().display
+        for n in (1, 2, 5):
+            x = _batch(n, 64, 64, seed=10 * n)
+            out = ov.infer(x)
+            np.testing.assert_allclose(out, ort.infer(x), atol=1e-5)  # item i is image i's map
+
+
+def test_default_streams_one_image_alone_batches_split(tiny_model: Path, ort: OnnxRuntimeBackend) -> None:
+    with OpenVINOBackend(threads=2) as ov:  # streams=None: LATENCY for one image, 2 streams for batches
+        ov.load(tiny_model)
+        assert "batches on 2 streams" in ov.info().display
+        x1 = _batch(1, 64, 64, seed=3)
+        np.testing.assert_allclose(ov.infer(x1), ort.infer(x1), atol=1e-5)
+        assert list(ov._compiled) == [(64, 64, 1)]
+        x3 = _batch(3, 64, 64, seed=4)
+        np.testing.assert_allclose(ov.infer(x3), ort.infer(x3), atol=1e-5)
+        assert list(ov._compiled) == [(64, 64, 1), (64, 64, 2)]
+
+
+def test_output_does_not_change_under_the_callers_feet(tiny_model: Path) -> None:
+    with OpenVINOBackend(threads=1) as ov:
+        ov.load(tiny_model)
+        first = ov.infer(_batch(1, 64, 64, seed=1))
+        kept = first.copy()
+        ov.infer(_batch(1, 64, 64, seed=2))  # the request's buffer is reused
+        np.testing.assert_array_equal(first, kept)
+
+
+def test_refuses_models_outside_the_contract(tmp_path: Path) -> None:
+    import onnx
+    from onnx import TensorProto, helper
+
+    graph = helper.make_graph(
+        [helper.make_node("Identity", ["x"], ["y"])],
+        "other",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 4])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 4])],
+    )
+    other = tmp_path / "other.onnx"
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), str(other))
+    with pytest.raises(ModelLoadError, match="expected input 'image'"):
+        OpenVINOBackend().load(other)
+    with pytest.raises(ModelLoadError, match="not found"):
+        OpenVINOBackend().load(tmp_path / "missing.onnx")
+    junk = tmp_path / "junk.onnx"
+    junk.write_bytes(b"not a model")
+    with pytest.raises(ModelLoadError, match="cannot read"):
+        OpenVINOBackend().load(junk)
+
+
+def _tiny_int8(tiny_model: Path, dst: Path) -> Path:
+    from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
+
+    class Reader(CalibrationDataReader):
+        def __init__(self) -> None:
+            self._it = iter([{"image": _batch(1, 64, 64, seed=s)} for s in range(4)])
+
+        def get_next(self) -> dict[str, np.ndarray] | None:
+            return next(self._it, None)
+
+    quantize_static(
+        str(tiny_model),
+        str(dst),
+        Reader(),
+        quant_format=QuantFormat.QDQ,
+        per_channel=True,
+        activation_type=QuantType.QUInt8,
+        weight_type=QuantType.QInt8,
+    )
+    return dst
+
+
+def test_int8_qdq_model_runs_quantised_and_passes_the_int8_parity_rule(
+    tiny_model: Path, tmp_path: Path
+) -> None:
+    int8 = _tiny_int8(tiny_model, tmp_path / "tiny_int8.onnx")
+    ort = OnnxRuntimeBackend(threads=1)
+    ort.load(int8)
+    with OpenVINOBackend(threads=1) as ov:
+        ov.load(int8)
+        assert ov.quantized
+        assert "INT8" in ov.info().display
+        for seed in range(3):
+            x = _batch(2, 64, 64, seed=seed)
+            ref, out = ort.infer(x), ov.infer(x)
+            assert float(np.abs(ref - out).max()) < 0.5
+            for i in range(2):
+                parity = compare_outputs(ref[i, ..., 0], out[i, ..., 0], 0.5, quantized=True)
+                assert parity.passed, parity.detail
+
+
+def test_explicit_openvino_backend_runs_the_self_test_and_the_pipeline(
+    tiny_model: Path, image_folder: Path
+) -> None:
+    backend = select_backend("openvino", tiny_model, threads=1)
+    try:
+        assert backend.info().name == "openvino"
+        pipeline = Pipeline(backend, load_card(tiny_model), Recipe())
+        report = run_selftest(pipeline)
+        assert report.passed, report.reason
+        assert report.backend == "openvino"
+        results: list[InspectionResult] = []
+        run_source(FolderSource(image_folder), pipeline, results.append, SimpleState())
+        assert [r.decision.verdict for r in results] == [Verdict.OK, Verdict.NG] * 3
+        assert {r.backend for r in results} == {"openvino"}
+    finally:
+        backend.close()
+
+
+def test_an_openvino_failure_on_a_part_is_a_logged_error_never_ok(
+    tiny_model: Path, image_folder: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    backend = select_backend("openvino", tiny_model, threads=1)
+    pipeline = Pipeline(backend, load_card(tiny_model), Recipe())
+
+    def broken(h: int, w: int, streams: int) -> object:
+        raise RuntimeError("Exception from src/plugins/intel_cpu: out of memory")
+
+    monkeypatch.setattr(backend, "_requests", broken)
+    results: list[InspectionResult] = []
+    summary = run_source(FolderSource(image_folder), pipeline, results.append, SimpleState())
+    assert len(results) == 6
+    assert summary.counts["ERROR"] == 6
+    assert all(r.decision.verdict is Verdict.ERROR and r.error_stage == "infer" for r in results)
+    assert "intel_cpu" in results[0].decision.reasons[0]
+    backend.close()
+    with pytest.raises(RuntimeError, match="not loaded"):
+        backend.infer(_batch(1, 64, 64))
+
+
+def test_a_model_openvino_cannot_compile_fails_at_load(
+    tiny_model: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import openvino
+
+    def refuse(self: object, *a: object, **k: object) -> None:
+        raise RuntimeError("unsupported operation")
+
+    monkeypatch.setattr(openvino.Core, "compile_model", refuse)
+    with pytest.raises(BackendUnavailable, match="cannot compile"):
+        select_backend("openvino", tiny_model)
