@@ -192,7 +192,7 @@ class TrainerPanel(QWidget):
         self.summary_lines: list[str] = []
         self._build()
         self.runs.refresh()
-        ctx.role_changed.connect(lambda _r: self._update_buttons())
+        ctx.role_changed.connect(self._on_role)  # a bound slot: disconnected when the panel goes
         self._update_buttons()
 
     # -- layout -----------------------------------------------------------------------------
@@ -418,6 +418,9 @@ class TrainerPanel(QWidget):
             and (run.path / "state.json").is_file()
             and (run.path / "last.keras").is_file()
         )
+
+    def _on_role(self, _role: str) -> None:
+        self._update_buttons()
 
     def _update_buttons(self) -> None:
         busy = self.status != "idle"

@@ -235,7 +235,10 @@ class UserAdminDialog(QDialog):
         layout.addLayout(body, 1)
         layout.addWidget(self.status_label)
         self.resize(1000, 420)
-        ctx.role_changed.connect(lambda _r: self._update())
+        ctx.role_changed.connect(self._on_role)  # a bound slot: disconnected when the dialog goes
+        self._update()
+
+    def _on_role(self, _role: str) -> None:
         self._update()
 
     # -- reading -----------------------------------------------------------------------------
