@@ -4,8 +4,9 @@
 installation is :class:`BackendUnavailable` saying so.
 
 Shapes: the model keeps a dynamic batch and is compiled once per image size (H, W), kept in a
-small LRU; a fully dynamic compiled model ran 10-30 % slower here (docs/performance.md), and a
-compile costs about 0.1-0.5 s, paid once per size (the station sees one or two sizes).
+small LRU; a model compiled once with fully dynamic shapes ran slower here, up to 2x for INT8
+(docs/performance.md), and a compile costs about 0.1-0.5 s, paid once per size (the station
+sees one or two sizes).
 
 Streams: a batch of several images is split across ``streams`` infer requests running at once
 (OpenVINO's THROUGHPUT mode, each stream with ``threads / streams`` threads), while one image
