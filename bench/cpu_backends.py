@@ -148,6 +148,8 @@ def bench_images(n: int, size: tuple[int, int]) -> list[np.ndarray]:
     """Normalised [H, W, 1] tensors: DAGM images under $DATASETS, else the shipped golden images."""
     import os
 
+    import cv2
+
     from inspector.core.image_io import IMAGE_EXTENSIONS, read_image
 
     folders = []
@@ -168,7 +170,8 @@ def bench_images(n: int, size: tuple[int, int]) -> list[np.ndarray]:
             img = read_image(files[i % len(files)])[0].astype(np.float32)
             if img.ndim == 3:
                 img = img.mean(axis=2)
-            img = img[: size[0], : size[1]]
+            if img.shape != size:  # the golden images are smaller than the DAGM ones
+                img = cv2.resize(img, (size[1], size[0]), interpolation=cv2.INTER_LINEAR)
         else:
             img = np.random.default_rng(i).integers(0, 256, size).astype(np.float32)
         out.append((img / 255.0)[..., None].astype(np.float32))

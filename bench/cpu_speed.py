@@ -23,14 +23,14 @@ busier or quieter during the run moves all of them alike), with medians over the
 Then, with ``$DATASETS`` set, the accuracy of each model on its held-out split (the ``val``
 keys of the ``split.json`` beside the model) with the station's rules at the card's threshold
 (``--no-accuracy`` skips it). Images: the DAGM images under
-``$DATASETS/dagm2007-class1/Class1/Train`` when set, else copies of the shipped golden images.
+``$DATASETS/dagm2007-class1/Class1/Train`` when set, else copies of the shipped golden images
+scaled to the fast model's input size.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
-import shutil
 import statistics
 import sys
 import tempfile
@@ -68,8 +68,9 @@ def default_models() -> tuple[Path, Path | None]:
     return models / "dagm-class1" / "model.onnx", None
 
 
-def image_folder(tmp: Path, n: int) -> Path:
-    """DAGM Class1/Train under $DATASETS, else ``n`` copies of the shipped golden images."""
+def image_folder(tmp: Path, n: int, size: tuple[int, int]) -> Path:
+    """DAGM Class1/Train under $DATASETS, else ``n`` copies of the shipped golden images scaled to
+    ``size`` (H, W: the fast model's input; the golden images are smaller than the DAGM ones)."""
     if os.environ.get("DATASETS"):
         folder = Path(os.environ["DATASETS"]) / "dagm2007-class1" / "Class1" / "Train"
         if folder.is_dir():
@@ -82,9 +83,14 @@ def image_folder(tmp: Path, n: int) -> Path:
         raise SystemExit("no images: set DATASETS or keep the shipped models' golden images")
     out = tmp / "images"
     out.mkdir()
+    import cv2
+
     for i in range(n):
         src = golden[i % len(golden)]
-        shutil.copy(src, out / f"{i:04d}_{src.name}")
+        img = read_image(src)[0]
+        if img.shape[:2] != size:
+            img = cv2.resize(img, (size[1], size[0]), interpolation=cv2.INTER_LINEAR)
+        cv2.imwrite(str(out / f"{i:04d}_{src.stem}.png"), img)
     return out
 
 
@@ -371,9 +377,9 @@ def main() -> int:
     n_files = max(args.station_images, args.baseline_station_images)
     with tempfile.TemporaryDirectory(prefix="cpu-speed-") as tmp_name:
         tmp = Path(tmp_name)
-        folder = image_folder(tmp, n_files)
-        raw = [read_image(p)[0] for p in image_files(folder, n_files)[:8]]
         base_card, fast_card = load_card(args.baseline), load_card(args.fast)
+        folder = image_folder(tmp, n_files, (fast_card.input_height, fast_card.input_width))
+        raw = [read_image(p)[0] for p in image_files(folder, n_files)[:8]]
         base_t = [prepare(im, base_card)[0] for im in raw]
         fast_t = [prepare(im, fast_card)[0] for im in raw]
 
@@ -417,7 +423,9 @@ def main() -> int:
                 paced=True,
             ),
         ]
-        where = folder if os.environ.get("DATASETS") else "copies of the shipped golden images"
+        where = (
+            folder if os.environ.get("DATASETS") else "the shipped golden images, scaled to the card's size"
+        )
         print(f"CPU: {cpu_name()}; {threads} inference threads; images: {where}")
         precision = (fast_card.model_extra or {}).get("precision", "?")
         print(

@@ -70,6 +70,7 @@ class FakeTimer:
 
     def __call__(self, backend: Backend, batch: np.ndarray) -> float:
         self.calls += 1
+        self.shape = batch.shape
         return self.seconds[backend.name]
 
 
@@ -153,6 +154,26 @@ def test_a_new_model_or_new_versions_probe_again(
     assert _choose(ort2, other, cache, factory, timer2)[0] is ort2
     assert timer2.calls > 0
     assert len(json.loads(cache.read_text())["entries"]) == 3
+
+
+def test_the_probe_compares_on_golden_images_and_times_at_the_cards_size(
+    tmp_path: Path, fake_ov_module: object, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    model = build_tiny_model(tmp_path / "m" / "big.onnx", card={"input_height": 96, "input_width": 128})
+    ort = OnnxRuntimeBackend(threads=1)
+    ort.load(model)
+    seen: list[tuple[int, ...]] = []
+    real_compare = probe.compare_outputs
+
+    def spy(ref: np.ndarray, out: np.ndarray, threshold: float, quantized: bool) -> probe.Parity:
+        seen.append(ref.shape)
+        return real_compare(ref, out, threshold, quantized)
+
+    monkeypatch.setattr(probe, "compare_outputs", spy)
+    timer = FakeTimer(0.02, 0.01)
+    _choose(ort, model, tmp_path / "probe.json", Factory(), timer)
+    assert seen == [(1, 64, 64, 1)] * 2 + [(1, 96, 128, 1)]  # both golden images, then the card size
+    assert timer.shape == (1, 96, 128, 1)
 
 
 def test_another_thread_count_probes_again(
@@ -330,10 +351,9 @@ def test_auto_with_real_openvino_chosen_then_self_tested_on_it(
         info = backend.info()
         assert info.name == "openvino"
         assert "OpenVINO chosen" in info.notice
-        assert (
-            "mask Dice 1.000"
-            in json.loads((tmp_path / "probe.json").read_text())["entries"].popitem()[1]["parity"]
-        )
+        (entry,) = json.loads((tmp_path / "probe.json").read_text())["entries"].values()
+        assert entry["parity"].startswith("max |diff| ")
+        assert "FP32 limit" in entry["parity"]
         report = run_selftest(Pipeline(backend, load_card(tiny_model), Recipe()))
         assert report.passed, report.reason
         assert report.backend == "openvino"

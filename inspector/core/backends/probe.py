@@ -204,9 +204,9 @@ def time_once(backend: Backend, batch: np.ndarray) -> float:
 
 
 def probe_inputs(model_path: Path, limit: int = PROBE_IMAGES) -> tuple[list[np.ndarray], float]:
-    """Model inputs [1, H, W, 1] to compare and time on, and the card's threshold: the golden images
-    (real parts, with defects) prepared as the station prepares them, else a synthetic image of the
-    card's size."""
+    """Model inputs [1, H, W, 1] to compare on, and the card's threshold: the golden images (real
+    parts, with defects) prepared as the station prepares them, then a synthetic image of the
+    card's input size, last: the one the runtimes are timed on (golden images may be smaller)."""
     from inspector.core.image_io import read_image
     from inspector.core.model_card import card_path_for, load_card
     from inspector.core.preprocess import prepare
@@ -220,9 +220,8 @@ def probe_inputs(model_path: Path, limit: int = PROBE_IMAGES) -> tuple[list[np.n
             tensors.append(prepare(read_image(base / g.image)[0], card)[0][None])
         except (OSError, ValueError) as exc:  # the self-test reports it; the probe goes without
             log.info("probe: golden image %s not used: %s", g.image, exc)
-    if not tensors:
-        _, noise = probe_images(card.input_height, card.input_width)[1]
-        tensors.append(prepare(noise, card)[0][None])
+    _, noise = probe_images(card.input_height, card.input_width)[1]
+    tensors.append(prepare(noise, card)[0][None])
     return tensors, float(card.threshold)
 
 
@@ -236,7 +235,7 @@ def probe(
     runs: int = PROBE_RUNS,
     timer: Timer | None = None,
 ) -> ProbeResult:
-    """Compare on every input, then time both (interleaved) on the first. Exceptions of OpenVINO
+    """Compare on every input, then time both (interleaved) on the last. Exceptions of OpenVINO
     propagate (the caller falls back); ONNX Runtime's are the model's problem and propagate too."""
     from datetime import UTC, datetime
 
@@ -248,9 +247,10 @@ def probe(
         if not parity.passed:
             reason = f"OpenVINO output differs from ONNX Runtime's on a probe image: {parity.detail}"
             return ProbeResult("onnxruntime", reason, parity=parity.detail, probed_at=now, parity_failed=True)
-        if worst is None or (parity.dice, -parity.max_abs) < (worst.dice, -worst.max_abs):
+        # the detail kept is that of the input closest to the limit that applies
+        if worst is None or (parity.dice < worst.dice if quantized else parity.max_abs > worst.max_abs):
             worst = parity
-    x = inputs[0]
+    x = inputs[-1]
     samples: dict[str, list[float]] = {"onnxruntime": [], "openvino": []}
     for _ in range(max(1, runs)):
         samples["onnxruntime"].append(timer(ort_backend, x))
