@@ -240,6 +240,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="mirrored: the logical devices to mirror over, e.g. /gpu:0 /gpu:1 (default: all GPUs)",
     )
     s.add_argument(
+        "--loop",
+        choices=["fit", "custom"],
+        help="fit: Keras model.fit (default); custom: trainer.dist_loop, the loss and clip over the "
+        "global batch (multiworker always uses it)",
+    )
+    s.add_argument(
         "--init-from",
         metavar="PATH",
         help="fine-tune: start from this .onnx model (its card gives the architecture; "

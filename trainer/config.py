@@ -95,6 +95,11 @@ class TrainConfig(BaseModel):
     devices: list[str] | None = Field(
         None, description="Mirrored: logical devices to use (default: all local GPUs)."
     )
+    loop: Literal["fit", "custom"] = Field(
+        "fit",
+        description="Training loop: fit (Keras model.fit) or custom (trainer.dist_loop: strategy.run, "
+        "loss over the global batch; multiworker always uses it).",
+    )
     replicas: int | None = Field(None, ge=1, description="Replicas in sync (recorded by the run).")
     global_batch: int | None = Field(
         None, ge=1, description="Crops per step over all replicas = batch * replicas (recorded)."

@@ -6,6 +6,11 @@
 - ``multiworker``: :class:`tf.distribute.MultiWorkerMirroredStrategy`, the cluster read
   from the ``TF_CONFIG`` environment variable.
 
+A worker that dies or never comes must not leave the others waiting forever: :data:`WATCH`
+sets the timeouts of TensorFlow's coordination service for ``multiworker`` (heartbeats from
+every worker; a silent one aborts the collectives, so the waiting step fails with
+``UnavailableError``) and bounds the wait for every worker to come up.
+
 Scaling rule: ``batch`` is the per-replica batch, so a step sees
 ``global_batch = batch * replicas`` crops, and the learning rate is scaled linearly,
 ``lr_used = lr * replicas`` (``lr_min``, the floor, is not scaled). With one replica
@@ -17,6 +22,7 @@ model is built, so a missing or malformed ``TF_CONFIG`` fails in a second.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 from collections.abc import Callable
@@ -106,6 +112,70 @@ def check_strategy(strategy: str, devices: list[str] | None = None) -> ClusterSp
     return None
 
 
+@dataclass(frozen=True, slots=True)
+class Watch:
+    """How ``multiworker`` notices a worker that never comes or is lost: TensorFlow's
+    coordination service (which ``MultiWorkerMirroredStrategy`` starts; its leader is the chief).
+
+    ``start_timeout_s``: every worker must join within this (TensorFlow's default: an hour);
+    ``heartbeat_timeout_s``: a worker whose heartbeats (a background thread, not the
+    Python loop) stop this long is taken as dead, and every collective is aborted, so the step
+    waiting on it raises ``UnavailableError`` on the others. TensorFlow's per-collective timeout
+    (``CommunicationOptions(timeout_seconds=...)``) is not used: it starts a thread per
+    collective and is meant for debugging.
+    """
+
+    start_timeout_s: float = 600.0
+    heartbeat_timeout_s: float = 30.0
+
+
+WATCH = Watch()
+
+
+def _coordination(watch: Watch) -> None:
+    """Configure the coordination service as ``MultiWorkerMirroredStrategy`` would (the same
+    leader and jobs), with ``watch``'s timeouts; the strategy keeps a configured one."""
+    from tensorflow.python.distribute import collective_all_reduce_strategy as cars
+    from tensorflow.python.distribute import multi_worker_util
+    from tensorflow.python.distribute.cluster_resolver import TFConfigClusterResolver
+    from tensorflow.python.eager import context
+
+    ctx = context.context()
+    if ctx.coordination_service is not None:
+        return
+    spec = TFConfigClusterResolver().cluster_spec()
+    jobs = [
+        cars.coordination_config_pb2.CoordinatedJob(name=job, num_tasks=spec.num_tasks(job))
+        for job in ("chief", "worker")
+        if job in spec.jobs
+    ]
+    ctx.configure_coordination_service(
+        service_type="standalone",
+        service_leader=multi_worker_util.coordination_leader(spec),
+        cluster_register_timeout_in_ms=int(watch.start_timeout_s * 1000),
+        heartbeat_timeout_in_ms=int(watch.heartbeat_timeout_s * 1000),
+        coordinated_jobs=jobs,
+    )
+    # without the barrier, TensorFlow 2.21 waits for the others up to an hour whatever the timeout
+    ctx.coordination_service.cluster_register_with_barrier = True
+
+
+def _watched_multiworker(watch: Watch) -> Any:
+    """``MultiWorkerMirroredStrategy`` with the coordination service's timeouts from ``watch``."""
+    import tensorflow as tf
+
+    with contextlib.suppress(ImportError, AttributeError):  # another TensorFlow layout: its defaults
+        _coordination(watch)
+    try:
+        return tf.distribute.MultiWorkerMirroredStrategy()
+    except (tf.errors.DeadlineExceededError, tf.errors.UnavailableError) as exc:
+        raise DistributeError(
+            f"multiworker: not every worker in TF_CONFIG came up within {watch.start_timeout_s:.0f} s "
+            "(start the same command on each machine, each with its own task index in TF_CONFIG): "
+            f"{type(exc).__name__}: {str(exc).strip().splitlines()[0][:300]}"
+        ) from exc
+
+
 def make_strategy(strategy: str, devices: list[str] | None = None) -> Any:
     """The ``tf.distribute`` strategy. Call before any model or optimizer is built; build
     them inside ``strategy.scope()``."""
@@ -127,7 +197,7 @@ def make_strategy(strategy: str, devices: list[str] | None = None) -> Any:
             return tf.distribute.MirroredStrategy(devices=list(devices))
         return tf.distribute.MirroredStrategy()
     if strategy == "multiworker":
-        return tf.distribute.MultiWorkerMirroredStrategy()
+        return _watched_multiworker(WATCH)
     return tf.distribute.get_strategy()
 
 

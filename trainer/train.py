@@ -261,6 +261,10 @@ def train(
     from trainer.validate import interleave, keras_predictor
 
     t_start = time.perf_counter()
+    if cfg.strategy == "multiworker":
+        from trainer.dist_loop import worker_run
+
+        cfg, resume = worker_run(cfg, resume)  # a worker other than the chief: a temporary run dir
     run = Path(cfg.out)
     run.mkdir(parents=True, exist_ok=True)
     state_path, last_path, best_path = run / "state.json", run / "last.keras", run / "best.keras"
@@ -321,6 +325,7 @@ def train(
             "replicas": replicas,
             "global_batch": batch * replicas,
             "scaled_lr": scaled_lr(cfg.lr, replicas),
+            "loop": "custom" if cfg.strategy == "multiworker" else cfg.loop,
         }
     )
     cfg.save(run / "config.json")
@@ -338,9 +343,12 @@ def train(
         if before != replicas and "lr" in st:
             st["lr"] = float(st["lr"]) * replicas / before  # the linear rule, on the replicas now
         with strategy.scope():
-            model = load_keras(last_path, compile=True)
-            if replicas > 1:
-                _compile(model, cfg, model.optimizer)  # the loss made right for the replicas
+            if cfg.strategy == "multiworker":  # built alike on every worker; the chief loads in start()
+                model = build_compiled(cfg)
+            else:
+                model = load_keras(last_path, compile=True)
+                if replicas > 1:
+                    _compile(model, cfg, model.optimizer)  # the loss made right for the replicas
     else:
         st = {
             "epoch": 0,
@@ -358,6 +366,14 @@ def train(
             init_log = _init_weights(model, cfg, [it.image for it in val_items[:1]], multiple)
             emit({"event": "init", **init_log})
     st["replicas"] = replicas  # what st["lr"] was scaled for
+    from trainer.dist_loop import AgreedState, CustomLoop, uses_custom_loop
+
+    loop = None  # model.fit, or our own loop (trainer.dist_loop; always for multiworker)
+    if uses_custom_loop(cfg):
+        loop = CustomLoop(cfg, strategy, model)
+        st = loop.start(st, last_path if resume else None)  # multiworker: the chief's state to all
+        if loop.multiworker:
+            state = AgreedState(state, loop)  # a cancel on any worker stops all at the same step
     # validation runs the float32 net (as export and the station will), with the current weights
     eval_model = twin(model, cfg)
     predict = keras_predictor(eval_model, card, cfg.base_filters)
@@ -444,14 +460,18 @@ def train(
         if replicas > 1 or cfg.strategy != "default":
             ds = shard_by_data(ds)  # Keras splits each global batch over the replicas
         t0 = time.perf_counter()
-        hist = model.fit(
-            ds,
-            epochs=1,
-            steps_per_epoch=steps_per_epoch,
-            shuffle=False,
-            verbose=0,
-            callbacks=[_Steps(epoch)],
-        )
+        if loop is not None:
+            logs = loop.fit_epoch(ds, steps_per_epoch, _Steps(epoch))
+        else:
+            hist = model.fit(
+                ds,
+                epochs=1,
+                steps_per_epoch=steps_per_epoch,
+                shuffle=False,
+                verbose=0,
+                callbacks=[_Steps(epoch)],
+            )
+            logs = {k: float(v[-1]) for k, v in hist.history.items()}
         train_s = time.perf_counter() - t0
         if cancelled["flag"]:
             break  # a partial epoch is neither scored nor saved as 'last'
@@ -460,6 +480,8 @@ def train(
         if eval_model is not model:
             eval_model.set_weights(model.get_weights())
         val = _epoch_metrics(predict, val_epoch, "val_")
+        if loop is not None:
+            val = loop.agree(val)  # multiworker: the chief's figures decide on every worker
         timing["val_s"] = time.perf_counter() - t1
         row = {
             "epoch": epoch,
@@ -468,7 +490,7 @@ def train(
             "val_seconds": timing["val_s"],
             "img_per_s": steps_per_epoch * batch / train_s if train_s else math.nan,
             "elapsed_s": time.perf_counter() - t_start,
-            **{k: float(v[-1]) for k, v in hist.history.items()},
+            **logs,
             **val,
         }
         if data.test:  # diagnostic only (--track-test): recorded, never used to choose
@@ -509,7 +531,9 @@ def train(
         learning_curves(history, run / "curves.png")
     n_train = sum(h["seconds"] for h in history)
     report: dict[str, Any] = {}
-    if status != "cancelled" and history:
+    if loop is not None:
+        loop.finish()
+    if status != "cancelled" and history and (loop is None or loop.chief):  # workers: the chief evaluates
         report = _final_evaluation(cfg, card, data, run, emit)
     result = TrainResult(
         str(run),
