@@ -33,6 +33,7 @@ from inspector.core.backends.triton_backend import (
     TritonRequestError,
     parse_triton_spec,
 )
+from inspector.core.batching import BatchPolicy
 from inspector.core.model_card import load_card
 from inspector.core.pipeline import Pipeline, run_source
 from inspector.core.progress import SimpleState
@@ -112,6 +113,8 @@ class ServerProcess:
         if self.proc.poll() is None:
             self.proc.kill()
         self.proc.wait(10)
+        if self.proc.stdout is not None:  # else a later test's setup meets the unclosed pipe
+            self.proc.stdout.close()
 
 
 # -- export-triton -------------------------------------------------------------------------------------
@@ -262,8 +265,9 @@ def test_same_verdicts_as_onnxruntime(server: KServeV2Server, tiny_model: Path) 
 
 
 def test_cli_inspect_and_selftest_run_through_the_server(
-    server: KServeV2Server, tiny_model: Path, image_folder: Path, tmp_path: Path, capsys
+    server: KServeV2Server, tiny_model: Path, image_folder: Path, tmp_path: Path, capsys, monkeypatch
 ) -> None:
+    monkeypatch.setenv("INSPECTOR_BATCHING", "latency")  # one request per part
     db = tmp_path / "log.db"
     code = main(
         [
@@ -412,17 +416,22 @@ def test_server_killed_mid_run_gives_error_rows_and_the_run_goes_on(
     results: list[InspectionResult] = []
 
     def sink(result: InspectionResult) -> None:
-        nonlocal server
         results.append(result)
         writer.submit(result)
-        if len(results) == 4:  # the server dies: parts 5 to 8 cannot be inspected
+
+    def turn(item: object) -> bool:  # called as each part is taken, before the model sees it
+        nonlocal server
+        k = int(Path(item.key).stem.split("_")[1])  # type: ignore[attr-defined]
+        if k == 4:  # the server dies: parts 5 to 8 cannot be inspected
             first.kill()
-        if len(results) == 8:  # it is back (same address): parts 9 to 12 are inspected again
+        if k == 8:  # it is back (same address): parts 9 to 12 are inspected again
             server = ServerProcess(repo, first.port)
+        return False
 
     try:
         t0 = time.perf_counter()
-        summary = run_source(make_source(str(folder)), pipeline, sink, SimpleState())
+        summary = run_source(make_source(str(folder)), pipeline, sink, SimpleState(), already_done=turn,
+                             batching=BatchPolicy("latency"))
         elapsed = time.perf_counter() - t0
     finally:
         server.kill()

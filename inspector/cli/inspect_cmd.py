@@ -107,6 +107,10 @@ def run_inspect(args: argparse.Namespace) -> int:
             pipeline = GuardedPipeline(backend, card, recipe, guard, on_refused=refused.append)
         else:
             pipeline = Pipeline(backend, card, recipe)
+        if getattr(args, "batching", None):
+            from inspector.core.batching import BatchPolicy
+
+            pipeline.batching = BatchPolicy.parse(args.batching)
     except ValueError as exc:
         backend.close()
         return _fail(str(exc), exitcodes.USAGE)

@@ -85,6 +85,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--archive", type=Path, help="folder for NG/REVIEW images and overlays")
     p.add_argument("--export", type=Path, help="write this run's verdicts to a .csv or .json file")
     p.add_argument("--threads", type=int, help="CPU inference threads (default: all cores)")
+    p.add_argument("--batching", metavar="auto|latency|throughput[:N]",
+                   help="frames per model call: auto batches up to N frames that are already waiting, "
+                   "latency runs each frame alone at once, throughput also waits briefly to fill a batch "
+                   "(default $INSPECTOR_BATCHING or auto: one frame per call on a CPU, up to 8 on a GPU)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.add_argument("--allow-unverified", action="store_true",
                    help="inspect even if the model card has no golden samples (the model is unverified)")

@@ -27,6 +27,7 @@ __all__ = [
     "PrepInfo",
     "gray_levels",
     "model_input",
+    "model_input_gray",
     "normalise",
     "prepare",
     "prepare_batch",
@@ -83,6 +84,19 @@ def normalise(gray: np.ndarray, norm: Normalisation) -> np.ndarray:
     gray *= np.float32(1.0 / (norm.scale * norm.std))
     gray -= np.float32(norm.mean / norm.std)
     return gray
+
+
+def model_input_gray(image: np.ndarray, norm: Normalisation) -> np.ndarray:
+    """``normalise(to_gray_float(image), norm)``: the same float32 numbers, a new array, in one
+    pass fewer for 8-bit gray images (the cast and the scale fused, no subtraction of a zero mean)."""
+    img = np.asarray(image)
+    if img.dtype != np.uint8 or img.ndim != 2:
+        return normalise(to_gray_float(img), norm)
+    g = np.multiply(img, np.float32(1.0 / (norm.scale * norm.std)), dtype=np.float32)
+    offset = np.float32(norm.mean / norm.std)
+    if offset != 0:
+        g -= offset
+    return g
 
 
 def gray_levels(image: np.ndarray) -> np.ndarray:

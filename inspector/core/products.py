@@ -808,7 +808,7 @@ class GuardedPipeline(Pipeline):
         self.on_refused = on_refused
         self.refused: str | None = None
 
-    def inspect(self, frame: Frame, read_ms: float = 0.0) -> Any:
+    def admit(self, frame: Frame) -> None:
         if self.refused is None:
             why = self.guard(frame)
             if why is not None:
@@ -817,7 +817,6 @@ class GuardedPipeline(Pipeline):
                     self.on_refused(why)
         if self.refused is not None:
             self.blocked = self.refused
-        return super().inspect(frame, read_ms)
 
 
 def slug(name: str) -> str:

@@ -55,9 +55,10 @@ def gui_threads() -> int:
 class RunControl:
     """The ``ProgressState`` handed to ``run_source``; the UI flips its flags from its own thread.
 
-    Pause blocks inside ``progress()`` (called after every frame), so the frame in
-    flight finishes and is shown, and nothing more is read until resume or step.
-    A run started paused inspects exactly one frame and waits: that is "single step".
+    Pause blocks inside ``progress()`` (called after every result, on the run's post-processing
+    thread), so the frame in flight finishes and is shown, and no further result is shown until
+    resume or step; the few frames already taken wait in the run's bounded queues.
+    A run started paused shows exactly one result and waits: that is "single step".
     """
 
     def __init__(self, paused: bool = False) -> None:
@@ -139,7 +140,7 @@ class _StationPipeline(Pipeline):
         with self._next_lock:
             self._next_recipe = recipe
 
-    def inspect(self, frame: Frame, read_ms: float = 0.0) -> InspectionResult:
+    def admit(self, frame: Frame) -> None:
         with self._next_lock:
             recipe, self._next_recipe = self._next_recipe, None
         if recipe is not None:
@@ -153,7 +154,6 @@ class _StationPipeline(Pipeline):
                     self.on_refused(why)
         if self.refused is not None:  # logged as a blocked station's part: a rerun inspects it again
             self.blocked = self.refused
-        return super().inspect(frame, read_ms)
 
 
 class InspectionWorker(QObject):
