@@ -390,8 +390,10 @@ def _cli_args(data: Path, out: Path, epochs: int, resume: bool = False) -> list[
 
 
 def _workers(
-    tmp: Path, tag: str, per_worker: list[list[str]], env: dict[str, str] | None = None
+    tmp: Path, tag: str, per_worker: list[list[str]], env: dict[str, dict[str, str]] | None = None
 ) -> list[_Proc]:
+    """One process per worker (``env``: extra variables by worker index); TMPDIR is ``tmp``, so a
+    killed worker's temporary run dir stays there."""
     ports = _free_ports(len(per_worker))
     cluster = {"worker": [f"localhost:{p}" for p in ports]}
     procs = []
@@ -399,6 +401,7 @@ def _workers(
         e = {
             **_env({"cluster": cluster, "task": {"type": "worker", "index": i}}),
             **(env or {}).get(str(i), {}),
+            "TMPDIR": str(tmp),
         }
         procs.append(_Proc([sys.executable, "-c", WORKER, *args], tmp / f"{tag}-w{i}.log", e))
     return procs
