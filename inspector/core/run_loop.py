@@ -27,7 +27,6 @@ the frames already taken are finished and handed to the sink.
 from __future__ import annotations
 
 import logging
-import os
 import queue
 import threading
 import time
@@ -46,11 +45,6 @@ from inspector.core.types import Frame, FrameError, InspectionResult
 log = logging.getLogger(__name__)
 
 POLL_S = 0.1  # how often a waiting thread looks at cancel / a failed neighbour
-# The prefetch and post-processing threads run this much nicer than the model's thread (Linux
-# nice values are per thread), so the backend's threads win the cores and the helpers fill the
-# backend's gaps: a backend thread that waits for a core stalls its whole parallel section.
-ENV_HELPER_NICE = "INSPECTOR_HELPER_NICE"
-HELPER_NICENESS = 5
 SLOTS_PER_ROUND = 64  # items taken per round at most (a resume that skips thousands still streams)
 _END = object()
 
@@ -76,21 +70,6 @@ class _Slot:
     recipe: Recipe | None = None
     read_ms: float = 0.0
     output: ModelOutput | None = None
-
-
-def _nicer_thread() -> None:
-    """Lower this (helper) thread's priority by ``INSPECTOR_HELPER_NICE`` (default 5; 0: leave it)."""
-    try:
-        delta = int(os.environ.get(ENV_HELPER_NICE, HELPER_NICENESS))
-    except ValueError:
-        delta = HELPER_NICENESS
-    if delta <= 0 or not hasattr(os, "setpriority"):
-        return
-    tid = threading.get_native_id()
-    try:
-        os.setpriority(os.PRIO_PROCESS, tid, os.getpriority(os.PRIO_PROCESS, tid) + delta)
-    except OSError as exc:  # not permitted here: run at the same priority
-        log.debug("cannot lower the priority of %s: %s", threading.current_thread().name, exc)
 
 
 def _read_ms(item: Frame | FrameError, t0: float) -> float:
@@ -155,7 +134,6 @@ class _Feed:
         return False
 
     def _work(self, source: Source) -> None:
-        _nicer_thread()
         try:
             for fed in self._iterate(source.frames(self._should_stop)):
                 if not self._put(fed):
@@ -233,7 +211,6 @@ class _Post:
             raise self.failure
 
     def _work(self) -> None:
-        _nicer_thread()
         while True:
             slot = self._q.get()
             if slot is _END:
