@@ -1,4 +1,4 @@
-"""``inspector-train``: synth | split | check | train | export | evaluate.
+"""``inspector-train``: synth | split | check | train | export | evaluate | compress.
 
 Exit codes: 0 ok, 1 bad input (message on stderr), 2 usage, 130 cancelled.
 """
@@ -139,6 +139,92 @@ def _evaluate(a: argparse.Namespace) -> int:
     return 0
 
 
+COMPRESS_TRAIN = (
+    ("depth", int),
+    ("loss", str),
+    ("lr", float),
+    ("lr-min", float),
+    ("lr-schedule", str),
+    ("clipnorm", float),
+    ("epochs", int),
+    ("steps-per-epoch", int),
+    ("batch", int),
+    ("crop", int),
+    ("defect-fraction", float),
+    ("brightness", float),
+    ("contrast", float),
+    ("blur", float),
+    ("patience", int),
+    ("seed", int),
+    ("precision", str),
+)
+
+
+def _compress(a: argparse.Namespace) -> int:
+    from trainer.compress import CompressConfig, compress
+    from trainer.events import json_emitter, text_emitter
+
+    train = {n.replace("-", "_"): getattr(a, n.replace("-", "_")) for n, _ in COMPRESS_TRAIN}
+    fields = {
+        k: getattr(a, k)
+        for k in CompressConfig.model_fields
+        if k not in ("train", "steps") and getattr(a, k, None) is not None
+    }
+    cc = CompressConfig(
+        **fields,
+        train={k: v for k, v in train.items() if v is not None},
+        steps=[x.strip() for x in a.steps.split(",") if x.strip()],
+    )
+    state = SimpleState()
+    _install_cancel(state)
+    emit = json_emitter() if a.progress == "json" else text_emitter()
+    try:
+        out = compress(cc, state, emit)
+    except InterruptedError as exc:
+        print(f"inspector-train: {exc}", file=sys.stderr)
+        return 130
+    if out is not None:
+        print(str(out))
+    return 0
+
+
+def _add_compress(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    from trainer.compress import CompressConfig
+
+    f = CompressConfig.model_fields
+    s = sub.add_parser(
+        "compress",
+        help="distil a smaller student from a model, quantise it to INT8, score both against it",
+    )
+    s.add_argument("--teacher", required=True, help=f["teacher"].description)
+    s.add_argument("--data", required=True, help=f["data"].description)
+    s.add_argument("--split", required=True, help=f["split"].description)
+    s.add_argument("--out", required=True, help=f["out"].description)
+    s.add_argument("--steps", default="distill,quantize,evaluate", help="comma-separated, run in this order")
+    s.add_argument(
+        "--progress", choices=["text", "json"], default="text", help="json: one JSON object per line"
+    )
+    for name, typ in (
+        ("base-filters", int),
+        ("init-from", str),
+        ("distill-weight", float),
+        ("distill-loss", str),
+        ("threads", int),
+        ("student", str),
+        ("calib-images", int),
+        ("check-images", int),
+        ("max-dice-drop", float),
+        ("max-tnr-drop", float),
+        ("final", str),
+        ("recipe", str),
+    ):
+        field = f[name.replace("-", "_")]
+        s.add_argument(f"--{name}", type=typ, help=f"{field.description} (default {field.default})")
+    for name, typ in COMPRESS_TRAIN:
+        s.add_argument(f"--{name}", type=typ, help="student training (default: the teacher card's setting)")
+    s.set_defaults(func=_compress)
+
+
 def build_parser() -> argparse.ArgumentParser:
     from trainer.config import TrainConfig
 
@@ -276,6 +362,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--recipe")
     s.add_argument("--out", required=True)
     s.set_defaults(func=_evaluate)
+
+    _add_compress(sub)
     return p
 
 

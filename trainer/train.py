@@ -13,6 +13,7 @@ import json
 import math
 import os
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -27,6 +28,18 @@ from trainer.data.sample import Sample
 from trainer.data.split import Split, select, split_counts
 from trainer.data.summary import DataSummary, check_usable, describe
 from trainer.events import Emit, null_emitter
+
+
+@dataclass(frozen=True, slots=True)
+class TrainHooks:
+    """Another objective on this loop (``trainer.distill``): ``loss`` and ``metrics`` replace the
+    config's loss and the crop metrics, ``dataset`` replaces ``make_dataset`` (same arguments), so
+    the targets may carry more than the label. Validation, checkpoints and the final evaluation
+    stay the label-based ones. A run with hooks cannot be resumed (its loss is not in the file)."""
+
+    loss: Callable[[Any, Any], Any] | None = None
+    metrics: list[Callable[[Any, Any], Any]] | None = None
+    dataset: Callable[..., Any] | None = None
 
 
 @dataclass(slots=True)
@@ -172,7 +185,7 @@ def _setup_tf(cfg: TrainConfig) -> None:
         tf.config.experimental.enable_op_determinism()
 
 
-def build_compiled(cfg: TrainConfig) -> Any:
+def build_compiled(cfg: TrainConfig, hooks: TrainHooks | None = None) -> Any:
     import keras
 
     from trainer.auto import resolve_precision
@@ -181,20 +194,20 @@ def build_compiled(cfg: TrainConfig) -> Any:
     precision = resolve_precision(cfg.precision)
     dtype = None if precision == "float32" else precision
     model = build_unet(cfg.base_filters, cfg.depth, cfg.batchnorm, dtype=dtype)
-    _compile(model, cfg, keras.optimizers.Adam(cfg.scaled_lr or cfg.lr, clipnorm=cfg.clipnorm))
+    optimizer = keras.optimizers.Adam(cfg.scaled_lr or cfg.lr, clipnorm=cfg.clipnorm)
+    _compile(model, cfg, optimizer, hooks)
     return model
 
 
-def _compile(model: Any, cfg: TrainConfig, optimizer: Any) -> None:
+def _compile(model: Any, cfg: TrainConfig, optimizer: Any, hooks: TrainHooks | None = None) -> None:
     from trainer.distribute import replica_loss
     from trainer.losses import dice_metric, get_loss, iou_metric
 
-    loss = get_loss(cfg.loss)
+    loss = hooks.loss if hooks and hooks.loss else get_loss(cfg.loss)
+    metrics = hooks.metrics if hooks and hooks.metrics else [dice_metric, iou_metric]
     if (cfg.replicas or 1) > 1:
         loss = replica_loss(loss)  # the global batch's gradients, not the sum of the replicas'
-    model.compile(
-        optimizer=optimizer, loss=loss, metrics=[dice_metric, iou_metric], jit_compile=cfg.jit_compile
-    )
+    model.compile(optimizer=optimizer, loss=loss, metrics=metrics, jit_compile=cfg.jit_compile)
 
 
 def twin(model: Any, cfg: TrainConfig) -> Any:
@@ -247,7 +260,11 @@ def _epoch_metrics(predict: Any, items: list[Loaded], prefix: str) -> dict[str, 
 
 
 def train(
-    cfg: TrainConfig, state: ProgressState, emit: Emit = null_emitter, resume: bool = False
+    cfg: TrainConfig,
+    state: ProgressState,
+    emit: Emit = null_emitter,
+    resume: bool = False,
+    hooks: TrainHooks | None = None,
 ) -> TrainResult:
     """Train until cfg.epochs, early stop, or ``state.cancelled()``; best model stays in run dir.
 
@@ -268,6 +285,8 @@ def train(
     run = Path(cfg.out)
     run.mkdir(parents=True, exist_ok=True)
     state_path, last_path, best_path = run / "state.json", run / "last.keras", run / "best.keras"
+    if resume and hooks:
+        raise ValueError(f"{run}: a run with another objective (hooks) cannot be resumed; start it again")
     if resume:
         if not state_path.is_file() or not last_path.is_file():
             raise FileNotFoundError(f"{run}: nothing to resume (no state.json / last.keras)")
@@ -361,7 +380,7 @@ def train(
             "lr_wait": 0,
         }
         with strategy.scope():
-            model = build_compiled(cfg)
+            model = build_compiled(cfg, hooks)
         if cfg.init_from:
             init_log = _init_weights(model, cfg, [it.image for it in val_items[:1]], multiple)
             emit({"event": "init", **init_log})
@@ -370,7 +389,7 @@ def train(
 
     loop = None  # model.fit, or our own loop (trainer.dist_loop; always for multiworker)
     if uses_custom_loop(cfg):
-        loop = CustomLoop(cfg, strategy, model)
+        loop = CustomLoop(cfg, strategy, model, *((hooks.loss, hooks.metrics) if hooks else ()))
         st = loop.start(st, last_path if resume else None)  # multiworker: the chief's state to all
         if loop.multiworker:
             state = AgreedState(state, loop)  # a cancel on any worker stops all at the same step
@@ -445,7 +464,7 @@ def train(
             break
         lr = _lr_at(cfg, epoch - 1) if cfg.lr_schedule == "cosine" else float(st.get("lr", cfg.scaled_lr))
         model.optimizer.learning_rate.assign(lr)
-        ds = make_dataset(
+        ds = (hooks.dataset if hooks and hooks.dataset else make_dataset)(
             train_items,
             steps_per_epoch,
             batch,
