@@ -18,6 +18,8 @@ from inspector.lineio.cli import add_line_arguments
 
 KIOSK_HELP = ("start full screen on the line view for this product (name or id) and run it; leaving "
               "takes a QA login (docs/gui.md)")
+LANG_HELP = ("language of the station window: en | de | system (default: $INSPECTOR_LANG, else "
+             "File ▸ Settings)")
 STATION_FILTER_HELP = "only this station's inspections (default: every station logging into the database)"
 
 
@@ -60,6 +62,7 @@ def _backend(text: str) -> str:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="inspector", description="Defect-inspection station.")
     parser.add_argument("--kiosk", metavar="PRODUCT", help=KIOSK_HELP)
+    parser.add_argument("--lang", metavar="LANG", help=LANG_HELP)
     sub = parser.add_subparsers(dest="command")
 
     p = sub.add_parser("inspect", help="inspect a folder, hot folder, video or camera and log verdicts")
@@ -123,6 +126,7 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--source", default=None, help="start on this source instead of the demo")
     g.add_argument("--model", type=Path)
     g.add_argument("--kiosk", metavar="PRODUCT", help=KIOSK_HELP)
+    g.add_argument("--lang", metavar="LANG", help=LANG_HELP)
     _add_common(g)
     return parser
 
@@ -173,7 +177,7 @@ def main(argv: list[str] | None = None) -> int:
             return run_user(args)
         from inspector.ui.app import run_gui  # lazily: headless commands never load Qt
 
-        return run_gui(args if args.command or args.kiosk else None)
+        return run_gui(args if args.command or args.kiosk or args.lang else None)
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return exitcodes.INTERRUPTED

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QSettings, QTimer
+from PySide6.QtCore import QCoreApplication, QSettings, QTimer
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from inspector.core.model_card import ModelCard, load_card
@@ -74,10 +74,14 @@ def load_start_recipe(db: Any, settings: QSettings, messages: list[tuple[str, st
         if stored is not None:
             return stored.recipe()
     except Exception as exc:  # a bad row must not stop the station
-        messages.append(("error", f"recipe {name!r} from the database is unusable: {exc}"))
+        messages.append(("error", QCoreApplication.translate(
+            "Startup", "recipe {name} from the database is unusable: {error}").format(name=repr(name),
+                                                                                      error=exc)))
     if shipped is not None:
         return shipped
-    messages.append(("warning", f"no recipe at {path}: using built-in defaults"))
+    messages.append(("warning", QCoreApplication.translate("Startup", "no recipe at {path}: using built-in "
+                                                                      "defaults")
+                     .format(path=path)))
     return Recipe(name=name)
 
 
@@ -96,16 +100,17 @@ def load_start_model(db: Any, requested: Path | None, messages: list[tuple[str, 
 
     candidates: list[tuple[Path, str]] = []
     if requested is not None:
-        candidates.append((Path(requested), "--model"))
+        candidates.append((Path(requested), "--model"))  # how it was asked for: shown as is
     else:
         try:
             choice = choose_production_model(db)
         except Exception as exc:  # fall back to the shipped model
             choice = None
-            messages.append(("warning", f"cannot read the production model from the database: {exc}"))
+            messages.append(("warning", QCoreApplication.translate(
+                "Startup", "cannot read the production model from the database: {error}").format(error=exc)))
         if choice is not None and choice.active is not None:
             return _production_state(choice, messages, refused)
-        candidates.append((default_model(), "shipped demo model"))
+        candidates.append((default_model(), QCoreApplication.translate("Startup", "shipped demo model")))
     for path, why in candidates:
         if path.is_file():
             try:
@@ -117,20 +122,29 @@ def load_start_model(db: Any, requested: Path | None, messages: list[tuple[str, 
                 mark = override_mark(db, card.sha256) or ""
             except Exception as exc:  # the model still runs; say that its release state is unknown
                 mark = ""
-                messages.append(("warning", f"cannot read the promotion record of {path}: {exc}"))
+                messages.append(("warning", QCoreApplication.translate(
+                    "Startup", "cannot read the promotion record of {path}: {error}").format(path=path,
+                                                                                             error=exc)))
             if mark:
                 messages.append(("warning", _override_text(card.name, card.sha256, mark)))
             return ModelState(path=path, card=card, override_reason=mark)
-        messages.append(("warning" if why != "--model" else "error", f"{why} not found: {path}"))
+        messages.append(("warning" if why != "--model" else "error",
+                         QCoreApplication.translate("Startup", "{what} not found: {path}").format(what=why,
+                                                                                                  path=path)))
     path = candidates[0][0]
-    messages.append(("error", f"No model available: inspection cannot start. Expected {path}; "
-                              "install or train a model, or start with --model PATH."))
-    return ModelState(path=path, card=ModelCard(name="none"), notice="no model")
+    messages.append(("error", QCoreApplication.translate(
+        "Startup", "No model available: inspection cannot start. Expected {path}; install or train a model, "
+        "or start with --model PATH.").format(path=path)))
+    return ModelState(path=path, card=ModelCard(name="none"),
+                      notice=QCoreApplication.translate("Startup", "no model"))
 
 
 def _override_text(name: str, sha256: str, reason: str) -> str:
-    return (f"Production model {name} · {sha256[:8]} was promoted by QA OVERRIDE without passing "
-            f"the promotion gate ({reason}). Roll back in the Trainer tab if in doubt.")
+    return QCoreApplication.translate(
+        "Startup", "Production model {name} · {sha} was promoted by QA OVERRIDE without passing the "
+                   "promotion gate ({reason}). Roll back in the Trainer tab if in "
+                   "doubt.").format(name=name, sha=sha256[:8],
+                                                                             reason=reason)
 
 
 def _production_state(choice: Any, messages: list[tuple[str, str]],
@@ -138,22 +152,26 @@ def _production_state(choice: Any, messages: list[tuple[str, str]],
     """ModelState for a :class:`~inspector.core.promotion.ProductionChoice` with an active model."""
     active = choice.active
     for entry, why in choice.refused:
-        messages.append(("error", f"Production model {entry.name} · {entry.sha256[:8]} refused: {why}"))
+        text = QCoreApplication.translate("Startup", "Production model {name} · {sha} refused: {why}")
+        messages.append(("error", text.format(name=entry.name, sha=entry.sha256[:8], why=why)))
         if refused is not None:
             refused.append({"sha256": entry.sha256, "name": entry.name, "path": entry.path, "why": why})
     entry, card = choice.entry, choice.card
     if entry is None or card is None:
-        messages.append(("error", f"No usable production model: inspection cannot start. {active.name} · "
-                                  f"{active.sha256[:8]} and every earlier production model were refused "
-                                  "(see above). Restore the model file or promote a model (Trainer tab)."))
+        messages.append(("error", QCoreApplication.translate(
+            "Startup", "No usable production model: inspection cannot start. {name} · {sha} and every "
+                       "earlier production model were refused (see above). Restore the model file or promote "
+                       "a model (Trainer tab).")
+            .format(name=active.name, sha=active.sha256[:8])))
         # a path that is no file, so nothing tries to load the refused one
         return ModelState(path=Path(f"{active.path or active.name} (refused)"), card=ModelCard(name="none"),
-                          notice="no usable production model")
+                          notice=QCoreApplication.translate("Startup", "no usable production model"))
     if choice.fallback:
-        messages.append(("warning", f"Running the previous production model {entry.name} · "
-                                    f"{entry.sha256[:8]} instead; the database still names {active.name} · "
-                                    f"{active.sha256[:8]} as production (QA: roll back in the Trainer tab, "
-                                    "or restore its file)."))
+        messages.append(("warning", QCoreApplication.translate(
+            "Startup", "Running the previous production model {name} · {sha} instead; the database still "
+                       "names {active} · {active_sha} as production (QA: roll back in the Trainer tab, or "
+                       "restore its file).")
+            .format(name=entry.name, sha=entry.sha256[:8], active=active.name, active_sha=active.sha256[:8])))
     mark = (entry.override_reason or "(no reason recorded)") if entry.overridden else ""
     if mark:
         messages.append(("warning", _override_text(entry.name, entry.sha256, mark)))
@@ -176,12 +194,15 @@ def register_shipped_model(ctx: AppContext, audit: Any) -> Job[Any] | None:
 
     def failed(message: str) -> None:
         log.error("registering the shipped model failed: %s", message)
-        ctx.notify("error", f"The shipped model could not be registered as production: {message}")
+        text = QCoreApplication.translate("Startup", "The shipped model could not be registered as "
+                                                     "production: {error}")
+        ctx.notify("error", text.format(error=message))
 
     def done(info: Any) -> None:
         if info is not None:
-            ctx.notify("info", f"Shipped model {info.name} · {info.sha256[:8]} registered as the first "
-                               "production model (rollback can always return to it).")
+            ctx.notify("info", QCoreApplication.translate(
+                "Startup", "Shipped model {name} · {sha} registered as the first production model (rollback "
+                           "can always return to it).").format(name=info.name, sha=info.sha256[:8]))
             ctx.production_changed.emit()
 
     return audit.submit("register-shipped-model",
@@ -214,7 +235,9 @@ def create_window(opts: StartOptions, settings: QSettings | None = None) -> Any:
     window.audit_log = audit
     for level, text in messages:
         ctx.notify(level, text)
-    ctx.notify("info", f"Station {ctx.station} ready · recipe {recipe.name} v{recipe.version}")
+    ctx.notify("info", QCoreApplication.translate("Startup", "Station {station} ready · recipe {recipe} "
+                                                             "v{version}")
+               .format(station=ctx.station, recipe=recipe.name, version=recipe.version))
     if opts.source:
         _preselect(window, opts.source)
     if opts.kiosk:  # the line view for the product, full screen; it starts the run once the product loads
@@ -242,7 +265,8 @@ def _preselect(window: Any, spec: str) -> None:
     try:
         window.live.set_source(kind, text)
     except ValueError as exc:
-        window.ctx.notify("error", f"--source {spec}: {exc}")
+        window.ctx.notify("error", QCoreApplication.translate("Startup", "--source {spec}: {error}")
+                          .format(spec=spec, error=exc))
 
 
 def prepare_runtime() -> None:
@@ -308,7 +332,11 @@ def run_gui(args: argparse.Namespace | None = None) -> int:
             return 2
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName(APP_NAME)
-    app.setApplicationDisplayName("Defect Inspector")
+    from inspector.ui import i18n
+
+    # the language first: widgets translate their texts when they are built
+    i18n.install(i18n.resolve(make_settings(), getattr(args, "lang", None)), app)
+    app.setApplicationDisplayName(QCoreApplication.translate("Startup", "Defect Inspector"))
     from inspector.ui.style import apply_style
 
     apply_style(app)  # type: ignore[arg-type]
@@ -316,7 +344,9 @@ def run_gui(args: argparse.Namespace | None = None) -> int:
         window = create_window(opts)
     except Exception as exc:  # startup: the one place a dialog is right
         log.exception("station failed to start")
-        QMessageBox.critical(None, "Defect Inspector", f"The station could not start:\n{exc}")
+        QMessageBox.critical(None, QCoreApplication.translate("Startup", "Defect Inspector"),
+                             QCoreApplication.translate("Startup", "The station could not start:\n{error}")
+                             .format(error=exc))
         return 2
     prepare_runtime()
     window.show()

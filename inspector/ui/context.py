@@ -8,9 +8,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QObject, QSettings, Signal
+from PySide6.QtCore import QCoreApplication, QObject, QSettings, Signal
 
-from inspector.core.accounts import Right, Role, allowed, needs_text
+from inspector.core.accounts import Right, Role, allowed
 from inspector.core.model_card import ModelCard
 from inspector.core.recipe import Recipe
 
@@ -110,15 +110,19 @@ class AppContext(QObject):
         if self.may(right):
             return ""
         if not self.personal and allowed(Role.OPERATOR, right, accounts=self.accounts):
-            return "needs a personal login (Role ▸ Log in…)"
-        return f"{needs_text(right)} (Role ▸ Log in…)"
+            return self.tr("needs a personal login (Role ▸ Log in…)")
+        from inspector.ui.i18n import needs_text
+
+        return self.tr("{needs} (Role ▸ Log in…)").format(needs=needs_text(right))
 
     def refuse(self, right: Right, what: str) -> bool:
         """Checked at the action (a disabled button is not security): True, with a message and an
-        audit event, when this session may not do ``what``."""
+        audit event, when this session may not do ``what``. ``what`` is English (the audit event keeps
+        it so) and marked with ``QT_TRANSLATE_NOOP("Refusal", ...)`` where it is written."""
         if self.may(right):
             return False
-        self.notify("warning", f"{what} refused: {self.needs(right)}.")
+        self.notify("warning", self.tr("{what} refused: {needs}.").format(
+            what=QCoreApplication.translate("Refusal", what), needs=self.needs(right)))
         self.audit("access.denied", {"right": right.value, "what": what, "role": self._role})
         return True
 

@@ -11,7 +11,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QObject
+from PySide6.QtCore import QT_TRANSLATE_NOOP, QObject
 from PySide6.QtWidgets import QFileDialog, QPushButton, QWidget
 
 from inspector.ui.tasks import TaskRunner, TaskState
@@ -31,24 +31,26 @@ class VerdictExporter(QObject):
     """Exports what ``panel.current_filter()`` selects; says the outcome in the message area."""
 
     kind = "csv"
-    label = "Export CSV…"
+    label = QT_TRANSLATE_NOOP("VerdictExporter", "Export CSV…")  # shown translated
     suffix = ".csv"
-    file_filter = "CSV (*.csv)"
+    file_filter = QT_TRANSLATE_NOOP("VerdictExporter", "CSV (*.csv)")
 
     def __init__(self, panel: HistoryPanel) -> None:
         super().__init__(panel)
         self.panel = panel
         self.ctx = panel.ctx
         self.tasks = TaskRunner(self, f"history-export{self.suffix}")
-        self.button = QPushButton(self.label)
-        self.button.setToolTip(f"Write the verdicts the filter shows (all pages): {self.file_filter}")
+        self.button = QPushButton(self.tr(self.label))
+        self.button.setToolTip(self.tr("Write the verdicts the filter shows (all pages): {format}")
+                               .format(format=self.tr(self.file_filter)))
         self.button.clicked.connect(lambda: self.export())
 
     def export(self, path: Path | None = None) -> bool:
         if path is None:
             start = str(Path.home() / f"verdicts_{datetime.now():%Y%m%d-%H%M}{self.suffix}")
             parent: QWidget = self.panel
-            chosen, _ = QFileDialog.getSaveFileName(parent, "Export verdicts", start, self.file_filter)
+            chosen, _ = QFileDialog.getSaveFileName(parent, self.tr("Export verdicts"), start,
+                                                    self.tr(self.file_filter))
             if not chosen:
                 return False
             path = Path(chosen)
@@ -64,21 +66,21 @@ class VerdictExporter(QObject):
             run,
             on_done=lambda n: self._done(n, path),
             on_error=self._failed,
-            on_progress=lambda done, _t, _m: self.button.setText(f"Exporting… {done}"),
+            on_progress=lambda done, _t, _m: self.button.setText(self.tr("Exporting… {n}").format(n=done)),
         )
         return True
 
     def _done(self, n: int, path: Path) -> None:
         self._reset()
-        self.ctx.notify("info", f"{n} verdicts exported to {path}")
+        self.ctx.notify("info", self.tr("{n} verdicts exported to {path}").format(n=n, path=path))
 
     def _failed(self, message: str) -> None:
         self._reset()
-        self.ctx.notify("error", f"Verdicts not exported: {message}")
+        self.ctx.notify("error", self.tr("Verdicts not exported: {error}").format(error=message))
 
     def _reset(self) -> None:
         self.button.setEnabled(True)
-        self.button.setText(self.label)
+        self.button.setText(self.tr(self.label))
 
 
 class CsvExporter(VerdictExporter):
@@ -89,6 +91,6 @@ class XlsxExporter(VerdictExporter):
     """History's "Export Excel…": the same rows and columns as an .xlsx workbook."""
 
     kind = "xlsx"
-    label = "Export Excel…"
+    label = QT_TRANSLATE_NOOP("VerdictExporter", "Export Excel…")
     suffix = ".xlsx"
-    file_filter = "Excel (*.xlsx)"
+    file_filter = QT_TRANSLATE_NOOP("VerdictExporter", "Excel (*.xlsx)")

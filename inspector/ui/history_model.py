@@ -23,7 +23,16 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersistentModelIndex, Qt, Signal
+from PySide6.QtCore import (
+    QT_TRANSLATE_NOOP,
+    QAbstractTableModel,
+    QCoreApplication,
+    QModelIndex,
+    QObject,
+    QPersistentModelIndex,
+    Qt,
+    Signal,
+)
 from PySide6.QtGui import QBrush, QColor
 
 from db import queries
@@ -38,14 +47,22 @@ ReviewFilter = Literal["any", "unreviewed", "reviewed"]
 
 # Qt.UserRole: the HistoryRow behind a cell, so panels never re-query for it.
 ROW_ROLE = Qt.ItemDataRole.UserRole
-LOADING = "loading…"  # what a row shows until its page arrives
+# English source texts, shown translated (context "HistoryModel"): disposition_label(), HEADERS
+LOADING = QT_TRANSLATE_NOOP("HistoryModel", "loading…")  # what a row shows until its page arrives
 
 DISPOSITION_LABELS = {
-    "confirm_ng": "confirmed NG",
-    "false_reject": "false reject",
-    "missed_defect": "missed defect",
-    "confirm_ok": "confirmed OK",
+    "confirm_ng": QT_TRANSLATE_NOOP("HistoryModel", "confirmed NG"),
+    "false_reject": QT_TRANSLATE_NOOP("HistoryModel", "false reject"),
+    "missed_defect": QT_TRANSLATE_NOOP("HistoryModel", "missed defect"),
+    "confirm_ok": QT_TRANSLATE_NOOP("HistoryModel", "confirmed OK"),
 }
+
+
+def disposition_label(review: str | None) -> str:
+    """A review's disposition in the GUI's language ("" for none; an unknown code as it is)."""
+    if review in DISPOSITION_LABELS:
+        return QCoreApplication.translate("HistoryModel", DISPOSITION_LABELS[review])
+    return review or ""
 
 
 def _tint(verdict: Verdict, alpha: int) -> QColor:
@@ -76,15 +93,15 @@ class Column(enum.IntEnum):
 
 
 HEADERS = {
-    Column.ID: "ID",
-    Column.INSPECTED: "Inspected",
-    Column.VERDICT: "Verdict",
-    Column.SCORE: "Score",
-    Column.REGIONS: "Regions",
-    Column.REVIEW: "Review",
-    Column.SOURCE: "Source",
-    Column.KEY: "Image",
-    Column.STATION: "Station",
+    Column.ID: QT_TRANSLATE_NOOP("HistoryModel", "ID"),
+    Column.INSPECTED: QT_TRANSLATE_NOOP("HistoryModel", "Inspected"),
+    Column.VERDICT: QT_TRANSLATE_NOOP("HistoryModel", "Verdict"),
+    Column.SCORE: QT_TRANSLATE_NOOP("HistoryModel", "Score"),
+    Column.REGIONS: QT_TRANSLATE_NOOP("HistoryModel", "Regions"),
+    Column.REVIEW: QT_TRANSLATE_NOOP("HistoryModel", "Review"),
+    Column.SOURCE: QT_TRANSLATE_NOOP("HistoryModel", "Source"),
+    Column.KEY: QT_TRANSLATE_NOOP("HistoryModel", "Image"),
+    Column.STATION: QT_TRANSLATE_NOOP("HistoryModel", "Station"),
 }
 
 
@@ -294,7 +311,7 @@ class HistoryModel(QAbstractTableModel):
         if snap is None:  # DB gone or locked: an empty table and a message, not a crash
             log.warning("history count failed: %s", error)
             self._total = 0
-            self.last_error = f"Could not read the inspection log: {error}"
+            self.last_error = self.tr("Could not read the inspection log: {error}").format(error=error)
         else:
             self._total = snap.total
             self.last_error = ""
@@ -345,7 +362,7 @@ class HistoryModel(QAbstractTableModel):
             return
         self._loading.pop(p, None)  # not cached: the next paint asks again
         log.warning("history page %d failed: %s", p, message)
-        self.last_error = f"Could not read the inspection log: {message}"
+        self.last_error = self.tr("Could not read the inspection log: {error}").format(error=message)
         self.failed.emit(self.last_error)
 
     # -- Qt model ---------------------------------------------------------------------------
@@ -359,7 +376,7 @@ class HistoryModel(QAbstractTableModel):
         if role != Qt.ItemDataRole.DisplayRole:
             return None
         if orientation == Qt.Orientation.Horizontal:
-            return HEADERS[Column(section)]
+            return self.tr(HEADERS[Column(section)])
         return None  # row numbers mean nothing in a moving log; the ID column identifies rows
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
@@ -369,7 +386,7 @@ class HistoryModel(QAbstractTableModel):
         col = Column(index.column())
         if r is None:  # its page is on the way: a placeholder, filled in by page_loaded
             if role == Qt.ItemDataRole.DisplayRole:
-                return LOADING if col == Column.INSPECTED else ""
+                return self.tr(LOADING) if col == Column.INSPECTED else ""
             if role == Qt.ItemDataRole.ForegroundRole:
                 return QBrush(QColor(MUTED))
             return None
@@ -402,7 +419,7 @@ def _display(r: HistoryRow, col: Column) -> str:
     if col == Column.REGIONS:
         return "–" if r.verdict is Verdict.ERROR else str(r.n_regions)
     if col == Column.REVIEW:
-        return DISPOSITION_LABELS.get(r.review or "", r.review or "")
+        return disposition_label(r.review)
     if col == Column.SOURCE:
         return r.source
     if col == Column.STATION:

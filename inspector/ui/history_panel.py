@@ -17,7 +17,17 @@ import logging
 from datetime import UTC, datetime
 from typing import Any
 
-from PySide6.QtCore import QDateTime, QItemSelectionModel, QModelIndex, QObject, Qt, QTimer, Signal
+from PySide6.QtCore import (
+    QT_TRANSLATE_NOOP,
+    QCoreApplication,
+    QDateTime,
+    QItemSelectionModel,
+    QModelIndex,
+    QObject,
+    Qt,
+    QTimer,
+    Signal,
+)
 from PySide6.QtGui import QKeyEvent, QKeySequence, QShortcut, QShowEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -41,7 +51,7 @@ from db.history import station_names
 from db.queries import HistoryRow
 from inspector.core.types import Verdict
 from inspector.ui.context import AppContext
-from inspector.ui.history_model import DISPOSITION_LABELS, ROW_ROLE, Column, HistoryFilter, HistoryModel
+from inspector.ui.history_model import ROW_ROLE, Column, HistoryFilter, HistoryModel, disposition_label
 from inspector.ui.image_view import ImageView
 from inspector.ui.queries_extra import StoredView, distinct_sources, load_stored_view
 from inspector.ui.review import ReviewActions
@@ -62,6 +72,19 @@ _COLUMN_WIDTHS = {
     Column.SOURCE: 160,
     Column.KEY: 220,
 }
+
+
+# fixed phrases of queries_extra's image notes (Qt-free there), translated where shown
+_NOTE_PHRASES = (QT_TRANSLATE_NOOP("InspectionDetailView", "image not available: showing the stored "
+                                                           "probability map"),
+                 QT_TRANSLATE_NOOP("InspectionDetailView", "image not available"),
+                 QT_TRANSLATE_NOOP("InspectionDetailView", "differs from the stored map"))
+
+
+def image_note_text(note: str) -> str:
+    for phrase in _NOTE_PHRASES:  # longest first: "image not available: ..." before "image not available"
+        note = note.replace(phrase, QCoreApplication.translate("InspectionDetailView", phrase))
+    return note
 
 
 def _error_cause(row: HistoryRow) -> str:
@@ -127,20 +150,24 @@ class HistoryTable(QTableView):
 class InspectionDetailView(QWidget):
     """One logged inspection: image + overlay, reasons, regions, reviews."""
 
-    REGION_HEADERS = ("#", "Area px", "BBox x,y,w,h", "Centroid x,y", "Mean p", "Max p")
+    REGION_HEADERS = ("#", QT_TRANSLATE_NOOP("InspectionDetailView", "Area px"),
+                      QT_TRANSLATE_NOOP("InspectionDetailView", "BBox x,y,w,h"),
+                      QT_TRANSLATE_NOOP("InspectionDetailView", "Centroid x,y"),
+                      QT_TRANSLATE_NOOP("InspectionDetailView",
+                                        "Mean p"), QT_TRANSLATE_NOOP("InspectionDetailView", "Max p"))
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.view: StoredView | None = None
         self.image = ImageView()
         self.image.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
-        self.header = QLabel("No inspection selected")
+        self.header = QLabel(self.tr("No inspection selected"))
         self.header.setWordWrap(True)
         self.header.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.reasons = QLabel("")
         self.reasons.setWordWrap(True)
         self.regions = QTableWidget(0, len(self.REGION_HEADERS))
-        self.regions.setHorizontalHeaderLabels(list(self.REGION_HEADERS))
+        self.regions.setHorizontalHeaderLabels([self.tr(h) for h in self.REGION_HEADERS])
         self.regions.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.regions.verticalHeader().hide()
         self.regions.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
@@ -154,11 +181,11 @@ class InspectionDetailView(QWidget):
         sl = QVBoxLayout(side)
         sl.setContentsMargins(0, 0, 0, 0)
         sl.addWidget(self.header)
-        sl.addWidget(QLabel("<b>Reasons</b>"))
+        sl.addWidget(QLabel(self.tr("<b>Reasons</b>")))
         sl.addWidget(self.reasons)
-        sl.addWidget(QLabel("<b>Regions</b>"))
+        sl.addWidget(QLabel(self.tr("<b>Regions</b>")))
         sl.addWidget(self.regions, 1)
-        sl.addWidget(QLabel("<b>Reviews</b>"))
+        sl.addWidget(QLabel(self.tr("<b>Reviews</b>")))
         sl.addWidget(self.reviews)
         sl.addWidget(self.image_note)
         split = QSplitter(Qt.Orientation.Horizontal)
@@ -175,7 +202,7 @@ class InspectionDetailView(QWidget):
         self.view = view
         if view is None:
             self.image.clear()
-            self.header.setText("No inspection selected")
+            self.header.setText(self.tr("No inspection selected"))
             for w in (self.reasons, self.reviews, self.image_note):
                 w.setText("")
             self.regions.setRowCount(0)
@@ -186,28 +213,31 @@ class InspectionDetailView(QWidget):
         if view.image is not None:  # an ERROR has no map: the plain image in every mode
             self.image.show_result(view.image, view.prob, view.decision, threshold)
         else:
-            cause = _error_cause(r) if error else view.image_note
-            self.image.show_message(f"image could not be read: {cause}")
+            cause = _error_cause(r) if error else image_note_text(view.image_note)
+            self.image.show_message(self.tr("image could not be read: {error}").format(error=cause))
         when = r.inspected_at.astimezone().strftime("%Y-%m-%d %H:%M:%S")
         if error:
             colour = VERDICT_COLORS[Verdict.ERROR.value]
-            title = (
-                f"<b>#{r.id} <span style='color:{colour}'>ERROR — not inspected</span></b> · "
-                f"failed at: <b>{html.escape(r.error_stage or '?')}</b> · {when}"
-            )
+            title = self.tr("<b>#{id} <span style='color:{colour}'>ERROR — not inspected</span></b> · "
+                            "failed at: <b>{stage}</b> · {time}")
+            title = title.format(id=r.id, colour=colour, stage=html.escape(r.error_stage or "?"), time=when)
         else:
-            title = f"<b>#{r.id} {r.verdict.value}</b> score {r.score:.2f} · {when}"
+            title = self.tr("<b>#{id} {verdict}</b> score {score:.2f} · {time}").format(
+                id=r.id, verdict=r.verdict.value, score=r.score, time=when)
+        override = ""
+        if view.model_override:
+            override = "<br>" + self.tr(
+                "<span style='color:{colour}'><b>⚠ OVERRIDE</b>: this model was promoted without passing the "
+                "gate ({reason})</span>").format(colour=VERDICT_COLORS[Verdict.NG.value],
+                                            reason=html.escape(view.model_override))
         self.header.setText(
-            f"{title}<br>"
-            f"{html.escape(r.source_key)}<br>station {html.escape(r.station)} · "
-            f"recipe {html.escape(r.recipe_name)} v{r.recipe_version} · "
-            f"threshold {threshold:.2f} · {html.escape(r.backend)} · model {r.model_sha256[:12]}"
-            + (
-                f"<br><span style='color:{VERDICT_COLORS[Verdict.NG.value]}'><b>⚠ OVERRIDE</b>: this model "
-                f"was promoted without passing the gate ({html.escape(view.model_override)})</span>"
-                if view.model_override
-                else ""
-            )
+            f"{title}<br>{html.escape(r.source_key)}<br>"
+            + self.tr("station {station} · recipe {recipe} v{version} · threshold {threshold:.2f} · "
+                      "{backend} · model "
+                      "{sha}").format(station=html.escape(r.station), recipe=html.escape(r.recipe_name),
+                                            version=r.recipe_version, threshold=threshold,
+                                            backend=html.escape(r.backend), sha=r.model_sha256[:12])
+            + override
         )
         self.reasons.setText("\n".join(f"• {x}" for x in r.reasons) or "—")
         self.regions.setRowCount(len(view.detail.regions))
@@ -225,17 +255,18 @@ class InspectionDetailView(QWidget):
         self.set_reviews(view)
         if error and view.image is None and r.error_stage == "read":
             # the reasons say why already; the note would repeat the decoder's message
-            self.image_note.setText("no image: the part's file could not be decoded")
+            self.image_note.setText(self.tr("no image: the part's file could not be decoded"))
         else:
-            self.image_note.setText(view.image_note)
+            self.image_note.setText(image_note_text(view.image_note))
 
     def set_reviews(self, view: StoredView) -> None:
         lines = [
-            f"{DISPOSITION_LABELS.get(v.disposition, v.disposition)} by {v.by} at "
-            f"{v.at.astimezone().strftime('%Y-%m-%d %H:%M:%S')}"
+            self.tr("{disposition} by {user} at {time}").format(
+                disposition=disposition_label(v.disposition), user=v.by,
+                time=v.at.astimezone().strftime("%Y-%m-%d %H:%M:%S"))
             for v in view.detail.reviews
         ]
-        self.reviews.setText("\n".join(lines) or "not reviewed")
+        self.reviews.setText("\n".join(lines) or self.tr("not reviewed"))
 
 
 class HistoryPanel(QWidget):
@@ -267,8 +298,11 @@ class HistoryPanel(QWidget):
         hh = self.table.horizontalHeader()
         hh.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         hh.setStretchLastSection(True)
+        metrics = hh.fontMetrics()
         for col, width in _COLUMN_WIDTHS.items():
-            self.table.setColumnWidth(col, width)
+            # at least the header's text (longer in some languages) plus the sort indicator's room
+            title = str(self.model.headerData(col, Qt.Orientation.Horizontal, Qt.ItemDataRole.DisplayRole))
+            self.table.setColumnWidth(col, max(width, metrics.horizontalAdvance(title) + 24))
         self.detail = InspectionDetailView()
         self.reviews = ReviewActions(ctx, self)
         self._bus = selection_bus(ctx)
@@ -281,7 +315,7 @@ class HistoryPanel(QWidget):
         self.count_label = QLabel("")
         self.new_button = QPushButton("")
         # Ctrl+R, not F5: F5 starts the live run everywhere in the window.
-        self.new_button.setToolTip("Show inspections logged since the list was loaded (Ctrl+R)")
+        self.new_button.setToolTip(self.tr("Show inspections logged since the list was loaded (Ctrl+R)"))
         self.new_button.clicked.connect(self.refresh)
         self.new_button.hide()
         QShortcut(
@@ -342,30 +376,32 @@ class HistoryPanel(QWidget):
     # -- filters ------------------------------------------------------------------------------
     def _build_filters(self) -> None:
         self.verdict_box = QComboBox()
-        self.verdict_box.addItem("Any verdict", None)
+        self.verdict_box.addItem(self.tr("Any verdict"), None)
         for v in Verdict:
             self.verdict_box.addItem(v.value, v)
         self.review_box = QComboBox()
         for label, value in (
-            ("Any review state", "any"),
-            ("Unreviewed", "unreviewed"),
-            ("Reviewed", "reviewed"),
+            (self.tr("Any review state"), "any"),
+            (self.tr("Unreviewed"), "unreviewed"),
+            (self.tr("Reviewed"), "reviewed"),
         ):
             self.review_box.addItem(label, value)
         # many stations can log into one database: All stations, or one of them
         self.station_box = QComboBox()
-        self.station_box.setToolTip("Only this station's inspections (stations logging into this database)")
-        self.station_box.addItem("All stations", None)
+        self.station_box.setToolTip(self.tr("Only this station's inspections (stations logging into this "
+                                            "database)"))
+        self.station_box.addItem(self.tr("All stations"), None)
         self.source_box = QComboBox()
         self.source_box.setEditable(True)
-        self.source_box.setToolTip("Exact source name (drop-down lists those in the log); empty = all")
-        self.source_box.lineEdit().setPlaceholderText("any source")
+        self.source_box.setToolTip(self.tr("Exact source name (drop-down lists those in the log); empty = "
+                                           "all"))
+        self.source_box.lineEdit().setPlaceholderText(self.tr("any source"))
         self.source_box.setMinimumContentsLength(14)
         self.key_edit = QLineEdit()
-        self.key_edit.setPlaceholderText("image path starts with…")
+        self.key_edit.setPlaceholderText(self.tr("image path starts with…"))
         self.key_edit.setClearButtonEnabled(True)
-        self.since_check, self.since_edit = QCheckBox("Since"), QDateTimeEdit()
-        self.until_check, self.until_edit = QCheckBox("Until"), QDateTimeEdit()
+        self.since_check, self.since_edit = QCheckBox(self.tr("Since")), QDateTimeEdit()
+        self.until_check, self.until_edit = QCheckBox(self.tr("Until")), QDateTimeEdit()
         now = QDateTime.currentDateTime()
         self.since_edit.setDateTime(now.addDays(-1))
         self.until_edit.setDateTime(now)
@@ -536,7 +572,8 @@ class HistoryPanel(QWidget):
                 self.detail.show_view(view)
 
         def failed(message: str) -> None:  # a broken blob must not stop the click-through
-            self.ctx.notify("error", f"Could not load inspection {rid}: {message}")
+            self.ctx.notify("error", self.tr("Could not load inspection {id}: {error}").format(id=rid,
+                                                                                               error=message))
             loaded(None)
 
         # image decode and blob reads: off the UI thread; a newer selection makes this one stale
@@ -559,7 +596,7 @@ class HistoryPanel(QWidget):
             self._load_detail()
 
     def _on_refreshed(self, total: int) -> None:
-        self.count_label.setText(f"{total:,} inspections")
+        self.count_label.setText(self.tr("{n} inspections").format(n=f"{total:,}"))
         self.new_button.hide()
         reselect, self._reselect = self._reselect, None
         if reselect is not None:
@@ -584,7 +621,7 @@ class HistoryPanel(QWidget):
         self._last_error = ""
 
     def _on_new_rows(self, n: int) -> None:
-        self.new_button.setText(f"{n} new — show (Ctrl+R)")
+        self.new_button.setText(self.tr("{n} new — show (Ctrl+R)").format(n=n))
         self.new_button.show()
         self._follow_timer.start()
 

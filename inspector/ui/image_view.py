@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QPointF, Qt, Signal
+from PySide6.QtCore import QT_TRANSLATE_NOOP, QPointF, Qt, Signal
 from PySide6.QtWidgets import (
     QComboBox,
     QHBoxLayout,
@@ -38,10 +38,10 @@ from inspector.core.types import Decision
 from inspector.ui.style import MUTED, VIEW_BG
 
 MODE_LABELS: dict[OverlayMode, str] = {
-    OverlayMode.RAW: "Raw image",
-    OverlayMode.MASK: "Mask overlay",
-    OverlayMode.HEATMAP: "Heatmap",
-    OverlayMode.CONTOURS: "Contours + labels",
+    OverlayMode.RAW: QT_TRANSLATE_NOOP("ImageView", "Raw image"),
+    OverlayMode.MASK: QT_TRANSLATE_NOOP("ImageView", "Mask overlay"),
+    OverlayMode.HEATMAP: QT_TRANSLATE_NOOP("ImageView", "Heatmap"),
+    OverlayMode.CONTOURS: QT_TRANSLATE_NOOP("ImageView", "Contours + labels"),
 }
 
 
@@ -85,13 +85,13 @@ class ImageView(QWidget):
 
         self.mode_combo = QComboBox()
         for m in OverlayMode:
-            self.mode_combo.addItem(MODE_LABELS.get(m, str(m)), m)
+            self.mode_combo.addItem(self.tr(MODE_LABELS[m]) if m in MODE_LABELS else str(m), m)
         self.mode_combo.setCurrentIndex(list(OverlayMode).index(self._mode))
-        self.mode_combo.setToolTip("How the model's defect map is drawn over the image")
+        self.mode_combo.setToolTip(self.tr("How the model's defect map is drawn over the image"))
         self.mode_combo.currentIndexChanged.connect(self._on_combo)
-        self.fit_button = QPushButton("Fit")
+        self.fit_button = QPushButton(self.tr("Fit"))
         self.fit_button.setIcon(self.style().standardIcon(QStyle.StandardPixmap.SP_TitleBarNormalButton))
-        self.fit_button.setToolTip("Fit the image to the window (wheel zooms, drag pans)")
+        self.fit_button.setToolTip(self.tr("Fit the image to the window (wheel zooms, drag pans)"))
         self.fit_button.clicked.connect(self.fit)
         self.readout = QLabel("")
         self.readout.setProperty("muted", True)
@@ -112,7 +112,7 @@ class ImageView(QWidget):
 
         bar = QHBoxLayout()
         bar.setContentsMargins(0, 0, 0, 0)
-        bar.addWidget(QLabel("View"))
+        bar.addWidget(QLabel(self.tr("View")))
         bar.addWidget(self.mode_combo)
         bar.addWidget(self.fit_button)
         bar.addStretch(1)
@@ -149,7 +149,7 @@ class ImageView(QWidget):
         ``prob`` None (an ERROR result): the plain image in every mode. ``image`` None: a placeholder.
         """
         if image is None:
-            self.show_message("no image to show")
+            self.show_message(self.tr("no image to show"))
             return
         self._image, self._prob, self._decision, self._threshold = image, prob, decision, float(threshold)
         self._stack.setCurrentWidget(self._gv)
@@ -227,7 +227,8 @@ class ImageView(QWidget):
             self.readout.setText(f"{w}×{h}")
             return
         value = self._image[y, x]
-        text = f"x {x}  y {y}  value {np.array2string(np.asarray(value), separator=',')}"
+        text = self.tr("x {x}  y {y}  value {value}").format(
+            x=x, y=y, value=np.array2string(np.asarray(value), separator=","))
         if self._prob is not None:
             text += f"  p {float(self._prob[y, x]):.2f}"
         self.readout.setText(text)

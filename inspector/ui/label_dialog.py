@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import numpy as np
+from PySide6.QtCore import QT_TRANSLATE_NOOP, QCoreApplication
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QLabel, QLineEdit, QVBoxLayout, QWidget
 
 from db import queries
@@ -19,6 +20,7 @@ from db.blobs import encode_mask_png
 from inspector.core.accounts import Right
 from inspector.core.review_export import decode_mask_png, source_image
 from inspector.ui.context import AppContext
+from inspector.ui.history_model import disposition_label
 from inspector.ui.label_editor import LabelEditor
 from inspector.ui.review import BY_VALUE
 
@@ -44,10 +46,10 @@ class LabelEditorDialog(QDialog):
         self.disposition = disposition
         self.review_id: int | None = None
         self.on_saved: list[Callable[[int], None]] = []
-        self.setWindowTitle(f"Label the defect — inspection {inspection_id}")
+        self.setWindowTitle(self.tr("Label the defect — inspection {id}").format(id=inspection_id))
         self.editor = LabelEditor(image, existing_mask, self)
         self.note = QLineEdit()
-        self.note.setPlaceholderText("Note (optional): what the defect is")
+        self.note.setPlaceholderText(self.tr("Note (optional): what the defect is"))
         self.status = QLabel()
         self.status.setProperty("muted", True)
         self.buttons = QDialogButtonBox(
@@ -66,16 +68,17 @@ class LabelEditorDialog(QDialog):
 
     def _update_status(self) -> None:
         n = int(np.count_nonzero(self.editor.mask()))
-        self.status.setText(f"{n} px labelled" if n else "Nothing labelled yet: draw an ellipse or paint.")
+        self.status.setText(self.tr("{n} px labelled").format(n=n) if n
+                            else self.tr("Nothing labelled yet: draw an ellipse or paint."))
         self.buttons.button(QDialogButtonBox.StandardButton.Save).setEnabled(n > 0)
 
     def save(self) -> int | None:
         """Store the mask as a review; returns its id (None when refused or failed)."""
         mask = self.editor.mask()
         if not mask.any():
-            self.ctx.notify("warning", "Nothing is labelled: draw the defect before saving.")
+            self.ctx.notify("warning", self.tr("Nothing is labelled: draw the defect before saving."))
             return None
-        if self.ctx.refuse(Right.REVIEW, "Saving a label"):
+        if self.ctx.refuse(Right.REVIEW, QT_TRANSLATE_NOOP("Refusal", "Saving a label")):
             return None
         try:
             self.review_id = queries.add_review(
@@ -87,13 +90,14 @@ class LabelEditorDialog(QDialog):
                 mask_png=encode_mask_png(mask),
             )
         except Exception as exc:  # a locked DB must not lose the drawing: the dialog stays open
-            self.ctx.notify("error", f"Could not store the label of inspection {self.inspection_id}: {exc}")
+            self.ctx.notify("error", self.tr("Could not store the label of inspection {id}: {error}")
+                            .format(id=self.inspection_id, error=exc))
             return None
-        what = BY_VALUE[self.disposition].label.lower()
         self.ctx.notify(
             "info",
-            f"Inspection {self.inspection_id}: {what} labelled by {self.ctx.user} "
-            f"({int(np.count_nonzero(mask))} px)",
+            self.tr("Inspection {id}: {disposition} labelled by {user} ({n} px)").format(
+                id=self.inspection_id, disposition=disposition_label(self.disposition), user=self.ctx.user,
+                n=int(np.count_nonzero(mask))),
         )
         for cb in self.on_saved:
             cb(self.review_id)
@@ -107,19 +111,25 @@ def open_label_editor(
     """The opened (non-blocking) dialog, or None with a message saying why it cannot open."""
     detail = queries.get_inspection(ctx.db, inspection_id)
     if detail is None:
-        ctx.notify("warning", f"Inspection {inspection_id} does not exist.")
+        ctx.notify("warning", QCoreApplication.translate("LabelEditorDialog", "Inspection {id} does not "
+                                                                              "exist.")
+                   .format(id=inspection_id))
         return None
     spec = BY_VALUE[disposition]
     if detail.row.verdict not in spec.verdicts:
         ctx.notify(
             "warning",
-            f"'{spec.label}' does not apply to a {detail.row.verdict.value} verdict "
-            f"(inspection {inspection_id}).",
+            QCoreApplication.translate(
+                "LabelEditorDialog", "'{disposition}' does not apply to a {verdict} verdict (inspection "
+                                     "{id})."
+            ).format(disposition=spec.name, verdict=detail.row.verdict.value, id=inspection_id),
         )
         return None
     image, why = source_image(detail.row)
     if image is None:
-        ctx.notify("error", f"Inspection {inspection_id}: cannot label, the image is not readable: {why}")
+        ctx.notify("error", QCoreApplication.translate(
+            "LabelEditorDialog", "Inspection {id}: cannot label, the image is not readable: {error}").format(
+            id=inspection_id, error=why))
         return None
     existing = next(
         (r.mask_png for r in reversed(detail.reviews) if r.disposition == disposition and r.mask_png), None

@@ -125,15 +125,17 @@ class LabelEditor(QWidget):
         bar = QHBoxLayout()
         self.tool_group = QButtonGroup(self)
         self.tool_buttons: dict[str, QToolButton] = {}
+        names = {"ellipse": self.tr("Ellipse"), "brush": self.tr("Brush"), "erase": self.tr("Erase"),
+                 "pan": self.tr("Pan")}
         tips = {
-            "ellipse": "Drag on the image to draw an ellipse; drag its handles to rotate/resize",
-            "brush": "Drag to paint the defect",
-            "erase": "Drag to erase (also trims ellipses)",
-            "pan": "Drag to move the view (the wheel zooms in every tool)",
+            "ellipse": self.tr("Drag on the image to draw an ellipse; drag its handles to rotate/resize"),
+            "brush": self.tr("Drag to paint the defect"),
+            "erase": self.tr("Drag to erase (also trims ellipses)"),
+            "pan": self.tr("Drag to move the view (the wheel zooms in every tool)"),
         }
         for tool in TOOLS:
             b = QToolButton()
-            b.setText(tool.capitalize())
+            b.setText(names.get(tool, tool.capitalize()))
             b.setCheckable(True)
             b.setToolTip(tips[tool])
             b.setObjectName(f"tool_{tool}")
@@ -142,15 +144,15 @@ class LabelEditor(QWidget):
             self.tool_buttons[tool] = b
             bar.addWidget(b)
         self.tool_buttons[self.tool].setChecked(True)
-        bar.addWidget(QLabel("Brush size"))
+        bar.addWidget(QLabel(self.tr("Brush size")))
         self.brush_size = QSpinBox()
         self.brush_size.setRange(1, 200)
         self.brush_size.setValue(max(3, min(self.shape) // 40))
         self.brush_size.setSuffix(" px")
         bar.addWidget(self.brush_size)
-        self.delete_button = QPushButton("Delete ellipse")
+        self.delete_button = QPushButton(self.tr("Delete ellipse"))
         self.delete_button.clicked.connect(self.delete_selected)
-        self.clear_button = QPushButton("Clear")
+        self.clear_button = QPushButton(self.tr("Clear"))
         self.clear_button.clicked.connect(self.clear)
         bar.addWidget(self.delete_button)
         bar.addWidget(self.clear_button)

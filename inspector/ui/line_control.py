@@ -20,7 +20,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QObject, Qt, QTimer, Signal
+from PySide6.QtCore import QT_TRANSLATE_NOOP, QCoreApplication, QObject, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
@@ -67,7 +67,8 @@ def _counts_text(counts: dict[str, int]) -> str:
     total = sum(counts.values())
     y = lots.yield_pct(counts)
     err = f" · ERROR {counts.get('ERROR', 0)}" if counts.get("ERROR") else ""
-    return f"{total} parts · yield {'–' if y is None else f'{y:.1f} %'}{err}"
+    return QCoreApplication.translate("LineToolBar", "{n} parts · yield {pct}").format(
+        n=total, pct="–" if y is None else f"{y:.1f} %") + err
 
 
 class EndLotDialog(QDialog):
@@ -75,17 +76,17 @@ class EndLotDialog(QDialog):
 
     def __init__(self, lot: LotInfo, counts: dict[str, int] | None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.setWindowTitle("End lot")
+        self.setWindowTitle(self.tr("End lot"))
         lay = QVBoxLayout(self)
-        what = _counts_text(counts) if counts is not None else "counts are being read"
-        text = QLabel(
-            f"<b>End lot {lot.code}?</b><br/>{what}<br/><br/>The lot is closed (recorded with your name); "
-            "its counters start again with the next lot. A lot id is used once."
-        )
+        what = _counts_text(counts) if counts is not None else self.tr("counts are being read")
+        text = QLabel(self.tr(
+            "<b>End lot {lot}?</b><br/>{counts}<br/><br/>The lot is closed (recorded with your name); "
+            "its counters start again with the next lot. A lot id is used once.").format(lot=lot.code,
+                                                                                         counts=what))
         text.setWordWrap(True)
         lay.addWidget(text)
         self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel)
-        self.end_button = self.buttons.addButton("End lot", QDialogButtonBox.ButtonRole.AcceptRole)
+        self.end_button = self.buttons.addButton(self.tr("End lot"), QDialogButtonBox.ButtonRole.AcceptRole)
         self.buttons.accepted.connect(self.accept)
         self.buttons.rejected.connect(self.reject)
         lay.addWidget(self.buttons)
@@ -143,7 +144,8 @@ class ProductController(QObject):
             return ShiftSchedule.parse(text) if text else ShiftSchedule.default()
         except ValueError as exc:
             self.ctx.notify(
-                "error", f"Shift schedule in the settings ({SHIFTS_KEY}): {exc}; using {DEFAULT_SCHEDULE}"
+                "error", self.tr("Shift schedule in the settings ({key}): {error}; using {default}")
+                .format(key=SHIFTS_KEY, error=exc, default=DEFAULT_SCHEDULE)
             )
             return ShiftSchedule.parse(DEFAULT_SCHEDULE)
 
@@ -155,7 +157,7 @@ class ProductController(QObject):
         try:
             lot = lots.open_lot(self.ctx.db, self.ctx.station)
         except Exception as exc:  # the station still opens; the message says what is missing
-            self.ctx.notify("error", f"The open lot could not be read: {exc}")
+            self.ctx.notify("error", self.tr("The open lot could not be read: {error}").format(error=exc))
             lot = None
         name = str(self.ctx.settings.value(PRODUCT_KEY, "") or "")
         if lot is not None and lot.product_id is not None:
@@ -165,7 +167,8 @@ class ProductController(QObject):
             try:
                 rp = resolve_product(self.ctx.db, name)
             except (ProductError, OSError) as exc:
-                self.ctx.notify("error", f"Product {name!r} could not be restored: {exc}")
+                self.ctx.notify("error", self.tr("Product {name} could not be restored: {error}")
+                                .format(name=repr(name), error=exc))
             else:
                 line = None
                 try:  # the servers bind on their own threads: starting them does not wait
@@ -174,7 +177,8 @@ class ProductController(QObject):
                         line.start()
                         line.set_state("stopped", rp.spec.name)
                 except (ValueError, ImportError, OSError) as exc:
-                    self.ctx.notify("error", f"Product {name}: its line I/O did not start: {exc}")
+                    self.ctx.notify("error", self.tr("Product {name}: its line I/O did not start: {error}")
+                                    .format(name=name, error=exc))
                 self._apply(rp, line, restored=True)
         if lot is not None:
             self._set_lot(lot, started=False)
@@ -190,11 +194,12 @@ class ProductController(QObject):
 
     def why_not_switch(self) -> str | None:
         if self.live.controller.is_active():
-            return "Stop the run (F7) before switching products"
+            return self.tr("Stop the run (F7) before switching products")
         if self.lot is not None:
-            return f"Lot {self.lot.code} is open for this product: end it before switching products"
+            return self.tr("Lot {lot} is open for this product: end it before switching products").format(
+                lot=self.lot.code)
         if self._switching:
-            return "A product is being loaded"
+            return self.tr("A product is being loaded")
         return None
 
     def choose(self, name: str) -> bool:
@@ -227,14 +232,17 @@ class ProductController(QObject):
                 if line is not None:
                     self.tasks.submit("close-line", lambda _s: line.close(timeout=2.0), supersede=False)
                 self.ctx.notify(
-                    "warning", f"Product {name} not loaded: a run was started; stop it and choose again"
+                    "warning", self.tr("Product {name} not loaded: a run was started; stop it and choose "
+                                       "again")
+                    .format(name=name)
                 )
                 return
             self._apply(rp, line)
 
         def failed(message: str) -> None:
             self._switching = False
-            self.ctx.notify("error", f"Product {name} cannot be used: {message}")
+            self.ctx.notify("error", self.tr("Product {name} cannot be used: {error}").format(name=name,
+                                                                                              error=message))
             self.ctx.audit("product.refused", {"name": name, "why": message})
 
         self.tasks.submit("product-load", load, on_done=done, on_error=failed)
@@ -258,7 +266,8 @@ class ProductController(QObject):
         try:
             self.live.set_source(src.kind, src.spec)
         except ValueError as exc:  # e.g. genicam without harvesters installed
-            self.ctx.notify("error", f"Product {spec.name}: source {src.describe()}: {exc}")
+            self.ctx.notify("error", self.tr("Product {name}: source {source}: {error}")
+                            .format(name=spec.name, source=src.describe(), error=exc))
         chooser = self.live.chooser
         chooser.recursive_check.setChecked(src.recursive)
         chooser.skip_check.setChecked(src.skip_logged)
@@ -270,15 +279,16 @@ class ProductController(QObject):
         self.ctx.settings.setValue(PRODUCT_KEY, spec.name)
         self.product_changed.emit(rp)
         normal = (
-            "normal defect rate not known yet"
+            self.tr("normal defect rate not known yet")
             if rp.baseline_rate is None
-            else f"normal defect rate {100 * rp.baseline_rate:.1f} %"
+            else self.tr("normal defect rate {pct:.1f} %").format(pct=100 * rp.baseline_rate)
         )
         self.ctx.notify(
             "info",
-            f"Product {spec.name}: model {rp.card.name} · {spec.model_sha256[:8]}, recipe "
-            f"{spec.recipe_name} v{spec.recipe_version}, {src.describe()}, "
-            f"{spec.line_io.describe()}; {normal}",
+            self.tr("Product {name}: model {model} · {sha}, recipe {recipe} v{version}, {source}, {line_io}; "
+                    "{normal}").format(name=spec.name, model=rp.card.name, sha=spec.model_sha256[:8],
+                                       recipe=spec.recipe_name, version=spec.recipe_version,
+                                       source=src.describe(), line_io=spec.line_io.describe(), normal=normal),
         )
         if restored:  # the station comes back as it was: not a switch
             return
@@ -295,7 +305,7 @@ class ProductController(QObject):
 
     # -- lots -------------------------------------------------------------------------------
     def start_lot(self, code: str) -> bool:
-        if self.ctx.refuse(Right.LOT, "Starting a lot"):
+        if self.ctx.refuse(Right.LOT, QT_TRANSLATE_NOOP("Refusal", "Starting a lot")):
             return False
         try:
             code = lots.check_code(code)
@@ -303,7 +313,8 @@ class ProductController(QObject):
             self.ctx.notify("warning", str(exc))
             return False
         if self.lot is not None:
-            self.ctx.notify("warning", f"Lot {self.lot.code} is open: end it before starting {code}")
+            self.ctx.notify("warning", self.tr("Lot {lot} is open: end it before starting {code}")
+                            .format(lot=self.lot.code, code=code))
             return False
         product_id = self.product.id if self.product is not None else None
         db, station, actor = self.ctx.db, self.ctx.station, self.ctx.user
@@ -318,21 +329,22 @@ class ProductController(QObject):
         return True
 
     def _lot_not_started(self, code: str, message: str) -> None:
-        self.ctx.notify("error", f"Lot {code} not started: {message}")
+        self.ctx.notify("error", self.tr("Lot {lot} not started: {error}").format(lot=code, error=message))
         self.lot_changed.emit(self.lot)  # the lot field takes input again
 
     def end_lot(self, confirm: bool = True) -> bool:
         """End the open lot after a confirmation (audited with the person and the final counts)."""
         lot = self.lot
         if lot is None:
-            self.ctx.notify("warning", "No lot is open")
+            self.ctx.notify("warning", self.tr("No lot is open"))
             return False
-        if self.ctx.refuse(Right.LOT, "Ending a lot"):
+        if self.ctx.refuse(Right.LOT, QT_TRANSLATE_NOOP("Refusal", "Ending a lot")):
             return False
         if self.live.controller.is_active():
             self.ctx.notify(
                 "warning",
-                f"Stop the run (F7) before ending lot {lot.code}: parts in flight would straddle two lots",
+                self.tr("Stop the run (F7) before ending lot {lot}: parts in flight would straddle two lots")
+                .format(lot=lot.code),
             )
             return False
         if (
@@ -349,7 +361,8 @@ class ProductController(QObject):
 
         def done(got: tuple[LotInfo, dict[str, int]]) -> None:
             ended, counts = got
-            self.ctx.notify("info", f"Lot {ended.code} ended: {_counts_text(counts)}")
+            self.ctx.notify("info", self.tr("Lot {lot} ended: {counts}").format(lot=ended.code,
+                                                                                counts=_counts_text(counts)))
             self.last_lot = ended
             self._set_lot(None, started=False)
 
@@ -357,7 +370,8 @@ class ProductController(QObject):
             "lot-end",
             end,
             on_done=done,
-            on_error=lambda msg: self.ctx.notify("error", f"Lot {lot.code} not ended: {msg}"),
+            on_error=lambda msg: self.ctx.notify("error", self.tr("Lot {lot} not ended: {error}")
+                                                 .format(lot=lot.code, error=msg)),
             lane=WRITE_LANE,
             supersede=False,
         )
@@ -386,8 +400,9 @@ class ProductController(QObject):
         if lot is not None and started:
             self.ctx.notify(
                 "info",
-                f"Lot {lot.code} started by {lot.started_by}"
-                + (f" for {lot.product}" if lot.product else ""),
+                self.tr("Lot {lot} started by {user} for {product}").format(
+                    lot=lot.code, user=lot.started_by, product=lot.product) if lot.product
+                else self.tr("Lot {lot} started by {user}").format(lot=lot.code, user=lot.started_by),
             )
         self._seed_live = lot is not None and not started  # a restart: the Live tiles start at the lot's
         self.refresh_counts()
@@ -424,7 +439,8 @@ class ProductController(QObject):
     def _check_shift(self) -> None:
         shift = self.schedule.shift_at(datetime.now().astimezone())
         if shift.label != self.shift.label:
-            self.ctx.notify("info", f"Shift {shift.label} began ({shift.start.strftime('%H:%M')})")
+            self.ctx.notify("info", self.tr("Shift {shift} began ({time})").format(
+                shift=shift.label, time=shift.start.strftime("%H:%M")))
             self.shift = shift
             self.refresh_counts()
 
@@ -449,7 +465,8 @@ class ProductController(QObject):
             return
         text = guard.add(result.decision.verdict)
         if text is not None:
-            self.ctx.notify("warning", f"Product {product.spec.name}: {text}")
+            self.ctx.notify("warning", self.tr("Product {name}: {warning}").format(name=product.spec.name,
+                                                                                   warning=text))
             self.ctx.audit(
                 "product.defect_rate_warning",
                 {
@@ -465,8 +482,8 @@ class ProductController(QObject):
         name = self.product.spec.name if self.product is not None else "?"
         self.ctx.notify(
             "error",
-            f"Product {name} REFUSED for these images: {why} — the run is stopped; "
-            "the parts it saw are logged as ERROR (never OK).",
+            self.tr("Product {name} REFUSED for these images: {why} — the run is stopped; the parts it saw "
+                    "are logged as ERROR (never OK).").format(name=name, why=why),
         )
         self.ctx.audit("product.refused", {"name": name, "why": why})
         self.live.stop()
@@ -488,30 +505,31 @@ class LineToolBar(QToolBar):
     """Product · lot (scan or type, Enter) · lot and shift counters · Report."""
 
     def __init__(self, controller: ProductController) -> None:
-        super().__init__("Product and lot")
+        super().__init__(QCoreApplication.translate("LineToolBar", "Product and lot"))
         self.setObjectName("LineToolBar")
         self.setMovable(False)
         self.c = controller
-        self.product_label = QLabel("No product")
+        self.product_label = QLabel(self.tr("No product"))
         self.product_label.setObjectName("ProductLabel")
         self.product_label.setTextFormat(Qt.TextFormat.RichText)
-        self.choose_button = QPushButton("Product…")
-        self.choose_button.setToolTip("Choose the product: model, recipe, source and line I/O in one step")
+        self.choose_button = QPushButton(self.tr("Product…"))
+        self.choose_button.setToolTip(self.tr("Choose the product: model, recipe, source and line I/O in one "
+                                              "step"))
         self.lot_edit = QLineEdit()
-        self.lot_edit.setPlaceholderText("scan or type lot id, Enter")
+        self.lot_edit.setPlaceholderText(self.tr("scan or type lot id, Enter"))
         self.lot_edit.setMaximumWidth(220)
         self.lot_edit.setMaxLength(lots.MAX_CODE)
         self.lot_edit.setClearButtonEnabled(True)
-        self.start_lot_button = QPushButton("Start lot")
-        self.end_lot_button = QPushButton("End lot…")
+        self.start_lot_button = QPushButton(self.tr("Start lot"))
+        self.end_lot_button = QPushButton(self.tr("End lot…"))
         self.lot_label = QLabel("")
         self.shift_label = QLabel("")
-        self.report_button = QPushButton("Report…")
-        self.report_button.setToolTip("Lot or shift report: HTML page and PDF")
+        self.report_button = QPushButton(self.tr("Report…"))
+        self.report_button.setToolTip(self.tr("Lot or shift report: HTML page and PDF"))
         for w in (self.product_label, self.choose_button):
             self.addWidget(w)
         self.addSeparator()
-        self.addWidget(QLabel(" Lot "))
+        self.addWidget(QLabel(" " + self.tr("Lot") + " "))
         for w in (self.lot_edit, self.start_lot_button, self.end_lot_button, self.lot_label):
             self.addWidget(w)
         self.addSeparator()
@@ -549,15 +567,15 @@ class LineToolBar(QToolBar):
         c = self.c
         if c.product is not None:
             spec = c.product.spec
-            self.product_label.setText(f"Product <b>{spec.name}</b>")
-            self.product_label.setToolTip(
-                f"{spec.description}\nmodel {c.product.card.name} · {spec.model_sha256[:12]}\n"
-                f"recipe {spec.recipe_name} v{spec.recipe_version}\nsource {spec.source.describe()}\n"
-                f"{spec.line_io.describe()}"
-            )
+            self.product_label.setText(self.tr("Product <b>{name}</b>").format(name=spec.name))
+            self.product_label.setToolTip(self.tr(
+                "{description}\nmodel {model} · {sha}\nrecipe {recipe} v{version}\nsource {source}\n{line_io}"
+            ).format(description=spec.description, model=c.product.card.name, sha=spec.model_sha256[:12],
+                     recipe=spec.recipe_name, version=spec.recipe_version, source=spec.source.describe(),
+                     line_io=spec.line_io.describe()))
         else:
-            self.product_label.setText("No product")
-            self.product_label.setToolTip("Choose a product (File ▸ Choose product…)")
+            self.product_label.setText(self.tr("No product"))
+            self.product_label.setToolTip(self.tr("Choose a product (File ▸ Choose product…)"))
         lot = c.lot
         self.lot_edit.setEnabled(lot is None)
         self.start_lot_button.setEnabled(lot is None)
@@ -566,15 +584,15 @@ class LineToolBar(QToolBar):
             self.lot_edit.setText(lot.code)
             counts = _counts_text(c.lot_counts) if c.lot_counts is not None else "…"
             self.lot_label.setText(f" <b>{lot.code}</b>: {counts} ")
-            self.lot_label.setToolTip(
-                f"started {lot.started_at.astimezone():%Y-%m-%d %H:%M} by {lot.started_by}"
-            )
+            self.lot_label.setToolTip(self.tr("started {time} by {user}").format(
+                time=f"{lot.started_at.astimezone():%Y-%m-%d %H:%M}", user=lot.started_by))
         else:
             if c.last_lot is not None and self.lot_edit.text().strip() == c.last_lot.code:
                 self.lot_edit.clear()  # the lot just ended: ready for the next id
-            self.lot_label.setText(" no lot open ")
+            self.lot_label.setText(" " + self.tr("no lot open") + " ")
             self.lot_label.setToolTip("")
-        self.shift_label.setText(f" Shift {c.shift.label}: {_counts_text(c.shift_counts)} ")
-        self.shift_label.setToolTip(
-            f"{c.shift.start:%H:%M}–{c.shift.end:%H:%M} (schedule {c.schedule.text()}, setting {SHIFTS_KEY})"
-        )
+        self.shift_label.setText(" " + self.tr("Shift {shift}: {counts}").format(
+            shift=c.shift.label, counts=_counts_text(c.shift_counts)) + " ")
+        self.shift_label.setToolTip(self.tr("{start}–{end} (schedule {schedule}, setting {key})").format(
+            start=f"{c.shift.start:%H:%M}", end=f"{c.shift.end:%H:%M}", schedule=c.schedule.text(),
+            key=SHIFTS_KEY))

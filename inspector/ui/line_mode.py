@@ -49,18 +49,18 @@ class LotIdDialog(QDialog):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.setWindowTitle("Start lot")
+        self.setWindowTitle(self.tr("Start lot"))
         self.setMinimumWidth(520)
         self.edit = QLineEdit()
         self.edit.setMaxLength(lots.MAX_CODE)
-        self.edit.setPlaceholderText("scan or type the lot id, Enter")
+        self.edit.setPlaceholderText(self.tr("scan or type the lot id, Enter"))
         self.edit.setStyleSheet("font-size: 22pt; padding: 8px;")
-        text = QLabel("Scan the lot's barcode or type its id, then Enter.")
+        text = QLabel(self.tr("Scan the lot's barcode or type its id, then Enter."))
         text.setStyleSheet("font-size: 14pt;")
         buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
         )
-        buttons.button(QDialogButtonBox.StandardButton.Ok).setText("Start lot")
+        buttons.button(QDialogButtonBox.StandardButton.Ok).setText(self.tr("Start lot"))
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
         lay = QVBoxLayout(self)
@@ -95,7 +95,7 @@ class LineMode(QObject):
         self._hidden: list[QWidget] = []
         self._blocked: list[QAction] = []
         self._step_keys: list[QKeySequence] = []
-        self.toggle_action = QAction("&Line view (full screen)", window)
+        self.toggle_action = QAction(self.tr("&Line view (full screen)"), window)
         self.toggle_action.setShortcut(QKeySequence("F11"))
         self.toggle_action.triggered.connect(self.toggle)
         window.addAction(self.toggle_action)  # works from the tabs and from the page
@@ -174,7 +174,7 @@ class LineMode(QObject):
         w = self.window
         if self.kiosk:
             self.ctx.audit("kiosk.leave", {"product": self.kiosk_product})
-            self.ctx.notify("info", f"Kiosk left by {self.ctx.user}")
+            self.ctx.notify("info", self.tr("Kiosk left by {user}").format(user=self.ctx.user))
         self.kiosk = False
         self.view.kiosk = False
         self.active = False
@@ -208,7 +208,7 @@ class LineMode(QObject):
     # -- QA login -----------------------------------------------------------------------------------
     def _ask_qa(self, then: Callable[[], None]) -> None:
         self._pending = then
-        self.view.show_message("warning", "Kiosk: leaving needs a QA login")
+        self.view.show_message("warning", self.tr("Kiosk: leaving needs a QA login"))
         dialog: Any = self.window.roles.request_qa()
         if dialog is None:  # already QA (or nothing to ask): go on
             self._run_pending()
@@ -278,7 +278,8 @@ class LineMode(QObject):
         if self.kiosk:
             self.ctx.notify(
                 "warning",
-                f"Kiosk runs {self.kiosk_product}: a QA login (Esc) is needed to change the product",
+                self.tr("Kiosk runs {product}: a QA login (Esc) is needed to change the product")
+                .format(product=self.kiosk_product),
             )
             return None
         return self.window.products.choose_dialog()
@@ -290,4 +291,5 @@ class LineMode(QObject):
         sound = self.view.sound
         sound.set_enabled(not sound.enabled)
         self.view.poll_line()
-        self.ctx.notify("info", f"Sound per NG / ERROR part {'on' if sound.enabled else 'off'}")
+        self.ctx.notify("info", self.tr("Sound per NG / ERROR part on") if sound.enabled
+                        else self.tr("Sound per NG / ERROR part off"))

@@ -18,7 +18,7 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QRectF, Qt, QTimer
+from PySide6.QtCore import QT_TRANSLATE_NOOP, QCoreApplication, QRectF, Qt, QTimer
 from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter, QResizeEvent
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
@@ -48,7 +48,8 @@ LINE_POLL_MS = 1000
 MESSAGE_S = 20.0  # how long a message stays in the footer
 TILE_SHARE = 45  # the verdict tile's share of the width beside the image (the image gets the rest)
 MAX_REASONS = 3
-# The keys of the line view (docs/gui.md); inspector.ui.line_mode binds them.
+# The keys of the line view (docs/gui.md); inspector.ui.line_mode binds them. (Documentation only:
+# the F1 list on screen is the main window's, translated there.)
 KEYS: list[tuple[str, str]] = [
     ("F11", "line view on / off"),
     ("Esc", "leave the line view (kiosk: QA login)"),
@@ -61,7 +62,8 @@ KEYS: list[tuple[str, str]] = [
     ("F1", "all keys"),
     ("Ctrl+Q", "quit"),
 ]
-KEY_HINT = "Space start/pause · L lot · P product · R report · M sound · Esc leave · F1 keys"
+KEY_HINT = QT_TRANSLATE_NOOP("LineView", "Space start/pause · L lot · P product · R report · M sound · Esc "
+                                         "leave · F1 keys")
 LAMP_COLORS = {
     "red": ("#ff453a", "#3b2426"),
     "amber": ("#ffb020", "#3b3322"),
@@ -80,7 +82,10 @@ def lamps_for(verdict: str | None) -> frozenset[str]:
 
 
 def tile_text(result: InspectionResult) -> tuple[str, str, list[str]]:
-    """(title, subtitle, reasons) of the verdict tile for ``result``."""
+    """(title, subtitle, reasons) of the verdict tile for ``result``.
+
+    The title is the verdict code (never translated); the subtitle is in the GUI's language; the
+    reasons are the logged ones (English, as in the database)."""
     d = result.decision
     reasons = list(d.reasons)
     if result.is_error:
@@ -91,14 +96,19 @@ def tile_text(result: InspectionResult) -> tuple[str, str, list[str]]:
             if where:
                 cause = cause.removeprefix(f"{where}: ")
         how = next((r for r in reasons[1:] if r.startswith("treated as")), "")
-        sub = "not inspected" + (f" · {how.split(' (')[0]}" if how else "")
+        sub = QCoreApplication.translate("LineView", "not inspected")
+        treated = how.split(" (")[0].removeprefix("treated as ").strip()
+        if treated:
+            sub += " · " + QCoreApplication.translate("LineView",
+                                                      "treated as {verdict}").format(verdict=treated)
         rest = [r for r in reasons[1:] if r != how]
         return "ERROR", sub, [cause[:1].upper() + cause[1:], *rest][:MAX_REASONS]
     shown = reasons[:MAX_REASONS]
     if len(reasons) > MAX_REASONS:
-        shown[-1] = f"{shown[-1]} (+{len(reasons) - MAX_REASONS} more)"
+        shown[-1] = QCoreApplication.translate("LineView", "{reason} (+{n} more)").format(
+            reason=shown[-1], n=len(reasons) - MAX_REASONS)
     if d.verdict is Verdict.OK:
-        return "OK", "", shown or ["no defect found"]
+        return "OK", "", shown or [QCoreApplication.translate("LineView", "no defect found")]
     return d.verdict.value, "", shown
 
 
@@ -170,7 +180,7 @@ class VerdictTile(QFrame):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("LineTile")
-        self.title = QLabel("READY")
+        self.title = QLabel(self.tr("READY"))
         self.title.setObjectName("LineVerdict")
         self.sub = QLabel("")
         self.sub.setObjectName("LineSub")
@@ -300,13 +310,13 @@ class LineView(QWidget):
         body.addWidget(self.image, 100 - TILE_SHARE)
 
         self.counts = {
-            "lot": CountBox("Lot"),
-            "total": CountBox("Total"),
+            "lot": CountBox(self.tr("Lot")),
+            "total": CountBox(self.tr("Total")),
             "OK": CountBox("OK"),
             "NG": CountBox("NG"),
-            "REVIEW": CountBox("Review"),
-            "ERROR": CountBox("Error"),
-            "yield": CountBox("Yield"),
+            "REVIEW": CountBox(self.tr("Review")),
+            "ERROR": CountBox(self.tr("Error")),
+            "yield": CountBox(self.tr("Yield")),
         }
         counts = QHBoxLayout()
         counts.setSpacing(10)
@@ -317,7 +327,7 @@ class LineView(QWidget):
         self.message_label = QLabel("")
         self.message_label.setObjectName("LineMessage")
         self.message_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
-        self.keys_label = QLabel(KEY_HINT)
+        self.keys_label = QLabel(self.tr(KEY_HINT))
         self.keys_label.setObjectName("LineKeys")
         self.keys_label.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         foot = QHBoxLayout()
@@ -426,7 +436,7 @@ class LineView(QWidget):
         self.tile.meta.setText(f"{name} · {when}")
         self.light.set_lamps(lamps_for(verdict))
         if result.frame.image is None:
-            self.image.show_message("image could not be read")
+            self.image.show_message(self.tr("image could not be read"))
         else:  # an ERROR has no map: the plain image
             self.image.show_result(result.frame.image, result.prob_map, result.decision, result.threshold)
 
@@ -446,7 +456,8 @@ class LineView(QWidget):
     def _update_counts(self) -> None:
         counters = self.live.counters
         lot = self.products.lot
-        self.counts["lot"].set(lot.code if lot is not None else "no lot", "" if lot is not None else MUTED)
+        self.counts["lot"].set(lot.code if lot is not None else self.tr("no lot"),
+                               "" if lot is not None else MUTED)
         self.counts["total"].set(f"{counters.total:,}")
         for v in Verdict:
             n = counters.counts.get(v.value, 0)
@@ -458,17 +469,18 @@ class LineView(QWidget):
     def update_header(self) -> None:
         p = self.products.product
         lot = self.products.lot
-        product = p.spec.name if p is not None else "no product"
-        lot_text = f"lot <b>{lot.code}</b>" if lot is not None else "no lot open"
+        product = p.spec.name if p is not None else self.tr("no product")
+        lot_text = (self.tr("lot <b>{lot}</b>").format(lot=lot.code) if lot is not None
+                    else self.tr("no lot open"))
         self.product_label.setText(f"<b>{product}</b> &nbsp;·&nbsp; {lot_text}")
         state = self.ctx.run_state
         blocked = self.live.selftest_banner.failing
         text, color = {
-            "running": ("RUNNING", VERDICT_COLORS["OK"]),
-            "paused": ("PAUSED", VERDICT_COLORS["REVIEW"]),
-        }.get(state, ("STOPPED", IDLE_COLOR))
+            "running": (self.tr("RUNNING"), VERDICT_COLORS["OK"]),
+            "paused": (self.tr("PAUSED"), VERDICT_COLORS["REVIEW"]),
+        }.get(state, (self.tr("STOPPED"), IDLE_COLOR))
         if blocked:
-            text, color = "BLOCKED: self-test failed", VERDICT_COLORS["NG"]
+            text, color = self.tr("BLOCKED: self-test failed"), VERDICT_COLORS["NG"]
         if self.kiosk:
             text += " · KIOSK"
         self.state_label.setText(text)
@@ -476,17 +488,18 @@ class LineView(QWidget):
         if self._latest is None:
             if state == "idle":
                 self.show_idle(
-                    "READY", "Space starts inspection" if p is not None else "P chooses the product"
+                    self.tr("READY"),
+                    self.tr("Space starts inspection") if p is not None else self.tr("P chooses the product"),
                 )
             else:
-                self.show_idle("WAITING", "for the first part")
+                self.show_idle(self.tr("WAITING"), self.tr("for the first part"))
         self.poll_line()
 
     def poll_line(self) -> None:
         line = self.products.line
-        sound = "sound on" if self.sound.enabled else "sound off"
+        sound = self.tr("sound on") if self.sound.enabled else self.tr("sound off")
         if line is None:
-            io = "no line I/O"
+            io = self.tr("no line I/O")
         else:
             parts = []
             for s in line.status():
@@ -494,10 +507,9 @@ class LineView(QWidget):
                 state = str(s.state)
                 mark = "⚠ " if state in ("down", "closed") else ""
                 parts.append(f"{mark}{short} {state}")
-            io = "line: " + ", ".join(parts) if parts else "line: –"
-        self.station_label.setText(
-            f"{io} &nbsp;·&nbsp; {sound} &nbsp;·&nbsp; station <b>{self.ctx.station}</b>"
-        )
+            io = self.tr("line: {outputs}").format(outputs=", ".join(parts) if parts else "–")
+        station = self.tr("station <b>{station}</b>").format(station=self.ctx.station)
+        self.station_label.setText(f"{io} &nbsp;·&nbsp; {sound} &nbsp;·&nbsp; {station}")
 
     def show_message(self, level: str, text: str) -> None:
         color = {"error": "#ff7b72", "warning": "#f0c060"}.get(level, MUTED)

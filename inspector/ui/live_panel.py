@@ -11,9 +11,10 @@ import contextlib
 import dataclasses
 from collections import deque
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import QT_TRANSLATE_NOOP, QCoreApplication, Qt, QTimer
 from PySide6.QtWidgets import (
     QFrame,
     QGroupBox,
@@ -47,6 +48,10 @@ from inspector.ui.workers import (
 from inspector.ui.zone_overlay import ZoneOverlay
 
 DEMO_FPS = 10.0
+WEEKDAYS = [QT_TRANSLATE_NOOP("Weekdays", "Mon"), QT_TRANSLATE_NOOP("Weekdays", "Tue"),
+            QT_TRANSLATE_NOOP("Weekdays", "Wed"), QT_TRANSLATE_NOOP("Weekdays", "Thu"),
+            QT_TRANSLATE_NOOP("Weekdays", "Fri"), QT_TRANSLATE_NOOP("Weekdays", "Sat"),
+            QT_TRANSLATE_NOOP("Weekdays", "Sun")]
 DISPLAY_INTERVAL_MS = 50  # 20 redraws/s: smooth for the eye, cheap for the UI thread
 
 
@@ -83,23 +88,23 @@ class LivePanel(QWidget):
         sp = QStyle.StandardPixmap
         self.chooser = SourceChooser()
 
-        self.start_button = QPushButton("Start")
+        self.start_button = QPushButton(self.tr("Start"))
         self.start_button.setIcon(icon(sp.SP_MediaPlay))
         self.start_button.setProperty("primary", True)
-        self.start_button.setToolTip("Start / resume (F5)")
-        self.pause_button = QPushButton("Pause")
+        self.start_button.setToolTip(self.tr("Start / resume (F5)"))
+        self.pause_button = QPushButton(self.tr("Pause"))
         self.pause_button.setIcon(icon(sp.SP_MediaPause))
-        self.pause_button.setToolTip("Pause / resume (F6)")
-        self.stop_button = QPushButton("Stop")
+        self.pause_button.setToolTip(self.tr("Pause / resume (F6)"))
+        self.stop_button = QPushButton(self.tr("Stop"))
         self.stop_button.setIcon(icon(sp.SP_MediaStop))
-        self.stop_button.setToolTip("Stop (F7)")
-        self.step_button = QPushButton("Step")
+        self.stop_button.setToolTip(self.tr("Stop (F7)"))
+        self.step_button = QPushButton(self.tr("Step"))
         self.step_button.setIcon(icon(sp.SP_MediaSkipForward))
-        self.step_button.setToolTip("Inspect one image, then wait (F8 / Space)")
-        self.state_label = QLabel("Idle")
+        self.step_button.setToolTip(self.tr("Inspect one image, then wait (F8 / Space)"))
+        self.state_label = QLabel(self.tr("Idle"))
         self.state_label.setProperty("muted", True)
 
-        src = QGroupBox("Source")
+        src = QGroupBox(self.tr("Source"))
         row = QHBoxLayout(src)
         row.addWidget(self.chooser, 1)
         row.addSpacing(16)
@@ -114,10 +119,10 @@ class LivePanel(QWidget):
         self.tiles = CounterTiles()
         self.since_label = QLabel("")
         self.since_label.setProperty("muted", True)
-        self.reset_button = QPushButton("Reset counters")
+        self.reset_button = QPushButton(self.tr("Reset counters"))
         self.reset_button.setIcon(icon(sp.SP_BrowserReload))
-        self.reset_button.setToolTip("Start counting a new shift or lot (recorded in the audit log)")
-        counters = QGroupBox("Counters")
+        self.reset_button.setToolTip(self.tr("Start counting a new shift or lot (recorded in the audit log)"))
+        counters = QGroupBox(self.tr("Counters"))
         cl = QVBoxLayout(counters)
         cl.addWidget(self.tiles)
         foot = QHBoxLayout()
@@ -130,7 +135,7 @@ class LivePanel(QWidget):
         rb = QHBoxLayout(self.review_bar)
         rb.setContentsMargins(8, 4, 8, 4)
         self.review_label = QLabel("")
-        self.live_button = QPushButton("Back to live")
+        self.live_button = QPushButton(self.tr("Back to live"))
         self.live_button.setIcon(icon(sp.SP_MediaSeekForward))
         rb.addWidget(self.review_label, 1)
         rb.addWidget(self.live_button)
@@ -162,7 +167,7 @@ class LivePanel(QWidget):
         self.splitter.setChildrenCollapsible(False)
 
         self.recent = RecentStrip()
-        recent_box = QGroupBox("Recent verdicts")
+        recent_box = QGroupBox(self.tr("Recent verdicts"))
         QVBoxLayout(recent_box).addWidget(self.recent)
 
         layout = QVBoxLayout(self)
@@ -236,8 +241,9 @@ class LivePanel(QWidget):
             return False
         model = self.ctx.model
         if not Path(model.path).is_file():
-            self.ctx.notify("error", f"Cannot start: no model at {model.path}. Train or install one "
-                                     "(resources/models/demo/model.onnx) or start with --model.")
+            self.ctx.notify("error", self.tr("Cannot start: no model at {path}. Train or install one "
+                                             "(resources/models/demo/model.onnx) or start with --model.")
+                            .format(path=model.path))
             return False
         choice = self.source_choice()
         try:
@@ -249,7 +255,7 @@ class LivePanel(QWidget):
         req = self._request(paused, choice.factory(self.ctx.db, self.ctx.station))
         req.skip_logged = choice.skip_logged and choice.kind in ("folder", "hot", "video")
         self.last_summary = None
-        self.state_label.setText("Starting…")
+        self.state_label.setText(self.tr("Starting…"))
         return self.controller.start(req)
 
     def _request(self, paused: bool, open_source: SourceFactory | None) -> RunRequest:
@@ -286,7 +292,7 @@ class LivePanel(QWidget):
     def stop(self) -> None:
         self.controller.stop()
         if self.controller.is_active():
-            self.state_label.setText("Stopping…")
+            self.state_label.setText(self.tr("Stopping…"))
 
     def step(self) -> None:
         """One image, then wait; from idle this starts a paused run."""
@@ -326,11 +332,13 @@ class LivePanel(QWidget):
         was_failing = self.selftest_banner.failing
         if self.selftest_banner.show_report(report):  # say it once per change, not per run
             if report.passed and was_failing:
-                self.ctx.notify("info", f"Self-test passed: model {report.model_name} with recipe "
-                                        f"{report.recipe_name} v{report.recipe_version}")
+                self.ctx.notify("info", self.tr("Self-test passed: model {model} with recipe {recipe} "
+                                                "v{version}")
+                                .format(model=report.model_name, recipe=report.recipe_name,
+                                        version=report.recipe_version))
             elif not report.passed:
-                self.ctx.notify("error", f"Self-test failed: station will not pass parts — every part "
-                                         f"is logged as ERROR. {report.reason}")
+                self.ctx.notify("error", self.tr("Self-test failed: station will not pass parts — every part "
+                                                 "is logged as ERROR. {reason}").format(reason=report.reason))
 
     def _on_model_changed(self, model: ModelState) -> None:
         # backend_ready also calls set_model (same path, backend filled in): only a new file matters.
@@ -339,37 +347,41 @@ class LivePanel(QWidget):
             return
         self._model_path = path
         if self.controller.is_active():
-            self.ctx.notify("info", f"Model {model.card.name} will be used from the next Start")
+            self.ctx.notify("info", self.tr("Model {name} will be used from the next Start")
+                                    .format(name=model.card.name))
         elif path.is_file():
             self.controller.preload(self._request(paused=False, open_source=None))
 
     def _on_started(self, name: str) -> None:
         self._source_name = name
-        self.ctx.notify("info", f"Inspecting {name}")
+        self.ctx.notify("info", self.tr("Inspecting {source}").format(source=name))
 
     def _on_finished(self, summary: RunSummary) -> None:
         self.last_summary = summary
         self._refresh()
-        how = "stopped" if summary.cancelled else "finished"
         # ERROR parts are counted like the others: each one has a logged row (never a pass)
-        errors = f", ERROR {summary.n_errors} not inspected" if summary.n_errors else ""
-        text = (f"Run {how}: {summary.inspected} parts "
-                f"(OK {summary.counts['OK']}, NG {summary.counts['NG']}, REVIEW {summary.counts['REVIEW']}"
-                f"{errors}) in {summary.elapsed_s:.1f} s")
+        errors = self.tr(", ERROR {n} not inspected").format(n=summary.n_errors) if summary.n_errors else ""
+        text = (self.tr("Run stopped: {n} parts (OK {ok}, NG {ng}, REVIEW {review}{errors}) in {seconds:.1f} "
+                        "s")
+                if summary.cancelled else
+                self.tr("Run finished: {n} parts (OK {ok}, NG {ng}, REVIEW {review}{errors}) in "
+                        "{seconds:.1f} s")
+                ).format(n=summary.inspected, ok=summary.counts["OK"], ng=summary.counts["NG"],
+                         review=summary.counts["REVIEW"], errors=errors, seconds=summary.elapsed_s)
         self.ctx.notify("info", text)  # each ERROR part was reported as it came
         if summary.skipped:
-            self.ctx.notify("info", f"{summary.skipped} parts skipped: already logged with this content, "
-                                    "model and recipe")
+            self.ctx.notify("info", self.tr("{n} parts skipped: already logged with this content, model and "
+                                            "recipe").format(n=summary.skipped))
         self.state_label.setText(text)
         if self._latest is None:
-            self.banner.show_idle("READY", "No image was inspected")
+            self.banner.show_idle(self.tr("READY"), self.tr("No image was inspected"))
 
     # -- display --------------------------------------------------------------------------------
     def _refresh(self) -> None:
         control = self.controller.control
         if control is not None:
             total = f" / {control.total}" if control.total else ""
-            verb = "Paused" if control.paused else "Running"
+            verb = self.tr("Paused") if control.paused else self.tr("Running")
             self.state_label.setText(f"{verb} · {self._source_name} · {control.done}{total}")
         if not self._dirty:
             return
@@ -384,7 +396,8 @@ class LivePanel(QWidget):
 
     def _show(self, result: InspectionResult, note: str = "") -> None:
         if result.frame.image is None:  # an ERROR part whose file could not be decoded
-            self.image_view.show_message(f"image could not be read: {_error_message(result)}")
+            self.image_view.show_message(self.tr("image could not be read: {error}")
+                                         .format(error=_error_message(result)))
         else:  # an ERROR has no map: the view draws the raw image in every mode
             self.image_view.show_result(result.frame.image, result.prob_map, result.decision,
                                         result.threshold)
@@ -393,8 +406,8 @@ class LivePanel(QWidget):
     def show_recent(self, result: InspectionResult) -> None:
         """Show a result from the strip; the view stays on it until "Back to live"."""
         self._follow = False
-        self._show(result, note="recent")
-        self.review_label.setText(f"Showing {result.frame.key.rsplit('/', 1)[-1]}")
+        self._show(result, note=self.tr("recent"))
+        self.review_label.setText(self.tr("Showing {name}").format(name=result.frame.key.rsplit("/", 1)[-1]))
         self.review_bar.show()
 
     def follow_live(self) -> None:
@@ -405,19 +418,25 @@ class LivePanel(QWidget):
             self._show(self._latest)
 
     def _update_since(self) -> None:
-        self.since_label.setText(f"since {self.counters.since.strftime('%a %H:%M')}")
+        self.since_label.setText(self.tr("since {time}").format(time=_weekday_time(self.counters.since)))
 
     def _update_buttons(self, state: str) -> None:
         active = state != "idle"
         self.start_button.setEnabled(state != "running")
-        self.start_button.setText("Resume" if state == "paused" else "Start")
+        self.start_button.setText(self.tr("Resume") if state == "paused" else self.tr("Start"))
         self.pause_button.setEnabled(active)
-        self.pause_button.setText("Resume" if state == "paused" else "Pause")
+        self.pause_button.setText(self.tr("Resume") if state == "paused" else self.tr("Pause"))
         self.stop_button.setEnabled(active)
         self.chooser.set_locked(active)
         if state == "idle" and self.last_summary is None:
-            self.state_label.setText("Idle")
+            self.state_label.setText(self.tr("Idle"))
         self.ctx.set_run_state(state)
+
+
+def _weekday_time(when: datetime) -> str:
+    """"Mon 06:00" in the GUI's language (strftime's %a follows the C locale, not the GUI)."""
+    day = QCoreApplication.translate("Weekdays", WEEKDAYS[when.weekday()])
+    return f"{day} {when.strftime('%H:%M')}"
 
 
 def _error_message(result: InspectionResult) -> str:

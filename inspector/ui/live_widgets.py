@@ -15,7 +15,7 @@ from datetime import datetime
 
 import cv2
 import numpy as np
-from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtCore import QT_TRANSLATE_NOOP, QSize, Qt, Signal
 from PySide6.QtGui import QIcon, QImage, QPixmap
 from PySide6.QtWidgets import (
     QFrame,
@@ -35,7 +35,7 @@ from inspector.core.types import InspectionResult, Verdict
 from inspector.ui.style import IDLE_COLOR, verdict_color
 
 RATE_WINDOW_S = 5.0
-ERROR_TITLE = "ERROR — not inspected"
+ERROR_TITLE = QT_TRANSLATE_NOOP("VerdictBanner", "ERROR — not inspected")  # shown translated
 
 
 @dataclass
@@ -114,15 +114,19 @@ class CounterTiles(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.tiles = {
-            "total": Tile("Total"),
+            "total": Tile(self.tr("Total")),
             "OK": Tile("OK"),
             "NG": Tile("NG"),
-            "REVIEW": Tile("Review"),
-            "ERROR": Tile("Errors", "Parts not inspected (unreadable image, model failure...): never a pass; "
-                                    "the recipe's on_error says whether the line rejects or reviews them"),
-            "yield": Tile("Yield", "OK / all parts (errors included) since the counters were reset"),
-            "rate": Tile("Images/s", f"over the last {RATE_WINDOW_S:.0f} s"),
-            "latency": Tile("Latency ms", "median time per image, read to verdict, last 50 images"),
+            "REVIEW": Tile(self.tr("Review")),
+            "ERROR": Tile(self.tr("Errors"), self.tr("Parts not inspected (unreadable image, model "
+                                                     "failure...): never a pass; the recipe's on_error says "
+                                                     "whether the line rejects or reviews them")),
+            "yield": Tile(self.tr("Yield"), self.tr("OK / all parts (errors included) since the counters "
+                                                    "were reset")),
+            "rate": Tile(self.tr("Images/s"), self.tr("over the last {seconds:.0f} s")
+                                              .format(seconds=RATE_WINDOW_S)),
+            "latency": Tile(self.tr("Latency ms"), self.tr("median time per image, read to verdict, last 50 "
+                                                           "images")),
         }
         grid = QGridLayout(self)
         grid.setContentsMargins(0, 0, 0, 0)
@@ -160,7 +164,7 @@ class VerdictBanner(QFrame):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("Banner")
-        self.verdict_label = QLabel("READY")
+        self.verdict_label = QLabel(self.tr("READY"))
         self.verdict_label.setObjectName("VerdictText")
         self.verdict_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.reasons_label = QLabel("")
@@ -179,7 +183,7 @@ class VerdictBanner(QFrame):
         self.setMinimumHeight(140)
         self.verdict: str | None = None
         self._color = ""
-        self.show_idle("READY", "Choose a source and press Start (F5)")
+        self.show_idle(self.tr("READY"), self.tr("Choose a source and press Start (F5)"))
 
     def show_idle(self, title: str, detail: str = "") -> None:
         self.verdict = None
@@ -192,12 +196,13 @@ class VerdictBanner(QFrame):
         d = result.decision
         self.verdict = d.verdict.value
         self._paint(verdict_color(d.verdict.value))
-        self._set_title(ERROR_TITLE if result.is_error else d.verdict.value)
-        reasons = d.reasons[:4] + ([f"… and {len(d.reasons) - 4} more"] if len(d.reasons) > 4 else [])
+        self._set_title(self.tr(ERROR_TITLE) if result.is_error else d.verdict.value)
+        more = [self.tr("… and {n} more").format(n=len(d.reasons) - 4)] if len(d.reasons) > 4 else []
+        reasons = d.reasons[:4] + more  # the reasons stay English: they are logged with the verdict
         if result.is_error:
             # reasons[1] says "treated as NG (recipe on_error)": the line must know what to do with it
             reasons = [r[:1].upper() + r[1:] for r in reasons]
-        self.reasons_label.setText("\n".join(reasons) if reasons else "no defect found")
+        self.reasons_label.setText("\n".join(reasons) if reasons else self.tr("no defect found"))
         when = result.inspected_at.astimezone().strftime("%H:%M:%S")
         name = result.frame.path.name if result.frame.path is not None else result.frame.key
         meta = f"{name}  ·  {when}  ·  {result.timings_ms.get('total', 0.0):.0f} ms"
@@ -264,7 +269,7 @@ class RecentStrip(QListWidget):
         self.setFixedHeight(THUMB + 48)
         self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
         self.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        self.setToolTip("Recent verdicts: click or use the arrow keys to look at one again")
+        self.setToolTip(self.tr("Recent verdicts: click or use the arrow keys to look at one again"))
         self.itemClicked.connect(self._emit)
         self.currentItemChanged.connect(lambda cur, _prev: self._emit(cur) if cur is not None else None)
 
@@ -281,8 +286,8 @@ class RecentStrip(QListWidget):
             # An ERROR has no map (None) and is kept as it is.
             prob = None if r.prob_map is None else quantise_prob(r.prob_map)
             item.setData(Qt.ItemDataRole.UserRole, dataclasses.replace(r, prob_map=prob))
-            item.setToolTip(f"{r.frame.key}\n{r.decision.verdict.value}: " + ("; ".join(r.decision.reasons)
-                                                                               or "no defect"))
+            reasons = "; ".join(r.decision.reasons) or self.tr("no defect")
+            item.setToolTip(f"{r.frame.key}\n{r.decision.verdict.value}: {reasons}")
             self.insertItem(0, item)
         while self.count() > self.capacity:
             self.takeItem(self.count() - 1)

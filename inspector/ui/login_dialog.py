@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import QT_TRANSLATE_NOOP, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
 
 from inspector.core.accounts import FIRST_ADMIN_COMMAND, MIN_PASSWORD_LEN, Role, validate_password
 from inspector.core.secret_store import MIN_PIN_LEN, SET_PIN_COMMAND, Outcome, format_wait
+from inspector.ui.i18n import role_label, roles_from
 from inspector.ui.tasks import WRITE_LANE, TaskRunner, TaskState
 
 if TYPE_CHECKING:
@@ -32,7 +33,7 @@ if TYPE_CHECKING:
     from inspector.ui.roles import PinStore
 
 NAME_MAX = 100  # audit_event.actor holds 200
-WRONG_LOGIN = "Wrong user name or password."
+WRONG_LOGIN = QT_TRANSLATE_NOOP("LoginDialog", "Wrong user name or password.")  # shown translated
 
 
 def _error_label() -> QLabel:
@@ -89,8 +90,8 @@ class LoginDialog(QDialog):
         self.title = QLabel("")
         self.title.setWordWrap(True)
         self.form = QFormLayout()
-        self.form.addRow("Name", self.name_edit)
-        self.form.addRow("PIN", self.pin_edit)
+        self.form.addRow(self.tr("Name"), self.name_edit)
+        self.form.addRow(self.tr("PIN"), self.pin_edit)
         self.buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
         )
@@ -124,37 +125,34 @@ class LoginDialog(QDialog):
         self.accounts = accounts and self.db is not None
         qa = self.min_role is not None and self.min_role.rank >= Role.QA.rank
         if self.accounts:
-            self.setWindowTitle("QA login" if qa else "Log in")
-            who = "your account"
+            self.setWindowTitle(self.tr("QA login") if qa else self.tr("Log in"))
             if self.min_role is not None and self.min_role is not Role.OPERATOR:
-                names = [r.label for r in Role if r.rank >= self.min_role.rank]
-                who = "a " + (names[0] if len(names) == 1 else f"{', '.join(names[:-1])} or {names[-1]}")
-                who += " account"
-            self.title.setText(
-                f"Log in with {who}: your name goes with every review, recipe change, "
-                "promotion and lot action."
-            )
-            self.form.labelForField(self.name_edit).setText("User name")  # type: ignore[attr-defined]
-            self.form.labelForField(self.pin_edit).setText("Password")  # type: ignore[attr-defined]
-            self.name_edit.setPlaceholderText("user name")
-            self.pin_edit.setPlaceholderText("password")
+                title = self.tr("Log in with a {roles} account: your name goes with every review, recipe "
+                                "change, promotion and lot action.").format(roles=roles_from(self.min_role))
+            else:
+                title = self.tr("Log in with your account: your name goes with every review, recipe change, "
+                                "promotion and lot action.")
+            self.title.setText(title)
+            self.form.labelForField(self.name_edit).setText(self.tr("User name"))  # type: ignore[attr-defined]
+            self.form.labelForField(self.pin_edit).setText(self.tr("Password"))  # type: ignore[attr-defined]
+            self.name_edit.setPlaceholderText(self.tr("user name"))
+            self.pin_edit.setPlaceholderText(self.tr("password"))
             self.countdown.stop()
             self.hint_label.hide()
             self.accounts_hint.hide()
             self.ok_button.setEnabled(not self.checking)
             self.error_label.setText("")
             return
-        self.setWindowTitle("QA login")
-        self.title.setText("QA mode unlocks recipe changes and model promotion.")
-        self.form.labelForField(self.name_edit).setText("Name")  # type: ignore[attr-defined]
-        self.form.labelForField(self.pin_edit).setText("PIN")  # type: ignore[attr-defined]
-        self.name_edit.setPlaceholderText("your name (required, for the audit log)")
-        self.pin_edit.setPlaceholderText("PIN")
-        self.accounts_hint.setText(
-            "No user accounts yet: QA logs in with the shared PIN until the first admin account "
-            f"exists. Create it in a terminal with\n    {FIRST_ADMIN_COMMAND}\nthen log in with it and "
-            "add everyone's account under Role ▸ Users…"
-        )
+        self.setWindowTitle(self.tr("QA login"))
+        self.title.setText(self.tr("QA mode unlocks recipe changes and model promotion."))
+        self.form.labelForField(self.name_edit).setText(self.tr("Name"))  # type: ignore[attr-defined]
+        self.form.labelForField(self.pin_edit).setText(self.tr("PIN"))  # type: ignore[attr-defined]
+        self.name_edit.setPlaceholderText(self.tr("your name (required, for the audit log)"))
+        self.pin_edit.setPlaceholderText(self.tr("PIN"))
+        self.accounts_hint.setText(self.tr(
+            "No user accounts yet: QA logs in with the shared PIN until the first admin account exists. "
+            "Create it in a terminal with\n    {command}\nthen log in with it and add everyone's account "
+            "under Role ▸ Users…").format(command=FIRST_ADMIN_COMMAND))
         self.accounts_hint.show()
         self._show_no_pin(not self.pins.has_pin())
         self._refresh_lock()
@@ -162,11 +160,10 @@ class LoginDialog(QDialog):
     # -- PIN mode ----------------------------------------------------------------------------
     def _show_no_pin(self, no_pin: bool) -> None:
         if no_pin:
-            why = self.pins.error or "no QA PIN is set on this computer"
-            self.hint_label.setText(
-                f"QA is locked: {why}. Set a PIN (at least {MIN_PIN_LEN} characters) "
-                f"in a terminal with\n    {SET_PIN_COMMAND}"
-            )
+            why = self.pins.error or self.tr("no QA PIN is set on this computer")
+            self.hint_label.setText(self.tr(
+                "QA is locked: {why}. Set a PIN (at least {n} characters) in a terminal with\n    {command}"
+            ).format(why=why, n=MIN_PIN_LEN, command=SET_PIN_COMMAND))
         self.hint_label.setVisible(no_pin)
 
     def _refresh_lock(self) -> None:
@@ -177,9 +174,8 @@ class LoginDialog(QDialog):
         remaining = self.pins.lock_remaining()
         if remaining > 0:
             self.ok_button.setEnabled(False)
-            self.error_label.setText(
-                f"Too many wrong PINs in a row: wait {format_wait(remaining)} before the next try."
-            )
+            self.error_label.setText(self.tr("Too many wrong PINs in a row: wait {wait} before the next try.")
+                                     .format(wait=format_wait(remaining)))
             if not self.countdown.isActive():
                 self.countdown.start()
             return
@@ -194,7 +190,8 @@ class LoginDialog(QDialog):
             return
         name = " ".join(self.name_edit.text().split())
         if not name:
-            self.error_label.setText("Enter your name: it goes into the audit log with every QA action.")
+            self.error_label.setText(self.tr("Enter your name: it goes into the audit log with every QA "
+                                             "action."))
             self.name_edit.setFocus()
             return
         pin = self.pin_edit.text()
@@ -203,7 +200,8 @@ class LoginDialog(QDialog):
         try:
             result = self.pins.attempt(pin)
         except OSError as exc:
-            self.pins.error = f"cannot use the secrets file {self.pins.store.path}: {exc}"
+            self.pins.error = self.tr("cannot use the secrets file {path}: {error}").format(
+                path=self.pins.store.path, error=exc)
             self._show_no_pin(True)
             self.login_failed.emit(name, {"reason": "secrets_file", "error": str(exc)})
             return
@@ -215,7 +213,7 @@ class LoginDialog(QDialog):
             return
         if result.outcome is Outcome.NO_PIN:
             self._show_no_pin(True)
-            self.error_label.setText("QA is locked: no PIN is set.")
+            self.error_label.setText(self.tr("QA is locked: no PIN is set."))
             self.login_failed.emit(name, {"reason": "no_pin"})
             return
         self._show_no_pin(False)
@@ -225,7 +223,7 @@ class LoginDialog(QDialog):
         else:
             self.failures += 1
             details.update(reason="wrong_pin", locked_s=result.locked_s)
-            self.error_label.setText("Wrong PIN.")
+            self.error_label.setText(self.tr("Wrong PIN."))
         self.login_failed.emit(name, details)
         self._refresh_lock()
 
@@ -235,7 +233,7 @@ class LoginDialog(QDialog):
             return
         name = self.name_edit.text().strip()
         if not name:
-            self.error_label.setText("Enter your user name.")
+            self.error_label.setText(self.tr("Enter your user name."))
             self.name_edit.setFocus()
             return
         password = self.pin_edit.text()
@@ -243,7 +241,7 @@ class LoginDialog(QDialog):
         self.pin_edit.setFocus()
         self.checking = True
         self.ok_button.setEnabled(False)
-        self.error_label.setText("Checking…")
+        self.error_label.setText(self.tr("Checking…"))
         self.tasks.submit(
             "login",
             _authenticate,
@@ -268,29 +266,26 @@ class LoginDialog(QDialog):
             self.accept()
             return
         if result.outcome is LoginOutcome.ROLE and result.user is not None:
-            self.error_label.setText(
-                f"{result.user.username} is {result.user.role.label}: this login "
-                f"needs a {self.min_role.label if self.min_role else ''} account "
-                "or higher."
-            )
+            self.error_label.setText(self.tr("{user} is {role}: this login needs a {needed} account or "
+                                             "higher.")
+                                     .format(user=result.user.username, role=role_label(result.user.role),
+                                             needed=role_label(self.min_role) if self.min_role else ""))
             return
         self.failures += 1
         if result.outcome is LoginOutcome.LOCKED:
-            self.error_label.setText(
-                f"Too many wrong passwords for this user: wait "
-                f"{format_wait(result.locked_s)} before the next try."
-            )
+            self.error_label.setText(self.tr("Too many wrong passwords for this user: wait {wait} before the "
+                                             "next try.").format(wait=format_wait(result.locked_s)))
         elif result.locked_s > 0:
-            self.error_label.setText(
-                f"{WRONG_LOGIN} Too many in a row: this user is locked for {format_wait(result.locked_s)}."
-            )
+            self.error_label.setText(self.tr(WRONG_LOGIN) + " " + self.tr(
+                "Too many in a row: this user is locked for {wait}.").format(
+                wait=format_wait(result.locked_s)))
         else:
-            self.error_label.setText(WRONG_LOGIN)
+            self.error_label.setText(self.tr(WRONG_LOGIN))
 
     def _check_failed(self, message: str) -> None:
         self.checking = False
         self.ok_button.setEnabled(True)
-        self.error_label.setText(f"The login could not be checked: {message}")
+        self.error_label.setText(self.tr("The login could not be checked: {error}").format(error=message))
 
 
 def _authenticate(
@@ -304,19 +299,19 @@ def _authenticate(
 class ChangePinDialog(QDialog):
     def __init__(self, pins: PinStore, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.setWindowTitle("Change QA PIN")
+        self.setWindowTitle(self.tr("Change QA PIN"))
         self.setMinimumWidth(340)
         self.pins = pins
         self.old_edit, self.new_edit, self.again_edit = QLineEdit(), QLineEdit(), QLineEdit()
         form = QFormLayout()
         for label, edit in (
-            ("Current PIN", self.old_edit),
-            ("New PIN", self.new_edit),
-            ("Repeat new PIN", self.again_edit),
+            (self.tr("Current PIN"), self.old_edit),
+            (self.tr("New PIN"), self.new_edit),
+            (self.tr("Repeat new PIN"), self.again_edit),
         ):
             edit.setEchoMode(QLineEdit.EchoMode.Password)
             form.addRow(label, edit)
-        self.new_edit.setPlaceholderText(f"at least {MIN_PIN_LEN} characters")
+        self.new_edit.setPlaceholderText(self.tr("at least {n} characters").format(n=MIN_PIN_LEN))
         self.error_label = _error_label()
         self.buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
@@ -330,7 +325,7 @@ class ChangePinDialog(QDialog):
 
     def _try(self) -> None:
         if self.new_edit.text() != self.again_edit.text():
-            self.error_label.setText("The new PINs differ.")
+            self.error_label.setText(self.tr("The new PINs differ."))
             return
         try:
             self.pins.change(self.old_edit.text(), self.new_edit.text())
@@ -345,19 +340,19 @@ class ChangePasswordDialog(QDialog):
 
     def __init__(self, db: Any, username: str, station: str = "", parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.setWindowTitle(f"Change password · {username}")
+        self.setWindowTitle(self.tr("Change password · {user}").format(user=username))
         self.setMinimumWidth(380)
         self.db, self.username, self.station = db, username, station
         self.old_edit, self.new_edit, self.again_edit = QLineEdit(), QLineEdit(), QLineEdit()
         form = QFormLayout()
         for label, edit in (
-            ("Current password", self.old_edit),
-            ("New password", self.new_edit),
-            ("Repeat new password", self.again_edit),
+            (self.tr("Current password"), self.old_edit),
+            (self.tr("New password"), self.new_edit),
+            (self.tr("Repeat new password"), self.again_edit),
         ):
             edit.setEchoMode(QLineEdit.EchoMode.Password)
             form.addRow(label, edit)
-        self.new_edit.setPlaceholderText(f"at least {MIN_PASSWORD_LEN} characters")
+        self.new_edit.setPlaceholderText(self.tr("at least {n} characters").format(n=MIN_PASSWORD_LEN))
         self.error_label = _error_label()
         self.buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
@@ -377,7 +372,7 @@ class ChangePasswordDialog(QDialog):
     def _try(self) -> None:
         old, new = self.old_edit.text(), self.new_edit.text()
         if new != self.again_edit.text():
-            self.error_label.setText("The new passwords differ.")
+            self.error_label.setText(self.tr("The new passwords differ."))
             return
         try:
             validate_password(new, self.username)
@@ -387,7 +382,7 @@ class ChangePasswordDialog(QDialog):
         for edit in (self.old_edit, self.new_edit, self.again_edit):
             edit.clear()
         self.ok_button.setEnabled(False)
-        self.error_label.setText("Checking…")
+        self.error_label.setText(self.tr("Checking…"))
         self.tasks.submit(
             "password",
             _change_password,
@@ -409,13 +404,14 @@ class ChangePasswordDialog(QDialog):
         if result.ok:
             self.accept()
         elif result.outcome is LoginOutcome.LOCKED or result.locked_s > 0:
-            self.error_label.setText(f"Too many wrong passwords: wait {format_wait(result.locked_s)}.")
+            self.error_label.setText(self.tr("Too many wrong passwords: wait {wait}.").format(
+                wait=format_wait(result.locked_s)))
         else:
-            self.error_label.setText("The current password is wrong.")
+            self.error_label.setText(self.tr("The current password is wrong."))
 
     def _failed(self, message: str) -> None:
         self.ok_button.setEnabled(True)
-        self.error_label.setText(f"The password was not changed: {message}")
+        self.error_label.setText(self.tr("The password was not changed: {error}").format(error=message))
 
 
 def _change_password(

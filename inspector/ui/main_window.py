@@ -7,7 +7,7 @@ import importlib
 import importlib.util
 import logging
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QT_TRANSLATE_NOOP, Qt
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractButton,
@@ -33,36 +33,46 @@ from inspector.ui.status_bar import StationStatusBar
 
 log = logging.getLogger(__name__)
 
+# (key, what): English source texts, translated when shown (context "MainWindow")
 SHORTCUTS: list[tuple[str, str]] = [
-    ("F5", "Start the run / resume a paused one"),
-    ("F6", "Pause / resume"),
-    ("F7", "Stop"),
-    ("F8 or Space", "Single step: inspect one image, then wait"),
-    ("Left / Right", "Walk the recent verdicts (strip focused)"),
-    ("Ctrl+1 / Ctrl+2 / Ctrl+3 / Ctrl+4", "Live / History / Rules / Trainer tab"),
-    ("Ctrl+M", "Show / hide the message area"),
-    ("Ctrl+P", "Choose the product (model, recipe, source and line I/O in one step)"),
-    ("F11", "Line view, full screen (Esc leaves; there: Space start/pause, L lot, P product, R report, "
-            "M sound)"),
-    ("Ctrl+Q", "Quit (asks first while a run is active)"),
+    ("F5", QT_TRANSLATE_NOOP("MainWindow", "Start the run / resume a paused one")),
+    ("F6", QT_TRANSLATE_NOOP("MainWindow", "Pause / resume")),
+    ("F7", QT_TRANSLATE_NOOP("MainWindow", "Stop")),
+    (QT_TRANSLATE_NOOP("MainWindow", "F8 or Space"),
+     QT_TRANSLATE_NOOP("MainWindow", "Single step: inspect one image, then wait")),
+    (QT_TRANSLATE_NOOP("MainWindow", "Left / Right"),
+     QT_TRANSLATE_NOOP("MainWindow", "Walk the recent verdicts (strip focused)")),
+    (QT_TRANSLATE_NOOP("MainWindow", "Ctrl+1 / Ctrl+2 / Ctrl+3 / Ctrl+4"),
+     QT_TRANSLATE_NOOP("MainWindow", "Live / History / Rules / Trainer tab")),
+    (QT_TRANSLATE_NOOP("MainWindow", "Ctrl+M"),
+     QT_TRANSLATE_NOOP("MainWindow", "Show / hide the message area")),
+    (QT_TRANSLATE_NOOP("MainWindow", "Ctrl+P"),
+     QT_TRANSLATE_NOOP("MainWindow", "Choose the product (model, recipe, source and line I/O in one step)")),
+    ("F11", QT_TRANSLATE_NOOP("MainWindow", "Line view, full screen (Esc leaves; there: Space start/pause, "
+                                            "L lot, P product, R report, M sound)")),
+    (QT_TRANSLATE_NOOP("MainWindow", "Ctrl+Q"),
+     QT_TRANSLATE_NOOP("MainWindow", "Quit (asks first while a run is active)")),
 ]
 
 # (tab title, module, class, required): built by name so a panel that fails to import
 # cannot take the station down; the error goes to the message area instead. A missing
-# optional tab is left out entirely (no placeholder).
-OPTIONAL_TABS = [("History", "inspector.ui.history_panel", "HistoryPanel", True),
-                 ("Rules", "inspector.ui.rules_panel", "RulesPanel", True),
-                 ("Trainer", "inspector.ui.trainer_panel", "TrainerPanel", False)]
+# optional tab is left out entirely (no placeholder). The titles are the panels' keys
+# (``self.panels``), translated only where shown.
+OPTIONAL_TABS = [(QT_TRANSLATE_NOOP("MainWindow", "History"), "inspector.ui.history_panel", "HistoryPanel",
+                  True),
+                 (QT_TRANSLATE_NOOP("MainWindow", "Rules"), "inspector.ui.rules_panel", "RulesPanel", True),
+                 (QT_TRANSLATE_NOOP("MainWindow", "Trainer"), "inspector.ui.trainer_panel", "TrainerPanel",
+                  False)]
 
 
 class MainWindow(QMainWindow):
     def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.ctx = ctx
-        self.setWindowTitle(f"Defect Inspector — {ctx.station}")
+        self.setWindowTitle(self.tr("Defect Inspector — {station}").format(station=ctx.station))
         self.setMinimumSize(760, 560)  # small laptops; panels keep their own minimums
         self.messages = MessageArea(ctx)
-        self.dock = QDockWidget("Messages", self)
+        self.dock = QDockWidget(self.tr("Messages"), self)
         self.dock.setObjectName("MessagesDock")  # saveState() needs object names
         self.dock.setWidget(self.messages)
         self.dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable
@@ -72,14 +82,14 @@ class MainWindow(QMainWindow):
         self.tabs = QTabWidget()
         self.tabs.setDocumentMode(True)
         self.live = LivePanel(ctx)
-        self.tabs.addTab(self.live, "Live")
+        self.tabs.addTab(self.live, self.tr("Live"))
         self.panels: dict[str, QWidget] = {"Live": self.live}
         for title, module, cls, required in OPTIONAL_TABS:
             if not required and importlib.util.find_spec(module) is None:
                 continue
             panel = self._load_panel(title, module, cls)
             self.panels[title] = panel
-            self.tabs.addTab(panel, title)
+            self.tabs.addTab(panel, self.tr(title))
         self.setCentralWidget(self.tabs)
 
         self.status = StationStatusBar(ctx, self)
@@ -93,6 +103,7 @@ class MainWindow(QMainWindow):
         self.status.watch_line(lambda: self.products.line)
         self.line_view = LineMode(self)  # F11: the operator's full-screen line view; kiosk mode
         self.shortcuts_dialog: QDialog | None = None
+        self.settings_dialog: QDialog | None = None
         self.quit_dialog: QMessageBox | None = None
         self._closed = False
         self._quit_confirmed = False
@@ -104,13 +115,15 @@ class MainWindow(QMainWindow):
             return getattr(importlib.import_module(module), cls)(self.ctx)
         except Exception as exc:  # any failure in another panel must not take the station down
             if isinstance(exc, ModuleNotFoundError) and exc.name == module:
-                why = "not installed"
-                self.ctx.notify("warning", f"The {title} tab is not installed ({module})")
+                why = self.tr("not installed")
+                self.ctx.notify("warning", self.tr("The {tab} tab is not installed ({module})")
+                                .format(tab=self.tr(title), module=module))
             else:
                 log.exception("%s tab failed to load", title)
                 why = str(exc)
-                self.ctx.notify("error", f"The {title} tab could not be loaded: {exc}")
-        label = QLabel(f"The {title} tab is not available: {why}")
+                self.ctx.notify("error", self.tr("The {tab} tab could not be loaded: {error}")
+                                .format(tab=self.tr(title), error=exc))
+        label = QLabel(self.tr("The {tab} tab is not available: {why}").format(tab=self.tr(title), why=why))
         label.setAlignment(Qt.AlignmentFlag.AlignCenter)
         label.setProperty("muted", True)
         return label
@@ -129,21 +142,23 @@ class MainWindow(QMainWindow):
 
     def _build_menus(self) -> None:
         mb = self.menuBar()
-        f = mb.addMenu("&File")
-        self._action("Choose &product…", self.products.choose_dialog, ["Ctrl+P"], f)
-        self._action("Lot / shift &report…", self.products.toolbar.open_report, None, f)
+        f = mb.addMenu(self.tr("&File"))
+        self._action(self.tr("Choose &product…"), self.products.choose_dialog, ["Ctrl+P"], f)
+        self._action(self.tr("Lot / shift &report…"), self.products.toolbar.open_report, None, f)
         f.addSeparator()
-        self._action("&Quit", self.close, ["Ctrl+Q"], f)
-        run = mb.addMenu("&Run")
-        self.start_action = self._action("&Start / resume", self.live.start, ["F5"], run)
-        self.pause_action = self._action("&Pause / resume", self.live.toggle_pause, ["F6"], run)
-        self.stop_action = self._action("S&top", self.live.stop, ["F7"], run)
-        self.step_action = self._action("Single s&tep", self.live.step, ["F8", "Space"], run)
+        self.settings_action = self._action(self.tr("&Settings…"), self.show_settings, None, f)
+        f.addSeparator()
+        self._action(self.tr("&Quit"), self.close, ["Ctrl+Q"], f)
+        run = mb.addMenu(self.tr("&Run"))
+        self.start_action = self._action(self.tr("&Start / resume"), self.live.start, ["F5"], run)
+        self.pause_action = self._action(self.tr("&Pause / resume"), self.live.toggle_pause, ["F6"], run)
+        self.stop_action = self._action(self.tr("S&top"), self.live.stop, ["F7"], run)
+        self.step_action = self._action(self.tr("Single s&tep"), self.live.step, ["F8", "Space"], run)
         run.addSeparator()
-        self._action("&Reset counters", self.live.reset_counters, None, run)
-        view = mb.addMenu("&View")
+        self._action(self.tr("&Reset counters"), self.live.reset_counters, None, run)
+        view = mb.addMenu(self.tr("&View"))
         for i, title in enumerate(self.panels):
-            self._action(f"&{title}", lambda _=False, i=i: self.tabs.setCurrentIndex(i),
+            self._action("&" + self.tr(title), lambda _=False, i=i: self.tabs.setCurrentIndex(i),
                          [f"Ctrl+{i + 1}"], view)
         view.addSeparator()
         view.addAction(self.line_view.toggle_action)
@@ -151,47 +166,61 @@ class MainWindow(QMainWindow):
         toggle.setShortcut(QKeySequence("Ctrl+M"))
         view.addAction(toggle)
         self.addAction(toggle)
-        role = mb.addMenu("R&ole")
-        self.qa_action = self._action("&Log in…", self.roles.request_login, None, role)
-        self.logout_action = self._action("Log &out (operator mode)", self.roles.logout, None, role)
-        self.pin_action = self._action("&Change PIN…", self.roles.change_pin, None, role)
+        role = mb.addMenu(self.tr("R&ole"))
+        self.qa_action = self._action(self.tr("&Log in…"), self.roles.request_login, None, role)
+        self.logout_action = self._action(self.tr("Log &out (operator mode)"), self.roles.logout, None, role)
+        self.pin_action = self._action(self.tr("&Change PIN…"), self.roles.change_pin, None, role)
         role.addSeparator()
-        self.users_action = self._action("&Users…", self.roles.open_users, None, role)
+        self.users_action = self._action(self.tr("&Users…"), self.roles.open_users, None, role)
         self.ctx.role_changed.connect(self._on_role)
         self._on_role(self.ctx.role)
-        helpm = mb.addMenu("&Help")
-        self._action("&Keyboard shortcuts", self.show_shortcuts, ["F1"], helpm)
+        helpm = mb.addMenu(self.tr("&Help"))
+        self._action(self.tr("&Keyboard shortcuts"), self.show_shortcuts, ["F1"], helpm)
 
     def _on_role(self, _role: str) -> None:
         qa, account = self.ctx.is_qa(), self.roles.session == "account"
         self.qa_action.setEnabled(not qa)
         self.logout_action.setEnabled(self.ctx.personal)
         # a PIN session may change the shared PIN; an account session its own password
-        self.pin_action.setText("&Change my password…" if account else "&Change PIN…")
+        self.pin_action.setText(self.tr("&Change my password…") if account else self.tr("&Change PIN…"))
         self.pin_action.setEnabled(account or (qa and not self.ctx.accounts))
         self.users_action.setEnabled(self.ctx.may(Right.USERS))
-        self.users_action.setStatusTip(self.ctx.needs(Right.USERS) or "Add users, reset passwords, roles")
+        self.users_action.setStatusTip(self.ctx.needs(Right.USERS) or self.tr("Add users, reset passwords, "
+                                                                              "roles"))
 
     def show_shortcuts(self) -> QDialog:
         """A non-modal list of the shortcuts (it never blocks the line)."""
         if self.shortcuts_dialog is None:
             dlg = QDialog(self)
-            dlg.setWindowTitle("Keyboard shortcuts")
+            dlg.setWindowTitle(self.tr("Keyboard shortcuts"))
             table = QTableWidget(len(SHORTCUTS), 2)
-            table.setHorizontalHeaderLabels(["Key", "Action"])
+            table.setHorizontalHeaderLabels([self.tr("Key"), self.tr("Action")])
             table.verticalHeader().hide()
             table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
             for r, (key, what) in enumerate(SHORTCUTS):
-                table.setItem(r, 0, QTableWidgetItem(key))
-                table.setItem(r, 1, QTableWidgetItem(what))
+                table.setItem(r, 0, QTableWidgetItem(self.tr(key)))
+                table.setItem(r, 1, QTableWidgetItem(self.tr(what)))
             table.resizeColumnsToContents()
+            width = table.horizontalHeader().length() + table.verticalScrollBar().sizeHint().width() + 40
             table.horizontalHeader().setStretchLastSection(True)
             QVBoxLayout(dlg).addWidget(table)
-            dlg.resize(660, 340)
+            dlg.resize(min(max(660, width), 1400), 340)  # the longest line readable in every language
             self.shortcuts_dialog = dlg
         self.shortcuts_dialog.show()
         self.shortcuts_dialog.raise_()
         return self.shortcuts_dialog
+
+    def show_settings(self) -> QDialog:
+        """File ▸ Settings… (the language; it applies at the next start). Non-modal."""
+        from inspector.ui.settings_dialog import SettingsDialog
+
+        if self.settings_dialog is None:
+            self.settings_dialog = SettingsDialog(self.ctx, self)
+        if not self.settings_dialog.isVisible():
+            self.settings_dialog.reload()  # type: ignore[attr-defined]
+        self.settings_dialog.show()
+        self.settings_dialog.raise_()
+        return self.settings_dialog
 
     # -- persistence ------------------------------------------------------------------------
     def _restore(self) -> None:
@@ -223,12 +252,13 @@ class MainWindow(QMainWindow):
         state = self.ctx.run_state
         box = QMessageBox(self)
         box.setIcon(QMessageBox.Icon.Warning)
-        box.setWindowTitle("Quit during a run")
-        box.setText(f"An inspection run is {state}. Stop it and quit?")
-        box.setInformativeText("The part in flight is finished and logged; parts not yet inspected are not. "
-                               "Cancel keeps the station running.")
+        box.setWindowTitle(self.tr("Quit during a run"))
+        box.setText(self.tr("An inspection run is paused. Stop it and quit?") if state == "paused"
+                    else self.tr("An inspection run is running. Stop it and quit?"))
+        box.setInformativeText(self.tr("The part in flight is finished and logged; parts not yet inspected "
+                                       "are not. Cancel keeps the station running."))
         box.setStandardButtons(QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel)
-        box.button(QMessageBox.StandardButton.Yes).setText("Stop and quit")
+        box.button(QMessageBox.StandardButton.Yes).setText(self.tr("Stop and quit"))
         box.setDefaultButton(QMessageBox.StandardButton.Cancel)  # an Enter in passing must not stop the line
 
         def clicked(button: QAbstractButton) -> None:

@@ -41,14 +41,14 @@ class MessageArea(QWidget):
             "error": st.standardIcon(QStyle.StandardPixmap.SP_MessageBoxCritical),
         }
         self.tree = QTreeWidget()
-        self.tree.setHeaderLabels(["Time", "Message"])
+        self.tree.setHeaderLabels([self.tr("Time"), self.tr("Message")])
         self.tree.setRootIsDecorated(False)
         self.tree.setAlternatingRowColors(True)
         self.tree.setUniformRowHeights(True)
         self.tree.setColumnWidth(0, 110)
-        self.summary = QLabel("No messages")
+        self.summary = QLabel(self.tr("No messages"))
         self.summary.setProperty("muted", True)
-        self.clear_button = QPushButton("Clear")
+        self.clear_button = QPushButton(self.tr("Clear"))
         self.clear_button.clicked.connect(self.clear)
         bar = QHBoxLayout()
         bar.addWidget(self.summary, 1)
@@ -92,7 +92,10 @@ class MessageArea(QWidget):
     def _update_summary(self, last: str) -> None:
         n = self.tree.topLevelItemCount()
         if not n:
-            self.summary.setText("No messages")
+            self.summary.setText(self.tr("No messages"))
             return
-        problems = f", {self.problems} warnings/errors" if self.problems else ""
-        self.summary.setText(f"{n} messages{problems}")
+        if self.problems:
+            self.summary.setText(self.tr("%n message(s), {problems} warnings/errors", "", n)
+                                 .format(problems=self.problems))
+        else:
+            self.summary.setText(self.tr("%n message(s)", "", n))

@@ -13,17 +13,19 @@ from collections.abc import Sequence
 
 import numpy as np
 import pyqtgraph as pg
+from PySide6.QtCore import QT_TRANSLATE_NOOP
 from PySide6.QtWidgets import QHBoxLayout, QWidget
 
 from inspector.core.whatif import PRPoint
 
 CURVES: tuple[tuple[str, str, str], ...] = (
-    ("precision", "Precision", "#4c8cff"),
-    ("recall", "Recall", "#3cb44b"),
-    ("false_reject_rate", "False-reject rate", "#f58231"),
-    ("escape_rate", "Escape rate", "#e6194b"),
+    ("precision", QT_TRANSLATE_NOOP("MetricPlot", "Precision"), "#4c8cff"),
+    ("recall", QT_TRANSLATE_NOOP("MetricPlot", "Recall"), "#3cb44b"),
+    ("false_reject_rate", QT_TRANSLATE_NOOP("MetricPlot", "False-reject rate"), "#f58231"),
+    ("escape_rate", QT_TRANSLATE_NOOP("MetricPlot", "Escape rate"), "#e6194b"),
 )
-TITLES = {"threshold": "Against the pixel threshold", "level": "Against the NG level"}
+TITLES = {"threshold": QT_TRANSLATE_NOOP("MetricPlot", "Against the pixel threshold"),
+          "level": QT_TRANSLATE_NOOP("MetricPlot", "Against the NG level")}
 
 
 class MetricPlot(pg.PlotWidget):
@@ -32,9 +34,9 @@ class MetricPlot(pg.PlotWidget):
     def __init__(self, param: str, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.param = param
-        self.setTitle(TITLES.get(param, param))
-        self.setLabel("bottom", param)
-        self.setLabel("left", "rate")
+        self.setTitle(self.tr(TITLES[param]) if param in TITLES else param)
+        self.setLabel("bottom", param)  # the recipe field's name
+        self.setLabel("left", self.tr("rate"))
         self.setYRange(0.0, 1.0, padding=0.02)
         self.setXRange(0.0, 1.0, padding=0.02)
         self.showGrid(x=True, y=True, alpha=0.25)
@@ -44,7 +46,7 @@ class MetricPlot(pg.PlotWidget):
             key: self.plot(
                 [],
                 [],
-                name=label,
+                name=self.tr(label),
                 pen=pg.mkPen(colour, width=2),
                 symbol="o",
                 symbolSize=4,

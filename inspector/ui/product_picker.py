@@ -13,7 +13,7 @@ from html import escape
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QT_TRANSLATE_NOOP, QCoreApplication, Qt, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QDialog,
@@ -45,20 +45,26 @@ if TYPE_CHECKING:
 
 def describe_html(p: StoredProduct) -> str:
     s = p.spec
-    rate = "learnt from the log" if s.normal_defect_rate is None else f"{100 * s.normal_defect_rate:.1f} %"
+
+    def label(text: str) -> str:
+        return QCoreApplication.translate("ProductPicker", text)
+
+    rate = (label(QT_TRANSLATE_NOOP("ProductPicker", "learnt from the log")) if s.normal_defect_rate is None
+            else f"{100 * s.normal_defect_rate:.1f} %")
+    revision = QCoreApplication.translate("ProductPicker", "{revision} · {time} by {user}").format(
+        revision=p.revision, time=f"{p.updated_at.astimezone():%Y-%m-%d %H:%M}",
+        user=escape(p.updated_by or "?"))
     rows = [
-        ("Model", f"{escape(p.model_name)} · <code>{s.model_sha256[:12]}</code>"),
-        ("Recipe", f"{escape(s.recipe_name)} v{s.recipe_version}"),
-        ("Source", escape(s.source.describe())),
-        ("Images", escape(s.image.describe())),
-        ("Line I/O", escape(s.line_io.describe())),
-        ("Normal defect rate", rate),
-        (
-            "Revision",
-            f"{p.revision} · {p.updated_at.astimezone():%Y-%m-%d %H:%M} by {escape(p.updated_by or '?')}",
-        ),
+        (QT_TRANSLATE_NOOP("ProductPicker", "Model"), f"{escape(p.model_name)} · "
+                                                      f"<code>{s.model_sha256[:12]}</code>"),
+        (QT_TRANSLATE_NOOP("ProductPicker", "Recipe"), f"{escape(s.recipe_name)} v{s.recipe_version}"),
+        (QT_TRANSLATE_NOOP("ProductPicker", "Source"), escape(s.source.describe())),
+        (QT_TRANSLATE_NOOP("ProductPicker", "Images"), escape(s.image.describe())),
+        (QT_TRANSLATE_NOOP("ProductPicker", "Line I/O"), escape(s.line_io.describe())),
+        (QT_TRANSLATE_NOOP("ProductPicker", "Normal defect rate"), rate),
+        (QT_TRANSLATE_NOOP("ProductPicker", "Revision"), revision),
     ]
-    body = "".join(f"<tr><td><b>{k}</b></td><td>{v}</td></tr>" for k, v in rows)
+    body = "".join(f"<tr><td><b>{label(k)}</b></td><td>{v}</td></tr>" for k, v in rows)
     desc = f"<p>{escape(s.description)}</p>" if s.description else ""
     return f"<h2>{escape(s.name)}</h2>{desc}<table cellpadding='3'>{body}</table>"
 
@@ -66,7 +72,7 @@ def describe_html(p: StoredProduct) -> str:
 class ProductPicker(QDialog):
     def __init__(self, controller: ProductController, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.setWindowTitle("Choose product")
+        self.setWindowTitle(self.tr("Choose product"))
         self.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)  # a fresh list each time it is opened
         self.resize(900, 480)
         self.c = controller
@@ -74,7 +80,7 @@ class ProductPicker(QDialog):
         self.tasks = TaskRunner(self, "products")
         self.products: list[StoredProduct] = []
         self.filter_edit = QLineEdit()
-        self.filter_edit.setPlaceholderText("type to find a product")
+        self.filter_edit.setPlaceholderText(self.tr("type to find a product"))
         self.filter_edit.setClearButtonEnabled(True)
         self.list = QListWidget()
         self.list.setMinimumWidth(280)
@@ -87,13 +93,13 @@ class ProductPicker(QDialog):
         self.why_label = QLabel("")
         self.why_label.setProperty("error", True)
         self.why_label.setWordWrap(True)
-        self.choose_button = QPushButton("Choose")
+        self.choose_button = QPushButton(self.tr("Choose"))
         self.choose_button.setProperty("primary", True)
         self.choose_button.setDefault(True)
-        self.new_button = QPushButton("Save current as product…")
-        self.import_button = QPushButton("Import…")
-        self.export_button = QPushButton("Export…")
-        self.close_button = QPushButton("Close")
+        self.new_button = QPushButton(self.tr("Save current as product…"))
+        self.import_button = QPushButton(self.tr("Import…"))
+        self.export_button = QPushButton(self.tr("Export…"))
+        self.close_button = QPushButton(self.tr("Close"))
         left = QWidget()
         ll = QVBoxLayout(left)
         ll.setContentsMargins(0, 0, 0, 0)
@@ -136,7 +142,8 @@ class ProductPicker(QDialog):
             "product-list",
             lambda _s: products.list_products(db),
             on_done=lambda got: self._fill(got, select),
-            on_error=lambda msg: self.why_label.setText(f"Products could not be read: {msg}"),
+            on_error=lambda msg: self.why_label.setText(self.tr("Products could not be read: {error}")
+                                                        .format(error=msg)),
         )
 
     def _fill(self, got: list[StoredProduct], select: str | None) -> None:
@@ -154,10 +161,10 @@ class ProductPicker(QDialog):
         ]
         self.list.setCurrentRow(rows[0] if rows else (0 if got else -1))
         if not got:
-            self.detail.setText(
+            self.detail.setText(self.tr(
                 "<h2>No products yet</h2><p>An engineer: set up model, recipe and source on the Live tab, "
                 "then <b>Save current as product…</b>, or import a product file.</p>"
-            )
+            ))
         self._apply_filter(self.filter_edit.text())
         self._update_buttons()
 
@@ -198,7 +205,7 @@ class ProductPicker(QDialog):
         needs = self.ctx.needs(Right.PRODUCTS)  # products are set up by engineers
         self.new_button.setEnabled(not needs)
         self.import_button.setEnabled(not needs)
-        tip = f"Setting up products {needs}" if needs else ""
+        tip = self.tr("Setting up products {needs}").format(needs=needs) if needs else ""
         self.new_button.setToolTip(tip)
         self.import_button.setToolTip(tip)
         self.export_button.setEnabled(have)
@@ -218,7 +225,8 @@ class ProductPicker(QDialog):
             return False
         if path is None:
             start = str(Path.home() / f"{products.slug(p.name)}.product.json")
-            chosen, _ = QFileDialog.getSaveFileName(self, "Export product", start, "Product (*.json)")
+            chosen, _ = QFileDialog.getSaveFileName(self, self.tr("Export product"), start,
+                                                    self.tr("Product (*.json)"))
             if not chosen:
                 return False
             path = Path(chosen)
@@ -226,18 +234,20 @@ class ProductPicker(QDialog):
         self.tasks.submit(
             "product-export",
             lambda _s: products.write_export(db, name, path),
-            on_done=lambda written: self.ctx.notify("info", f"Product {name} exported to {written}"),
-            on_error=lambda msg: self.ctx.notify("error", f"Product {name} not exported: {msg}"),
+            on_done=lambda written: self.ctx.notify("info", self.tr("Product {name} exported to {path}")
+                                                    .format(name=name, path=written)),
+            on_error=lambda msg: self.ctx.notify("error", self.tr("Product {name} not exported: {error}")
+                                                 .format(name=name, error=msg)),
             supersede=False,
         )
         return True
 
     def import_file(self, path: Path | None = None, replace: bool = False) -> bool:
-        if self.ctx.refuse(Right.PRODUCTS, "Importing a product"):
+        if self.ctx.refuse(Right.PRODUCTS, QT_TRANSLATE_NOOP("Refusal", "Importing a product")):
             return False
         if path is None:
             chosen, _ = QFileDialog.getOpenFileName(
-                self, "Import product", str(Path.home()), "Product (*.json)"
+                self, self.tr("Import product"), str(Path.home()), self.tr("Product (*.json)")
             )
             if not chosen:
                 return False
@@ -255,8 +265,9 @@ class ProductPicker(QDialog):
         def done(result: products.ImportResult) -> None:
             self.ctx.notify(
                 "info",
-                f"Product {result.product.name} imported"
-                + ("" if result.created else " (replaced the existing one)"),
+                (self.tr("Product {name} imported") if result.created
+                 else self.tr("Product {name} imported (replaced the existing one)"))
+                .format(name=result.product.name),
             )
             for note in result.notes:
                 self.ctx.notify("warning", note)
@@ -268,12 +279,13 @@ class ProductPicker(QDialog):
             on_done=done,
             lane=WRITE_LANE,
             supersede=False,
-            on_error=lambda msg: self.ctx.notify("error", f"Product not imported: {msg}"),
+            on_error=lambda msg: self.ctx.notify("error", self.tr("Product not imported: {error}")
+                                                          .format(error=msg)),
         )
         return True
 
     def new_from_current(self) -> NewProductDialog | None:
-        if self.ctx.refuse(Right.PRODUCTS, "Saving a product"):
+        if self.ctx.refuse(Right.PRODUCTS, QT_TRANSLATE_NOOP("Refusal", "Saving a product")):
             return None
         dialog = NewProductDialog(self.c, self)
         dialog.saved.connect(lambda name: self.reload(select=name))
@@ -288,7 +300,7 @@ class NewProductDialog(QDialog):
 
     def __init__(self, controller: ProductController, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.setWindowTitle("Save current setup as a product")
+        self.setWindowTitle(self.tr("Save current setup as a product"))
         self.c = controller
         self.ctx = controller.ctx
         self.tasks = TaskRunner(self, "product-save")
@@ -301,43 +313,45 @@ class NewProductDialog(QDialog):
             skip_logged=choice.skip_logged,
         )
         self.name_edit = QLineEdit()
-        self.name_edit.setPlaceholderText('e.g. "Housing A, camera 2"')
+        self.name_edit.setPlaceholderText(self.tr('e.g. "Housing A, camera 2"'))
         self.name_edit.setMaxLength(200)
         self.desc_edit = QLineEdit()
         card = ctx.model.card
         form = QFormLayout()
-        form.addRow("Name", self.name_edit)
-        form.addRow("Description", self.desc_edit)
-        form.addRow("Model", QLabel(f"{card.name} · {card.sha256[:12]}"))
-        form.addRow("Recipe", QLabel(f"{ctx.recipe.name} v{ctx.recipe.version}"))
-        form.addRow("Source", QLabel(self.source.describe()))
+        form.addRow(self.tr("Name"), self.name_edit)
+        form.addRow(self.tr("Description"), self.desc_edit)
+        form.addRow(self.tr("Model"), QLabel(f"{card.name} · {card.sha256[:12]}"))
+        form.addRow(self.tr("Recipe"), QLabel(f"{ctx.recipe.name} v{ctx.recipe.version}"))
+        form.addRow(self.tr("Source"), QLabel(self.source.describe()))
         last = controller.last_image
-        self.image_check = QCheckBox(
-            f"expect {last[0]}x{last[1]} {'colour' if last[2] == 3 else 'gray'} images (as the last part)"
-            if last
-            else "expect the size of the last part (no part inspected yet)"
-        )
+        if last:
+            expect = (self.tr("expect {w}x{h} colour images (as the last part)") if last[2] == 3
+                      else self.tr("expect {w}x{h} gray images (as the last part)")).format(w=last[0],
+                                                                                            h=last[1])
+        else:
+            expect = self.tr("expect the size of the last part (no part inspected yet)")
+        self.image_check = QCheckBox(expect)
         self.image_check.setEnabled(last is not None)
         self.image_check.setChecked(last is not None)
-        form.addRow("Images", self.image_check)
+        form.addRow(self.tr("Images"), self.image_check)
         self.opcua_spin = QSpinBox()
         self.modbus_spin = QSpinBox()
         for spin in (self.opcua_spin, self.modbus_spin):
             spin.setRange(0, 65535)
-            spin.setSpecialValueText("off")
+            spin.setSpecialValueText(self.tr("off"))
         self.mqtt_edit = QLineEdit()
-        self.mqtt_edit.setPlaceholderText("off, or HOST[:PORT][/PREFIX]")
-        self.triggered_check = QCheckBox("the line triggers each part (OPC UA / Modbus)")
+        self.mqtt_edit.setPlaceholderText(self.tr("off, or HOST[:PORT][/PREFIX]"))
+        self.triggered_check = QCheckBox(self.tr("the line triggers each part (OPC UA / Modbus)"))
         self.deadline_spin = QDoubleSpinBox()
         self.deadline_spin.setRange(0.1, 60.0)
         self.deadline_spin.setValue(2.0)
         self.deadline_spin.setSuffix(" s")
-        form.addRow("OPC UA port", self.opcua_spin)
-        form.addRow("Modbus TCP port", self.modbus_spin)
-        form.addRow("MQTT broker", self.mqtt_edit)
-        form.addRow("Triggered", self.triggered_check)
-        form.addRow("Line deadline", self.deadline_spin)
-        self.replace_check = QCheckBox("replace a product with this name (new revision)")
+        form.addRow(self.tr("OPC UA port"), self.opcua_spin)
+        form.addRow(self.tr("Modbus TCP port"), self.modbus_spin)
+        form.addRow(self.tr("MQTT broker"), self.mqtt_edit)
+        form.addRow(self.tr("Triggered"), self.triggered_check)
+        form.addRow(self.tr("Line deadline"), self.deadline_spin)
+        self.replace_check = QCheckBox(self.tr("replace a product with this name (new revision)"))
         form.addRow("", self.replace_check)
         self.error_label = QLabel("")
         self.error_label.setProperty("error", True)
@@ -366,7 +380,7 @@ class NewProductDialog(QDialog):
             deadline_s=self.deadline_spin.value(),
         )
         if line.triggered and line.opcua_port is None and line.modbus_port is None:
-            raise ValueError("a triggered product needs a trigger input: an OPC UA or a Modbus port")
+            raise ValueError(self.tr("a triggered product needs a trigger input: an OPC UA or a Modbus port"))
         return ProductSpec(
             name=self.name_edit.text(),
             description=self.desc_edit.text().strip(),
@@ -379,7 +393,7 @@ class NewProductDialog(QDialog):
         )
 
     def save(self) -> bool:
-        if self.ctx.refuse(Right.PRODUCTS, "Saving a product"):
+        if self.ctx.refuse(Right.PRODUCTS, QT_TRANSLATE_NOOP("Refusal", "Saving a product")):
             return False
         try:
             spec = self.spec()
@@ -406,7 +420,8 @@ class NewProductDialog(QDialog):
             return products.create_product(db, spec, actor)
 
         def done(stored: StoredProduct) -> None:
-            self.ctx.notify("info", f"Product {stored.name} saved (revision {stored.revision})")
+            self.ctx.notify("info", self.tr("Product {name} saved (revision {revision})")
+                            .format(name=stored.name, revision=stored.revision))
             self.saved.emit(stored.name)
             self.accept()
 

@@ -8,6 +8,7 @@ disabled until the word ``OVERRIDE`` is typed. Cancel promotes nothing.
 
 from __future__ import annotations
 
+from PySide6.QtCore import QT_TRANSLATE_NOOP
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QDialog,
@@ -24,8 +25,11 @@ from PySide6.QtWidgets import (
 from inspector.core.promotion import ComparisonRow, GateDecision
 from inspector.ui.style import VERDICT_COLORS
 
-CONFIRM_WORD = "OVERRIDE"
-TABLE_HEADERS = ["Data", "Metric", "Candidate", "Production", "Δ"]
+CONFIRM_WORD = "OVERRIDE"  # typed as it is, in every language
+TABLE_HEADERS = [QT_TRANSLATE_NOOP("PromotionConfirmDialog", "Data"),
+                 QT_TRANSLATE_NOOP("PromotionConfirmDialog", "Metric"),
+                 QT_TRANSLATE_NOOP("PromotionConfirmDialog", "Candidate"),
+                 QT_TRANSLATE_NOOP("PromotionConfirmDialog", "Production"), "Δ"]
 
 
 def format_cell(v: float | None, metric: str) -> str:
@@ -66,19 +70,19 @@ class PromotionConfirmDialog(QDialog):
         super().__init__(parent)
         self.decision = decision
         self.override = not decision.passed
-        self.setWindowTitle("Promote to production?" if decision.passed else "Promote by OVERRIDE?")
+        self.setWindowTitle(self.tr("Promote to production?") if decision.passed
+                            else self.tr("Promote by OVERRIDE?"))
         self.setMinimumWidth(560)
-        head = QLabel(
-            f"Promote <b>{candidate}</b> to production, replacing "
-            f"<b>{production or 'no production model'}</b>?"
-        )
+        head = QLabel(self.tr("Promote <b>{candidate}</b> to production, replacing <b>{production}</b>?")
+                      .format(
+            candidate=candidate, production=production or self.tr("no production model")))
         head.setWordWrap(True)
         self.gate_label = QLabel(decision.text())
         self.gate_label.setWordWrap(True)
         color = "#2e7d32" if decision.passed else VERDICT_COLORS["NG"]
         self.gate_label.setStyleSheet(f"color: {color}; font-weight: 600;")
         self.table = QTableWidget(0, len(TABLE_HEADERS))
-        self.table.setHorizontalHeaderLabels(TABLE_HEADERS)
+        self.table.setHorizontalHeaderLabels([self.tr(h) for h in TABLE_HEADERS])
         self.table.verticalHeader().hide()
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         fill_comparison_table(self.table, comparison)
@@ -86,23 +90,23 @@ class PromotionConfirmDialog(QDialog):
         lay.addWidget(head)
         lay.addWidget(self.gate_label)
         lay.addWidget(self.table, 1)
-        self.reason_label = QLabel(
+        self.reason_label = QLabel(self.tr(
             "The candidate FAILED the promotion gate. It will carry an OVERRIDE mark, shown on the "
-            f"station, until a model that passes the gate replaces it.\nOverride reason: {override_reason}"
-        )
+            "station, until a model that passes the gate replaces it.\nOverride reason: {reason}"
+        ).format(reason=override_reason))
         self.reason_label.setWordWrap(True)
         self.confirm_edit = QLineEdit()
-        self.confirm_edit.setPlaceholderText(f"type {CONFIRM_WORD} to confirm")
+        self.confirm_edit.setPlaceholderText(self.tr("type {word} to confirm").format(word=CONFIRM_WORD))
         if self.override:
             lay.addWidget(self.reason_label)
-            lay.addWidget(QLabel(f"Type {CONFIRM_WORD} to promote it anyway:"))
+            lay.addWidget(QLabel(self.tr("Type {word} to promote it anyway:").format(word=CONFIRM_WORD)))
             lay.addWidget(self.confirm_edit)
         else:
             self.reason_label.hide()
             self.confirm_edit.hide()
         self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel)
         self.promote_button: QPushButton = self.buttons.addButton(
-            "Promote by override" if self.override else "Promote",
+            self.tr("Promote by override") if self.override else self.tr("Promote"),
             QDialogButtonBox.ButtonRole.AcceptRole,
         )
         self.buttons.button(QDialogButtonBox.StandardButton.Cancel).setDefault(True)

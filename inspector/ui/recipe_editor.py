@@ -1,7 +1,7 @@
 """Form for every Recipe parameter, emitting a validated candidate on each edit.
 
 Labels, units and tooltips come from the Recipe model itself (field
-descriptions), so the form cannot drift from the rules it edits. Optional
+descriptions, translated through FIELD_HELP), so the form cannot drift from the rules it edits. Optional
 rules (``None`` disables them) get an enable checkbox; the spin box keeps its
 value while disabled so switching a rule off and on loses nothing.
 
@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from pydantic import ValidationError
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QT_TRANSLATE_NOOP, QCoreApplication, Qt, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QAbstractSpinBox,
@@ -42,30 +42,60 @@ from inspector.core.recipe import Recipe, Zone
 @dataclass(frozen=True, slots=True)
 class _Spec:
     name: str
-    label: str
+    label: str  # English source text, shown translated (context "RecipeEditor")
     kind: type  # int | float
     lo: float
     hi: float
     step: float
     decimals: int
-    suffix: str
+    suffix: str  # English source text (" px", " regions", ...), shown translated
     default_when_off: float  # what the box shows when the recipe has the rule disabled
 
 
 SPECS: tuple[_Spec, ...] = (
-    _Spec("threshold", "Pixel threshold", float, 0.001, 0.999, 0.01, 3, "", 0.5),
-    _Spec("min_area_px", "Minimum region area", int, 0, 100_000_000, 5, 0, " px", 20),
-    _Spec("max_count", "Maximum region count", int, 0, 1_000_000, 1, 0, " regions", 0),
-    _Spec("max_region_area_px", "Maximum region area", int, 0, 100_000_000, 50, 0, " px", 500),
-    _Spec("max_area_ratio", "Maximum defect area ratio", float, 0.0, 1.0, 0.001, 4, " ratio", 0.01),
-    _Spec("level_ng", "NG level", float, 0.001, 1.0, 0.01, 3, "", 0.9),
-    _Spec("level_review", "REVIEW level", float, 0.001, 1.0, 0.01, 3, "", 0.6),
+    _Spec("threshold", QT_TRANSLATE_NOOP("RecipeEditor", "Pixel threshold"), float, 0.001, 0.999, 0.01, 3,
+          "", 0.5),
+    _Spec("min_area_px", QT_TRANSLATE_NOOP("RecipeEditor", "Minimum region area"), int, 0, 100_000_000, 5, 0,
+          " px", 20),
+    _Spec("max_count", QT_TRANSLATE_NOOP("RecipeEditor", "Maximum region count"), int, 0, 1_000_000, 1, 0,
+          QT_TRANSLATE_NOOP("RecipeEditor", " regions"), 0),
+    _Spec("max_region_area_px", QT_TRANSLATE_NOOP("RecipeEditor", "Maximum region area"), int, 0,
+          100_000_000, 50,
+          0, " px", 500),
+    _Spec("max_area_ratio", QT_TRANSLATE_NOOP("RecipeEditor", "Maximum defect area ratio"), float, 0.0, 1.0,
+          0.001,
+          4, QT_TRANSLATE_NOOP("RecipeEditor", " ratio"), 0.01),
+    _Spec("level_ng", QT_TRANSLATE_NOOP("RecipeEditor", "NG level"), float, 0.001, 1.0, 0.01, 3, "", 0.9),
+    _Spec("level_review", QT_TRANSLATE_NOOP("RecipeEditor", "REVIEW level"), float, 0.001, 1.0, 0.01, 3, "",
+          0.6),
 )
 OPTIONAL = frozenset({"max_count", "max_region_area_px", "max_area_ratio", "level_ng", "level_review"})
 
 
+# The Recipe fields' descriptions (inspector.core.recipe), marked here for translation: the core
+# stays Qt-free. tests/test_i18n.py checks that every description is listed, so they cannot drift.
+FIELD_HELP = (
+    QT_TRANSLATE_NOOP("RecipeFields", "Pixel threshold on the defect probability (0..1)."),
+    QT_TRANSLATE_NOOP("RecipeFields", "Regions smaller than this many pixels are ignored (px)."),
+    QT_TRANSLATE_NOOP("RecipeFields", "Regions count only if their centroid lies in one of these zones; "
+                                      "empty = whole image."),
+    QT_TRANSLATE_NOOP("RecipeFields", "Regions whose centroid lies in one of these zones are ignored."),
+    QT_TRANSLATE_NOOP("RecipeFields", "NG when more than this many regions remain (count); None disables."),
+    QT_TRANSLATE_NOOP("RecipeFields", "NG when any region is larger than this (px); None disables."),
+    QT_TRANSLATE_NOOP("RecipeFields", "NG when total defect area / image area exceeds this (ratio)."),
+    QT_TRANSLATE_NOOP("RecipeFields", "Defect level of a region: its max or mean probability."),
+    QT_TRANSLATE_NOOP("RecipeFields", "NG when a region's defect level is at least this (0..1)."),
+    QT_TRANSLATE_NOOP("RecipeFields", "How the line treats a part that could not be fully inspected (ERROR "
+                                      "verdict): reject it (NG) or hold it for a person (REVIEW). It is "
+                                      "never OK."),
+    QT_TRANSLATE_NOOP("RecipeFields", "REVIEW when a region's level is in [level_review, level_ng) and no "
+                                      "rule fired NG."),
+)
+
+
 def describe(field: str) -> str:
-    return Recipe.model_fields[field].description or ""
+    """The field's description (its tooltip) in the GUI's language."""
+    return QCoreApplication.translate("RecipeFields", Recipe.model_fields[field].description or "")
 
 
 def is_rect(z: Zone) -> bool:
@@ -91,21 +121,21 @@ class ZoneTable(QWidget):
     """
 
     changed = Signal()
-    COLS = ("Name", "x", "y", "w", "h")
+    COLS = (QT_TRANSLATE_NOOP("ZoneTable", "Name"), "x", "y", "w", "h")
 
     def __init__(self, title: str, tooltip: str, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._polys: dict[int, Zone] = {}  # row -> kept polygon
         self.table = QTableWidget(0, len(self.COLS))
-        self.table.setHorizontalHeaderLabels(list(self.COLS))
+        self.table.setHorizontalHeaderLabels([self.tr(c) for c in self.COLS])
         self.table.verticalHeader().hide()
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setToolTip(tooltip)
         self.table.setMaximumHeight(110)
         self.table.itemChanged.connect(lambda _i: self.changed.emit())
-        add, remove = QPushButton("Add"), QPushButton("Remove")
-        add.setToolTip("Add a rectangle; then type its x, y, width and height in pixels")
+        add, remove = QPushButton(self.tr("Add")), QPushButton(self.tr("Remove"))
+        add.setToolTip(self.tr("Add a rectangle; then type its x, y, width and height in pixels"))
         add.clicked.connect(lambda: self.add_rect(0, 0, 100, 100))
         remove.clicked.connect(self._remove_selected)
         head = QHBoxLayout()
@@ -140,9 +170,8 @@ class ZoneTable(QWidget):
             item = QTableWidgetItem(value if col == 0 else f"{value:g}")
             if not rect and col > 0:
                 item.setFlags(item.flags() & ~Qt.ItemFlag.ItemIsEditable)
-                item.setToolTip(
-                    f"Polygon with {len(z.points)} points (bounding box shown); edit it in the file"
-                )
+                item.setToolTip(self.tr("Polygon with {n} points (bounding box shown); edit it in the file")
+                                .format(n=len(z.points)))
             self.table.setItem(row, col, item)
         if not rect:
             self._polys[row] = z
@@ -173,10 +202,11 @@ class ZoneTable(QWidget):
                 try:
                     vals.append(float(text))
                 except ValueError:
-                    raise ValueError(f"zone {row + 1}: {self.COLS[col]} '{text}' is not a number") from None
+                    raise ValueError(self.tr("zone {n}: {column} '{text}' is not a number").format(
+                        n=row + 1, column=self.COLS[col], text=text)) from None
             x, y, w, h = vals
             if w <= 0 or h <= 0:
-                raise ValueError(f"zone {row + 1}: width and height must be positive")
+                raise ValueError(self.tr("zone {n}: width and height must be positive").format(n=row + 1))
             out.append(Zone.rect(x, y, w, h, name))
         return out
 
@@ -197,12 +227,12 @@ class RecipeEditor(QWidget):
             box = self._make_box(spec)
             self.boxes[spec.name] = box
             tip = describe(spec.name)
-            label = QLabel(spec.label)
+            label = QLabel(self.tr(spec.label))
             label.setToolTip(tip)
             box.setToolTip(tip)
             if spec.name in OPTIONAL:
                 chk = QCheckBox()
-                chk.setToolTip("Enable this rule (unchecked = the rule never fires)")
+                chk.setToolTip(self.tr("Enable this rule (unchecked = the rule never fires)"))
                 chk.toggled.connect(box.setEnabled)
                 chk.toggled.connect(self._emit)
                 self.enabled[spec.name] = chk
@@ -214,8 +244,8 @@ class RecipeEditor(QWidget):
                 form.addRow(label, box)
             if spec.name == "max_area_ratio":
                 form.addRow(self._mode_row())
-        self.roi = ZoneTable("Inspected zones (ROI)", describe("roi"))
-        self.exclusions = ZoneTable("Exclusion zones", describe("exclusions"))
+        self.roi = ZoneTable(self.tr("Inspected zones (ROI)"), describe("roi"))
+        self.exclusions = ZoneTable(self.tr("Exclusion zones"), describe("exclusions"))
         for zt in (self.roi, self.exclusions):
             zt.changed.connect(self._emit)
         self.error_label = QLabel("")
@@ -232,14 +262,14 @@ class RecipeEditor(QWidget):
 
     def _mode_row(self) -> QWidget:
         self.level_mode = QComboBox()
-        self.level_mode.addItem("max probability", "max")
-        self.level_mode.addItem("mean probability", "mean")
+        self.level_mode.addItem(self.tr("max probability"), "max")
+        self.level_mode.addItem(self.tr("mean probability"), "mean")
         self.level_mode.setToolTip(describe("level_mode"))
         self.level_mode.currentIndexChanged.connect(self._emit)
         w = QWidget()
         row = QHBoxLayout(w)
         row.setContentsMargins(0, 0, 0, 0)
-        label = QLabel("Defect level of a region")
+        label = QLabel(self.tr("Defect level of a region"))
         label.setToolTip(describe("level_mode"))
         row.addWidget(label)
         row.addWidget(self.level_mode, 1)
@@ -257,7 +287,7 @@ class RecipeEditor(QWidget):
             box.setDecimals(spec.decimals)
             box.setRange(spec.lo, spec.hi)
             box.setSingleStep(spec.step)
-        box.setSuffix(spec.suffix)
+        box.setSuffix(self.tr(spec.suffix) if spec.suffix.strip() != "px" else spec.suffix)
         # Keyboard tracking on: the candidate follows each keystroke that makes a valid value, so
         # the selected image re-decides as you type (a few ms) and the what-if replay follows once
         # typing pauses (WhatIfRunner debounces it). "0." is not a value yet and emits nothing.
@@ -351,13 +381,22 @@ class RecipeEditor(QWidget):
 
 
 # -- parameters as text, and the difference between two versions ---------------------------------
+# English source texts (context "RecipeEditor"); param_label() gives them in the GUI's language
 PARAM_LABELS: dict[str, str] = {
     **{spec.name: spec.label for spec in SPECS},
-    "level_mode": "Defect level of a region",
-    "roi": "Inspected zones (ROI)",
-    "exclusions": "Exclusion zones",
-    "on_error": "ERROR parts are treated as",
+    "level_mode": QT_TRANSLATE_NOOP("RecipeEditor", "Defect level of a region"),
+    "roi": QT_TRANSLATE_NOOP("RecipeEditor", "Inspected zones (ROI)"),
+    "exclusions": QT_TRANSLATE_NOOP("RecipeEditor", "Exclusion zones"),
+    "on_error": QT_TRANSLATE_NOOP("RecipeEditor", "ERROR parts are treated as"),
 }
+
+
+def param_label(name: str) -> str:
+    return QCoreApplication.translate("RecipeEditor", PARAM_LABELS[name]) if name in PARAM_LABELS else name
+
+
+def _t(text: str) -> str:
+    return QCoreApplication.translate("RecipeEditor", text)
 _UNITS = {spec.name: spec.suffix.strip() for spec in SPECS if spec.suffix.strip() in ("px",)}
 
 
@@ -369,15 +408,19 @@ def param_order() -> list[str]:
 def format_param(name: str, value: object) -> str:
     """One parameter for people: "off" for a disabled rule, zones by name and rectangle."""
     if value is None:
-        return "off"
+        return _t(QT_TRANSLATE_NOOP("RecipeEditor", "off"))
     if name in ("roi", "exclusions"):
-        zones = [Zone.model_validate(z) if isinstance(z, dict) else z for z in value]  # type: ignore[attr-defined]
+        zones = [Zone.model_validate(z) if isinstance(z,
+                                                      dict) else z for z in value]  # type: ignore[attr-defined]
         if not zones:
-            return "none" if name == "exclusions" else "whole image"
+            return (_t(QT_TRANSLATE_NOOP("RecipeEditor", "none")) if name == "exclusions"
+                    else _t(QT_TRANSLATE_NOOP("RecipeEditor", "whole image")))
         parts = []
         for z in zones:
             x, y, w, h = bbox(z)
-            shape = f"{x:g},{y:g} {w:g}×{h:g}" if is_rect(z) else f"polygon of {len(z.points)} points"
+            shape = (f"{x:g},{y:g} {w:g}×{h:g}" if is_rect(z) else
+                     QCoreApplication.translate("RecipeEditor", "polygon of {n} points")
+                     .format(n=len(z.points)))
             parts.append(f"{z.name + ' ' if z.name else ''}{shape}")
         return "; ".join(parts)
     text = f"{value:g}" if isinstance(value, float) else str(value)
@@ -391,7 +434,7 @@ def param_diff(old: dict[str, Any], new: dict[str, Any]) -> list[tuple[str, str,
     for name in param_order():
         a, b = old.get(name), new.get(name)
         if a != b:
-            out.append((PARAM_LABELS.get(name, name), format_param(name, a), format_param(name, b)))
+            out.append((param_label(name), format_param(name, a), format_param(name, b)))
     return out
 
 
@@ -399,10 +442,10 @@ def diff_summary(old: dict[str, Any], new: dict[str, Any], limit: int = 3) -> st
     """Short text of what differs ("Pixel threshold 0.5 → 0.7; …"); "same settings" when nothing does."""
     diff = param_diff(old, new)
     if not diff:
-        return "same settings"
+        return _t(QT_TRANSLATE_NOOP("RecipeEditor", "same settings"))
     parts = [f"{label} {a} → {b}" for label, a, b in diff[:limit]]
     if len(diff) > limit:
-        parts.append(f"+{len(diff) - limit} more")
+        parts.append(QCoreApplication.translate("RecipeEditor", "+{n} more").format(n=len(diff) - limit))
     return "; ".join(parts)
 
 

@@ -20,7 +20,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import QT_TRANSLATE_NOOP, QCoreApplication, Signal
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -67,8 +67,12 @@ from inspector.ui.trainer_process import JsonLineProcess, engine_program
 from inspector.ui.trainer_tasks import BackgroundTask
 
 ENGINE_UNAVAILABLE = 3  # exit code of `python -m inspector.core.engine build`: no TensorRT / GPU
-HISTORY_HEADERS = ["", "Model", "sha256", "Last made production", "By", "Gate"]
-ENGINE_TIP = "For the production model; a child process. Without TensorRT the station keeps ONNX Runtime."
+HISTORY_HEADERS = ["", QT_TRANSLATE_NOOP("ReleasePanel", "Model"), "sha256",
+                   QT_TRANSLATE_NOOP("ReleasePanel",
+                                     "Last made production"), QT_TRANSLATE_NOOP("ReleasePanel", "By"),
+                   QT_TRANSLATE_NOOP("ReleasePanel", "Gate")]
+ENGINE_TIP = QT_TRANSLATE_NOOP("ReleasePanel", "For the production model; a child process. Without TensorRT "
+                                               "the station keeps ONNX Runtime.")
 
 
 class ReleasePanel(QWidget):
@@ -117,57 +121,58 @@ class ReleasePanel(QWidget):
 
     # -- layout -----------------------------------------------------------------------------
     def _build(self) -> None:
-        self.run_label = QLabel("No run selected")
+        self.run_label = QLabel(self.tr("No run selected"))
         self.run_label.setWordWrap(True)
-        self.export_button = QPushButton("1. Export ONNX")
+        self.export_button = QPushButton(self.tr("1. Export ONNX"))
         self.export_button.clicked.connect(self.export)
-        self.reviewed_check = QCheckBox("Also score on the reviewed inspections")
+        self.reviewed_check = QCheckBox(self.tr("Also score on the reviewed inspections"))
         self.reviewed_check.setChecked(True)
-        rules = QGroupBox("Gate tolerances")
+        rules = QGroupBox(self.tr("Gate tolerances"))
         form = QFormLayout(rules)
         self.tnr_tol = QDoubleSpinBox()
         self.tnr_tol.setRange(0, 100)
         self.tnr_tol.setDecimals(2)
-        self.tnr_tol.setSuffix(" pp")
+        self.tnr_tol.setSuffix(self.tr(" pp"))
         self.tnr_tol.setValue(100 * GateRules().tnr_tolerance)
         self.dice_tol = QDoubleSpinBox()
         self.dice_tol.setRange(0, 1)
         self.dice_tol.setDecimals(3)
         self.dice_tol.setSingleStep(0.005)
         self.dice_tol.setValue(GateRules().dice_defective_tolerance)
-        form.addRow("TNR may drop by", self.tnr_tol)
-        form.addRow("Dice defective may drop by", self.dice_tol)
-        form.addRow(QLabel("TPR must not drop; escapes must not rise."))
-        self.evaluate_button = QPushButton("2. Evaluate + gate")
+        form.addRow(self.tr("TNR may drop by"), self.tnr_tol)
+        form.addRow(self.tr("Dice defective may drop by"), self.dice_tol)
+        form.addRow(QLabel(self.tr("TPR must not drop; escapes must not rise.")))
+        self.evaluate_button = QPushButton(self.tr("2. Evaluate + gate"))
         self.evaluate_button.clicked.connect(self.evaluate)
         self.table = QTableWidget(0, len(TABLE_HEADERS))
-        self.table.setHorizontalHeaderLabels(TABLE_HEADERS)
+        self.table.setHorizontalHeaderLabels(
+            [QCoreApplication.translate("PromotionConfirmDialog", h) for h in TABLE_HEADERS])
         self.table.verticalHeader().hide()
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.decision_label = QLabel("")
         self.decision_label.setWordWrap(True)
-        self.override_check = QCheckBox("Override the failed gate (QA)")
+        self.override_check = QCheckBox(self.tr("Override the failed gate (QA)"))
         self.override_reason = QLineEdit()
-        self.override_reason.setPlaceholderText("Reason for the override (required, audited)")
+        self.override_reason.setPlaceholderText(self.tr("Reason for the override (required, audited)"))
         self.override_check.toggled.connect(lambda _on: self._update())
         self.override_reason.textChanged.connect(lambda _t: self._update())
-        self.promote_button = QPushButton("3. Promote to production (QA)")
+        self.promote_button = QPushButton(self.tr("3. Promote to production (QA)"))
         self.promote_button.clicked.connect(self.promote)
-        self.engine_button = QPushButton("Rebuild TensorRT engine")
-        self.engine_button.setToolTip(ENGINE_TIP)
+        self.engine_button = QPushButton(self.tr("Rebuild TensorRT engine"))
+        self.engine_button.setToolTip(self.tr(ENGINE_TIP))
         self.engine_button.clicked.connect(self.rebuild_engine)
         self.production_label = QLabel("")
         self.production_label.setWordWrap(True)
         self.history_table = QTableWidget(0, len(HISTORY_HEADERS))
-        self.history_table.setHorizontalHeaderLabels(HISTORY_HEADERS)
+        self.history_table.setHorizontalHeaderLabels([self.tr(h) if h else h for h in HISTORY_HEADERS])
         self.history_table.verticalHeader().hide()
         self.history_table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.history_table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.history_table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.history_table.itemSelectionChanged.connect(self._update)
-        self.rollback_button = QPushButton("Roll back to the previous model (QA)")
+        self.rollback_button = QPushButton(self.tr("Roll back to the previous model (QA)"))
         self.rollback_button.clicked.connect(lambda: self.rollback())
-        self.rollback_to_button = QPushButton("Roll back to the selected model (QA)")
+        self.rollback_to_button = QPushButton(self.tr("Roll back to the selected model (QA)"))
         self.rollback_to_button.clicked.connect(self.rollback_to_selected)
         self.state_label = QLabel("")
         self.state_label.setWordWrap(True)
@@ -186,7 +191,7 @@ class ReleasePanel(QWidget):
         lay.addLayout(over)
         lay.addWidget(self.promote_button)
         lay.addWidget(self.engine_button)
-        history = QGroupBox("Production history")
+        history = QGroupBox(self.tr("Production history"))
         hist = QVBoxLayout(history)
         hist.addWidget(self.production_label)
         hist.addWidget(self.history_table, 1)
@@ -212,7 +217,8 @@ class ReleasePanel(QWidget):
         self.export_button.setEnabled(
             not busy and not train_needs and self.run is not None and self.run.has_checkpoint
         )
-        self.export_button.setToolTip(f"Export {train_needs}" if train_needs else "")
+        self.export_button.setToolTip(self.tr("Export {needs}")
+                                      .format(needs=train_needs) if train_needs else "")
         self.evaluate_button.setEnabled(not busy and exported)  # scoring changes nothing: anyone may
         failed = self.decision is not None and not self.decision.passed
         self.override_check.setEnabled(qa and failed)
@@ -222,9 +228,12 @@ class ReleasePanel(QWidget):
             or (self.override_check.isChecked() and bool(self.override_reason.text().strip()))
         )
         self.promote_button.setEnabled(not busy and qa and may)
-        self.promote_button.setToolTip(f"Promotion {self.ctx.needs(Right.PROMOTE)}" if not qa else "")
+        self.promote_button.setToolTip(self.tr("Promotion {needs}")
+                                       .format(needs=self.ctx.needs(Right.PROMOTE))
+                                       if not qa else "")
         for b in (self.rollback_button, self.rollback_to_button):
-            b.setToolTip(f"Rollback {self.ctx.needs(Right.PROMOTE)}" if not qa else "")
+            b.setToolTip(self.tr("Rollback {needs}")
+                         .format(needs=self.ctx.needs(Right.PROMOTE)) if not qa else "")
         self.rollback_button.setEnabled(not busy and qa)
         selected = self.selected_history()
         self.rollback_to_button.setEnabled(
@@ -232,7 +241,8 @@ class ReleasePanel(QWidget):
         )
         engine_needs = self.ctx.needs(Right.ENGINE)
         self.engine_button.setEnabled(not busy and not engine_needs and Path(self.ctx.model.path).is_file())
-        self.engine_button.setToolTip(f"Rebuilding the engine {engine_needs}" if engine_needs else ENGINE_TIP)
+        self.engine_button.setToolTip(self.tr("Rebuilding the engine {needs}").format(needs=engine_needs)
+                                      if engine_needs else self.tr(ENGINE_TIP))
 
     # -- run selection -------------------------------------------------------------------------
     def set_run(self, run: RunInfo | None) -> None:
@@ -240,14 +250,18 @@ class ReleasePanel(QWidget):
             self._clear_decision()
         self.run = run
         if run is None:
-            self.run_label.setText("No run selected")
+            self.run_label.setText(self.tr("No run selected"))
         else:
-            model = run.exported_model
-            self.run_label.setText(
-                f"Run {run.name}: {run.status}, best val Dice "
-                f"{'–' if run.best_val_dice is None else f'{run.best_val_dice:.3f}'}"
-                f"{'' if model is None else ' · exported'}"
-            )
+            from inspector.ui.trainer_runs import STATUS
+
+            dice = "–" if run.best_val_dice is None else f"{run.best_val_dice:.3f}"
+            status = QCoreApplication.translate("RunsTable",
+                                                STATUS[run.status]) if run.status in STATUS else run.status
+            text = self.tr("Run {run}: {status}, best val Dice {dice}").format(run=run.name, status=status,
+                                                                               dice=dice)
+            if run.exported_model is not None:
+                text += " · " + self.tr("exported")
+            self.run_label.setText(text)
         self._update()
 
     def _clear_decision(self) -> None:
@@ -260,10 +274,11 @@ class ReleasePanel(QWidget):
 
     # -- 1. export -----------------------------------------------------------------------------
     def export(self) -> None:
-        if self.run is None or self._busy() or self.ctx.refuse(Right.TRAIN, "Export"):
+        if self.run is None or self._busy() or self.ctx.refuse(Right.TRAIN, QT_TRANSLATE_NOOP("Refusal",
+                                                                                              "Export")):
             return
         self._proc_kind = "export"
-        self.state_label.setText(f"Exporting {self.run.name} to ONNX…")
+        self.state_label.setText(self.tr("Exporting {run} to ONNX…").format(run=self.run.name))
         self.proc.start([*self.trainer_cmd(), "export", str(self.run.path)])
         self._update()
 
@@ -280,7 +295,7 @@ class ReleasePanel(QWidget):
         )
         db = self.ctx.db if self.reviewed_check.isChecked() else None
         station, recipe = self.ctx.station, self.ctx.recipe  # judged by the rules the line runs now
-        self.state_label.setText("Scoring the candidate and the production model…")
+        self.state_label.setText(self.tr("Scoring the candidate and the production model…"))
         self.task.start(
             lambda st: evaluate_for_gate(
                 candidate, current, validation, db, st, station=station, recipe=recipe
@@ -303,35 +318,38 @@ class ReleasePanel(QWidget):
         color = "#2e7d32" if self.decision.passed else "#c62828"
         self.decision_label.setStyleSheet(f"color: {color}; font-weight: 600;")
         self.decision_label.setText(self.decision.text())
-        self.state_label.setText("Scored." if self.current else "Scored (no production model to compare).")
+        self.state_label.setText(self.tr("Scored.") if self.current else self.tr("Scored (no production "
+                                                                                 "model to compare)."))
         self._update()
 
     def _fill_table(self) -> None:
         fill_comparison_table(self.table, self.comparison)
 
     def _on_task_failed(self, message: str) -> None:
-        self.state_label.setText(f"Evaluation failed: {message}")
-        self.ctx.notify("error", f"Promotion gate: {message}")
+        self.state_label.setText(self.tr("Evaluation failed: {error}").format(error=message))
+        self.ctx.notify("error", self.tr("Promotion gate: {error}").format(error=message))
         self._update()
 
     # -- 3. promote ----------------------------------------------------------------------------
     def promote(self) -> bool:
-        if self.ctx.refuse(Right.PROMOTE, "Promotion"):
+        if self.ctx.refuse(Right.PROMOTE, QT_TRANSLATE_NOOP("Refusal", "Promotion")):
             return False
         if self.decision is None or self.candidate is None or self.run is None:
-            self.ctx.notify("warning", "Evaluate the candidate against production first.")
+            self.ctx.notify("warning", self.tr("Evaluate the candidate against production first."))
             return False
         current_path = Path(self.ctx.model.path)
         now_sha = sha256_file(current_path) if current_path.is_file() else None
         if (self.current.sha256 if self.current else None) != now_sha:
             self._clear_decision()
-            self.ctx.notify("warning", "The production model changed since the evaluation; evaluate again.")
+            self.ctx.notify("warning", self.tr("The production model changed since the evaluation; evaluate "
+                                               "again."))
             self._update()
             return False
         override = self.override_reason.text().strip() if self.override_check.isChecked() else None
         if not self.decision.passed and not override:
             self.ctx.notify(
-                "warning", "The candidate failed the gate: only a QA override with a reason promotes it."
+                "warning", self.tr("The candidate failed the gate: only a QA override with a reason promotes "
+                                   "it.")
             )
             return False
         if not self.confirm_promotion(override):
@@ -339,7 +357,7 @@ class ReleasePanel(QWidget):
                 "model.promote.cancelled",
                 {"sha256": self.candidate.sha256, "gate_passed": self.decision.passed, "override": override},
             )
-            self.ctx.notify("info", "Promotion cancelled: production is unchanged.")
+            self.ctx.notify("info", self.tr("Promotion cancelled: production is unchanged."))
             return False
         try:
             installed = install_model(self.candidate.model_path, self.models_dir)
@@ -348,19 +366,21 @@ class ReleasePanel(QWidget):
                 self.ctx.db, installed, card, self.ctx.user, self.decision, override, self.comparison
             )
         except Exception as exc:  # a refused gate, a full disk or a locked DB: say so, keep running
-            self.ctx.notify("error", f"Promotion failed: {exc}")
+            self.ctx.notify("error", self.tr("Promotion failed: {error}").format(error=exc))
             return False
         how = (
-            f"OVERRIDE by {self.ctx.user}: {override}"
+            self.tr("OVERRIDE by {user}: {reason}").format(user=self.ctx.user, reason=override)
             if override and not self.decision.passed
-            else "gate passed"
+            else self.tr("gate passed")
         )
         overridden = bool(override) and not self.decision.passed
         self.ctx.notify(
             "warning" if overridden else "info",
-            f"Model {info.name} · {info.sha256[:8]} promoted to production ({how}).",
+            self.tr("Model {name} · {sha} promoted to production ({how}).").format(
+                name=info.name, sha=info.sha256[:8], how=how),
         )
-        self._apply(installed, card, "TensorRT engine: rebuilding…", (override or "") if overridden else "")
+        self._apply(installed, card, self.tr("TensorRT engine: rebuilding…"),
+                    (override or "") if overridden else "")
         self._clear_decision()
         self.ctx.production_changed.emit()
         self.build_engine(installed)
@@ -392,7 +412,7 @@ class ReleasePanel(QWidget):
     def rebuild_engine(self) -> bool:
         """The Rebuild button: the production model's engine (after a promotion it is rebuilt by
         the promotion itself)."""
-        if self.ctx.refuse(Right.ENGINE, "Rebuilding the TensorRT engine"):
+        if self.ctx.refuse(Right.ENGINE, QT_TRANSLATE_NOOP("Refusal", "Rebuilding the TensorRT engine")):
             return False
         if self._busy() or not Path(self.ctx.model.path).is_file():
             return False
@@ -409,7 +429,7 @@ class ReleasePanel(QWidget):
             return
         self._engine_model = Path(onnx)
         self.engine_status = "building"
-        self.state_label.setText("Collecting recent line images for the engine's parity check…")
+        self.state_label.setText(self.tr("Collecting recent line images for the engine's parity check…"))
         db, station, recipe, run = self.ctx.db, self.ctx.station, self.ctx.recipe.name, self.run
         validation = None
         if run is not None and run.data:
@@ -439,13 +459,14 @@ class ReleasePanel(QWidget):
                 "the parity check runs on synthetic textures"
             )
         self._proc_kind = "engine"
-        self.state_label.setText("Building the TensorRT engine (child process)…")
+        self.state_label.setText(self.tr("Building the TensorRT engine (child process)…"))
         self.proc.start(cmd)
         self._update()
 
     def _on_event(self, ev: dict[str, Any]) -> None:
         if ev.get("event") == "progress":
-            self.state_label.setText(f"Engine: {ev.get('message', '')} ({ev.get('done')}/{ev.get('total')})")
+            self.state_label.setText(self.tr("Engine: {message} ({done}/{total})").format(
+                message=ev.get("message", ""), done=ev.get("done"), total=ev.get("total")))
         elif ev.get("event") == "error":
             self._last_engine_error = str(ev.get("message", ""))
 
@@ -460,12 +481,13 @@ class ReleasePanel(QWidget):
     def _export_done(self, status: str) -> None:
         run = self.run
         if status == "ok" and run is not None and export_path(run.path).is_file():
-            self.state_label.setText(f"Exported {export_path(run.path)}")
+            self.state_label.setText(self.tr("Exported {path}").format(path=export_path(run.path)))
             self.set_run(read_run(run.path))
         else:
-            self.state_label.setText("Export failed: see the log.")
+            self.state_label.setText(self.tr("Export failed: see the log."))
             self.ctx.notify(
-                "error", f"Export of {run.name if run else 'the run'} failed; see the Trainer log."
+                "error", self.tr("Export of {run} failed; see the Trainer log.").format(
+                    run=run.name if run else self.tr("the run"))
             )
 
     def _engine_done(self, code: int, status: str) -> None:
@@ -473,15 +495,17 @@ class ReleasePanel(QWidget):
         self._last_engine_error = ""
         if status == "ok":
             self.engine_status = "built"
-            notice = "TensorRT engine built and parity-checked; used from the next start of a run"
+            notice = self.tr("TensorRT engine built and parity-checked; used from the next start of a run")
             level = "info"
         elif code == ENGINE_UNAVAILABLE:
             self.engine_status = "unavailable"
-            notice = f"TensorRT unavailable on this machine ({why}); the station keeps ONNX Runtime"
+            notice = self.tr("TensorRT unavailable on this machine ({why}); the station keeps ONNX "
+                             "Runtime").format(why=why)
             level = "warning"
         else:
             self.engine_status = "failed"
-            notice = f"TensorRT engine build failed ({why or status}); the station keeps ONNX Runtime"
+            notice = self.tr("TensorRT engine build failed ({why}); the station keeps ONNX Runtime").format(
+                why=why or status)
             level = "error"
         self.state_label.setText(notice)
         self.ctx.notify(level, notice)
@@ -495,7 +519,7 @@ class ReleasePanel(QWidget):
         try:
             self.history = production_history(self.ctx.db)
         except Exception as exc:  # a locked or unreachable DB: say so, keep the old list
-            self.ctx.notify("error", f"Cannot read the production history: {exc}")
+            self.ctx.notify("error", self.tr("Cannot read the production history: {error}").format(error=exc))
         selected = self.selected_history()
         t = self.history_table
         t.blockSignals(True)
@@ -504,7 +528,7 @@ class ReleasePanel(QWidget):
         warn = QColor(VERDICT_COLORS["NG"])
         for r, e in enumerate(self.history):
             values = (
-                "▶ active" if e.is_active else "",
+                "▶ " + self.tr("active") if e.is_active else "",
                 e.name,
                 e.sha256[:12],
                 e.promoted_at.astimezone().strftime("%Y-%m-%d %H:%M:%S"),
@@ -537,10 +561,14 @@ class ReleasePanel(QWidget):
 
     def _show_production(self) -> None:
         m = self.ctx.model
-        running = f"Running: {m.card.name} · {m.card.sha256[:8]}" if m.card.sha256 else "Running: no model"
+        running = (self.tr("Running: {name} · {sha}").format(name=m.card.name,
+                                                             sha=m.card.sha256[:8]) if m.card.sha256
+                   else self.tr("Running: no model"))
         if m.override_reason:
-            self.production_label.setText(f"{running} — ⚠ OVERRIDE: promoted without passing the gate")
-            self.production_label.setToolTip(f"Override reason: {m.override_reason}")
+            self.production_label.setText(running + " — " + self.tr("⚠ OVERRIDE: promoted without passing "
+                                                                    "the gate"))
+            self.production_label.setToolTip(self.tr("Override reason: {reason}")
+                                             .format(reason=m.override_reason))
             self.production_label.setStyleSheet(f"color: {VERDICT_COLORS['NG']}; font-weight: 600;")
         else:
             self.production_label.setText(running)
@@ -554,13 +582,13 @@ class ReleasePanel(QWidget):
     def rollback_to_selected(self) -> bool:
         entry = self.selected_history()
         if entry is None:
-            self.ctx.notify("warning", "Pick a model in the production history first.")
+            self.ctx.notify("warning", self.tr("Pick a model in the production history first."))
             return False
         return self.rollback(entry.sha256)
 
     def rollback(self, to_sha: str | None = None) -> bool:
         """Back to the previous production model, or to any earlier one (``to_sha``), in one step."""
-        if self.ctx.refuse(Right.PROMOTE, "Rollback"):
+        if self.ctx.refuse(Right.PROMOTE, QT_TRANSLATE_NOOP("Refusal", "Rollback")):
             return False
         try:
             info = rollback(self.ctx.db, self.ctx.user, to_sha=to_sha)
@@ -568,15 +596,16 @@ class ReleasePanel(QWidget):
             card = load_card(path)
             mark = override_mark(self.ctx.db, info.sha256) or ""
         except Exception as exc:  # no previous model, file gone, DB locked: the station keeps running
-            self.ctx.notify("error", f"Rollback failed: {exc}")
+            self.ctx.notify("error", self.tr("Rollback failed: {error}").format(error=exc))
             return False
         self._apply(path, card, override_reason=mark)
-        self.ctx.notify("info", f"Rolled back to model {card.name} · {card.sha256[:8]} (by {self.ctx.user}).")
+        self.ctx.notify("info", self.tr("Rolled back to model {name} · {sha} (by {user}).").format(
+            name=card.name, sha=card.sha256[:8], user=self.ctx.user))
         if mark:
             self.ctx.notify(
                 "warning",
-                f"Model {card.name} · {card.sha256[:8]} was promoted by OVERRIDE without passing the gate "
-                f"({mark}).",
+                self.tr("Model {name} · {sha} was promoted by OVERRIDE without passing the gate ({reason}).")
+                .format(name=card.name, sha=card.sha256[:8], reason=mark),
             )
         self._clear_decision()
         self.ctx.production_changed.emit()

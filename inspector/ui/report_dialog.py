@@ -63,7 +63,7 @@ def write_report(data: ReportData, folder: Path, html: bool = True, pdf: bool = 
 class ReportDialog(QDialog):
     def __init__(self, controller: ProductController, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.setWindowTitle("Lot and shift reports")
+        self.setWindowTitle(self.tr("Lot and shift reports"))
         self.resize(1000, 820)
         self.c = controller
         self.ctx = controller.ctx
@@ -71,8 +71,8 @@ class ReportDialog(QDialog):
         self.folder = reports_dir()
         self.data: ReportData | None = None
         self.written: list[Path] = []
-        self.lot_radio = QRadioButton("Lot")
-        self.shift_radio = QRadioButton("Shift")
+        self.lot_radio = QRadioButton(self.tr("Lot"))
+        self.shift_radio = QRadioButton(self.tr("Shift"))
         self.lot_radio.setChecked(True)
         group = QButtonGroup(self)
         group.addButton(self.lot_radio)
@@ -81,14 +81,14 @@ class ReportDialog(QDialog):
         self.lot_box.setMinimumWidth(340)
         self.shift_box = QComboBox()
         self.shift_box.setMinimumWidth(160)
-        self.station_check = QCheckBox(f"only station {self.ctx.station}")
+        self.station_check = QCheckBox(self.tr("only station {station}").format(station=self.ctx.station))
         self.station_check.setChecked(True)
-        self.generate_button = QPushButton("Write report")
+        self.generate_button = QPushButton(self.tr("Write report"))
         self.generate_button.setProperty("primary", True)
-        self.generate_button.setToolTip(f"HTML page and PDF in {self.folder}")
-        self.open_html_button = QPushButton("Open HTML")
-        self.open_pdf_button = QPushButton("Open PDF")
-        self.open_folder_button = QPushButton("Open folder")
+        self.generate_button.setToolTip(self.tr("HTML page and PDF in {folder}").format(folder=self.folder))
+        self.open_html_button = QPushButton(self.tr("Open HTML"))
+        self.open_pdf_button = QPushButton(self.tr("Open PDF"))
+        self.open_folder_button = QPushButton(self.tr("Open folder"))
         self.status_label = QLabel("")
         self.status_label.setWordWrap(True)
         self.preview = QTextBrowser()
@@ -129,7 +129,8 @@ class ReportDialog(QDialog):
         recent, shifts = got
         self.lot_box.clear()
         for lot in recent:
-            state = "open" if lot.is_open else f"ended {lot.ended_at.astimezone():%Y-%m-%d %H:%M}"  # type: ignore[union-attr]
+            state = (self.tr("open") if lot.is_open else self.tr("ended {time}").format(
+                time=f"{lot.ended_at.astimezone():%Y-%m-%d %H:%M}"))  # type: ignore[union-attr]
             self.lot_box.addItem(f"{lot.code} ({state})", lot.code)
         current = self.c.lot or self.c.last_lot
         if current is not None:
@@ -137,7 +138,8 @@ class ReportDialog(QDialog):
         labels = list(dict.fromkeys([self.c.shift.label, *shifts]))
         self.shift_box.clear()
         for label in labels:
-            self.shift_box.addItem(label + (" (now)" if label == self.c.shift.label else ""), label)
+            now = label == self.c.shift.label
+            self.shift_box.addItem(self.tr("{shift} (now)").format(shift=label) if now else label, label)
         if not recent:
             self.shift_radio.setChecked(True)
         self._update_buttons()
@@ -147,7 +149,7 @@ class ReportDialog(QDialog):
         lot_mode = self.lot_radio.isChecked()
         key = self.lot_box.currentData() if lot_mode else self.shift_box.currentData()
         if not key:
-            self.status_label.setText("No lot or shift to report on yet.")
+            self.status_label.setText(self.tr("No lot or shift to report on yet."))
             return False
         db = self.ctx.db
         station = self.ctx.station if self.station_check.isChecked() else None
@@ -158,7 +160,8 @@ class ReportDialog(QDialog):
             return data, write_report(data, folder)
 
         self.generate_button.setEnabled(False)
-        self.status_label.setText(f"Writing the report of {'lot' if lot_mode else 'shift'} {key}…")
+        self.status_label.setText((self.tr("Writing the report of lot {key}…") if lot_mode
+                                   else self.tr("Writing the report of shift {key}…")).format(key=key))
         self.tasks.submit("report-write", make, on_done=self._done, on_error=self._failed)
         return True
 
@@ -170,17 +173,15 @@ class ReportDialog(QDialog):
         doc.setParent(self.preview)
         self.preview.setDocument(doc)
         names = ", ".join(p.name for p in self.written)
-        self.status_label.setText(
-            f"{self.data.title}: {self.data.total} parts · written {names} in {self.folder}"
-        )
-        self.ctx.notify(
-            "info", f"Report {self.data.title} written: {', '.join(str(p) for p in self.written)}"
-        )
+        self.status_label.setText(self.tr("{title}: {n} parts · written {files} in {folder}").format(
+            title=self.data.title, n=self.data.total, files=names, folder=self.folder))
+        self.ctx.notify("info", self.tr("Report {title} written: {files}").format(
+            title=self.data.title, files=", ".join(str(p) for p in self.written)))
         self._update_buttons()
 
     def _failed(self, message: str) -> None:
-        self.status_label.setText(f"No report: {message}")
-        self.ctx.notify("warning", f"Report not written: {message}")
+        self.status_label.setText(self.tr("No report: {error}").format(error=message))
+        self.ctx.notify("warning", self.tr("Report not written: {error}").format(error=message))
         self._update_buttons()
 
     def _open(self, suffix: str) -> None:

@@ -20,7 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtCore import QT_TRANSLATE_NOOP, QCoreApplication, QObject, Qt, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QHBoxLayout, QToolButton, QWidget
 
@@ -29,6 +29,7 @@ from db.queries import HistoryRow
 from inspector.core.accounts import Right
 from inspector.core.types import Verdict
 from inspector.ui.context import AppContext
+from inspector.ui.history_model import disposition_label
 from inspector.ui.tasks import WRITE_LANE, Job, TaskRunner, TaskState
 
 
@@ -36,9 +37,17 @@ from inspector.ui.tasks import WRITE_LANE, Job, TaskRunner, TaskState
 class DispositionSpec:
     value: str  # db.models.Disposition value
     key: str
-    label: str
+    label: str  # English source text: shown as ``name`` (translated, context "ReviewActions")
     verdicts: frozenset[Verdict]  # logged verdicts it applies to
     help: str
+
+    @property
+    def name(self) -> str:
+        return QCoreApplication.translate("ReviewActions", self.label)
+
+    @property
+    def help_text(self) -> str:
+        return QCoreApplication.translate("ReviewActions", self.help)
 
 
 FLAGGED = frozenset({Verdict.NG, Verdict.REVIEW})
@@ -46,20 +55,24 @@ DISPOSITIONS: tuple[DispositionSpec, ...] = (
     DispositionSpec(
         "confirm_ng",
         "N",
-        "Confirm NG",
+        QT_TRANSLATE_NOOP("ReviewActions", "Confirm NG"),
         FLAGGED | {Verdict.ERROR},
-        "The part is defective: the station was right, or (ERROR, not inspected) a person found it so.",
+        QT_TRANSLATE_NOOP("ReviewActions", "The part is defective: the station was right, or (ERROR, not "
+                                           "inspected) a person found it so."),
     ),
-    DispositionSpec("false_reject", "F", "False reject", FLAGGED, "The station flagged a good part."),
+    DispositionSpec("false_reject", "F", QT_TRANSLATE_NOOP("ReviewActions", "False reject"), FLAGGED,
+                    QT_TRANSLATE_NOOP("ReviewActions", "The station flagged a good part.")),
     DispositionSpec(
-        "missed_defect", "M", "Missed defect", frozenset({Verdict.OK}), "The station passed a defective part."
+        "missed_defect", "M", QT_TRANSLATE_NOOP("ReviewActions", "Missed defect"), frozenset({Verdict.OK}),
+        QT_TRANSLATE_NOOP("ReviewActions", "The station passed a defective part.")
     ),
     DispositionSpec(
         "confirm_ok",
         "O",
-        "Confirm OK",
+        QT_TRANSLATE_NOOP("ReviewActions", "Confirm OK"),
         frozenset({Verdict.OK, Verdict.ERROR}),
-        "The part is good: as judged, or (ERROR, not inspected) a person looked and found it good.",
+        QT_TRANSLATE_NOOP("ReviewActions", "The part is good: as judged, or (ERROR, not inspected) a person "
+                                           "looked and found it good."),
     ),
 )
 BY_VALUE = {d.value: d for d in DISPOSITIONS}
@@ -86,20 +99,20 @@ class ReviewActions(QObject):
         self.actions: dict[str, QAction] = {}
         self._buttons: list[tuple[str, QToolButton]] = []
         for spec in DISPOSITIONS:
-            act = QAction(f"{spec.label} ({spec.key})", host)
+            act = QAction(f"{spec.name} ({spec.key})", host)
             act.setShortcut(QKeySequence(spec.key))
             act.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
-            act.setToolTip(f"{spec.help} Key: {spec.key}")
+            act.setToolTip(self.tr("{help} Key: {key}").format(help=spec.help_text, key=spec.key))
             act.triggered.connect(lambda _=False, v=spec.value: self.record(v))
             host.addAction(act)
             self.actions[spec.value] = act
         # L: draw the defect (mask) for training; the dialog stores it as a review itself.
-        self.label_action = QAction("Label defect… (L)", host)
+        self.label_action = QAction(self.tr("Label defect… (L)"), host)
         self.label_action.setShortcut(QKeySequence("L"))
         self.label_action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
-        self.label_action.setToolTip(
+        self.label_action.setToolTip(self.tr(
             "Draw where the defect is (missed defect on an OK part, or refine a confirmed NG). Key: L"
-        )
+        ))
         self.label_action.triggered.connect(lambda _=False: self.label())
         host.addAction(self.label_action)
         self._host = host
@@ -110,14 +123,14 @@ class ReviewActions(QObject):
         """Open the (non-blocking) labelling dialog for the current row; the dialog or None."""
         row = self._row
         if row is None:
-            self._ctx.notify("warning", "Select an inspection before labelling a defect.")
+            self._ctx.notify("warning", self.tr("Select an inspection before labelling a defect."))
             return None
-        if self._ctx.refuse(Right.REVIEW, "Labelling a defect"):
+        if self._ctx.refuse(Right.REVIEW, QT_TRANSLATE_NOOP("Refusal", "Labelling a defect")):
             return None
         try:  # another module; a broken import must not cost the one-key dispositions
             from inspector.ui.label_dialog import open_label_editor
         except Exception as exc:
-            self._ctx.notify("error", f"The label editor is not available: {exc}")
+            self._ctx.notify("error", self.tr("The label editor is not available: {error}").format(error=exc))
             return None
         disposition = "missed_defect" if row.verdict is Verdict.OK else "confirm_ng"
         dlg = open_label_editor(self._host, self._ctx, row.id, disposition)
@@ -146,27 +159,33 @@ class ReviewActions(QObject):
         """
         row, spec = self._row, BY_VALUE[disposition]
         if row is None:
-            self._ctx.notify("warning", "Select an inspection before recording a review.")
+            self._ctx.notify("warning", self.tr("Select an inspection before recording a review."))
             return None
-        if self._ctx.refuse(Right.REVIEW, "Reviews"):  # a review names the person who made it
+        # a review names the person who made it
+        if self._ctx.refuse(Right.REVIEW, QT_TRANSLATE_NOOP("Refusal", "Reviews")):
             return None
         if row.verdict not in spec.verdicts:
-            keys = ", ".join(f"{d.key} = {d.label.lower()}" for d in fitting(row.verdict))
+            keys = ", ".join(f"{d.key} = {d.name}" for d in fitting(row.verdict))
             self._ctx.notify(
                 "warning",
-                f"'{spec.label}' does not apply to the verdict {row.verdict.value} (inspection {row.id}); "
-                f"use {keys}.",
+                self.tr("'{disposition}' does not apply to the verdict {verdict} (inspection {id}); use "
+                        "{keys}.")
+                .format(disposition=spec.name, verdict=row.verdict.value, id=row.id, keys=keys),
             )
             return None
         user = self._ctx.user
-        checked = " (ERROR part: checked by a person)" if row.verdict is Verdict.ERROR else ""
+        error = row.verdict is Verdict.ERROR
 
         def stored(_review_id: int) -> None:
-            self._ctx.notify("info", f"Inspection {row.id}: {spec.label.lower()} by {user}{checked}")
+            text = (self.tr("Inspection {id}: {disposition} by {user} (ERROR part: checked by a person)")
+                    if error else self.tr("Inspection {id}: {disposition} by {user}"))
+            self._ctx.notify("info", text.format(id=row.id, disposition=disposition_label(spec.value),
+                                                 user=user))
             self.reviewed.emit(row.id, spec.value)
 
         def failed(message: str) -> None:  # a locked or lost DB must not take the panel down
-            self._ctx.notify("error", f"Could not store the review of inspection {row.id}: {message}")
+            self._ctx.notify("error", self.tr("Could not store the review of inspection {id}: {error}")
+                             .format(id=row.id, error=message))
 
         return self.tasks.submit(
             "review", _add_review, self._ctx.db, row.id, spec.value, user,

@@ -21,7 +21,7 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import QObject, QSettings, Signal
+from PySide6.QtCore import QT_TRANSLATE_NOOP, QCoreApplication, QObject, QSettings, Signal
 from PySide6.QtWidgets import QDialog, QWidget
 
 from inspector.core.accounts import Right, Role, min_role
@@ -39,6 +39,7 @@ from inspector.core.secret_store import (
     verify_pin,
 )
 from inspector.ui.context import AppContext
+from inspector.ui.i18n import role_label
 from inspector.ui.login_dialog import NAME_MAX, ChangePasswordDialog, ChangePinDialog, LoginDialog
 from inspector.ui.settings import get_flag
 from inspector.ui.tasks import WRITE_LANE, Job, TaskRunner, TaskState
@@ -78,7 +79,9 @@ class PinStore:
         try:
             self._migrate()
         except OSError as exc:
-            self.error = f"cannot use the secrets file {self.store.path}: {exc}"
+            self.error = QCoreApplication.translate("PinStore",
+                                                    "cannot use the secrets file {path}: {error}").format(
+                path=self.store.path, error=exc)
             log.error("QA is locked: %s", self.error)
 
     def _migrate(self) -> None:
@@ -111,7 +114,9 @@ class PinStore:
         try:
             return self.store.has_pin()
         except OSError as exc:
-            self.error = f"cannot use the secrets file {self.store.path}: {exc}"
+            self.error = QCoreApplication.translate("PinStore",
+                                                    "cannot use the secrets file {path}: {error}").format(
+                path=self.store.path, error=exc)
             return False
 
     def lock_remaining(self) -> float:
@@ -133,12 +138,14 @@ class PinStore:
         try:
             result = self.store.attempt(old)
             if result.outcome is Outcome.LOCKED:
-                raise ValueError(f"Too many wrong PINs: wait {format_wait(result.locked_s)}.")
+                raise ValueError(QCoreApplication.translate("PinStore", "Too many wrong PINs: wait {wait}.")
+                                 .format(wait=format_wait(result.locked_s)))
             if not result.ok:
-                raise ValueError("The current PIN is wrong.")
+                raise ValueError(QCoreApplication.translate("PinStore", "The current PIN is wrong."))
             self.store.set_pin(new)
         except OSError as exc:
-            raise ValueError(f"Cannot use the secrets file: {exc}") from exc
+            raise ValueError(QCoreApplication.translate("PinStore", "Cannot use the secrets file: {error}")
+                             .format(error=exc)) from exc
 
 
 class AuditLog(QObject):
@@ -172,7 +179,8 @@ class AuditLog(QObject):
 
     def _failed(self, action: str, message: str) -> None:
         log.error("audit event %s not written: %s", action, message)
-        self.failed.emit(f"audit event '{action}' could not be written: {message}")
+        self.failed.emit(self.tr("audit event '{action}' could not be written: {error}").format(action=action,
+                                                                                            error=message))
 
     def close(self, wait: bool = True) -> None:
         self.tasks.close(wait)
@@ -193,7 +201,8 @@ def startup_accounts(db: Any, messages: list[tuple[str, str]]) -> bool:
     try:
         return has_accounts(db)
     except Exception as exc:
-        messages.append(("error", f"cannot read the user accounts: {exc}; logins may fail"))
+        messages.append(("error", QCoreApplication.translate(
+            "RoleController", "cannot read the user accounts: {error}; logins may fail").format(error=exc)))
         return True
 
 
@@ -249,8 +258,8 @@ class RoleController(QObject):
             self._end_session()
             self.ctx.notify(
                 "warning",
-                "The shared QA PIN is no longer accepted: user accounts exist. "
-                "Log in with your own account (Role ▸ Log in…).",
+                self.tr("The shared QA PIN is no longer accepted: user accounts exist. "
+                        "Log in with your own account (Role ▸ Log in…)."),
             )
 
     # -- login / logout ---------------------------------------------------------------------------
@@ -293,18 +302,19 @@ class RoleController(QObject):
             self.session = "account"
             self.ctx.set_role(account.role.value, account.username)
             self.ctx.notify(
-                "info", f"Logged in: {account.display_name} ({account.username}, {account.role.label})"
+                "info", self.tr("Logged in: {name} ({user}, {role})").format(
+                    name=account.display_name, user=account.username, role=role_label(account.role))
             )
             return
         self.session = "pin"
         self.ctx.set_role(QA, dlg.user)
         self.ctx.audit("qa.login", {"failures_before": dlg.failures})
-        self.ctx.notify("info", f"QA mode: {dlg.user}")
+        self.ctx.notify("info", self.tr("QA mode: {user}").format(user=dlg.user))
         if dlg.weak_pin:
             self.ctx.notify(
                 "warning",
-                f"The QA PIN is shorter than {MIN_PIN_LEN} characters (from an older "
-                "version): change it with Role ▸ Change PIN…",
+                self.tr("The QA PIN is shorter than {n} characters (from an older version): change it with "
+                        "Role ▸ Change PIN…").format(n=MIN_PIN_LEN),
             )
 
     def logout(self) -> None:
@@ -315,7 +325,7 @@ class RoleController(QObject):
         else:
             self.ctx.audit("qa.logout")
         self._end_session()
-        self.ctx.notify("info", "Logged out: operator mode")
+        self.ctx.notify("info", self.tr("Logged out: operator mode"))
 
     def _end_session(self) -> None:
         self.session = ""
@@ -330,7 +340,7 @@ class RoleController(QObject):
 
         def done() -> None:
             self.ctx.audit("qa.pin_changed")
-            self.ctx.notify("info", "QA PIN changed")
+            self.ctx.notify("info", self.tr("QA PIN changed"))
 
         dlg.accepted.connect(done)
         self.pin_dialog = dlg
@@ -339,7 +349,8 @@ class RoleController(QObject):
 
     def change_password(self) -> QDialog:
         dlg = ChangePasswordDialog(self.ctx.db, self.ctx.user, self.ctx.station, self._parent)
-        dlg.accepted.connect(lambda: self.ctx.notify("info", f"Password of {self.ctx.user} changed"))
+        dlg.accepted.connect(lambda: self.ctx.notify("info", self.tr("Password of {user} changed").format(
+            user=self.ctx.user)))
         self.pin_dialog = dlg
         dlg.open()
         return dlg
@@ -347,7 +358,7 @@ class RoleController(QObject):
     # -- user administration -------------------------------------------------------------------------
     def open_users(self) -> QWidget | None:
         """The user admin panel (admin only; each change is checked again in the database)."""
-        if self.ctx.refuse(Right.USERS, "User administration"):
+        if self.ctx.refuse(Right.USERS, QT_TRANSLATE_NOOP("Refusal", "User administration")):
             return None
         from inspector.ui.user_admin import UserAdminDialog
 
@@ -368,7 +379,8 @@ class RoleController(QObject):
         if not info.enabled:
             self.ctx.audit("user.logout", {"reason": "account disabled"})
             self._end_session()
-            self.ctx.notify("warning", f"{info.username} was disabled: logged out")
+            self.ctx.notify("warning", self.tr("{user} was disabled: logged out").format(user=info.username))
         elif info.role.value != self.ctx.role:
             self.ctx.set_role(info.role.value, info.username)
-            self.ctx.notify("info", f"{info.username} is now {info.role.label}")
+            self.ctx.notify("info", self.tr("{user} is now {role}").format(user=info.username,
+                                                                          role=role_label(info.role)))

@@ -19,7 +19,7 @@ from __future__ import annotations
 import html
 from typing import Any
 
-from PySide6.QtCore import QCoreApplication, Qt, Signal
+from PySide6.QtCore import QT_TRANSLATE_NOOP, QCoreApplication, Qt, Signal
 from PySide6.QtGui import QCloseEvent, QShowEvent
 from PySide6.QtWidgets import (
     QAbstractButton,
@@ -51,16 +51,16 @@ from inspector.core.recipe import Recipe, Zone
 from inspector.core.rules import decide
 from inspector.core.types import Decision, Verdict
 from inspector.ui.context import AppContext
-from inspector.ui.history_panel import selection_bus
+from inspector.ui.history_panel import image_note_text, selection_bus
 from inspector.ui.image_view import ImageView
 from inspector.ui.pr_plot import PRPlot
 from inspector.ui.queries_extra import StoredView, latest_inspection_id, load_stored_view
 from inspector.ui.recipe_editor import (
-    PARAM_LABELS,
     RecipeEditor,
     diff_summary,
     format_param,
     param_diff,
+    param_label,
     param_order,
 )
 from inspector.ui.style import VERDICT_COLORS
@@ -68,7 +68,7 @@ from inspector.ui.tasks import WRITE_LANE, Job, TaskRunner, TaskState
 from inspector.ui.whatif import FlipsTable, PROutcome, ReplayOutcome, WhatIfRunner
 from inspector.ui.zone_overlay import COLOURS, ZoneKind, ZoneOverlay
 
-QA_ONLY = "Changing the recipe"
+QA_ONLY = QT_TRANSLATE_NOOP("Refusal", "Changing the recipe")
 
 
 class RulesPanel(QWidget):
@@ -107,8 +107,10 @@ class RulesPanel(QWidget):
         self.zones = ZoneOverlay(self.image, editable=True)
         self.draw_buttons: dict[ZoneKind, QToolButton] = {}
         for kind, text, tip in (
-            ("roi", "Draw ROI", "Drag on the image to draw an inspected zone (regions count only inside)"),
-            ("exclusion", "Draw exclusion", "Drag on the image to draw a zone whose regions are ignored"),
+            ("roi", self.tr("Draw ROI"),
+             self.tr("Drag on the image to draw an inspected zone (regions count only inside)")),
+            ("exclusion", self.tr("Draw exclusion"), self.tr("Drag on the image to draw a zone whose regions "
+                                                             "are ignored")),
         ):
             b = QToolButton()
             b.setText(text)
@@ -119,29 +121,31 @@ class RulesPanel(QWidget):
             b.toggled.connect(lambda on, k=kind: self._on_draw_toggled(k, on))
             self.draw_buttons[kind] = b  # type: ignore[index]
         self.delete_zone_button = QToolButton()
-        self.delete_zone_button.setText("Delete zone")
-        self.delete_zone_button.setToolTip("Remove the selected zone (Delete key on the image)")
+        self.delete_zone_button.setText(self.tr("Delete zone"))
+        self.delete_zone_button.setToolTip(self.tr("Remove the selected zone (Delete key on the image)"))
         self.delete_zone_button.clicked.connect(lambda: self.zones.delete_selected())
-        self.zone_hint = QLabel("Zones: pick Draw, drag on the image; drag a zone or its corners to move or "
-                                "resize it; click one and press Delete to remove it.")
+        self.zone_hint = QLabel(self.tr("Zones: pick Draw, drag on the image; drag a zone or its corners to "
+                                        "move or resize it; click one and press Delete to remove it."))
         self.zone_hint.setProperty("muted", True)
         self.zone_hint.setWordWrap(True)
-        self.live_label = QLabel("No inspection selected")
+        self.live_label = QLabel(self.tr("No inspection selected"))
         self.live_label.setWordWrap(True)
         self.live_reasons = QLabel("")
         self.live_reasons.setWordWrap(True)
-        self.follow_latest = QCheckBox("Follow latest inspection")
+        self.follow_latest = QCheckBox(self.tr("Follow latest inspection"))
         self.follow_latest.setChecked(True)
-        self.follow_latest.setToolTip("Show each new inspection as it is logged (off once you pick one)")
+        self.follow_latest.setToolTip(self.tr("Show each new inspection as it is logged (off once you pick "
+                                              "one)"))
         self.follow_latest.toggled.connect(self._on_follow)
 
         # -- what-if
         self.n_spin = QSpinBox()
         self.n_spin.setRange(1, 20_000)
         self.n_spin.setValue(replay_n)
-        self.n_spin.setSuffix(" inspections")
+        self.n_spin.setSuffix(self.tr(" inspections"))
         self.n_spin.setKeyboardTracking(True)  # the runner debounces: typing 2000 runs once
-        self.n_spin.setToolTip("Replay the candidate recipe over this many of the newest logged inspections")
+        self.n_spin.setToolTip(self.tr("Replay the candidate recipe over this many of the newest logged "
+                                       "inspections"))
         self.n_spin.valueChanged.connect(lambda n: self.runner.request(self.candidate, n))
         self.whatif_status = QLabel("")
         self.flips = FlipsTable()
@@ -151,12 +155,13 @@ class RulesPanel(QWidget):
 
         # -- apply / versions
         self.reason_edit = QLineEdit()
-        self.reason_edit.setPlaceholderText("Why this change (required, goes into the audit log)")
-        self.apply_button = QPushButton("Apply as new version")
-        self.revert_button = QPushButton("Revert edits")
+        self.reason_edit.setPlaceholderText(self.tr("Why this change (required, goes into the audit log)"))
+        self.apply_button = QPushButton(self.tr("Apply as new version"))
+        self.revert_button = QPushButton(self.tr("Revert edits"))
         self.versions = QTableWidget(0, 5)
         self.versions.setHorizontalHeaderLabels(
-            ["Version", "Author", "Reason", "Date", "Restoring it changes"]
+            [self.tr("Version"), self.tr("Author"), self.tr("Reason"), self.tr("Date"),
+             self.tr("Restoring it changes")]
         )
         self.versions.verticalHeader().hide()
         self.versions.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
@@ -167,7 +172,7 @@ class RulesPanel(QWidget):
         vh.setSectionResizeMode(2, QHeaderView.ResizeMode.Interactive)  # a long reason must not hide the diff
         self.versions.setColumnWidth(2, 200)
         vh.setStretchLastSection(True)
-        self.restore_button = QPushButton("Restore selected version…")
+        self.restore_button = QPushButton(self.tr("Restore selected version…"))
         self.version_detail = QTextBrowser()
         self.version_detail.setObjectName("VersionDetail")
         self.version_detail.setOpenLinks(False)
@@ -179,7 +184,8 @@ class RulesPanel(QWidget):
         self.editor.invalid.connect(self._on_invalid)
         self.runner.replay_ready.connect(self._on_replay)
         self.runner.pr_ready.connect(self._on_pr)
-        self.runner.failed.connect(lambda msg: self.whatif_status.setText(f"What-if failed: {msg}"))
+        self.runner.failed.connect(lambda msg: self.whatif_status.setText(self.tr("What-if failed: {error}")
+                                                                          .format(error=msg)))
         self.runner.busy_changed.connect(self._on_busy)
         self.flips.flip_selected.connect(self._on_flip_selected)
         # lambdas: clicked(bool) would otherwise arrive as the `reason`/`version` argument
@@ -207,7 +213,7 @@ class RulesPanel(QWidget):
         scroll = QScrollArea()
         scroll.setWidgetResizable(True)
         scroll.setWidget(self.editor)
-        apply_box = QGroupBox("Apply")
+        apply_box = QGroupBox(self.tr("Apply"))
         al = QVBoxLayout(apply_box)
         al.addWidget(self.reason_edit)
         row = QHBoxLayout()
@@ -255,7 +261,7 @@ class RulesPanel(QWidget):
         wl = QVBoxLayout(whatif)
         wl.setContentsMargins(0, 0, 0, 0)
         nrow = QHBoxLayout()
-        nrow.addWidget(QLabel("What-if over the last"))
+        nrow.addWidget(QLabel(self.tr("What-if over the last")))
         nrow.addWidget(self.n_spin)
         nrow.addWidget(self.whatif_status, 1)
         wl.addLayout(nrow)
@@ -275,8 +281,8 @@ class RulesPanel(QWidget):
         bl.addWidget(self.plot, 1)
         self.bottom_tabs = QTabWidget()
         self.bottom_tabs.setDocumentMode(True)
-        self.bottom_tabs.addTab(bottom, "Precision / recall")
-        self.bottom_tabs.addTab(ver_tab, "Versions")
+        self.bottom_tabs.addTab(bottom, self.tr("Precision / recall"))
+        self.bottom_tabs.addTab(ver_tab, self.tr("Versions"))
         right = QSplitter(Qt.Orientation.Vertical)
         right.addWidget(top)
         right.addWidget(self.bottom_tabs)
@@ -307,7 +313,9 @@ class RulesPanel(QWidget):
             self._redecide()
 
         def failed(message: str) -> None:  # a damaged blob must not break the editor
-            self.ctx.notify("error", f"Could not load inspection {inspection_id}: {message}")
+            self.ctx.notify("error", self.tr("Could not load inspection {id}: {error}")
+                                     .format(id=inspection_id,
+                                                                                                error=message))
             loaded(None)
 
         self.tasks.submit(
@@ -320,7 +328,8 @@ class RulesPanel(QWidget):
                 self._show_inspection(latest)
 
         def failed(message: str) -> None:
-            self.ctx.notify("error", f"Could not read the inspection log: {message}")
+            self.ctx.notify("error", self.tr("Could not read the inspection log: {error}")
+                                     .format(error=message))
 
         self.tasks.submit("rules-latest", _latest_job, self.ctx.db, on_done=found, on_error=failed)
 
@@ -367,7 +376,7 @@ class RulesPanel(QWidget):
         if v is None:
             self.live = None
             self.image.clear()
-            self.live_label.setText("No inspection selected")
+            self.live_label.setText(self.tr("No inspection selected"))
             self.live_reasons.setText("")
             return
         if v.prob is None:
@@ -375,16 +384,18 @@ class RulesPanel(QWidget):
             if v.image is not None:
                 self.image.show_result(v.image, None, v.decision, v.detail.row.threshold)
             else:
-                self.image.show_message(v.image_note or "image not available")
+                self.image.show_message(image_note_text(v.image_note) or self.tr("image not available"))
             if v.decision.verdict is Verdict.ERROR:
                 # Never replayed: the part was not inspected, no recipe can make it OK.
                 self.live_label.setText(
-                    f"#{v.id} {v.detail.row.source_key}<br>logged <b>ERROR</b> (not inspected): "
-                    "no map to re-decide, no recipe changes it"
+                    f"#{v.id} {v.detail.row.source_key}<br>"
+                    + self.tr("logged <b>ERROR</b> (not inspected): no map to re-decide, no recipe changes "
+                              "it")
                 )
                 self.live_reasons.setText("\n".join(f"• {r}" for r in v.decision.reasons))
             else:
-                self.live_label.setText(f"#{v.id}: no probability map stored, cannot re-decide")
+                self.live_label.setText(self.tr("#{id}: no probability map stored, cannot re-decide")
+                                        .format(id=v.id))
                 self.live_reasons.setText("")
             return
         # decide() on the stored map, the same function the station runs: a few ms, so on every edit.
@@ -392,10 +403,12 @@ class RulesPanel(QWidget):
         self.live = d
         self.image.show_result(v.image, v.prob, d, self.candidate.threshold)
         logged = v.decision.verdict
-        change = "unchanged" if d.verdict is logged else f"<b>flips {logged.value} → {d.verdict.value}</b>"
+        change = (self.tr("unchanged") if d.verdict is logged else
+                  self.tr("<b>flips {old} → {new}</b>").format(old=logged.value, new=d.verdict.value))
         self.live_label.setText(
-            f"#{v.id} {v.detail.row.source_key}<br>logged <b>{logged.value}</b> · "
-            f"with these settings <b>{d.verdict.value}</b> ({change})"
+            f"#{v.id} {v.detail.row.source_key}<br>"
+            + self.tr("logged <b>{logged}</b> · with these settings <b>{verdict}</b> ({change})").format(
+                logged=logged.value, verdict=d.verdict.value, change=change)
         )
         self.live_reasons.setText("\n".join(f"• {r}" for r in d.reasons))
 
@@ -410,11 +423,11 @@ class RulesPanel(QWidget):
 
     def _on_invalid(self, message: str) -> None:
         self.apply_button.setEnabled(False)
-        self.whatif_status.setText(f"Not a valid recipe: {message}")
+        self.whatif_status.setText(self.tr("Not a valid recipe: {error}").format(error=message))
 
     def _on_busy(self, busy: bool) -> None:
         if busy:
-            self.whatif_status.setText("computing…")
+            self.whatif_status.setText(self.tr("computing…"))
 
     def _on_replay(self, out: ReplayOutcome) -> None:
         self.flips.show_outcome(out)
@@ -425,14 +438,14 @@ class RulesPanel(QWidget):
             self.plot.set_points(param, points)
         self.plot.set_markers(self.candidate.threshold, self.candidate.level_ng)
         if out.reviewed == 0:
-            self.pr_label.setText(
+            self.pr_label.setText(self.tr(
                 "No reviewed inspections yet: review some in History to see precision/recall."
-            )
+            ))
         else:
-            more = "" if out.complete else " Computing the other sweep…"
-            self.pr_label.setText(
-                f"Precision/recall on {out.reviewed} reviewed inspections (REVIEW counts as flagged); "
-                f"the dashed line is the current setting. [{out.seconds * 1000:.0f} ms]{more}"
+            more = "" if out.complete else " " + self.tr("Computing the other sweep…")
+            self.pr_label.setText(self.tr(
+                "Precision/recall on {n} reviewed inspections (REVIEW counts as flagged); the dashed line is "
+                "the current setting. [{ms:.0f} ms]").format(n=out.reviewed, ms=out.seconds * 1000) + more
             )
 
     def _on_flip_selected(self, inspection_id: int) -> None:
@@ -466,7 +479,8 @@ class RulesPanel(QWidget):
         valid = self.editor.candidate() is not None
         self.apply_button.setEnabled(qa and valid and not self._saving)
         self.restore_button.setEnabled(qa and not self._saving)
-        tip = "" if qa else f"{QA_ONLY}: {self.ctx.needs(Right.RECIPE)}"
+        what = QCoreApplication.translate("Refusal", QA_ONLY)
+        tip = "" if qa else f"{what}: {self.ctx.needs(Right.RECIPE)}"
         for b in (self.apply_button, self.restore_button):
             b.setToolTip(tip)
 
@@ -480,21 +494,22 @@ class RulesPanel(QWidget):
         Returns the save job, or None when refused; ``applied`` and ``ctx.recipe_changed`` fire
         after the commit.
         """
-        if self._refuse_unless_qa("Apply"):
+        if self._refuse_unless_qa(QT_TRANSLATE_NOOP("Refusal", "Apply")):
             return None
-        if self._busy_saving("Apply"):
+        if self._busy_saving(QT_TRANSLATE_NOOP("Refusal", "Apply")):
             return None
         candidate = self.editor.candidate()
         if candidate is None:
-            self.ctx.notify("warning", f"Apply refused: the recipe is not valid ({self.editor.error()}).")
+            self.ctx.notify("warning", self.tr("Apply refused: the recipe is not valid ({error}).")
+                            .format(error=self.editor.error()))
             return None
         reason = (reason if reason is not None else self.reason_edit.text()).strip()
         if not reason:
-            self.ctx.notify("warning", "Apply refused: give a reason for the change.")
+            self.ctx.notify("warning", self.tr("Apply refused: give a reason for the change."))
             self.reason_edit.setFocus()
             return None
         if candidate.params() == self.ctx.recipe.params():
-            self.ctx.notify("info", "Nothing to apply: the settings equal the current recipe.")
+            self.ctx.notify("info", self.tr("Nothing to apply: the settings equal the current recipe."))
             return None
         evidence: dict[str, Any] = {}
         out = self.runner.last_replay
@@ -505,32 +520,36 @@ class RulesPanel(QWidget):
 
     def ask_restore(self) -> QMessageBox | None:
         """The Restore button: show what restoring the selected version changes and ask (non-blocking)."""
-        if self._refuse_unless_qa("Restore") or self._busy_saving("Restore"):
+        restore = QT_TRANSLATE_NOOP("Refusal", "Restore")
+        if self._refuse_unless_qa(restore) or self._busy_saving(restore):
             return None
         stored = self._stored_version(None)
         if stored is None:
-            self.ctx.notify("warning", "Restore: select a version in the list first.")
+            self.ctx.notify("warning", self.tr("Restore: select a version in the list first."))
             return None
         params = stored.recipe().params()
         if params == self.ctx.recipe.params():
             self.ctx.notify(
-                "info", f"v{stored.version} has the running recipe's settings; nothing to restore."
+                "info", self.tr("v{version} has the running recipe's settings; nothing to restore.")
+                .format(version=stored.version)
             )
             return None
         box = QMessageBox(self)
         box.setIcon(QMessageBox.Icon.Question)
-        box.setWindowTitle("Restore recipe version")
-        box.setText(f"Make the settings of v{stored.version} the running recipe again?")
+        box.setWindowTitle(self.tr("Restore recipe version"))
+        box.setText(self.tr("Make the settings of v{version} the running recipe again?")
+                    .format(version=stored.version))
         diff = param_diff(self.ctx.recipe.params(), params)
         lines = [f"{label}: {cur} → {old}" for label, cur, old in diff]
         box.setInformativeText(
-            "This changes:\n" + "\n".join(f"• {line}" for line in lines)
-            + f"\n\nIt is saved as a new version (v{self.ctx.recipe.version} stays listed) and audited "
-            f"under {self.ctx.user}."
+            self.tr("This changes:") + "\n" + "\n".join(f"• {line}" for line in lines) + "\n\n"
+            + self.tr("It is saved as a new version (v{version} stays listed) and audited under {user}.")
+            .format(version=self.ctx.recipe.version, user=self.ctx.user)
         )
         box.setStandardButtons(QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel)
         box.setDefaultButton(QMessageBox.StandardButton.Cancel)  # Enter must not restore by accident
-        box.button(QMessageBox.StandardButton.Yes).setText(f"Restore v{stored.version}")
+        box.button(QMessageBox.StandardButton.Yes).setText(self.tr("Restore v{version}")
+                                                           .format(version=stored.version))
         version = stored.version
 
         def clicked(button: QAbstractButton) -> None:
@@ -548,19 +567,21 @@ class RulesPanel(QWidget):
 
         No question asked (the Restore button asks first: ``ask_restore``); returns the save job.
         """
-        if self._refuse_unless_qa("Restore") or self._busy_saving("Restore"):
+        restore = QT_TRANSLATE_NOOP("Refusal", "Restore")
+        if self._refuse_unless_qa(restore) or self._busy_saving(restore):
             return None
         stored = self._stored_version(version)
         if stored is None:
-            self.ctx.notify("warning", "Restore: select a version in the list first.")
+            self.ctx.notify("warning", self.tr("Restore: select a version in the list first."))
             return None
         if stored.recipe().params() == self.ctx.recipe.params():
             self.ctx.notify(
-                "info", f"v{stored.version} has the running recipe's settings; nothing to restore."
+                "info", self.tr("v{version} has the running recipe's settings; nothing to restore.")
+                .format(version=stored.version)
             )
             return None
         text = (reason if reason is not None else self.reason_edit.text()).strip()
-        why = f"restore v{stored.version}" + (f": {text}" if text else "")
+        why = f"restore v{stored.version}" + (f": {text}" if text else "")  # stored with the version: English
         return self._save(stored.recipe(), why, "recipe.restore", {"restored_version": stored.version},
                           clear_reason=True)
 
@@ -569,7 +590,8 @@ class RulesPanel(QWidget):
 
     def _busy_saving(self, what: str) -> bool:
         if self._saving:
-            self.ctx.notify("info", f"{what}: the previous recipe version is still being saved.")
+            self.ctx.notify("info", self.tr("{what}: the previous recipe version is still being saved.")
+                            .format(what=QCoreApplication.translate("Refusal", what)))
         return self._saving
 
     def _stored_version(self, version: int | None) -> StoredRecipe | None:
@@ -590,14 +612,15 @@ class RulesPanel(QWidget):
             self._saving = False
             if clear_reason:
                 self.reason_edit.clear()
-            self.ctx.notify("info", f"Recipe {new.name} v{new.version} applied by {user}: {reason}")
+            self.ctx.notify("info", self.tr("Recipe {name} v{version} applied by {user}: {reason}").format(
+                name=new.name, version=new.version, user=user, reason=reason))
             self.ctx.set_recipe(new)  # editor and versions follow through recipe_changed
             self._update_role()
             self.applied.emit(new)
 
         def failed(message: str) -> None:  # DB trouble: tell the user, keep the running recipe
             self._saving = False
-            self.ctx.notify("error", f"Could not save the recipe: {message}")
+            self.ctx.notify("error", self.tr("Could not save the recipe: {error}").format(error=message))
             self._update_role()
 
         return self.tasks.submit(
@@ -610,7 +633,8 @@ class RulesPanel(QWidget):
         name = self.ctx.recipe.name
 
         def failed(message: str) -> None:
-            self.ctx.notify("error", f"Could not read the versions of recipe {name}: {message}")
+            self.ctx.notify("error", self.tr("Could not read the versions of recipe {name}: {error}")
+                            .format(name=name, error=message))
 
         self.tasks.submit("rules-versions", _versions_job, self.ctx.db, name, on_done=self._set_versions,
                           on_error=failed)
@@ -625,7 +649,7 @@ class RulesPanel(QWidget):
             current = s.version == self.ctx.recipe.version
             change = "—" if current else diff_summary(current_params, s.recipe().params(), limit=2)
             cells = (
-                f"v{s.version}" + (" (current)" if current else ""),
+                self.tr("v{version} (current)").format(version=s.version) if current else f"v{s.version}",
                 s.author,
                 s.reason,
                 s.created_at.astimezone().strftime("%Y-%m-%d %H:%M"),
@@ -646,35 +670,37 @@ class RulesPanel(QWidget):
         """The selected version's parameters beside the running recipe's, differences marked."""
         stored = self._stored_version(None)
         if stored is None:
-            self.version_detail.setHtml(
+            self.version_detail.setHtml(self.tr(
                 "<i>Select a version to see its parameters and how it differs from the running recipe.</i>"
-            )
+            ))
             return
         version, current = stored.recipe().params(), self.ctx.recipe.params()
         changed = {label for label, _a, _b in param_diff(current, version)}
         mark = VERDICT_COLORS[Verdict.REVIEW.value]
         rows = []
         for name in param_order():
-            label = PARAM_LABELS.get(name, name)
+            label = param_label(name)
             a, b = format_param(name, version.get(name)), format_param(name, current.get(name))
             style = f" style='color:{mark}; font-weight:bold'" if label in changed else ""
             rows.append(f"<tr{style}><td>{html.escape(label)}</td><td>{html.escape(a)}</td>"
                         f"<td>{html.escape(b)}</td></tr>")
         n = len(changed)
         if stored.version == self.ctx.recipe.version:
-            head = "the running recipe"
+            head = self.tr("the running recipe")
         elif n:
-            head = f"{n} setting{'s' if n != 1 else ''} differ from the running recipe (marked)"
+            head = (self.tr("1 setting differs from the running recipe (marked)") if n == 1 else
+                    self.tr("{n} settings differ from the running recipe (marked)").format(n=n))
         else:
-            head = "same settings as the running recipe"
+            head = self.tr("same settings as the running recipe")
         when = stored.created_at.astimezone().strftime("%Y-%m-%d %H:%M")
-        by = f" by {html.escape(stored.author)}" if stored.author else ""
+        by = " " + self.tr("by {user}").format(user=html.escape(stored.author)) if stored.author else ""
+        running = self.tr("running (v{version})").format(version=self.ctx.recipe.version)
         self.version_detail.setHtml(
             f"<b>v{stored.version}</b>{by} · {when}<br>"
             f"<i>{html.escape(stored.reason)}</i><br>{head}"
             f"<table cellspacing='0' cellpadding='2' width='100%'>"
-            f"<tr><th align='left'>Parameter</th><th align='left'>v{stored.version}</th>"
-            f"<th align='left'>running (v{self.ctx.recipe.version})</th></tr>{''.join(rows)}</table>"
+            f"<tr><th align='left'>{self.tr('Parameter')}</th><th align='left'>v{stored.version}</th>"
+            f"<th align='left'>{running}</th></tr>{''.join(rows)}</table>"
         )
 
     # -- lifecycle --------------------------------------------------------------------------------

@@ -4,13 +4,14 @@ part is logged as ERROR). Hidden while the self-test passes."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QT_TRANSLATE_NOOP, Qt
 from PySide6.QtWidgets import QFrame, QLabel, QVBoxLayout, QWidget
 
 from inspector.core.selftest import SelfTestReport
 from inspector.ui.style import VERDICT_COLORS
 
-TITLE = "Self-test failed: station will not pass parts — every part is logged as ERROR"
+TITLE = QT_TRANSLATE_NOOP("SelfTestBanner", "Self-test failed: station will not pass parts — every part is "
+                                            "logged as ERROR")
 MAX_LINES = 6  # failed checks listed in the banner; the tooltip has the whole report
 
 
@@ -22,7 +23,7 @@ class SelfTestBanner(QFrame):
             f"QFrame#SelfTestBanner {{ background: {VERDICT_COLORS['NG']}; border-radius: 6px; }}"
             "QFrame#SelfTestBanner QLabel { color: white; }"
         )
-        self.title_label = QLabel(TITLE)
+        self.title_label = QLabel(self.tr(TITLE))
         self.title_label.setStyleSheet("font-size: 13pt; font-weight: 700;")
         self.title_label.setWordWrap(True)
         self.detail_label = QLabel("")
@@ -52,14 +53,13 @@ class SelfTestBanner(QFrame):
             self.detail_label.setText("")
             self.setToolTip("")
             return changed
-        context = (
-            f"Model {report.model_name} ({report.model_sha256[:12]}), recipe {report.recipe_name} "
-            f"v{report.recipe_version}, {report.backend}."
-        )
-        failed = report.failed
+        context = self.tr("Model {model} ({sha}), recipe {recipe} v{version}, {backend}.").format(
+            model=report.model_name, sha=report.model_sha256[:12], recipe=report.recipe_name,
+            version=report.recipe_version, backend=report.backend)
+        failed = report.failed  # the checks' names and headlines are the report's own (English) text
         lines = [f"• {c.name}: {c.headline}" for c in failed[:MAX_LINES]]
         if len(failed) > MAX_LINES:
-            lines.append(f"• … and {len(failed) - MAX_LINES} more")
+            lines.append("• " + self.tr("… and {n} more").format(n=len(failed) - MAX_LINES))
         if not failed:  # unverified: nothing failed, nothing was verified
             lines.append(f"• {report.reason.removeprefix('self-test failed: ')}")
         self.detail_label.setText("\n".join([context, *lines]))

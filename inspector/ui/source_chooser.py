@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QSettings
+from PySide6.QtCore import QT_TRANSLATE_NOOP, QCoreApplication, QSettings
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -27,13 +27,14 @@ from inspector.core.sources.base import Source
 from inspector.ui.settings import get_flag, set_flag
 from inspector.ui.workers import SourceFactory
 
+# kind -> label (English source text, shown translated in the context "SourceChooser")
 SOURCE_KINDS: dict[str, str] = {
-    "demo": "Demo (synthetic)",
-    "folder": "Folder",
-    "hot": "Hot folder (watch)",
-    "camera": "Camera (index or URL)",
-    "video": "Video file",
-    "genicam": "GenICam camera",
+    "demo": QT_TRANSLATE_NOOP("SourceChooser", "Demo (synthetic)"),
+    "folder": QT_TRANSLATE_NOOP("SourceChooser", "Folder"),
+    "hot": QT_TRANSLATE_NOOP("SourceChooser", "Hot folder (watch)"),
+    "camera": QT_TRANSLATE_NOOP("SourceChooser", "Camera (index or URL)"),
+    "video": QT_TRANSLATE_NOOP("SourceChooser", "Video file"),
+    "genicam": QT_TRANSLATE_NOOP("SourceChooser", "GenICam camera"),
 }
 
 
@@ -57,7 +58,10 @@ class SourceChoice:
 
         text = self.text.strip()
         if not text and self.kind != "demo":
-            raise ValueError(f"{SOURCE_KINDS.get(self.kind, self.kind)}: enter a path, index or URL first")
+            label = QCoreApplication.translate("SourceChooser", SOURCE_KINDS.get(self.kind, self.kind))
+            raise ValueError(QCoreApplication.translate("SourceChooser", "{kind}: enter a path, index or URL "
+                                                                         "first")
+                             .format(kind=label))
         return spec_for(self.kind, text)
 
     def factory(self, db: Any, station: str) -> SourceFactory:
@@ -78,12 +82,12 @@ class SourceChoice:
 
 
 PLACEHOLDERS = {
-    "demo": "synthetic DAGM-like images, no setup needed",
-    "folder": "folder with images, e.g. /data/lot42",
-    "hot": "folder to watch for new images",
-    "camera": "camera index (0) or rtsp:// / http:// URL",
-    "video": "video file (.mp4 .avi .mkv .mov)",
-    "genicam": "GenTL producer .cti path, optionally #SERIAL",
+    "demo": QT_TRANSLATE_NOOP("SourceChooser", "synthetic DAGM-like images, no setup needed"),
+    "folder": QT_TRANSLATE_NOOP("SourceChooser", "folder with images, e.g. /data/lot42"),
+    "hot": QT_TRANSLATE_NOOP("SourceChooser", "folder to watch for new images"),
+    "camera": QT_TRANSLATE_NOOP("SourceChooser", "camera index (0) or rtsp:// / http:// URL"),
+    "video": QT_TRANSLATE_NOOP("SourceChooser", "video file (.mp4 .avi .mkv .mov)"),
+    "genicam": QT_TRANSLATE_NOOP("SourceChooser", "GenTL producer .cti path, optionally #SERIAL"),
 }
 
 
@@ -95,16 +99,16 @@ class SourceChooser(QWidget):
         self.kind_combo = QComboBox()
         for kind, label in SOURCE_KINDS.items():
             if kind != "genicam" or genicam_available():
-                self.kind_combo.addItem(label, kind)
+                self.kind_combo.addItem(self.tr(label), kind)
         self.source_edit = QLineEdit()
-        self.browse_button = QPushButton("Browse…")
+        self.browse_button = QPushButton(self.tr("Browse…"))
         self.browse_button.setIcon(self.style().standardIcon(QStyle.StandardPixmap.SP_DirOpenIcon))
-        self.recursive_check = QCheckBox("Sub-folders")
-        self.skip_check = QCheckBox("Skip already logged")
-        self.skip_check.setToolTip(
+        self.recursive_check = QCheckBox(self.tr("Sub-folders"))
+        self.skip_check = QCheckBox(self.tr("Skip already logged"))
+        self.skip_check.setToolTip(self.tr(
             "Resume: images this station already logged with the same content, model and recipe are "
             "not inspected again (a new model or recipe inspects everything); skipped parts are counted"
-        )
+        ))
         self.skip_check.setChecked(True)
         row = QHBoxLayout(self)
         row.setContentsMargins(0, 0, 0, 0)
@@ -123,7 +127,7 @@ class SourceChooser(QWidget):
     def set_source(self, kind: str, text: str = "") -> None:
         idx = self.kind_combo.findData(kind)
         if idx < 0:
-            raise ValueError(f"unknown source kind {kind!r}")
+            raise ValueError(self.tr("unknown source kind {kind}").format(kind=repr(kind)))
         self.kind_combo.setCurrentIndex(idx)
         self.source_edit.setText(text)
 
@@ -156,7 +160,7 @@ class SourceChooser(QWidget):
     def _on_kind(self) -> None:
         kind = self.kind()
         self.source_edit.setEnabled(kind != "demo")
-        self.source_edit.setPlaceholderText(PLACEHOLDERS.get(kind, ""))
+        self.source_edit.setPlaceholderText(self.tr(PLACEHOLDERS[kind]) if kind in PLACEHOLDERS else "")
         self.browse_button.setEnabled(kind in ("folder", "hot", "video", "genicam"))
         self.recursive_check.setVisible(kind == "folder")
         self.skip_check.setVisible(kind in ("folder", "hot", "video"))
@@ -165,9 +169,10 @@ class SourceChooser(QWidget):
         kind = self.kind()
         start = self.source_edit.text() or str(Path.home())
         if kind in ("folder", "hot"):
-            path = QFileDialog.getExistingDirectory(self, "Choose an image folder", start)
+            path = QFileDialog.getExistingDirectory(self, self.tr("Choose an image folder"), start)
         else:
-            filt = "Videos (*.mp4 *.avi *.mkv *.mov)" if kind == "video" else "GenTL producer (*.cti)"
-            path, _ = QFileDialog.getOpenFileName(self, "Choose a file", start, filt)
+            filt = (self.tr("Videos (*.mp4 *.avi *.mkv *.mov)") if kind == "video"
+                    else self.tr("GenTL producer (*.cti)"))
+            path, _ = QFileDialog.getOpenFileName(self, self.tr("Choose a file"), start, filt)
         if path:
             self.source_edit.setText(path)

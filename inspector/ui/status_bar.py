@@ -6,15 +6,15 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QTimer
+from PySide6.QtCore import QT_TRANSLATE_NOOP, QCoreApplication, QTimer
 from PySide6.QtWidgets import QLabel, QStatusBar, QWidget
 
-from inspector.core.accounts import Role
 from inspector.core.recipe import Recipe
 from inspector.ui.context import AppContext, ModelState
+from inspector.ui.i18n import role_label
 from inspector.ui.style import ACCENT, VERDICT_COLORS
 
-OVERRIDE_BADGE = "⚠ OVERRIDE: model promoted without passing the gate"
+OVERRIDE_BADGE = QT_TRANSLATE_NOOP("StationStatusBar", "⚠ OVERRIDE: model promoted without passing the gate")
 LINE_POLL_MS = 1000  # line I/O status (LineIO.describe() is thread-safe and cheap)
 
 
@@ -22,7 +22,7 @@ def masked_db_url(db: Any) -> str:
     """The DB URL with any password replaced by ***: the status bar is on screen all day."""
     url = getattr(db, "url", None)
     if url is None:
-        return "no database"
+        return QCoreApplication.translate("StationStatusBar", "no database")
     return url.render_as_string(hide_password=True)
 
 
@@ -38,7 +38,7 @@ class StationStatusBar(QStatusBar):
         self.role_label = QLabel()
         self.role_label.setObjectName("RoleBadge")
         self.problems_label = QLabel()
-        self.override_label = QLabel(OVERRIDE_BADGE)
+        self.override_label = QLabel(self.tr(OVERRIDE_BADGE))
         self.override_label.setObjectName("OverrideBadge")
         self.override_label.setStyleSheet(
             f"background: {VERDICT_COLORS['NG']}; color: white; font-weight: 600; padding: 0 6px;"
@@ -63,37 +63,43 @@ class StationStatusBar(QStatusBar):
         self._on_recipe(ctx.recipe)
         self._on_role()
         db_text = masked_db_url(ctx.db)
-        self.db_label.setText(f"DB {db_text}")
-        self.db_label.setToolTip(f"Verdict database: {db_text}\nStation: {ctx.station}")
+        self.db_label.setText(self.tr("DB {url}").format(url=db_text))
+        self.db_label.setToolTip(self.tr("Verdict database: {url}\nStation: {station}").format(url=db_text,
+                                                                                              station=ctx.station))
 
     def _on_model(self, model: ModelState) -> None:
         have = Path(model.path).is_file()
-        backend = model.backend_display or ("backend: loads at first start" if have else "backend: none")
+        backend = model.backend_display or (self.tr("backend: loads at first start") if have
+                                            else self.tr("backend: none"))
         self.backend_label.setText(backend)
         self.backend_label.setToolTip(model.notice or backend)
         if have:
             sha = model.card.sha256[:8] if model.card.sha256 else "?"
-            self.model_label.setText(f"Model {model.card.name} · {sha}")
+            self.model_label.setText(self.tr("Model {name} · {sha}").format(name=model.card.name, sha=sha))
             self.model_label.setStyleSheet("")
         else:
-            self.model_label.setText("Model: NONE")
+            self.model_label.setText(self.tr("Model: NONE"))
             self.model_label.setStyleSheet(f"color: {VERDICT_COLORS['NG']}; font-weight: 600;")
         self.model_label.setToolTip(f"{model.path}\nsha256 {model.card.sha256 or '-'}")
         # Until a model that passed the gate replaces it (or QA rolls back), whatever else happens.
         self.override_label.setVisible(have and bool(model.override_reason))
         self.override_label.setToolTip(
-            f"Model {model.card.name} was promoted by QA override although it failed the promotion "
-            f"gate.\nReason: {model.override_reason}\nRoll back in the Trainer tab if in doubt."
+            self.tr("Model {name} was promoted by QA override although it failed the promotion gate.\n"
+                    "Reason: {reason}\nRoll back in the Trainer tab if in doubt.")
+            .format(name=model.card.name, reason=model.override_reason)
             if model.override_reason else ""
         )
 
     def _on_recipe(self, recipe: Recipe) -> None:
-        self.recipe_label.setText(f"Recipe {recipe.name} v{recipe.version}")
-        self.recipe_label.setToolTip(f"threshold {recipe.threshold:.2f}, min area {recipe.min_area_px} px")
+        self.recipe_label.setText(self.tr("Recipe {name} v{version}").format(name=recipe.name,
+                                                                             version=recipe.version))
+        self.recipe_label.setToolTip(self.tr("threshold {threshold:.2f}, min area {area} px")
+                                     .format(threshold=recipe.threshold, area=recipe.min_area_px))
 
     def _on_role(self) -> None:
         qa = self.ctx.is_qa()
-        text = f"{Role(self.ctx.role).label} · {self.ctx.user}" if self.ctx.personal else "Operator"
+        text = (f"{role_label(self.ctx.role)} · {self.ctx.user}" if self.ctx.personal
+                else role_label("operator"))
         self.role_label.setText(text)
         color = VERDICT_COLORS["REVIEW"] if qa else ACCENT
         self.role_label.setStyleSheet(f"background: {color}; color: white; border: none;")
@@ -113,8 +119,8 @@ class StationStatusBar(QStatusBar):
         down = [s for s in statuses if str(s.state) in ("down", "closed")]
         short = [next((k for k in ("OPC UA", "Modbus", "MQTT") if s.name.startswith(k)), s.name)
                  for s in statuses]
-        self.line_label.setText(("⚠ " if down else "") + "Line: " + ", ".join(
-            f"{name} {s.state}" for name, s in zip(short, statuses, strict=True)))
+        outputs = ", ".join(f"{name} {s.state}" for name, s in zip(short, statuses, strict=True))
+        self.line_label.setText(("⚠ " if down else "") + self.tr("Line: {outputs}").format(outputs=outputs))
         self.line_label.setToolTip(line.describe())
         color = VERDICT_COLORS["REVIEW"] if down else ACCENT
         self.line_label.setStyleSheet(f"color: {color}; font-weight: 600;")
@@ -122,5 +128,5 @@ class StationStatusBar(QStatusBar):
 
     def set_problems(self, n: int) -> None:
         self.problems_label.setVisible(n > 0)
-        self.problems_label.setText(f"⚠ {n} message{'s' if n != 1 else ''}")
+        self.problems_label.setText(self.tr("⚠ %n message(s)", "", n))
         self.problems_label.setStyleSheet(f"color: {VERDICT_COLORS['REVIEW']};")

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 import pyqtgraph as pg
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QT_TRANSLATE_NOOP, QCoreApplication, Qt, Signal
 from PySide6.QtGui import QPixmap
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -63,16 +63,17 @@ LOG_LINES = 5000
 # 0 = "auto": the flag is left out and the trainer chooses from the data (as on the command line).
 AUTO = 0
 PARAMS: tuple[tuple[str, str, int, int, int], ...] = (
-    ("--epochs", "Epochs", AUTO, AUTO, 1000),
-    ("--steps-per-epoch", "Steps per epoch", AUTO, AUTO, 10000),
-    ("--batch", "Batch", AUTO, AUTO, 256),
-    ("--crop", "Crop (px)", AUTO, AUTO, 4096),
-    ("--base-filters", "Base filters", 16, 1, 128),
+    ("--epochs", QT_TRANSLATE_NOOP("TrainerPanel", "Epochs"), AUTO, AUTO, 1000),
+    ("--steps-per-epoch", QT_TRANSLATE_NOOP("TrainerPanel", "Steps per epoch"), AUTO, AUTO, 10000),
+    ("--batch", QT_TRANSLATE_NOOP("TrainerPanel", "Batch"), AUTO, AUTO, 256),
+    ("--crop", QT_TRANSLATE_NOOP("TrainerPanel", "Crop (px)"), AUTO, AUTO, 4096),
+    ("--base-filters", QT_TRANSLATE_NOOP("TrainerPanel", "Base filters"), 16, 1, 128),
 )
 # What the trainer needs from the card to rebuild the net (trainer.init_from reads the same keys;
 # not imported from there because the station must not pull in trainer modules that load TF).
 ARCH_KEYS = ("base_filters", "depth")
-FINETUNE_HELP = (
+FINETUNE_HELP = QT_TRANSLATE_NOOP(
+    "TrainerPanel",
     "Fine-tuning starts from the production model's weights, with its architecture "
     "(base filters and depth come from its model card, so that setting is locked). "
     "The trainer checks the rebuilt net against the ONNX file before the first step. "
@@ -82,11 +83,10 @@ FINETUNE_HELP = (
 
 def format_eta(seconds: float | None) -> str:
     if seconds is None or not math.isfinite(seconds):
-        return "ETA –"
+        return QCoreApplication.translate("TrainerPanel", "ETA {time}").format(time="–")
     s = round(seconds)
-    return (
-        f"ETA {s // 3600}:{s % 3600 // 60:02d}:{s % 60:02d}" if s >= 3600 else f"ETA {s // 60}:{s % 60:02d}"
-    )
+    time = f"{s // 3600}:{s % 3600 // 60:02d}:{s % 60:02d}" if s >= 3600 else f"{s // 60}:{s % 60:02d}"
+    return QCoreApplication.translate("TrainerPanel", "ETA {time}").format(time=time)
 
 
 class Curves(QWidget):
@@ -94,19 +94,20 @@ class Curves(QWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.loss_plot = pg.PlotWidget(title="Loss")
-        self.dice_plot = pg.PlotWidget(title="Validation Dice")
+        self.loss_plot = pg.PlotWidget(title=self.tr("Loss"))
+        self.dice_plot = pg.PlotWidget(title=self.tr("Validation Dice"))
         for p in (self.loss_plot, self.dice_plot):
             p.showGrid(x=True, y=True, alpha=0.3)
-            p.setLabel("bottom", "epoch")
+            p.setLabel("bottom", self.tr("epoch"))
             p.addLegend(offset=(-10, 10))
         self.dice_plot.setYRange(0, 1)
-        self.train_loss = self.loss_plot.plot(pen=pg.mkPen((80, 160, 255), width=1), name="train (per step)")
+        self.train_loss = self.loss_plot.plot(pen=pg.mkPen((80, 160, 255), width=1),
+                                              name=self.tr("train (per step)"))
         self.val_loss = self.loss_plot.plot(
-            pen=pg.mkPen((255, 150, 40), width=2), symbol="o", symbolSize=5, name="val"
+            pen=pg.mkPen((255, 150, 40), width=2), symbol="o", symbolSize=5, name=self.tr("val")
         )
         self.val_dice = self.dice_plot.plot(
-            pen=pg.mkPen((60, 200, 90), width=2), symbol="o", symbolSize=5, name="val Dice"
+            pen=pg.mkPen((60, 200, 90), width=2), symbol="o", symbolSize=5, name=self.tr("val Dice")
         )
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
@@ -150,17 +151,25 @@ def result_text(ev: dict[str, Any]) -> str:
     tp, fn, tn, fp = (
         int(_num(m.get(k)) if math.isfinite(_num(m.get(k))) else 0) for k in ("tp", "fn", "tn", "fp")
     )
-    note = "" if split == "test" else " (no test split: these are the val figures)"
-    return (
-        f"{split.capitalize()} split{note}: {m.get('n_images')} images, {m.get('n_defective')} defective; "
-        f"threshold {_num(ev.get('threshold')):.2f} chosen on val\n"
-        f"image TPR {_pct(m.get('tpr'))} ({tp}/{tp + fn}), TNR {_pct(m.get('tnr'))} ({tn}/{tn + fp}); "
-        f"Dice defective {_num(m.get('dice_defective')):.3f}, all {_num(m.get('dice_all')):.3f}; "
-        f"AUROC {_num(m.get('auroc')):.3f}, AP {_num(m.get('average_precision')):.3f}"
-    )
+    head = (QCoreApplication.translate("TrainerPanel", "Test split") if split == "test" else
+            QCoreApplication.translate("TrainerPanel", "{split} split (no test split: these are the val "
+                                                       "figures)")
+            .format(split=split.capitalize()))
+    return QCoreApplication.translate(
+        "TrainerPanel",
+        "{head}: {n} images, {defective} defective; threshold {threshold:.2f} chosen on val\nimage TPR {tpr} "
+        "({tp}/{pos}), TNR {tnr} ({tn}/{neg}); Dice defective {dice_def:.3f}, all {dice_all:.3f}; AUROC "
+        "{auroc:.3f}, AP {ap:.3f}",
+    ).format(head=head, n=m.get("n_images"), defective=m.get("n_defective"),
+             threshold=_num(ev.get("threshold")),
+             tpr=_pct(m.get("tpr")), tp=tp, pos=tp + fn, tnr=_pct(m.get("tnr")), tn=tn, neg=tn + fp,
+             dice_def=_num(m.get("dice_defective")), dice_all=_num(m.get("dice_all")),
+             auroc=_num(m.get("auroc")),
+             ap=_num(m.get("average_precision")))
 
 
-RESUME_TIP = (
+RESUME_TIP = QT_TRANSLATE_NOOP(
+    "TrainerPanel",
     "Continue a cancelled or unfinished run from its last epoch (same data, same split); "
     "Epochs above sets the new total"
 )
@@ -197,21 +206,22 @@ class TrainerPanel(QWidget):
 
     # -- layout -----------------------------------------------------------------------------
     def _build(self) -> None:
-        data = QGroupBox("Data")
+        data = QGroupBox(self.tr("Data"))
         self.data_edit = QLineEdit(str(self.ctx.settings.value("trainer/data", "") or ""))
-        self.data_edit.setPlaceholderText("DAGM folder or images/ + masks/ folder (optional)")
-        browse = QPushButton("Browse…")
+        self.data_edit.setPlaceholderText(self.tr("DAGM folder or images/ + masks/ folder (optional)"))
+        browse = QPushButton(self.tr("Browse…"))
         browse.clicked.connect(self._browse)
-        self.reviewed_check = QCheckBox("Reviewed inspections from the verdict log")
-        self.reviewed_check.setToolTip(
+        self.reviewed_check = QCheckBox(self.tr("Reviewed inspections from the verdict log"))
+        self.reviewed_check.setToolTip(self.tr(
             "False rejects / confirmed OK as defect-free, confirmed NG and labelled "
             "missed defects with their masks; merged with the folder when both are on"
-        )
+        ))
         row = QHBoxLayout()
         row.addWidget(self.data_edit, 1)
         row.addWidget(browse)
-        self.check_button = QPushButton("Check data")
-        self.check_button.setToolTip("Read the folder as training will: counts, sizes, refused files")
+        self.check_button = QPushButton(self.tr("Check data"))
+        self.check_button.setToolTip(self.tr("Read the folder as training will: counts, sizes, refused "
+                                             "files"))
         self.check_button.clicked.connect(self.check_data)
         row.addWidget(self.check_button)
         self.data_edit.editingFinished.connect(self.check_data)
@@ -223,10 +233,10 @@ class TrainerPanel(QWidget):
         dl.addWidget(self.summary_label)
         dl.addWidget(self.reviewed_check)
 
-        start_from = QGroupBox("Start from")
-        self.fresh_radio = QRadioButton("Fresh U-Net")
+        start_from = QGroupBox(self.tr("Start from"))
+        self.fresh_radio = QRadioButton(self.tr("Fresh U-Net"))
         self.fresh_radio.setChecked(True)
-        self.finetune_radio = QRadioButton("Fine-tune the production model")
+        self.finetune_radio = QRadioButton(self.tr("Fine-tune the production model"))
         self.finetune_note = QLabel()
         self.finetune_note.setWordWrap(True)
         self.finetune_note.setProperty("muted", True)
@@ -235,26 +245,26 @@ class TrainerPanel(QWidget):
         sl.addWidget(self.finetune_radio)
         sl.addWidget(self.finetune_note)
 
-        params = QGroupBox("Settings")
+        params = QGroupBox(self.tr("Settings"))
         form = QFormLayout(params)
         self.params: dict[str, QSpinBox] = {}
         for flag, label, default, lo, hi in PARAMS:
             sb = QSpinBox()
             sb.setRange(lo, hi)
             if lo == AUTO:
-                sb.setSpecialValueText("auto (from the data)")
+                sb.setSpecialValueText(self.tr("auto (from the data)"))
             sb.setValue(default)
             self.params[flag] = sb
-            form.addRow(label, sb)
+            form.addRow(self.tr(label), sb)
         self._fresh_base_filters = self.params["--base-filters"].value()
         self.finetune_radio.toggled.connect(self._on_start_from_changed)
         self.ctx.model_changed.connect(lambda _m: self._update_finetune())
         self._update_finetune()
 
-        self.start_button = QPushButton("Start training")
+        self.start_button = QPushButton(self.tr("Start training"))
         self.start_button.clicked.connect(self.start_training)
-        self.cancel_button = QPushButton("Cancel")
-        self.cancel_button.setToolTip("Stops after the current step; the best checkpoint is kept")
+        self.cancel_button = QPushButton(self.tr("Cancel"))
+        self.cancel_button.setToolTip(self.tr("Stops after the current step; the best checkpoint is kept"))
         self.cancel_button.clicked.connect(self.cancel)
         buttons = QHBoxLayout()
         buttons.addWidget(self.start_button)
@@ -262,8 +272,8 @@ class TrainerPanel(QWidget):
         self.progress = QProgressBar()
         self.progress.setRange(0, 1)
         self.progress.setValue(0)
-        self.eta_label = QLabel("ETA –")
-        self.status_label = QLabel("Idle")
+        self.eta_label = QLabel(format_eta(None))
+        self.status_label = QLabel(self.tr("Idle"))
         self.status_label.setWordWrap(True)
 
         self.runs = RunsTable(lambda: self.runs_dir)
@@ -277,13 +287,13 @@ class TrainerPanel(QWidget):
         ll.addWidget(self.progress)
         ll.addWidget(self.eta_label)
         ll.addWidget(self.status_label)
-        ll.addWidget(QLabel("Past runs"))
+        ll.addWidget(QLabel(self.tr("Past runs")))
         ll.addWidget(self.runs, 1)
         runs_buttons = QHBoxLayout()
-        self.refresh_button = QPushButton("Refresh")
+        self.refresh_button = QPushButton(self.tr("Refresh"))
         self.refresh_button.clicked.connect(lambda: self.runs.refresh())
-        self.resume_button = QPushButton("Resume selected run")
-        self.resume_button.setToolTip(RESUME_TIP)
+        self.resume_button = QPushButton(self.tr("Resume selected run"))
+        self.resume_button.setToolTip(self.tr(RESUME_TIP))
         self.resume_button.clicked.connect(self.resume_training)
         runs_buttons.addWidget(self.refresh_button)
         runs_buttons.addWidget(self.resume_button)
@@ -295,7 +305,7 @@ class TrainerPanel(QWidget):
         self.result_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.pr_view = QLabel()
         self.pr_view.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.pr_view.setToolTip("Precision/recall of the final evaluation (test split)")
+        self.pr_view.setToolTip(self.tr("Precision/recall of the final evaluation (test split)"))
         result_box = QWidget()
         rl = QVBoxLayout(result_box)
         rl.setContentsMargins(0, 0, 0, 0)
@@ -318,7 +328,8 @@ class TrainerPanel(QWidget):
         QVBoxLayout(self).addWidget(split)
 
     def _browse(self) -> None:
-        folder = QFileDialog.getExistingDirectory(self, "Training data folder", self.data_edit.text())
+        folder = QFileDialog.getExistingDirectory(self, self.tr("Training data folder"),
+                                                  self.data_edit.text())
         if folder:
             self.data_edit.setText(folder)
             self.check_data()
@@ -331,10 +342,10 @@ class TrainerPanel(QWidget):
             return False
         folder = Path(text)
         if not folder.is_dir():
-            self.summary_label.setText(f"Data folder not found: {folder}")
+            self.summary_label.setText(self.tr("Data folder not found: {folder}").format(folder=folder))
             return False
         fields = {k: v for k, v in self._chosen_fields().items() if k in ("crop", "batch")}
-        self.summary_label.setText(f"Reading {folder}…")
+        self.summary_label.setText(self.tr("Reading {folder}…").format(folder=folder))
 
         def run(_state: object) -> object:
             from trainer.data.summary import summarise
@@ -359,7 +370,7 @@ class TrainerPanel(QWidget):
 
     def _on_summary_failed(self, message: str) -> None:
         self.summary_lines = [message]
-        self.summary_label.setText(f"Cannot train on this folder: {message}")
+        self.summary_label.setText(self.tr("Cannot train on this folder: {error}").format(error=message))
 
     # -- start from -------------------------------------------------------------------------
     def finetune_source(self) -> tuple[Path | None, str]:
@@ -368,13 +379,13 @@ class TrainerPanel(QWidget):
         config = model.card.config
         missing = [k for k in ARCH_KEYS if k not in config]
         if missing:
-            return None, (
-                f"The current model ({model.card.name}) has no training config in its model card "
-                f"(missing {', '.join(missing)}), so its network cannot be rebuilt: "
-                "only a fresh U-Net can be trained."
-            )
+            return None, self.tr(
+                "The current model ({name}) has no training config in its model card (missing {missing}), so "
+                "its network cannot be rebuilt: only a fresh U-Net can be trained."
+            ).format(name=model.card.name, missing=", ".join(missing))
         if model.path.suffix.lower() != ".onnx" or not model.path.is_file():
-            return None, f"The current model file is not an ONNX file on disk: {model.path}"
+            why = self.tr("The current model file is not an ONNX file on disk: {path}")
+            return None, why.format(path=model.path)
         return model.path, ""
 
     def _update_finetune(self) -> None:
@@ -387,11 +398,13 @@ class TrainerPanel(QWidget):
             self.finetune_radio.setToolTip(why)
         else:
             cfg = self.ctx.model.card.config
-            arch = f"{cfg['base_filters']} base filters, depth {cfg['depth']}" + (
-                ", BatchNorm" if cfg.get("batchnorm") else ""
-            )
+            arch = self.tr("{filters} base filters, depth {depth}").format(
+                filters=cfg["base_filters"], depth=cfg["depth"])
+            arch += ", BatchNorm" if cfg.get("batchnorm") else ""
             name = self.ctx.model.card.name
-            self.finetune_note.setText(f"Production model: {name} ({arch}). {FINETUNE_HELP}")
+            self.finetune_note.setText(self.tr("Production model: {name} ({arch}).").format(name=name,
+                                                                                            arch=arch)
+                                       + " " + self.tr(FINETUNE_HELP))
             self.finetune_radio.setToolTip(str(path))
         self._on_start_from_changed()
 
@@ -426,14 +439,17 @@ class TrainerPanel(QWidget):
         busy = self.status != "idle"
         needs = self.ctx.needs(Right.TRAIN)  # operators and QA do not train
         self.start_button.setEnabled(not busy and not needs)
-        self.start_button.setToolTip(f"Training {needs}" if needs else "")
+        self.start_button.setToolTip(self.tr("Training {needs}").format(needs=needs) if needs else "")
         if hasattr(self, "resume_button"):
             self.resume_button.setEnabled(not busy and not needs and self._resumable(self.runs.selected()))
-            self.resume_button.setToolTip(f"Training {needs}" if needs else RESUME_TIP)
+            self.resume_button.setToolTip(self.tr("Training {needs}").format(needs=needs) if needs
+                                          else self.tr(RESUME_TIP))
         self.cancel_button.setEnabled(self.status in ("preparing", "training"))
 
     # -- log / status -------------------------------------------------------------------------
     def append_log(self, line: str) -> None:
+        """The training log: the trainer's own output and the panel's notes on it stay English (one
+        language in one log); the status line and messages are translated."""
         self.log_view.appendPlainText(line)
 
     def _set_status(self, status: str, text: str) -> None:
@@ -456,16 +472,18 @@ class TrainerPanel(QWidget):
 
     def start_training(self) -> bool:
         """Start a run (prepares data off the UI thread first when reviews are included)."""
-        if self.status != "idle" or self.ctx.refuse(Right.TRAIN, "Training"):
+        if self.status != "idle" or self.ctx.refuse(Right.TRAIN, QT_TRANSLATE_NOOP("Refusal", "Training")):
             return False
         text = self.data_edit.text().strip()
         folder = Path(text) if text else None
         reviewed = self.reviewed_check.isChecked()
         if folder is None and not reviewed:
-            self.ctx.notify("warning", "Trainer: pick a data folder, the reviewed inspections, or both.")
+            self.ctx.notify("warning", self.tr("Trainer: pick a data folder, the reviewed inspections, or "
+                                               "both."))
             return False
         if folder is not None and not folder.is_dir():
-            self.ctx.notify("warning", f"Trainer: data folder not found: {folder}")
+            self.ctx.notify("warning", self.tr("Trainer: data folder not found: {folder}")
+                                       .format(folder=folder))
             return False
         self.ctx.settings.setValue("trainer/data", text)
         self.run_dir = new_run_dir(self.runs_dir)
@@ -474,12 +492,12 @@ class TrainerPanel(QWidget):
         self._show_result({})
         self.progress.setRange(0, 1)
         self.progress.setValue(0)
-        self.eta_label.setText("ETA –")
+        self.eta_label.setText(format_eta(None))
         if not reviewed:
             assert folder is not None
             self._launch(folder)
             return True
-        self._set_status("preparing", "Exporting the reviewed inspections…")
+        self._set_status("preparing", self.tr("Exporting the reviewed inspections…"))
         run_dir, db, station = self.run_dir, self.ctx.db, self.ctx.station
         self.prep.start(
             lambda st: prepare_training_data(run_dir, folder, db, st, station=station), "training data"
@@ -498,26 +516,32 @@ class TrainerPanel(QWidget):
 
     def _on_prep_failed(self, message: str) -> None:
         self.last_error = message
-        self._set_status("idle", f"Could not prepare the data: {message}")
-        self.ctx.notify("error", f"Trainer: could not prepare the data: {message}")
+        self._set_status("idle", self.tr("Could not prepare the data: {error}").format(error=message))
+        self.ctx.notify("error", self.tr("Trainer: could not prepare the data: {error}")
+                                 .format(error=message))
 
     def _launch(self, data: Path) -> None:
         assert self.run_dir is not None
         self.runs_dir.mkdir(parents=True, exist_ok=True)
-        start = f"fine-tuning {self.ctx.model.card.name}" if self.finetuning() else "a fresh U-Net"
-        self._set_status("training", f"Training {self.run_dir.name}… ({start})")
+        start = f"fine-tuning {self.ctx.model.card.name}" if self.finetuning() else "a fresh U-Net"  # audited
+        shown = (self.tr("fine-tuning {model}").format(model=self.ctx.model.card.name) if self.finetuning()
+                 else self.tr("a fresh U-Net"))
+        self._set_status("training", self.tr("Training {run}… ({start})").format(run=self.run_dir.name,
+                                                                                 start=shown))
         self.ctx.audit("train.start", {"run": self.run_dir.name, "data": str(data), "start": start})
         self.proc.start([*self.trainer_cmd, *self.train_args(data, self.run_dir)])
 
     def resume_training(self) -> bool:
         """Continue the selected run (``train --out RUN --resume``): the trainer's own resume."""
         run = self.runs.selected()
-        if self.status != "idle" or not self._resumable(run) or self.ctx.refuse(Right.TRAIN, "Training"):
+        if (self.status != "idle" or not self._resumable(run)
+                or self.ctx.refuse(Right.TRAIN, QT_TRANSLATE_NOOP("Refusal", "Training"))):
             return False
         assert run is not None
         self.run_dir, self.last_error = run.path, ""
         self.curves.clear()
-        self._set_status("training", f"Resuming {run.name} from epoch {run.epochs_done}…")
+        self._set_status("training", self.tr("Resuming {run} from epoch {epoch}…").format(run=run.name,
+                                                                                        epoch=run.epochs_done))
         self.ctx.audit("train.resume", {"run": run.name, "from_epoch": run.epochs_done})
         epochs = self.params["--epochs"].value()
         self.proc.start(
@@ -537,9 +561,10 @@ class TrainerPanel(QWidget):
     def cancel(self) -> None:
         if self.status == "preparing":
             self.prep.cancel()
-            self._set_status("idle", "Cancelled before training started.")
+            self._set_status("idle", self.tr("Cancelled before training started."))
         elif self.status == "training":
-            self._set_status("cancelling", "Stopping after the current step; the best checkpoint is kept…")
+            self._set_status("cancelling", self.tr("Stopping after the current step; the best checkpoint is "
+                                                   "kept…"))
             self.proc.cancel()
 
     def _on_event(self, ev: dict[str, Any]) -> None:
@@ -583,22 +608,24 @@ class TrainerPanel(QWidget):
         if status == "ok":
             if run is not None and not self.result_label.text():
                 self._show_result(self._result_of(run))  # e.g. a resumed run: from its result.json
-            text = f"Finished {run.name if run else ''}. Export it on the right to evaluate and promote."
+            text = self.tr("Finished {run}. Export it on the right to evaluate and promote.").format(
+                run=run.name if run else "")
             result = "completed"
-            self.ctx.notify("info", f"Training finished: {run}")
+            self.ctx.notify("info", self.tr("Training finished: {run}").format(run=run))
         elif status in ("cancelled", "killed"):
-            kept = f"best checkpoint kept: {run / 'best.keras'}" if ckpt and run else "no checkpoint yet"
-            how = "Cancelled" if status == "cancelled" else "Did not stop in time and was killed"
-            text = f"{how} ({kept})."
+            kept = (self.tr("best checkpoint kept: {path}").format(path=run / "best.keras") if ckpt and run
+                    else self.tr("no checkpoint yet"))
+            cancelled = status == "cancelled"
+            text = (self.tr("Cancelled ({kept}).") if cancelled
+                    else self.tr("Did not stop in time and was killed ({kept}).")).format(kept=kept)
             result = "cancelled"
-            self.ctx.notify(
-                "warning", f"Training {'cancelled' if status == 'cancelled' else 'killed'}; {kept}"
-            )
+            self.ctx.notify("warning", (self.tr("Training cancelled; {kept}") if cancelled
+                                        else self.tr("Training killed; {kept}")).format(kept=kept))
         else:
-            self.last_error = self._last_error_line() or f"exit code {code}"
-            text = f"Training failed: {self.last_error}"
+            self.last_error = self._last_error_line() or self.tr("exit code {code}").format(code=code)
+            text = self.tr("Training failed: {error}").format(error=self.last_error)
             result = "failed"
-            self.ctx.notify("error", f"Training failed: {self.last_error}")
+            self.ctx.notify("error", text)
         self._set_status("idle", text)
         self.runs.refresh(select=run)
         self.run_finished.emit(str(run or ""), result)

@@ -5,12 +5,19 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QT_TRANSLATE_NOOP, Qt, Signal
 from PySide6.QtWidgets import QAbstractItemView, QTableWidget, QTableWidgetItem, QWidget
 
 from inspector.core.training_runs import RunInfo, list_runs
 
-COLUMNS = ("Run", "Status", "Epochs", "Best val Dice", "Val Dice defective", "Exported")
+COLUMNS = (QT_TRANSLATE_NOOP("RunsTable", "Run"), QT_TRANSLATE_NOOP("RunsTable", "Status"),
+           QT_TRANSLATE_NOOP("RunsTable", "Epochs"), QT_TRANSLATE_NOOP("RunsTable", "Best val Dice"),
+           QT_TRANSLATE_NOOP("RunsTable", "Val Dice defective"), QT_TRANSLATE_NOOP("RunsTable", "Exported"))
+# a run's status (result.json) -> shown text; an unknown status is shown as it is
+STATUS = {"completed": QT_TRANSLATE_NOOP("RunsTable", "completed"),
+          "early_stop": QT_TRANSLATE_NOOP("RunsTable", "early stop"),
+          "cancelled": QT_TRANSLATE_NOOP("RunsTable", "cancelled"),
+          "incomplete": QT_TRANSLATE_NOOP("RunsTable", "incomplete")}
 
 
 def _f(v: float | None) -> str:
@@ -26,7 +33,7 @@ class RunsTable(QTableWidget):
         super().__init__(0, len(COLUMNS), parent)
         self._runs_dir = runs_dir
         self.runs: list[RunInfo] = []
-        self.setHorizontalHeaderLabels(list(COLUMNS))
+        self.setHorizontalHeaderLabels([self.tr(c) for c in COLUMNS])
         self.verticalHeader().hide()
         self.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
@@ -43,15 +50,15 @@ class RunsTable(QTableWidget):
         for r, run in enumerate(self.runs):
             values = (
                 run.name,
-                run.status,
+                self.tr(STATUS[run.status]) if run.status in STATUS else run.status,
                 f"{run.epochs_done}/{run.epochs}",
                 _f(run.best_val_dice),
                 _f(run.last_val_dice_defective),
-                "yes" if run.exported_model else "no",
+                self.tr("yes") if run.exported_model else self.tr("no"),
             )
             for c, text in enumerate(values):
                 item = QTableWidgetItem(text)
-                item.setToolTip(f"{run.path}\ndata: {run.data}")
+                item.setToolTip(self.tr("{path}\ndata: {data}").format(path=run.path, data=run.data))
                 if c >= 2:
                     item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
                 self.setItem(r, c, item)

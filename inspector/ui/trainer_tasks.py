@@ -56,7 +56,8 @@ class BackgroundTask(QObject):
             error = job.error if job is not None else None
             if error is not None and not isinstance(error, USER_ERRORS):
                 # a bug must end the task, not the station; user-facing errors name the file and what is wrong
-                message = f"{name} stopped by an unexpected error: {error!r}"
+                message = self.tr("{task} stopped by an unexpected error: {error}").format(task=name,
+                                                                                         error=repr(error))
             self.failed.emit(message)
 
         self._active = True

@@ -13,7 +13,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QT_TRANSLATE_NOOP, QCoreApplication, Qt, Signal
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -38,27 +38,33 @@ from inspector.core.accounts import (
     Role,
     format_wait,
     normalise_username,
-    role_summary,
     validate_password,
 )
 from inspector.ui.context import AppContext
+from inspector.ui.i18n import role_label, role_summary
 from inspector.ui.style import VERDICT_COLORS
 from inspector.ui.tasks import WRITE_LANE, TaskRunner
 
 if TYPE_CHECKING:
     from db.users import UserInfo
 
-HEADERS = ["User name", "Name", "Role", "Enabled", "Last login", "Last changed", "Login"]
+HEADERS = [QT_TRANSLATE_NOOP("UserAdminDialog", "User name"), QT_TRANSLATE_NOOP("UserAdminDialog", "Name"),
+           QT_TRANSLATE_NOOP("UserAdminDialog", "Role"), QT_TRANSLATE_NOOP("UserAdminDialog", "Enabled"),
+           QT_TRANSLATE_NOOP("UserAdminDialog", "Last login"), QT_TRANSLATE_NOOP("UserAdminDialog",
+                                                                                 "Last changed"),
+           QT_TRANSLATE_NOOP("UserAdminDialog", "Login")]
 
 
 def _when(at: datetime | None) -> str:
-    return at.astimezone().strftime("%Y-%m-%d %H:%M") if at is not None else "never"
+    if at is None:
+        return QCoreApplication.translate("UserAdminDialog", "never")
+    return at.astimezone().strftime("%Y-%m-%d %H:%M")
 
 
 def _role_combo(current: Role = Role.OPERATOR) -> QComboBox:
     combo = QComboBox()
     for role in Role:
-        combo.addItem(role.label, role.value)
+        combo.addItem(role_label(role), role.value)
     combo.setCurrentIndex(combo.findData(current.value))
     return combo
 
@@ -92,7 +98,7 @@ class _FormDialog(QDialog):
 
     def _password(self, edit: QLineEdit) -> QLineEdit:
         edit.setEchoMode(QLineEdit.EchoMode.Password)
-        edit.setPlaceholderText(f"at least {MIN_PASSWORD_LEN} characters")
+        edit.setPlaceholderText(self.tr("at least {n} characters").format(n=MIN_PASSWORD_LEN))
         return edit
 
     def check(self) -> str | None:  # the reason the values are not acceptable, or None
@@ -103,7 +109,7 @@ class _FormDialog(QDialog):
         if why:
             self.error_label.setText(why)
             return
-        self.error_label.setText("Saving…")
+        self.error_label.setText(self.tr("Saving…"))
         self.ok_button.setEnabled(False)
         if self.submit is not None:
             self.submit(self)
@@ -115,20 +121,20 @@ class _FormDialog(QDialog):
 
 class AddUserDialog(_FormDialog):
     def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__("Add user", parent)
+        super().__init__(QCoreApplication.translate("AddUserDialog", "Add user"), parent)
         self.username_edit = QLineEdit()
-        self.username_edit.setPlaceholderText("e.g. anovak (a-z 0-9 . _ @ -)")
+        self.username_edit.setPlaceholderText(self.tr("e.g. anovak (a-z 0-9 . _ @ -)"))
         self.name_edit = QLineEdit()
-        self.name_edit.setPlaceholderText("e.g. Anna Novak")
+        self.name_edit.setPlaceholderText(self.tr("e.g. Anna Novak"))
         self.role_combo = _role_combo()
         self.password_edit = self._password(QLineEdit())
         self.again_edit = self._password(QLineEdit())
-        self.again_edit.setPlaceholderText("the same again")
-        self.form.addRow("User name", self.username_edit)
-        self.form.addRow("Full name", self.name_edit)
-        self.form.addRow("Role", self.role_combo)
-        self.form.addRow("Password", self.password_edit)
-        self.form.addRow("Repeat password", self.again_edit)
+        self.again_edit.setPlaceholderText(self.tr("the same again"))
+        self.form.addRow(self.tr("User name"), self.username_edit)
+        self.form.addRow(self.tr("Full name"), self.name_edit)
+        self.form.addRow(self.tr("Role"), self.role_combo)
+        self.form.addRow(self.tr("Password"), self.password_edit)
+        self.form.addRow(self.tr("Repeat password"), self.again_edit)
 
     def role(self) -> Role:
         return Role(self.role_combo.currentData())
@@ -139,7 +145,7 @@ class AddUserDialog(_FormDialog):
         except ValueError as exc:
             return str(exc)
         if self.password_edit.text() != self.again_edit.text():
-            return "The passwords differ."
+            return self.tr("The passwords differ.")
         try:
             validate_password(self.password_edit.text(), name)
         except ValueError as exc:
@@ -149,21 +155,22 @@ class AddUserDialog(_FormDialog):
 
 class ResetPasswordDialog(_FormDialog):
     def __init__(self, username: str, parent: QWidget | None = None) -> None:
-        super().__init__(f"Reset password · {username}", parent)
+        super().__init__(QCoreApplication.translate("ResetPasswordDialog", "Reset password · {user}")
+                         .format(user=username), parent)
         self.username = username
         self.password_edit = self._password(QLineEdit())
         self.again_edit = self._password(QLineEdit())
-        self.again_edit.setPlaceholderText("the same again")
-        note = QLabel("The person logs in with this password; it also clears the account's lockout.")
+        self.again_edit.setPlaceholderText(self.tr("the same again"))
+        note = QLabel(self.tr("The person logs in with this password; it also clears the account's lockout."))
         note.setWordWrap(True)
         note.setProperty("hint", True)
         self.form.addRow(note)
-        self.form.addRow("New password", self.password_edit)
-        self.form.addRow("Repeat password", self.again_edit)
+        self.form.addRow(self.tr("New password"), self.password_edit)
+        self.form.addRow(self.tr("Repeat password"), self.again_edit)
 
     def check(self) -> str | None:
         if self.password_edit.text() != self.again_edit.text():
-            return "The passwords differ."
+            return self.tr("The passwords differ.")
         try:
             validate_password(self.password_edit.text(), self.username)
         except ValueError as exc:
@@ -179,18 +186,19 @@ class UserAdminDialog(QDialog):
     def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.ctx = ctx
-        self.setWindowTitle("Users")
+        self.setWindowTitle(self.tr("Users"))
         self.tasks = TaskRunner(self, "users")
         self.users: list[UserInfo] = []
         self.form_dialog: _FormDialog | None = None
         self.who_label = QLabel("")
         self.who_label.setWordWrap(True)
         lines = role_summary()
-        self.rights_label = QLabel("Roles · " + " · ".join(lines[:2]) + "\n" + " · ".join(lines[2:]))
+        roles = self.tr("Roles") + " · " + " · ".join(lines[:2]) + "\n" + " · ".join(lines[2:])
+        self.rights_label = QLabel(roles)
         self.rights_label.setWordWrap(True)
         self.rights_label.setProperty("muted", True)
         self.table = QTableWidget(0, len(HEADERS))
-        self.table.setHorizontalHeaderLabels(HEADERS)
+        self.table.setHorizontalHeaderLabels([self.tr(h) for h in HEADERS])
         self.table.verticalHeader().hide()
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
@@ -201,16 +209,16 @@ class UserAdminDialog(QDialog):
         header.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
         header.setMinimumSectionSize(90)
         self.table.itemSelectionChanged.connect(self._update)
-        self.add_button = QPushButton("Add user…")
+        self.add_button = QPushButton(self.tr("Add user…"))
         self.add_button.clicked.connect(lambda: self.add_user())
-        self.reset_button = QPushButton("Reset password…")
+        self.reset_button = QPushButton(self.tr("Reset password…"))
         self.reset_button.clicked.connect(lambda: self.reset_password())
-        self.enable_button = QPushButton("Disable")
+        self.enable_button = QPushButton(self.tr("Disable"))
         self.enable_button.clicked.connect(lambda: self.toggle_enabled())
         self.role_combo = _role_combo()
-        self.role_button = QPushButton("Set role")
+        self.role_button = QPushButton(self.tr("Set role"))
         self.role_button.clicked.connect(lambda: self.set_role())
-        self.refresh_button = QPushButton("Refresh")
+        self.refresh_button = QPushButton(self.tr("Refresh"))
         self.refresh_button.clicked.connect(lambda: self.reload())
         self.status_label = QLabel("")
         self.status_label.setWordWrap(True)
@@ -221,7 +229,7 @@ class UserAdminDialog(QDialog):
         side.addWidget(self.reset_button)
         side.addWidget(self.enable_button)
         side.addSpacing(12)
-        side.addWidget(QLabel("Role of the selected user"))
+        side.addWidget(QLabel(self.tr("Role of the selected user")))
         side.addWidget(self.role_combo)
         side.addWidget(self.role_button)
         side.addStretch(1)
@@ -250,7 +258,8 @@ class UserAdminDialog(QDialog):
             "users-list",
             lambda _s: list_users(db),
             on_done=self._show,
-            on_error=lambda msg: self.status_label.setText(f"Cannot read the users: {msg}"),
+            on_error=lambda msg: self.status_label.setText(self.tr("Cannot read the users: {error}")
+                                                           .format(error=msg)),
         )
 
     def _show(self, users: list[UserInfo]) -> None:
@@ -260,18 +269,19 @@ class UserAdminDialog(QDialog):
         self.table.setRowCount(len(users))
         for r, u in enumerate(users):
             locked = u.locked_s()
-            login = (
-                f"locked {format_wait(locked)}"
-                if locked > 0
-                else (f"{u.failed_logins} wrong in a row" if u.failed_logins else "ok")
-            )
+            if locked > 0:
+                login = self.tr("locked {wait}").format(wait=format_wait(locked))
+            elif u.failed_logins:
+                login = self.tr("{n} wrong in a row").format(n=u.failed_logins)
+            else:
+                login = self.tr("ok")
             cells = [
                 u.username,
                 u.display_name,
-                u.role.label,
-                "yes" if u.enabled else "disabled",
+                role_label(u.role),
+                self.tr("yes") if u.enabled else self.tr("disabled"),
                 _when(u.last_login_at),
-                f"{_when(u.changed_at)} by {u.changed_by}",
+                self.tr("{time} by {user}").format(time=_when(u.changed_at), user=u.changed_by),
                 login,
             ]
             for c, text in enumerate(cells):
@@ -299,29 +309,35 @@ class UserAdminDialog(QDialog):
     def _update(self) -> None:
         admin = self.ctx.may(Right.USERS)
         self.who_label.setText(
-            f"Signed in as <b>{self.ctx.user}</b>. Every change here is an audit event under that name."
+            self.tr("Signed in as <b>{user}</b>. Every change here is an audit event under that name.")
+            .format(user=self.ctx.user)
             if admin
-            else f"User administration {self.ctx.needs(Right.USERS)}."
+            else self.tr("User administration {needs}.").format(needs=self.ctx.needs(Right.USERS))
         )
         u = self.selected()
         busy = self.tasks.busy("users-write")
         self.add_button.setEnabled(admin and not busy)
         for b in (self.reset_button, self.enable_button, self.role_button, self.role_combo):
             b.setEnabled(admin and not busy and u is not None)
-        self.enable_button.setText("Enable" if u is not None and not u.enabled else "Disable")
+        enable = u is not None and not u.enabled
+        self.enable_button.setText(self.tr("Enable") if enable else self.tr("Disable"))
         if u is not None:
             self.role_combo.setCurrentIndex(self.role_combo.findData(u.role.value))
 
     # -- changes -------------------------------------------------------------------------------
     def _write(self, what: str, fn: Any, *args: Any, dialog: _FormDialog | None = None, **kw: Any) -> bool:
-        """Run a db.users change as the logged-in admin on the write lane."""
+        """Run a db.users change as the logged-in admin on the write lane (``what``: English, marked
+        for the "Refusal" context; the audit event keeps it as it is)."""
         if self.ctx.refuse(Right.USERS, what):
             return False
         db, by, station = self.ctx.db, self.ctx.user, self.ctx.station
+        shown = QCoreApplication.translate("Refusal", what)
 
         def done(info: UserInfo) -> None:
             self.status_label.setText(
-                f"{what}: {info.username} ({info.role.label}, {'enabled' if info.enabled else 'disabled'})."
+                (self.tr("{what}: {user} ({role}, enabled).") if info.enabled
+                 else self.tr("{what}: {user} ({role}, disabled).")).format(
+                    what=shown, user=info.username, role=role_label(info.role))
             )
             if dialog is not None:
                 dialog.accept()
@@ -330,7 +346,7 @@ class UserAdminDialog(QDialog):
             self._update()
 
         def failed(message: str) -> None:
-            self.status_label.setText(f"{what} refused: {message}")
+            self.status_label.setText(self.tr("{what} refused: {error}").format(what=shown, error=message))
             if dialog is not None:
                 dialog.failed(message)
             self._update()
@@ -347,7 +363,7 @@ class UserAdminDialog(QDialog):
         return True
 
     def add_user(self) -> AddUserDialog | None:
-        if self.ctx.refuse(Right.USERS, "Adding a user"):
+        if self.ctx.refuse(Right.USERS, QT_TRANSLATE_NOOP("Refusal", "Adding a user")):
             return None
         from db.users import add_user
 
@@ -355,7 +371,7 @@ class UserAdminDialog(QDialog):
 
         def submit(d: AddUserDialog) -> None:
             self._write(
-                "User added",
+                QT_TRANSLATE_NOOP("Refusal", "User added"),
                 add_user,
                 d.username_edit.text(),
                 d.password_edit.text(),
@@ -371,13 +387,15 @@ class UserAdminDialog(QDialog):
 
     def reset_password(self) -> ResetPasswordDialog | None:
         u = self.selected()
-        if u is None or self.ctx.refuse(Right.USERS, "Resetting a password"):
+        if u is None or self.ctx.refuse(Right.USERS, QT_TRANSLATE_NOOP("Refusal", "Resetting a password")):
             return None
         from db.users import reset_password
 
         dlg = ResetPasswordDialog(u.username, self)
         dlg.submit = lambda d: self._write(
-            "Password reset", reset_password, d.username, d.password_edit.text(), dialog=d
+            QT_TRANSLATE_NOOP("Refusal",
+                              "Password reset"), reset_password, d.username, d.password_edit.text(),
+            dialog=d
         )
         self.form_dialog = dlg
         dlg.open()
@@ -389,9 +407,9 @@ class UserAdminDialog(QDialog):
             return False
         from db.users import set_enabled
 
-        return self._write(
-            "User enabled" if not u.enabled else "User disabled", set_enabled, u.username, not u.enabled
-        )
+        what = (QT_TRANSLATE_NOOP("Refusal", "User enabled") if not u.enabled
+                else QT_TRANSLATE_NOOP("Refusal", "User disabled"))
+        return self._write(what, set_enabled, u.username, not u.enabled)
 
     def set_role(self, role: Role | None = None) -> bool:
         u = self.selected()
@@ -401,6 +419,7 @@ class UserAdminDialog(QDialog):
 
         new = role or Role(self.role_combo.currentData())
         if new is u.role:
-            self.status_label.setText(f"{u.username} is {new.label} already.")
+            self.status_label.setText(self.tr("{user} is {role} already.").format(user=u.username,
+                                                                                  role=role_label(new)))
             return False
-        return self._write("Role changed", set_role, u.username, new)
+        return self._write(QT_TRANSLATE_NOOP("Refusal", "Role changed"), set_role, u.username, new)

@@ -20,7 +20,7 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
 
-from PySide6.QtCore import QObject, QTimer, Signal
+from PySide6.QtCore import QT_TRANSLATE_NOOP, QObject, QTimer, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHeaderView,
@@ -235,14 +235,15 @@ class FlipsTable(QWidget):
     """Summary line + one row per flipped inspection; ``flip_selected(id)`` on click or arrow keys."""
 
     flip_selected = Signal(int)
-    HEADERS = ("ID", "Logged", "Would be", "Why")
+    HEADERS = (QT_TRANSLATE_NOOP("FlipsTable", "ID"), QT_TRANSLATE_NOOP("FlipsTable", "Logged"),
+               QT_TRANSLATE_NOOP("FlipsTable", "Would be"), QT_TRANSLATE_NOOP("FlipsTable", "Why"))
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.summary = QLabel("No replay yet")
+        self.summary = QLabel(self.tr("No replay yet"))
         self.summary.setWordWrap(True)
         self.table = QTableWidget(0, len(self.HEADERS))
-        self.table.setHorizontalHeaderLabels(list(self.HEADERS))
+        self.table.setHorizontalHeaderLabels([self.tr(h) for h in self.HEADERS])
         self.table.verticalHeader().hide()
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
@@ -259,12 +260,13 @@ class FlipsTable(QWidget):
     def show_outcome(self, out: ReplayOutcome) -> None:
         self.flips = out.flips
         if out.replayed == 0:
-            text = "No logged inspections with a stored probability map to replay."
+            text = self.tr("No logged inspections with a stored probability map to replay.")
         elif not out.flips:
-            text = f"Replayed {out.replayed}: no verdict would change."
+            text = self.tr("Replayed {n}: no verdict would change.").format(n=out.replayed)
         else:
             kinds = ", ".join(f"{k} {v}" for k, v in out.counts.items())
-            text = f"Replayed {out.replayed}: {len(out.flips)} would change ({kinds})."
+            text = self.tr("Replayed {n}: {flips} would change ({kinds}).").format(
+                n=out.replayed, flips=len(out.flips), kinds=kinds)
         self.summary.setText(text + f"  [{out.seconds * 1000:.0f} ms]")
         self.table.blockSignals(True)
         self.table.setRowCount(len(out.flips))

@@ -255,7 +255,8 @@ class InspectionWorker(QObject):
             self.error.emit(str(exc))
         except Exception as exc:  # a bug must end the run, not the station
             log.exception("inspection run failed")
-            self.error.emit(f"inspection stopped by an unexpected error: {exc!r}")
+            self.error.emit(self.tr("inspection stopped by an unexpected error: {error}")
+                            .format(error=repr(exc)))
         finally:
             if self._line is not None:  # parts still waiting get their ERROR rows (writer still open)
                 self._line.end_triggers()
@@ -286,7 +287,7 @@ class InspectionWorker(QObject):
             self._load_backend(req)
             self._selftest(Pipeline(self._backend, self._card, req.recipe))
         except (OSError, ValueError, RuntimeError) as exc:
-            self.error.emit(f"the model could not be loaded: {exc}")
+            self.error.emit(self.tr("the model could not be loaded: {error}").format(error=exc))
 
     @Slot(object)
     def check_recipe(self, recipe: Recipe) -> None:
@@ -299,7 +300,7 @@ class InspectionWorker(QObject):
         try:
             self._selftest(Pipeline(self._backend, self._card, recipe))
         except ValueError as exc:
-            self.error.emit(f"self-test not run: {exc}")
+            self.error.emit(self.tr("self-test not run: {error}").format(error=exc))
 
     def _selftest(self, pipeline: Pipeline) -> SelfTestReport:
         """Run (or reuse) the golden-sample self-test for this model, recipe and backend; a failure
@@ -395,7 +396,7 @@ class InspectionWorker(QObject):
         # Runs on the writer thread; the signal is queued to the UI.
         exc = fut.exception()
         if exc is not None:
-            self.error.emit(f"verdict for {key} was NOT logged: {exc}")
+            self.error.emit(self.tr("verdict for {key} was NOT logged: {error}").format(key=key, error=exc))
         else:
             self.logged.emit(fut.result())
 

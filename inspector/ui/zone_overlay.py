@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 import pyqtgraph as pg
-from PySide6.QtCore import QObject, QPointF, QRectF, Qt, Signal
+from PySide6.QtCore import QT_TRANSLATE_NOOP, QObject, QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QKeySequence, QPolygonF, QShortcut
 from PySide6.QtWidgets import QGraphicsItem, QGraphicsPolygonItem, QGraphicsRectItem
 
@@ -33,7 +33,8 @@ from inspector.ui.recipe_editor import bbox, is_rect
 ZoneKind = Literal["roi", "exclusion"]
 KINDS: tuple[ZoneKind, ...] = ("roi", "exclusion")
 COLOURS: dict[ZoneKind, str] = {"roi": "#3fbf6f", "exclusion": "#f0a030"}
-LABELS: dict[ZoneKind, str] = {"roi": "ROI", "exclusion": "excl."}
+LABELS: dict[ZoneKind, str] = {"roi": QT_TRANSLATE_NOOP("ZoneOverlay", "ROI"),
+                               "exclusion": QT_TRANSLATE_NOOP("ZoneOverlay", "excl.")}
 MIN_SIDE_PX = 2  # a drag shorter than this is a click, not a zone
 
 
@@ -282,7 +283,7 @@ class ZoneOverlay(QObject):
         n = {"roi": 0, "exclusion": 0}
         for it in self._items:
             n[it.kind] += 1
-            it.label.setText(it.zone.name or f"{LABELS[it.kind]} {n[it.kind]}")
+            it.label.setText(it.zone.name or f"{self.tr(LABELS[it.kind])} {n[it.kind]}")
 
     def _emit(self) -> None:
         roi, exclusions = self.zones()
