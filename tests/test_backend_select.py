@@ -27,9 +27,11 @@ class FakeOpenVINO(Backend):
 
     name = "openvino"
 
-    def __init__(self, shift: float = 0.0, fail_load: bool = False, crash: bool = False) -> None:
+    def __init__(
+        self, shift: float = 0.0, fail_load: bool = False, crash: bool = False, quantized: bool = False
+    ) -> None:
         self.shift, self.fail_load, self.crash = shift, fail_load, crash
-        self.quantized = False
+        self.quantized = quantized
         self.closed = False
         self.notice = ""
         self._ort = OnnxRuntimeBackend(threads=1)
@@ -114,6 +116,46 @@ def test_auto_takes_openvino_when_the_probe_says_faster_and_caches_it(
     assert backend2 is factory.made[1]
     assert again.calls == 0
     assert "cached" in notice2
+
+
+def _record_openvino_eval(model: Path, meets: bool | None) -> None:
+    card = json.loads(model.with_suffix(".json").read_text())
+    card["precision"] = "int8"
+    if meets is not None:
+        card["compared"] = {
+            "int8_openvino": {
+                "vs_teacher": {"minus_teacher": {"dice_defective": -0.016}, "meets_target": meets}
+            }
+        }
+    model.with_suffix(".json").write_text(json.dumps(card))
+
+
+@pytest.mark.parametrize("meets", [None, False])
+def test_a_quantised_model_not_validated_under_openvino_stays_on_onnxruntime(
+    tiny_model: Path, ort: OnnxRuntimeBackend, tmp_path: Path, fake_ov_module: object, meets: bool | None
+) -> None:
+    """Probe parity cannot see a held-out accuracy loss: a quantised model runs on OpenVINO only
+    when its card says it met its accuracy target there, however much faster OpenVINO is."""
+    _record_openvino_eval(tiny_model, meets)
+    factory, timer = Factory(quantized=True), FakeTimer(onnxruntime=0.030, openvino=0.001)
+    backend, notice = _choose(ort, tiny_model, tmp_path / "probe.json", factory, timer)
+    assert backend is ort
+    assert factory.made[0].closed
+    assert timer.calls == 0
+    why = "no held-out evaluation under OpenVINO" if meets is None else "missed its accuracy target"
+    assert why in notice
+    if meets is False:
+        assert "-0.016" in notice
+
+
+def test_a_quantised_model_validated_under_openvino_may_run_there(
+    tiny_model: Path, ort: OnnxRuntimeBackend, tmp_path: Path, fake_ov_module: object
+) -> None:
+    _record_openvino_eval(tiny_model, True)
+    factory, timer = Factory(quantized=True), FakeTimer(onnxruntime=0.030, openvino=0.010)
+    backend, notice = _choose(ort, tiny_model, tmp_path / "probe.json", factory, timer)
+    assert backend is factory.made[0]
+    assert "OpenVINO chosen" in notice
 
 
 def test_auto_keeps_onnxruntime_when_it_is_as_fast_and_caches_that(

@@ -266,6 +266,29 @@ def probe(
     return ProbeResult("onnxruntime", reason, secs, detail, now)
 
 
+def openvino_accuracy_refusal(card: Any, quantized: bool) -> str | None:
+    """Why OpenVINO must not run this model, from what its card says, or None.
+
+    Parity on a few probe images cannot show a loss of accuracy over a whole data set, and a
+    quantised model is read by each runtime its own way (OpenVINO rounds INT8 differently from
+    ONNX Runtime). So a quantised model runs on OpenVINO only when its card records a held-out
+    evaluation under OpenVINO that met the accuracy target (``compared.int8_openvino.vs_teacher
+    .meets_target``, written by ``inspector-train compress``); a missed or missing evaluation keeps
+    ONNX Runtime. An FP32 model needs no such record (parity 1e-3 on the probe images)."""
+    if not quantized:
+        return None
+    extra = dict(getattr(card, "model_extra", None) or {})
+    entry = (extra.get("compared") or {}).get("int8_openvino")
+    if not isinstance(entry, dict):
+        return "this quantised model's card has no held-out evaluation under OpenVINO"
+    verdict = (entry.get("vs_teacher") or {}).get("meets_target")
+    if verdict is True:
+        return None
+    dice = (entry.get("vs_teacher") or {}).get("minus_teacher", {}).get("dice_defective")
+    loss = f" (Dice on defective images {dice:+.3f} vs its teacher)" if isinstance(dice, int | float) else ""
+    return f"under OpenVINO this quantised model missed its accuracy target on held-out images{loss}"
+
+
 def choose_cpu_backend(
     ort_backend: Backend,
     model_path: Path,
@@ -309,6 +332,12 @@ def choose_cpu_backend(
     try:
         ov_backend = new_openvino()
         ov_backend.load(model_path)
+        quantized_model = bool(getattr(ov_backend, "quantized", False))
+        refusal = openvino_accuracy_refusal(load_card(model_path), quantized_model)
+        if refusal is not None:
+            ov_backend.close()
+            log.info("OpenVINO not used for %s: %s", model_path.name, refusal)
+            return ort_backend, f"OpenVINO not used: {refusal}"
         if cached is not None:  # chosen before for this model, CPU and versions: no probe
             return ov_backend, cached.notice(cached=True)
         inputs, threshold = probe_inputs(model_path)
