@@ -30,7 +30,7 @@ from tests.failsafe.broken_models import scaled_output_model
 from tests.test_cli import _inspect
 from tests.tiny_model import build_tiny_model, synthetic_image
 
-SHIPPED = ("demo", "dagm-class1")
+SHIPPED = ("demo", "dagm-class1", "dagm-class1-fp32")
 ROOT = Path(__file__).resolve().parents[2]
 
 
