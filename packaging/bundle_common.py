@@ -43,7 +43,25 @@ EXCLUDES = [
     "PyQt5",
     "PyQt6",
     "PySide2",
+    # OpenVINO reads the station's ONNX models only: its other model readers stay out
+    "openvino.frontend.tensorflow",
+    "openvino.frontend.tensorflow_lite",
+    "openvino.frontend.pytorch",
+    "openvino.frontend.jax",
+    "openvino.frontend.paddle",
 ]
+
+# the native libraries of those OpenVINO readers (PyInstaller's openvino hook collects them all)
+_UNUSED_OPENVINO_FRONTENDS = ("tensorflow", "tensorflow_lite", "pytorch", "jax", "paddle")
+
+
+def unused_binary(dest_name: str) -> bool:
+    """True for a collected native library the station never loads (OpenVINO's non-ONNX readers)."""
+    name = Path(dest_name).name
+    return any(
+        name.startswith(f"libopenvino_{f}_frontend") or name.startswith(f"openvino_{f}_frontend")
+        for f in _UNUSED_OPENVINO_FRONTENDS
+    )
 
 # generated or machine-specific files next to a shipped model (TensorRT engines are built
 # per GPU on the station; timing caches likewise)
