@@ -163,3 +163,33 @@ def metadata() -> list[tuple[str, str]]:
         except Exception:  # an optional dist that is not installed
             continue
     return out
+
+
+# OpenVINO loads its CPU plugin and its ONNX/IR readers with dlopen, next to the libopenvino
+# that is loaded: PyInstaller's analysis never sees them, so they are listed here
+_OPENVINO_RUNTIME_LIBS = (
+    "libopenvino_intel_cpu_plugin.so",
+    "libopenvino_auto_plugin.so",
+    "libopenvino_onnx_frontend.so*",
+    "libopenvino_ir_frontend.so*",
+    "openvino_intel_cpu_plugin.dll",
+    "openvino_auto_plugin.dll",
+    "openvino_onnx_frontend.dll",
+    "openvino_ir_frontend.dll",
+)
+
+
+def binaries() -> list[tuple[str, str]]:
+    """(native library, destination folder) the analysis cannot find: OpenVINO's plugins and
+    readers, in its package's libs/ as in the wheel (the core library there finds them)."""
+    spec = importlib.util.find_spec("openvino")
+    if spec is None or spec.origin is None:
+        return []
+    pkg = Path(spec.origin).parent
+    libs = pkg / "libs" if (pkg / "libs").is_dir() else pkg
+    out: list[tuple[str, str]] = []
+    for pattern in _OPENVINO_RUNTIME_LIBS:
+        for lib in sorted(libs.glob(pattern)):
+            out.append((str(lib), str(Path("openvino") / libs.relative_to(pkg))))
+    return out
+
