@@ -23,11 +23,10 @@ from typing import Any, Literal
 
 import numpy as np
 
-from inspector.core.model_card import ModelCard, sha256_file
-from inspector.core.preprocess import model_input
+from inspector.core.model_card import sha256_file
 from inspector.core.progress import ProgressState
 from trainer.data.loader import Loaded
-from trainer.data.pipeline import Augment, _crop_origin, augment_gray, pad_to_at_least
+from trainer.data.pipeline import make_dataset, sample_crops
 
 SoftKind = Literal["bce", "mse"]
 SOFT_KINDS: tuple[SoftKind, ...] = ("bce", "mse")
@@ -77,80 +76,34 @@ def teacher_maps(
     return maps
 
 
+def teacher_targets(soft: dict[str, np.ndarray]) -> Callable[[Loaded], np.ndarray]:
+    """``sample_crops``' ``targets``: an item's (label, teacher map) as HxWx2 float32."""
+
+    def targets(it: Loaded) -> np.ndarray:
+        return np.stack([it.mask.astype(np.float32), soft[it.key].astype(np.float32)], axis=-1)
+
+    return targets
+
+
 def sample_distill_crops(
-    items: list[Loaded],
-    soft: dict[str, np.ndarray],
-    n: int,
-    crop: int,
-    seed: int,
-    defect_fraction: float = 0.5,
-    brightness: float = 0.1,
-    contrast: float = 0.2,
-    card: ModelCard | None = None,
-    blur: float = 0.0,
+    items: list[Loaded], soft: dict[str, np.ndarray], n: int, crop: int, seed: int, **options: Any
 ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
     """``n`` (model input HxWx1, targets HxWx2 = label, teacher) crops; the same draws as
-    ``sample_crops`` with the same arguments, so inputs and labels are the very crops plain
-    training would see, and the teacher's map is cut and turned with them."""
-    from trainer.data.pipeline import _UNIT_CARD
-
-    card = card or _UNIT_CARD
-    aug = Augment(brightness, contrast, blur)
-    rng = np.random.default_rng(seed)
-    defective = [i for i, it in enumerate(items) if it.defective]
-    padded: dict[int, tuple[np.ndarray, np.ndarray]] = {}
-
-    def get(i: int) -> tuple[np.ndarray, np.ndarray]:
-        it = items[i]
-        target = np.stack([it.mask.astype(np.float32), soft[it.key].astype(np.float32)], axis=-1)
-        if min(it.image.shape[:2]) >= crop:
-            return it.image, target
-        if i not in padded:
-            padded[i] = (pad_to_at_least(it.image, crop, crop), pad_to_at_least(target, crop, crop))
-        return padded[i]
-
-    for _ in range(n):
-        aware = bool(defective) and rng.random() < defect_fraction
-        idx = defective[int(rng.integers(len(defective)))] if aware else int(rng.integers(len(items)))
-        image, target = get(idx)
-        y0, x0 = _crop_origin(rng, target[..., 0], crop, aware)
-        img = image[y0 : y0 + crop, x0 : x0 + crop]
-        t = target[y0 : y0 + crop, x0 : x0 + crop]
-        x, t = augment_gray(rng, img, t, aug)
-        yield model_input(x, card)[..., None], t
+    ``sample_crops`` with the same arguments (``options``: its augmentation ones), so inputs and
+    labels are the very crops plain training would see, and the teacher's map is cut and turned
+    with them."""
+    return sample_crops(items, n, crop, seed, targets=teacher_targets(soft), **options)
 
 
 def dataset_maker(soft: dict[str, np.ndarray]) -> Callable[..., Any]:
     """A ``make_dataset`` twin (same arguments) whose targets are (label, teacher) crops."""
+    targets = teacher_targets(soft)
 
-    def make(
-        items: list[Loaded],
-        steps: int,
-        batch: int,
-        crop: int,
-        seed: int,
-        defect_fraction: float = 0.5,
-        brightness: float = 0.1,
-        contrast: float = 0.2,
-        card: ModelCard | None = None,
-        blur: float = 0.0,
-        prefetch: int = 2,
-    ) -> Any:
-        import tensorflow as tf
-
+    def make(items: list[Loaded], *args: Any, **kwargs: Any) -> Any:
         missing = [it.key for it in items if it.key not in soft]
         if missing:
             raise ValueError(f"no teacher map for {len(missing)} training images, e.g. {missing[:3]}")
-
-        def gen() -> Iterator[tuple[np.ndarray, np.ndarray]]:
-            yield from sample_distill_crops(
-                items, soft, steps * batch, crop, seed, defect_fraction, brightness, contrast, card, blur
-            )
-
-        xs = tf.TensorSpec((crop, crop, 1), tf.float32)
-        ys = tf.TensorSpec((crop, crop, 2), tf.float32)
-        ds = tf.data.Dataset.from_generator(gen, output_signature=(xs, ys))
-        return ds.batch(batch, drop_remainder=True).prefetch(prefetch)
+        return make_dataset(items, *args, targets=targets, target_channels=2, **kwargs)
 
     return make
 

@@ -14,7 +14,7 @@ as an uninterrupted one. TensorFlow is imported only in ``make_dataset``.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,6 +26,11 @@ from inspector.core.preprocess import model_input
 from trainer.data.loader import Loaded
 
 _UNIT_CARD = ModelCard(resize="native")  # x / 255: what the trainer fed before cards drove it
+TargetsOf = Callable[[Loaded], np.ndarray]  # an item's HxWxC crop target, channel 0 its mask
+
+
+def _mask_target(it: Loaded) -> np.ndarray:
+    return it.mask[..., None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,12 +110,17 @@ def sample_crops(
     contrast: float = 0.2,
     card: ModelCard | None = None,
     blur: float = 0.0,
+    *,
+    targets: TargetsOf | None = None,
 ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
     """``n`` augmented (model input, mask) crops, each HxWx1 float32; deterministic per ``seed``.
 
     The input is normalised as ``card`` says (default x / 255); images smaller than
-    ``crop`` are reflect-padded to it.
+    ``crop`` are reflect-padded to it. ``targets`` (default: the mask as HxWx1) gives an item's
+    HxWxC target, channel 0 its mask (defect-aware crops centre on it); every channel is cut,
+    turned and flipped with the image, and the crop's target comes out HxWxC float32.
     """
+    target_of = targets or _mask_target
     card = card or _UNIT_CARD
     aug = Augment(brightness, contrast, blur)
     rng = np.random.default_rng(seed)
@@ -119,21 +129,22 @@ def sample_crops(
 
     def get(i: int) -> tuple[np.ndarray, np.ndarray]:
         it = items[i]
+        target = target_of(it)
         if min(it.image.shape[:2]) >= crop:
-            return it.image, it.mask
+            return it.image, target
         if i not in padded:  # small images: padded once, then kept
-            padded[i] = (pad_to_at_least(it.image, crop, crop), pad_to_at_least(it.mask, crop, crop))
+            padded[i] = (pad_to_at_least(it.image, crop, crop), pad_to_at_least(target, crop, crop))
         return padded[i]
 
     for _ in range(n):
         aware = bool(defective) and rng.random() < defect_fraction
         idx = defective[int(rng.integers(len(defective)))] if aware else int(rng.integers(len(items)))
-        image, mask = get(idx)
-        y0, x0 = _crop_origin(rng, mask, crop, aware)
+        image, target = get(idx)
+        y0, x0 = _crop_origin(rng, target[..., 0], crop, aware)
         img = image[y0 : y0 + crop, x0 : x0 + crop]
-        m = mask[y0 : y0 + crop, x0 : x0 + crop]
-        x, m = augment_gray(rng, img, m, aug)
-        yield model_input(x, card)[..., None], m[..., None]
+        t = target[y0 : y0 + crop, x0 : x0 + crop]
+        x, t = augment_gray(rng, img, t, aug)
+        yield model_input(x, card)[..., None], t
 
 
 def make_dataset(
@@ -148,17 +159,31 @@ def make_dataset(
     card: ModelCard | None = None,
     blur: float = 0.0,
     prefetch: int = 2,
+    *,
+    targets: TargetsOf | None = None,
+    target_channels: int = 1,
 ) -> Any:
-    """A tf.data.Dataset of ``steps`` batches of crops (one epoch)."""
+    """A tf.data.Dataset of ``steps`` batches of crops (one epoch); ``targets`` as in
+    :func:`sample_crops`, giving ``target_channels`` channels."""
     import tensorflow as tf
 
     def gen() -> Iterator[tuple[np.ndarray, np.ndarray]]:
         yield from sample_crops(
-            items, steps * batch, crop, seed, defect_fraction, brightness, contrast, card, blur
+            items,
+            steps * batch,
+            crop,
+            seed,
+            defect_fraction,
+            brightness,
+            contrast,
+            card,
+            blur,
+            targets=targets,
         )
 
-    spec = tf.TensorSpec((crop, crop, 1), tf.float32)
-    ds = tf.data.Dataset.from_generator(gen, output_signature=(spec, spec))
+    xs = tf.TensorSpec((crop, crop, 1), tf.float32)
+    ys = tf.TensorSpec((crop, crop, target_channels), tf.float32)
+    ds = tf.data.Dataset.from_generator(gen, output_signature=(xs, ys))
     return ds.batch(batch, drop_remainder=True).prefetch(prefetch)
 
 
