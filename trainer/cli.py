@@ -139,12 +139,14 @@ def _evaluate(a: argparse.Namespace) -> int:
     return 0
 
 
-COMPRESS_TRAIN = (
-    ("depth", int),
+# TrainConfig options that both ``train`` and ``compress`` (for its student) take
+_SCHEDULE_OPTIONS: tuple[tuple[str, type], ...] = (
     ("loss", str),
     ("lr", float),
     ("lr-min", float),
     ("lr-schedule", str),
+)
+_LOOP_OPTIONS: tuple[tuple[str, type], ...] = (
     ("clipnorm", float),
     ("epochs", int),
     ("steps-per-epoch", int),
@@ -155,6 +157,11 @@ COMPRESS_TRAIN = (
     ("contrast", float),
     ("blur", float),
     ("patience", int),
+)
+COMPRESS_TRAIN = (
+    ("depth", int),
+    *_SCHEDULE_OPTIONS,
+    *_LOOP_OPTIONS,
     ("seed", int),
     ("precision", str),
 )
@@ -276,21 +283,9 @@ def build_parser() -> argparse.ArgumentParser:
         ("seed", int),
         ("base-filters", int),
         ("depth", int),
-        ("loss", str),
-        ("lr", float),
-        ("lr-min", float),
-        ("lr-schedule", str),
+        *_SCHEDULE_OPTIONS,
         ("lr-patience", int),
-        ("clipnorm", float),
-        ("epochs", int),
-        ("steps-per-epoch", int),
-        ("batch", int),
-        ("crop", int),
-        ("defect-fraction", float),
-        ("brightness", float),
-        ("contrast", float),
-        ("blur", float),
-        ("patience", int),
+        *_LOOP_OPTIONS,
         ("threads", int),
         ("val-batch", int),
         ("max-val-images", int),
