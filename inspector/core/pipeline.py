@@ -259,13 +259,8 @@ class Pipeline:
             prob = restore(out.prob, m.info) if m.info is not None and m.info.mode == "resize" else out.prob
             decision = decide(prob, recipe)
             post_ms = (time.perf_counter() - t0) * 1e3
-        except MemoryError:
-            return self.error_result(frame, OUT_OF_MEMORY, "postprocess", {"read": read_ms}, recipe=recipe)
         except Exception as exc:
-            log.warning("%s: postprocess failed: %s", frame.key, exc)
-            return self.error_result(
-                frame, str(exc) or repr(exc), "postprocess", {"read": read_ms}, recipe=recipe
-            )
+            return self.stage_failed(frame, exc, "postprocess", read_ms, recipe)
         t = out.timings
         timings = {
             "read": read_ms,
@@ -286,6 +281,15 @@ class Pipeline:
             threshold=recipe.threshold,
             inspected_at=datetime.now(UTC),  # the verdict's time (capture time: frame.captured_at)
         )
+
+    def stage_failed(
+        self, frame: Frame, exc: Exception, stage: str, read_ms: float, recipe: Recipe
+    ) -> InspectionResult:
+        """The ERROR result (logged) of a frame whose ``stage`` raised ``exc``; running out of
+        memory is named as such."""
+        message = OUT_OF_MEMORY if isinstance(exc, MemoryError) else str(exc) or repr(exc)
+        log.warning("%s: %s failed: %s", frame.key, stage, message)
+        return self.error_result(frame, message, stage, {"read": read_ms}, recipe=recipe)
 
     def screen(self, frame: Frame, read_ms: float, recipe: Recipe) -> InspectionResult | None:
         """The ERROR result of a frame that must not reach the model (blocked station, no image
@@ -308,13 +312,8 @@ class Pipeline:
         assert frame.image is not None
         try:
             m = self.prepare_input(frame.image)
-        except MemoryError:
-            return self.error_result(frame, OUT_OF_MEMORY, "preprocess", {"read": read_ms}, recipe=recipe)
         except Exception as exc:
-            log.warning("%s: preprocess failed: %s", frame.key, exc)
-            return self.error_result(
-                frame, str(exc) or repr(exc), "preprocess", {"read": read_ms}, recipe=recipe
-            )
+            return self.stage_failed(frame, exc, "preprocess", read_ms, recipe)
         (out,) = self.run_model([(frame.image, m)])
         return self.finish(frame, out, m, recipe, read_ms)
 

@@ -36,7 +36,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from inspector.core.batching import BatchPolicy
-from inspector.core.pipeline import OUT_OF_MEMORY, ModelInput, ModelOutput, Pipeline, RunSummary
+from inspector.core.pipeline import ModelInput, ModelOutput, Pipeline, RunSummary
 from inspector.core.progress import ProgressState
 from inspector.core.recipe import Recipe
 from inspector.core.sources.base import Source
@@ -299,9 +299,7 @@ class _Run:
             except Exception as exc:
                 prepared = exc
         if isinstance(prepared, Exception):
-            message = OUT_OF_MEMORY if isinstance(prepared, MemoryError) else str(prepared) or repr(prepared)
-            log.warning("%s: preprocess failed: %s", item.key, message)
-            slot.result = p.error_result(item, message, "preprocess", {"read": read_ms}, recipe=recipe)
+            slot.result = p.stage_failed(item, prepared, "preprocess", read_ms, recipe)
             return slot
         slot.frame, slot.model_input, slot.recipe = item, prepared, recipe
         return slot
