@@ -324,6 +324,23 @@ def set_role(
 
 
 # -- login -------------------------------------------------------------------------------------
+def _refuse_locked(
+    s: Session, typed: str, action: str, station: str, failures: int, remaining: float
+) -> LoginResult:
+    """Audit a login attempt on a locked account (not checked) and give its LOCKED result."""
+    _audit(
+        s,
+        typed,
+        f"{action}_failed",
+        typed,
+        station,
+        reason=LoginOutcome.LOCKED.value,
+        locked_s=round(remaining, 1),
+        failures_in_a_row=failures,
+    )
+    return LoginResult(LoginOutcome.LOCKED, None, failures, remaining)
+
+
 def authenticate(
     db: Target,
     username: str,
@@ -353,17 +370,7 @@ def authenticate(
         return LoginResult(outcome)
     if remaining > 0:  # locked (perhaps by another station): the password is not checked at all
         with writing(db) as s:
-            _audit(
-                s,
-                typed,
-                f"{action}_failed",
-                typed,
-                station,
-                reason=LoginOutcome.LOCKED.value,
-                locked_s=round(remaining, 1),
-                failures_in_a_row=failures,
-            )
-        return LoginResult(LoginOutcome.LOCKED, None, failures, remaining)
+            return _refuse_locked(s, typed, action, station, failures, remaining)
     right = verify_password(password, stored)  # ~0.1-0.2 s: outside any transaction
     rehashed = hash_password(password) if right and needs_rehash(stored) else None
     with writing(db) as s:
@@ -377,17 +384,7 @@ def authenticate(
             return LoginResult(LoginOutcome.DISABLED)
         remaining = _remaining(row.locked_until, int(row.failed_logins or 0), now)
         if remaining > 0:  # locked by another station's attempts while this one was hashing
-            _audit(
-                s,
-                typed,
-                f"{action}_failed",
-                typed,
-                station,
-                reason=LoginOutcome.LOCKED.value,
-                locked_s=round(remaining, 1),
-                failures_in_a_row=int(row.failed_logins or 0),
-            )
-            return LoginResult(LoginOutcome.LOCKED, None, int(row.failed_logins or 0), remaining)
+            return _refuse_locked(s, typed, action, station, int(row.failed_logins or 0), remaining)
         if not right:
             failures = int(row.failed_logins or 0) + 1
             locked = lock_seconds(failures)
