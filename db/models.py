@@ -206,7 +206,7 @@ class AuditEvent(Base):
 
 class Product(Base):
     """A product (job): model, recipe version, source settings and line I/O under one name the
-    operator recognises (migration 0005; inspector.core.products)."""
+    operator recognises (migration 0005; inspector.services.products)."""
 
     __tablename__ = "product"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

@@ -72,7 +72,7 @@ from pathlib import Path
 
 import cv2
 
-from trainer.data.synth import make_image
+from inspector.core.synth import make_image
 
 out = Path(sys.argv[1])
 out.mkdir(parents=True)

@@ -62,10 +62,10 @@ def demo_folder(folder: Path, n: int) -> Path:
 
 def make_product(db: object, model: Path, folder: Path) -> None:
     from db import queries
-    from inspector.core import products
     from inspector.core.model_card import load_card
-    from inspector.core.promotion import ensure_production_model
     from inspector.core.recipe import Recipe
+    from inspector.services import products
+    from inspector.services.promotion import ensure_production_model
 
     card = load_card(model)
     ensure_production_model(db, card, model, "qa")

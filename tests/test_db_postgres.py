@@ -14,10 +14,10 @@ from sqlalchemy import create_engine
 from db import queries as q
 from db.models import Base
 from db.session import Database, open_db
-from db.testing import T0, make_result
 from db.writer import VerdictWriter
 from inspector.core.recipe import Recipe
 from inspector.core.types import Verdict
+from tests.db_factories import T0, make_result
 
 PG_URL = os.environ.get("INSPECTOR_TEST_PG_URL")
 pytestmark = pytest.mark.skipif(not PG_URL, reason="set INSPECTOR_TEST_PG_URL to a throwaway PostgreSQL DB")

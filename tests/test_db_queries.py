@@ -11,11 +11,11 @@ import pytest
 from db import queries as q
 from db.blobs import decode_prob_png, encode_mask_png
 from db.session import Database, open_db
-from db.testing import MODEL_SHA, T0, make_result
 from db.writer import VerdictWriter
 from inspector.core.model_card import ModelCard
 from inspector.core.recipe import Recipe
 from inspector.core.types import Verdict
+from tests.db_factories import MODEL_SHA, T0, make_result
 
 
 @pytest.fixture

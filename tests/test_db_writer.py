@@ -15,11 +15,11 @@ from sqlalchemy.orm import Session
 
 from db.models import Inspection, Model, ProbMap, RecipeVersion, Station
 from db.session import Database, open_db
-from db.testing import MODEL_SHA, make_result
 from db.writer import VerdictWriter, WriterClosedError
 from inspector.core.model_card import ModelCard
 from inspector.core.recipe import Recipe
 from inspector.core.types import Verdict
+from tests.db_factories import MODEL_SHA, make_result
 
 
 @pytest.fixture

@@ -26,9 +26,9 @@ pytest.importorskip("asyncua")
 pytest.importorskip("pymodbus")
 pytest.importorskip("paho.mqtt")
 
-from inspector.core import products
 from inspector.lineio.modbus_out import RESULT_COUNTER, RESULT_VALID, TRIGGER
 from inspector.lineio.opcua_out import NAMESPACE
+from inspector.services import products
 from inspector.ui.line_control import EndLotDialog
 from tests.lineio_helpers import Broker, Subscriber, free_port, mosquitto_binary
 from tests.test_line_view import key

@@ -14,7 +14,6 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication, QDialog
 
 from db import queries
-from db.testing import make_result
 from inspector.core.pipeline import error_result
 from inspector.core.recipe import Recipe
 from inspector.core.types import Verdict
@@ -22,6 +21,7 @@ from inspector.ui.line_control import EndLotDialog
 from inspector.ui.line_sound import SOUND_KEY, TONES, LineSound, sound_file, write_default_sounds
 from inspector.ui.line_view import LineView, lamps_for
 from inspector.ui.style import IDLE_COLOR, VERDICT_COLORS
+from tests.db_factories import make_result
 from tests.test_ui_products import NAME, make_product
 from tests.ui_helpers import close_window, make_window, settle
 
@@ -385,9 +385,9 @@ def test_quit_during_a_run_asks_first(qtbot, window):
 def test_kiosk_refuses_an_unknown_product_before_anything_starts(tmp_path, tiny_model, monkeypatch, capsys):
     from db.session import open_db
     from inspector.cli.main import main
-    from inspector.core import lots, products
     from inspector.core.model_card import load_card
-    from inspector.core.promotion import ensure_production_model
+    from inspector.services import lots, products
+    from inspector.services.promotion import ensure_production_model
     from inspector.ui.kiosk import KioskError, resolve_kiosk_product
 
     monkeypatch.setenv("INSPECTOR_DATA_DIR", str(tmp_path / "data"))

@@ -13,14 +13,14 @@ import pytest
 from db import queries
 from db.models import Inspection
 from db.session import Database, open_db
-from db.testing import make_result
 from db.writer import RowContext, VerdictWriter
 from inspector.cli.main import main
-from inspector.core import lot_report, lots
-from inspector.core.lots import LotError
 from inspector.core.recipe import Recipe
 from inspector.core.shifts import ShiftSchedule, check_label
 from inspector.core.types import Verdict
+from inspector.services import lot_report, lots
+from inspector.services.lots import LotError
+from tests.db_factories import make_result
 
 CET = timezone(timedelta(hours=1))
 T0 = datetime(2026, 11, 28, 6, 30, tzinfo=CET)
@@ -214,7 +214,7 @@ def test_pdf_and_page_image(db, lot_with_parts, tmp_path):
 
 
 def test_csv_export_of_verdicts(db, lot_with_parts, tmp_path):
-    from inspector.core.verdict_export import export_csv
+    from inspector.services.verdict_export import export_csv
 
     n = export_csv(db, tmp_path / "v.csv", verdict=Verdict.NG)
     assert n == 4

@@ -45,10 +45,10 @@ def _station_main(argv: list[str]) -> int:
     args = p.parse_args(argv)
 
     from db.session import open_db, preflight, upgrade
-    from db.testing import T0, make_result
     from db.writer import VerdictWriter
     from inspector.core.recipe import Recipe
     from inspector.core.types import Verdict
+    from tests.db_factories import T0, make_result
 
     verdicts = (Verdict.OK, Verdict.OK, Verdict.OK, Verdict.NG, Verdict.REVIEW, Verdict.OK, Verdict.ERROR)
     # built before "go": the race is on the database, not on building results
@@ -285,9 +285,9 @@ def test_two_station_processes_log_5000_each_none_lost_none_duplicated(
 def test_a_lone_first_verdict_survives_another_station_registering_the_same_model(pg_url: str) -> None:
     from db import registry
     from db.session import open_db
-    from db.testing import MODEL_SHA, make_result
     from db.writer import VerdictWriter
     from inspector.core.recipe import Recipe
+    from tests.db_factories import MODEL_SHA, make_result
 
     db = open_db(pg_url)
     other = open_db(pg_url, migrate=False)
@@ -430,13 +430,13 @@ def test_history_tab_filters_by_station(qtbot, tmp_path: Path) -> None:
     from PySide6.QtCore import QSettings
 
     from db.session import open_db
-    from db.testing import T0, make_result
     from db.writer import VerdictWriter
     from inspector.core.model_card import ModelCard
     from inspector.core.recipe import Recipe
     from inspector.ui.context import AppContext, ModelState
     from inspector.ui.history_model import Column
     from inspector.ui.history_panel import HistoryPanel
+    from tests.db_factories import T0, make_result
 
     db = open_db(f"sqlite:///{tmp_path / 'plant.db'}")
     for name, n in (("line-a", 3), ("line-b", 5)):

@@ -509,7 +509,7 @@ def test_bundle_keeps_tensorflow_out_and_finds_runtime_imports() -> None:
         assert name in bundle.EXCLUDES
     hidden = set(bundle.hiddenimports())
     for name in ("inspector.core.engine.__main__", "inspector.core.tiling", "inspector.ui.app",
-                 "inspector.cli.main", "db.session", "trainer.data.synth",
+                 "inspector.cli.main", "db.session", "inspector.core.synth",
                  "sqlalchemy.dialects.sqlite.pysqlite", "sqlalchemy.dialects.postgresql.psycopg",
                  "watchdog.observers.inotify", "alembic", "logging.config"):
         assert name in hidden, name

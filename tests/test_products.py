@@ -13,12 +13,14 @@ import pytest
 from db import queries
 from db.models import Inspection
 from db.session import Database, open_db
-from db.testing import make_result
 from db.writer import RowContext, VerdictWriter
 from inspector.cli.main import main
-from inspector.core import products
 from inspector.core.model_card import load_card
-from inspector.core.products import (
+from inspector.core.recipe import Recipe
+from inspector.core.shifts import ShiftSchedule
+from inspector.core.types import Frame, Verdict
+from inspector.services import products
+from inspector.services.products import (
     DefectRateGuard,
     FrameGuard,
     ImageSpec,
@@ -28,10 +30,8 @@ from inspector.core.products import (
     ProductSpec,
     SourceSettings,
 )
-from inspector.core.promotion import ensure_production_model
-from inspector.core.recipe import Recipe
-from inspector.core.shifts import ShiftSchedule
-from inspector.core.types import Frame, Verdict
+from inspector.services.promotion import ensure_production_model
+from tests.db_factories import make_result
 from tests.tiny_model import synthetic_image
 
 

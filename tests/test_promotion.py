@@ -14,7 +14,7 @@ from db import queries
 from db.blobs import encode_mask_png
 from db.session import Database, open_db
 from inspector.core.model_card import load_card
-from inspector.core.promotion import (
+from inspector.services.promotion import (
     REVIEWED,
     VALIDATION,
     GateDecision,
@@ -27,7 +27,7 @@ from inspector.core.promotion import (
     promote,
     rollback,
 )
-from inspector.core.promotion_eval import DataSpec, evaluate_for_gate
+from inspector.services.promotion_eval import DataSpec, evaluate_for_gate
 from inspector.ui.context import AppContext, ModelState
 from tests.review_helpers import RECIPE, log_inspection
 from tests.tiny_model import build_tiny_model, synthetic_image

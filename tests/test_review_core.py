@@ -44,7 +44,7 @@ def test_training_data_names_that_sanitise_alike_do_not_overwrite(tmp_path: Path
     import cv2
     import numpy as np
 
-    from inspector.core.training_data import add_folder
+    from inspector.services.training_data import add_folder
 
     src = tmp_path / "src"
     (src / "images").mkdir(parents=True)

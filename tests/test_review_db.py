@@ -11,10 +11,10 @@ import pytest
 from db.blobs import write_png
 from db.models import Inspection
 from db.session import Database, open_db
-from db.testing import make_result
 from db.writer import VerdictWriter
 from inspector.core.overlay import render_result
 from inspector.core.types import Verdict
+from tests.db_factories import make_result
 
 
 @pytest.fixture

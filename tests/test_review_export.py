@@ -15,7 +15,7 @@ from db import queries
 from db.blobs import encode_mask_png
 from db.session import Database, open_db
 from inspector.core.model_card import ModelCard
-from inspector.core.review_export import decode_mask_png, export_reviewed
+from inspector.services.review_export import decode_mask_png, export_reviewed
 from inspector.ui.context import AppContext, ModelState
 from inspector.ui.label_dialog import label_missed_defect, open_label_editor
 from inspector.ui.label_editor import LabelEditor

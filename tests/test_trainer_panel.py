@@ -249,7 +249,7 @@ def test_export_gate_promote_and_engine_rebuild(
 
 @pytest.mark.slow
 def test_a_tiny_real_training_run(qtbot, ctx: AppContext, tmp_path: Path) -> None:
-    from inspector.core.promotion_eval import trainer_command
+    from inspector.services.promotion_eval import trainer_command
 
     write_synthetic(tmp_path / "tiny", 6, seed=5, size=32, p_defective=0.5)
     panel = make_panel(qtbot, ctx, tmp_path / "tiny")

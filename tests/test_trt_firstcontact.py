@@ -384,7 +384,7 @@ def station_db(tmp_path):
 
 
 def test_logged_images_of_the_product_newest_first_defective_and_clean_in_turn(tmp_path, station_db):
-    from inspector.core.engine.parity_images import logged_images, rebuild_parity_images
+    from inspector.services.parity_images import logged_images, rebuild_parity_images
     from tests.review_helpers import RECIPE
 
     paths = _log_rows(station_db, tmp_path / "line", 6)
@@ -399,7 +399,7 @@ def test_logged_images_of_the_product_newest_first_defective_and_clean_in_turn(t
 
 
 def test_validation_images_top_up_the_logged_ones(tmp_path, station_db):
-    from inspector.core.engine.parity_images import rebuild_parity_images
+    from inspector.services.parity_images import rebuild_parity_images
     from tests.review_helpers import RECIPE
     from trainer.data.synth import write_synthetic
 

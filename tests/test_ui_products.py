@@ -14,11 +14,11 @@ from PySide6.QtWidgets import QDialog
 
 from db import queries
 from db.models import Inspection
-from inspector.core import products
 from inspector.core.model_card import load_card
-from inspector.core.products import ProductSpec, SourceSettings
-from inspector.core.promotion import ensure_production_model
 from inspector.core.recipe import Recipe
+from inspector.services import products
+from inspector.services.products import ProductSpec, SourceSettings
+from inspector.services.promotion import ensure_production_model
 from inspector.ui.line_control import EndLotDialog
 from tests.ui_helpers import close_window, make_window, settle
 

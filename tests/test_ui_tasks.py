@@ -351,7 +351,7 @@ def _gone(pid: int) -> bool:
 
 
 def _sleeping_trainer(monkeypatch, tmp_path: Path) -> Path:
-    from inspector.core import promotion_eval
+    from inspector.services import promotion_eval
 
     pids = tmp_path / "pids.txt"
     script = tmp_path / "child.py"
@@ -362,8 +362,8 @@ def _sleeping_trainer(monkeypatch, tmp_path: Path) -> Path:
 
 @pytest.mark.skipif(os.name != "posix", reason="process groups")
 def test_evaluation_child_is_killed_at_its_time_limit(monkeypatch, tmp_path: Path) -> None:
-    from inspector.core.promotion import DataSpec
-    from inspector.core.promotion_eval import run_trainer_evaluate
+    from inspector.services.promotion import DataSpec
+    from inspector.services.promotion_eval import run_trainer_evaluate
 
     pids = _sleeping_trainer(monkeypatch, tmp_path)
     t0 = time.monotonic()
@@ -381,8 +381,8 @@ def test_evaluation_child_is_killed_at_its_time_limit(monkeypatch, tmp_path: Pat
 @pytest.mark.skipif(os.name != "posix", reason="process groups")
 def test_evaluation_child_follows_cancel(monkeypatch, tmp_path: Path) -> None:
     from inspector.core.progress import SimpleState
-    from inspector.core.promotion import DataSpec
-    from inspector.core.promotion_eval import run_trainer_evaluate
+    from inspector.services.promotion import DataSpec
+    from inspector.services.promotion_eval import run_trainer_evaluate
 
     pids = _sleeping_trainer(monkeypatch, tmp_path)
     state = SimpleState()
@@ -397,7 +397,7 @@ def test_evaluation_child_follows_cancel(monkeypatch, tmp_path: Path) -> None:
 
 
 def test_evaluation_time_limit_is_configurable(monkeypatch) -> None:
-    from inspector.core.promotion_eval import EVAL_TIMEOUT_ENV, EVAL_TIMEOUT_S, eval_timeout_s
+    from inspector.services.promotion_eval import EVAL_TIMEOUT_ENV, EVAL_TIMEOUT_S, eval_timeout_s
 
     monkeypatch.delenv(EVAL_TIMEOUT_ENV, raising=False)
     assert eval_timeout_s() == EVAL_TIMEOUT_S

@@ -16,10 +16,10 @@ from db import queries
 from db.models import Inspection, Lot, Model, Station
 from db.session import Database, open_db
 from db.writer import RowContext
-from inspector.core import lots
 from inspector.core.shifts import ShiftSchedule
 from inspector.core.types import Verdict
-from inspector.core.verdict_export import COLUMNS, export_csv, export_xlsx
+from inspector.services import lots
+from inspector.services.verdict_export import COLUMNS, export_csv, export_xlsx
 from tests.test_lots_reports import CET, write_parts
 
 

@@ -24,8 +24,8 @@ from inspector.core.types import Frame, FrameError, InspectionResult
 if TYPE_CHECKING:
     from db.session import Database
     from db.writer import RowContext
-    from inspector.core.products import ResolvedProduct
     from inspector.core.shifts import ShiftSchedule
+    from inspector.services.products import ResolvedProduct
 
 
 class CliState(SimpleState):
@@ -100,7 +100,7 @@ def run_inspect(args: argparse.Namespace) -> int:
     refused: list[str] = []  # --product: why a frame did not fit it (the run stops, nothing passes)
     try:
         if product is not None:
-            from inspector.core.products import FrameGuard, GuardedPipeline
+            from inspector.services.products import FrameGuard, GuardedPipeline
 
             guard = FrameGuard(product.spec.name, card, product.spec.image,
                                on_warning=lambda text: print(f"warning: {text}", file=sys.stderr))
@@ -133,7 +133,7 @@ def run_inspect(args: argparse.Namespace) -> int:
         return _fail(str(exc), exitcodes.FATAL)
 
     try:
-        from inspector.core.promotion import ensure_shipped_production_model
+        from inspector.services.promotion import ensure_shipped_production_model
 
         # rollback always has the model the station started with to return to
         ensure_shipped_production_model(db, f"cli:{station}")
@@ -298,7 +298,7 @@ def _resolve_product(args: argparse.Namespace) -> ResolvedProduct:
     """The product of ``--product`` (ValueError naming what is missing), its use audited."""
     from db.queries import audit
     from db.session import open_db
-    from inspector.core.products import resolve_product
+    from inspector.services.products import resolve_product
 
     if args.model is not None or args.recipe is not None:
         raise ValueError("--product sets the model and the recipe: leave out --model and --recipe")
@@ -321,7 +321,7 @@ def _row_context(
 ) -> RowContext:
     """Product, lot (the station's open lot, e.g. started in the GUI) and shift of every row."""
     from db.writer import RowContext
-    from inspector.core.lots import open_lot
+    from inspector.services.lots import open_lot
 
     lot = open_lot(db, station)
     return RowContext(product_id=product.id if product is not None else None, lot_id=lot.id if lot else None,
@@ -335,7 +335,7 @@ def _rate_guard(
     if product is None:
         return None
     from db.queries import audit
-    from inspector.core.products import DefectRateGuard
+    from inspector.services.products import DefectRateGuard
 
     guard = DefectRateGuard(product.baseline_rate)
     name = product.spec.name

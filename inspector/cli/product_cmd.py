@@ -83,7 +83,7 @@ def _fail(message: str, code: int = exitcodes.USAGE) -> int:
 def run_product(args: argparse.Namespace) -> int:
     from db.session import check_db_url, open_db
     from db.storable import short_error
-    from inspector.core.products import ProductError
+    from inspector.services.products import ProductError
 
     try:
         check_db_url(args.db)
@@ -100,7 +100,7 @@ def run_product(args: argparse.Namespace) -> int:
         if cmd == "show":
             return _show(db, args.name, args.json)
         if cmd == "export":
-            from inspector.core.products import write_export
+            from inspector.services.products import write_export
 
             path = write_export(db, args.name, args.file)
             print(f"product {args.name!r} exported to {path}")
@@ -115,7 +115,7 @@ def run_product(args: argparse.Namespace) -> int:
 
 
 def _list(db: Any, as_json: bool) -> int:
-    from inspector.core.products import list_products
+    from inspector.services.products import list_products
 
     rows = list_products(db)
     if as_json:
@@ -135,7 +135,7 @@ def _list(db: Any, as_json: bool) -> int:
 
 
 def _show(db: Any, name: str, as_json: bool) -> int:
-    from inspector.core.products import ProductError, export_product, get_product
+    from inspector.services.products import ProductError, export_product, get_product
 
     if as_json:
         print(json.dumps(export_product(db, name), indent=2))
@@ -161,7 +161,7 @@ def _show(db: Any, name: str, as_json: bool) -> int:
 
 
 def _import(db: Any, args: argparse.Namespace, actor: str) -> int:
-    from inspector.core.products import import_product, read_export
+    from inspector.services.products import import_product, read_export
 
     result = import_product(db, read_export(args.file), actor, model_path=args.model, replace=args.replace)
     what = "imported" if result.created else "updated"
@@ -176,7 +176,7 @@ def _import(db: Any, args: argparse.Namespace, actor: str) -> int:
 
 
 def parse_image(text: str | None) -> Any:
-    from inspector.core.products import ImageSpec
+    from inspector.services.products import ImageSpec
 
     if not text:
         return ImageSpec()
@@ -191,7 +191,8 @@ def parse_image(text: str | None) -> Any:
 def _create(db: Any, args: argparse.Namespace, actor: str) -> int:
     from db import queries
     from inspector.core.model_card import load_card, verify_card
-    from inspector.core.products import (
+    from inspector.core.recipe import load_recipe
+    from inspector.services.products import (
         LineSettings,
         ProductError,
         ProductSpec,
@@ -200,7 +201,6 @@ def _create(db: Any, args: argparse.Namespace, actor: str) -> int:
         get_product,
         update_product,
     )
-    from inspector.core.recipe import load_recipe
 
     if args.model is not None:
         card = verify_card(load_card(args.model), args.model)

@@ -44,8 +44,8 @@ def _fail(message: str, code: int = exitcodes.USAGE) -> int:
 def run_report(args: argparse.Namespace) -> int:
     from db.session import check_db_url, open_db
     from db.storable import short_error
-    from inspector.core.lot_report import ReportError, lot_report, render_html, shift_report, text_summary
     from inspector.core.shifts import ShiftSchedule
+    from inspector.services.lot_report import ReportError, lot_report, render_html, shift_report, text_summary
 
     try:
         schedule = ShiftSchedule.parse(args.shifts) if args.shifts else ShiftSchedule.default()

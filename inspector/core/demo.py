@@ -1,7 +1,7 @@
 """The demo source: synthetic DAGM-like images, so the station runs with no setup.
 
 Images come from the same generator the demo model was trained on
-(``trainer.data.synth``, which is numpy/OpenCV only), made on the fly.
+(``inspector.core.synth``, numpy/OpenCV only), made on the fly.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ class DemoSource:
         self._stats = StatsCounter(total=n)
 
     def frames(self, stop: StopFn) -> Iterator[Frame | FrameError]:
-        from trainer.data.synth import make_image
+        from inspector.core.synth import make_image
 
         i = 0
         next_at = time.monotonic()

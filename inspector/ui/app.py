@@ -96,7 +96,7 @@ def load_start_model(db: Any, requested: Path | None, messages: list[tuple[str, 
     ``refused`` collects audit details of refused models. A missing model is not fatal: the
     window opens and says what to do.
     """
-    from inspector.core.promotion import choose_production_model, override_mark
+    from inspector.services.promotion import choose_production_model, override_mark
 
     candidates: list[tuple[Path, str]] = []
     if requested is not None:
@@ -149,7 +149,7 @@ def _override_text(name: str, sha256: str, reason: str) -> str:
 
 def _production_state(choice: Any, messages: list[tuple[str, str]],
                       refused: list[dict[str, Any]] | None) -> ModelState:
-    """ModelState for a :class:`~inspector.core.promotion.ProductionChoice` with an active model."""
+    """ModelState for a :class:`~inspector.services.promotion.ProductionChoice` with an active model."""
     active = choice.active
     for entry, why in choice.refused:
         text = QCoreApplication.translate("Startup", "Production model {name} · {sha} refused: {why}")
@@ -185,7 +185,7 @@ def register_shipped_model(ctx: AppContext, audit: Any) -> Job[Any] | None:
     log's close waits for it before the DB is disposed); says so in the message area and
     tells the Trainer tab through ``ctx.production_changed``.
     """
-    from inspector.core.promotion import ensure_shipped_production_model
+    from inspector.services.promotion import ensure_shipped_production_model
 
     shipped = default_model()
     if not shipped.is_file():
@@ -282,7 +282,7 @@ def prepare_runtime() -> None:
     import importlib
 
     for name in ("onnxruntime", "inspector.core.pipeline", "inspector.core.backends.select",
-                 "inspector.core.demo", "trainer.data.synth", "inspector.core.sources", "db.writer",
+                 "inspector.core.demo", "inspector.core.synth", "inspector.core.sources", "db.writer",
                  "db.queries", "inspector.core.overlay"):
         try:
             importlib.import_module(name)

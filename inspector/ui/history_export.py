@@ -1,7 +1,7 @@
 """History's "Export CSV…" and "Export Excel…": the verdicts the current filter shows, oldest first.
 
 The rows are read and the file written on the GUI task runner (a big log takes seconds), with the
-product, lot and shift of each part; inspector.core.verdict_export writes the file (the same
+product, lot and shift of each part; inspector.services.verdict_export writes the file (the same
 columns in both formats).
 """
 
@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 
 def write_file(kind: str, db: Any, path: Path, state: TaskState, filters: dict[str, Any]) -> int:
     """Any thread: the verdicts as ``kind`` ("csv" | "xlsx"); the number of rows written."""
-    from inspector.core.verdict_export import export_csv, export_xlsx
+    from inspector.services.verdict_export import export_csv, export_xlsx
 
     return (export_xlsx if kind == "xlsx" else export_csv)(db, path, state, **filters)
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from inspector.core import lots
-from inspector.core.products import ProductError, get_product, get_product_by_id, resolve_product
+from inspector.services import lots
+from inspector.services.products import ProductError, get_product, get_product_by_id, resolve_product
 
 
 class KioskError(ValueError):

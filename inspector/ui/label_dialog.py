@@ -4,7 +4,7 @@
 (``QDialog.open``: window-modal, the line keeps running and tests keep going)
 and returns whether it could open. Save stores the mask as a review
 (``db.queries.add_review(..., mask_png=...)``) by ``ctx.user``; the export for
-training (inspector.core.review_export) then uses that mask.
+training (inspector.services.review_export) then uses that mask.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from PySide6.QtWidgets import QDialog, QDialogButtonBox, QLabel, QLineEdit, QVBo
 from db import queries
 from db.blobs import encode_mask_png
 from inspector.core.accounts import Right
-from inspector.core.review_export import decode_mask_png, source_image
+from inspector.services.review_export import decode_mask_png, source_image
 from inspector.ui.context import AppContext
 from inspector.ui.history_model import disposition_label
 from inspector.ui.label_editor import LabelEditor

@@ -34,18 +34,18 @@ from PySide6.QtWidgets import (
 )
 
 from db.writer import RowContext
-from inspector.core import lots
 from inspector.core.accounts import Right
-from inspector.core.lots import LotError, LotInfo
-from inspector.core.products import (
+from inspector.core.shifts import DEFAULT_SCHEDULE, ShiftSchedule
+from inspector.core.types import InspectionResult
+from inspector.services import lots
+from inspector.services.lots import LotError, LotInfo
+from inspector.services.products import (
     DefectRateGuard,
     FrameGuard,
     ProductError,
     ResolvedProduct,
     image_channels,
 )
-from inspector.core.shifts import DEFAULT_SCHEDULE, ShiftSchedule
-from inspector.core.types import InspectionResult
 from inspector.ui.context import AppContext, ModelState
 from inspector.ui.tasks import WRITE_LANE, TaskRunner, TaskState
 
@@ -152,7 +152,7 @@ class ProductController(QObject):
     def _restore(self) -> None:
         """The open lot and the product the station ran for, as before the restart (read at start-up,
         like the recipe and the model, so the first run already runs for them)."""
-        from inspector.core.products import get_product_by_id, line_for_product, resolve_product
+        from inspector.services.products import get_product_by_id, line_for_product, resolve_product
 
         try:
             lot = lots.open_lot(self.ctx.db, self.ctx.station)
@@ -208,7 +208,7 @@ class ProductController(QObject):
         if why is not None:
             self.ctx.notify("warning", why)
             return False
-        from inspector.core.products import line_for_product, resolve_product
+        from inspector.services.products import line_for_product, resolve_product
 
         self._switching = True
         old_line, self.line = self.line, None

@@ -30,7 +30,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from inspector.core import lots
+from inspector.services import lots
 from inspector.ui.line_sound import LineSound
 from inspector.ui.line_view import LineView
 

@@ -33,10 +33,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from inspector.core import products
 from inspector.core.accounts import Right
 from inspector.core.model_card import sha256_file
-from inspector.core.products import ImageSpec, LineSettings, ProductSpec, SourceSettings, StoredProduct
+from inspector.services import products
+from inspector.services.products import ImageSpec, LineSettings, ProductSpec, SourceSettings, StoredProduct
 from inspector.ui.tasks import WRITE_LANE, TaskRunner, TaskState
 
 if TYPE_CHECKING:

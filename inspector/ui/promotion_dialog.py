@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from inspector.core.promotion import ComparisonRow, GateDecision
+from inspector.services.promotion import ComparisonRow, GateDecision
 from inspector.ui.style import VERDICT_COLORS
 
 CONFIRM_WORD = "OVERRIDE"  # typed as it is, in every language

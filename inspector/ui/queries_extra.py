@@ -101,7 +101,7 @@ def load_stored_view(db: Any, inspection_id: int) -> StoredView | None:
         image = quantise_prob(prob)
     elif image is None:
         notes.append("image not available")
-    from inspector.core.promotion import override_mark
+    from inspector.services.promotion import override_mark
 
     override = override_mark(db, detail.row.model_sha256)
     return StoredView(detail, image, prob, logged_decision(detail), "; ".join(notes), override)

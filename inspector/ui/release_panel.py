@@ -40,10 +40,11 @@ from PySide6.QtWidgets import (
 )
 
 from inspector.core.accounts import Right
-from inspector.core.engine.parity_images import rebuild_parity_images
 from inspector.core.model_card import load_card, sha256_file
 from inspector.core.paths import user_data_dir
-from inspector.core.promotion import (
+from inspector.core.training_runs import RunInfo, export_path, read_run
+from inspector.services.parity_images import rebuild_parity_images
+from inspector.services.promotion import (
     COMPRESSED_LIMITS,
     ComparisonRow,
     GateDecision,
@@ -58,8 +59,7 @@ from inspector.core.promotion import (
     promote,
     rollback,
 )
-from inspector.core.promotion_eval import DataSpec, evaluate_for_gate, trainer_command
-from inspector.core.training_runs import RunInfo, export_path, read_run
+from inspector.services.promotion_eval import DataSpec, evaluate_for_gate, trainer_command
 from inspector.ui.context import AppContext, ModelState
 from inspector.ui.promotion_dialog import TABLE_HEADERS, PromotionConfirmDialog, fill_comparison_table
 from inspector.ui.style import VERDICT_COLORS

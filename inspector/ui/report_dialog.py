@@ -27,9 +27,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from inspector.core import lots
-from inspector.core.lot_report import ReportData, lot_report, render_html, shift_report
-from inspector.core.products import slug
+from inspector.services import lots
+from inspector.services.lot_report import ReportData, lot_report, render_html, shift_report
+from inspector.services.products import slug
 from inspector.ui.tasks import TaskRunner, TaskState
 
 if TYPE_CHECKING:

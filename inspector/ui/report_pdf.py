@@ -1,6 +1,6 @@
 """Lot and shift reports as PDF (and page images), written by Qt: QTextDocument + QPdfWriter.
 
-The page is the HTML report of :mod:`inspector.core.lot_report` with its SVG charts rendered to
+The page is the HTML report of :mod:`inspector.services.lot_report` with its SVG charts rendered to
 images (Qt's rich-text HTML has no inline SVG). No extra dependency: PySide6-Essentials has
 everything. Works without a display: the CLI (``inspector report --pdf``) gets an offscreen
 QGuiApplication; the GUI writes reports from a worker thread (QPainter on a QPdfWriter or a
@@ -26,7 +26,7 @@ from PySide6.QtGui import (
 )
 from PySide6.QtSvg import QSvgRenderer
 
-from inspector.core.lot_report import ReportData, charts, render_html
+from inspector.services.lot_report import ReportData, charts, render_html
 
 CHART_SCALE = 2.0  # chart images at twice their size: sharp in print
 CHART_WIDTH = 640  # the charts' width on the page (document pixels)

@@ -49,9 +49,9 @@ from PySide6.QtWidgets import (
 
 from inspector.core.accounts import Right
 from inspector.core.paths import user_data_dir
-from inspector.core.promotion_eval import trainer_command
-from inspector.core.training_data import PreparedData, prepare_training_data
 from inspector.core.training_runs import RunInfo, new_run_dir
+from inspector.services.promotion_eval import trainer_command
+from inspector.services.training_data import PreparedData, prepare_training_data
 from inspector.ui.context import AppContext
 from inspector.ui.release_panel import ReleasePanel
 from inspector.ui.trainer_process import JsonLineProcess

@@ -22,7 +22,7 @@ from typing import Any
 
 from PySide6.QtCore import QObject, QProcess, QProcessEnvironment, QTimer, Signal
 
-from inspector.core.promotion_eval import project_root
+from inspector.services.promotion_eval import project_root
 
 KILL_AFTER_MS = 15_000
 

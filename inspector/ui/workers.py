@@ -38,7 +38,7 @@ log = logging.getLogger(__name__)
 
 SourceFactory = Callable[[], Source]
 # A product's check of a frame before it is inspected: the reason to refuse the product, or None
-# (inspector.core.products.FrameGuard). A refusal blocks the run: that part and every later one
+# (inspector.services.products.FrameGuard). A refusal blocks the run: that part and every later one
 # is logged as ERROR, nothing passes.
 FrameCheck = Callable[[Frame], str | None]
 

@@ -12,7 +12,8 @@ from typing import Any
 import pytest
 
 from inspector.core.model_card import load_card
-from inspector.core.promotion import (
+from inspector.core.recipe import Recipe
+from inspector.services.promotion import (
     COMPRESSED_LIMITS,
     VALIDATION,
     Compression,
@@ -23,8 +24,7 @@ from inspector.core.promotion import (
     compression_of,
     gate,
 )
-from inspector.core.promotion_eval import check_golden, evaluate_pair
-from inspector.core.recipe import Recipe
+from inspector.services.promotion_eval import check_golden, evaluate_pair
 from tests.tiny_model import build_tiny_model
 
 INT8 = Compression("int8", "t" * 64)

@@ -119,7 +119,7 @@ def test_parts_rejected_while_the_station_was_blocked_are_inspected_once_it_is_f
 
 def test_an_installed_model_takes_its_golden_samples_along(tmp_path: Path) -> None:
     from inspector.core.model_card import load_card
-    from inspector.core.promotion import install_model
+    from inspector.services.promotion import install_model
 
     model = build_tiny_model(tmp_path / "run" / "model.onnx")
     installed = install_model(model, tmp_path / "models")

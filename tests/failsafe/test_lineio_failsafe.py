@@ -27,7 +27,6 @@ pytest.importorskip("asyncua")
 pytest.importorskip("pymodbus")
 pytest.importorskip("paho.mqtt")
 
-from db.testing import make_result
 from inspector.core.pipeline import Pipeline
 from inspector.core.types import Frame, InspectionResult, Verdict
 from inspector.lineio import EventKind, LineIO, LinkState
@@ -42,6 +41,7 @@ from inspector.lineio.modbus_out import (
 )
 from inspector.lineio.mqtt_out import MqttOutput
 from inspector.lineio.opcua_out import NAMESPACE, OpcUaOutput
+from tests.db_factories import make_result
 from tests.lineio_helpers import (
     STATION,
     Broker,

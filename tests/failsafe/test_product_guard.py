@@ -16,13 +16,13 @@ from db import queries
 from db.models import Inspection
 from db.session import open_db
 from inspector.cli.main import main
-from inspector.core import products
 from inspector.core.backends.onnxruntime_backend import OnnxRuntimeBackend
 from inspector.core.model_card import load_card
-from inspector.core.products import FrameGuard, GuardedPipeline, ImageSpec, ProductSpec, SourceSettings
-from inspector.core.promotion import ensure_production_model
 from inspector.core.recipe import Recipe
 from inspector.core.types import Frame, Verdict
+from inspector.services import products
+from inspector.services.products import FrameGuard, GuardedPipeline, ImageSpec, ProductSpec, SourceSettings
+from inspector.services.promotion import ensure_production_model
 from tests.tiny_model import synthetic_image
 from tests.ui_helpers import close_window, make_window
 

@@ -18,7 +18,7 @@ from db import queries
 from db.models import Model
 from db.session import Database, open_db
 from inspector.core.model_card import load_card, sha256_file
-from inspector.core.promotion import (
+from inspector.services.promotion import (
     INITIAL,
     REVIEWED,
     VALIDATION,
@@ -157,7 +157,7 @@ def test_from_trainer_accepts_only_legitimately_undefined_rates() -> None:
 def test_scoring_with_a_missing_metric_stops_the_evaluation(
     tmp_path: Path, candidates: dict[str, Path]
 ) -> None:
-    from inspector.core.promotion_eval import DataSpec, evaluate_pair
+    from inspector.services.promotion_eval import DataSpec, evaluate_pair
 
     def evaluator(model: Path, data: DataSpec, out: Path) -> dict[str, Any]:
         return {k: v for k, v in TRAINER_METRICS.items() if k != "fn"}

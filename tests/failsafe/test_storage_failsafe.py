@@ -25,7 +25,6 @@ import pytest
 import db.writer as writer_mod
 from db.models import Inspection
 from db.session import Database, open_db
-from db.testing import make_result
 from db.writer import VerdictWriter
 from inspector.cli import exitcodes
 from inspector.cli.main import main
@@ -33,6 +32,7 @@ from inspector.cli.report import VerdictRow
 from inspector.core import image_io
 from inspector.core.image_io import ImageDecodeError, read_image
 from inspector.core.types import InspectionResult, Verdict
+from tests.db_factories import make_result
 from tests.test_cli import _inspect
 from tests.test_image_io import _raw_png
 from tests.tiny_model import synthetic_image

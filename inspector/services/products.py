@@ -17,7 +17,7 @@ Two guards keep a product from running on the wrong parts:
 - :class:`DefectRateGuard` warns when the defect rate over the last parts jumps far above the
   product's normal rate ("wrong model for these parts?").
 
-Qt-free; reads and writes the database like :mod:`inspector.core.promotion`.
+Qt-free; reads and writes the database like :mod:`inspector.services.promotion`.
 """
 
 from __future__ import annotations
@@ -568,7 +568,7 @@ def resolve_product(db: Target, name: str) -> ResolvedProduct:
     (promoted, or the shipped model): a model nobody released does not run on the line."""
     from db.catalog import get_recipe
     from inspector.core.paths import default_model
-    from inspector.core.promotion import check_model_file, override_mark
+    from inspector.services.promotion import check_model_file, override_mark
 
     stored = get_product(db, name)
     if stored is None:

@@ -5,7 +5,7 @@ A station has at most one open lot. The verdict writer stamps every row with the
 shift are queries on the log: they survive restarts, and they are the same numbers the reports
 show. Starting and ending a lot are audit events (``lot.start``, ``lot.end``) with the person.
 
-Qt-free; reads and writes the database like :mod:`inspector.core.promotion`.
+Qt-free; reads and writes the database like :mod:`inspector.services.promotion`.
 """
 
 from __future__ import annotations

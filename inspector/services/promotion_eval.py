@@ -30,7 +30,8 @@ from typing import Any
 from db._scope import Target
 from inspector.core.model_card import ModelCard, load_card, sha256_file
 from inspector.core.progress import ProgressState, SimpleState
-from inspector.core.promotion import (
+from inspector.core.recipe import Recipe
+from inspector.services.promotion import (
     REVIEWED,
     VALIDATION,
     DataSpec,
@@ -39,7 +40,6 @@ from inspector.core.promotion import (
     ModelEval,
     compression_of,
 )
-from inspector.core.recipe import Recipe
 
 # (model, data, out dir) -> the metrics dict of trainer.evaluate
 Evaluator = Callable[[Path, DataSpec, Path], dict[str, Any]]
@@ -220,7 +220,7 @@ def evaluate_for_gate(
     TPR/TNR are what the line would see); default: the trainer's default recipe.
     """
     from inspector.core.recipe import save_recipe
-    from inspector.core.review_export import export_reviewed
+    from inspector.services.review_export import export_reviewed
 
     notes: list[str] = []
     with tempfile.TemporaryDirectory(prefix="gate-reviewed-") as tmp:

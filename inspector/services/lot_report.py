@@ -21,8 +21,8 @@ from sqlalchemy import func, select
 from db._scope import Target, reading
 from db.models import Disposition, Inspection, Lot, Model, Product, RecipeVersion, Review, Station
 from inspector.core import svgchart
-from inspector.core.lots import LotInfo, empty_counts, find_lots, yield_pct
 from inspector.core.shifts import ShiftSchedule, check_label
+from inspector.services.lots import LotInfo, empty_counts, find_lots, yield_pct
 
 MAX_HOURS = 72  # longer spans are shown per day
 REVIEW_EXAMPLES = 20

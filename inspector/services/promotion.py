@@ -1,14 +1,14 @@
 """Promotion gate: a candidate model replaces production only if it is not worse.
 
 Both models are scored on the same data with the trainer's own evaluation
-(:mod:`inspector.core.promotion_eval` runs ``python -m trainer evaluate`` as a
+(:mod:`inspector.services.promotion_eval` runs ``python -m trainer evaluate`` as a
 child). This module holds the pure part (metrics, tolerances, the decision, the
 side-by-side table) and the DB part (promote with the gate's verdict audited,
 QA override with its reason, rollback).
 
 Data sets: the validation folder (DAGM or images/+masks/, optionally a split
 file's val subset) and the operator-reviewed inspections (exported with
-:mod:`inspector.core.review_export`). The gate fails closed: a data set scored
+:mod:`inspector.services.review_export`). The gate fails closed: a data set scored
 for one model but not the other, a missing or non-finite metric, or counts that
 do not add up fail it. Only a metric that is legitimately undefined on a set
 (TPR, escapes, Dice defective without defective images; TNR without good

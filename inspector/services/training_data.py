@@ -16,7 +16,7 @@ from pathlib import Path
 
 from db._scope import Target
 from inspector.core.progress import ProgressState, SimpleState
-from inspector.core.review_export import export_reviewed
+from inspector.services.review_export import export_reviewed
 from trainer.data import load_samples
 
 

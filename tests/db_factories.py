@@ -107,6 +107,6 @@ def measure_writer_rate(
     return rates
 
 
-if __name__ == "__main__":  # python -m db.testing
+if __name__ == "__main__":  # python -m tests.db_factories
     r = measure_writer_rate()
     print(f"writer rows/s runs={[round(x) for x in r]} median={statistics.median(r):.0f}")
