@@ -50,10 +50,10 @@ from PySide6.QtWidgets import (
 from db.history import station_names
 from db.queries import HistoryRow
 from inspector.core.types import Verdict
+from inspector.services.queries_extra import StoredView, distinct_sources, load_stored_view
 from inspector.ui.context import AppContext
 from inspector.ui.history_model import ROW_ROLE, Column, HistoryFilter, HistoryModel, disposition_label
 from inspector.ui.image_view import ImageView
-from inspector.ui.queries_extra import StoredView, distinct_sources, load_stored_view
 from inspector.ui.review import ReviewActions
 from inspector.ui.style import VERDICT_COLORS
 from inspector.ui.tasks import TaskRunner, TaskState

@@ -50,11 +50,11 @@ from inspector.core.accounts import Right
 from inspector.core.recipe import Recipe, Zone
 from inspector.core.rules import decide
 from inspector.core.types import Decision, Verdict
+from inspector.services.queries_extra import StoredView, latest_inspection_id, load_stored_view
 from inspector.ui.context import AppContext
 from inspector.ui.history_panel import image_note_text, selection_bus
 from inspector.ui.image_view import ImageView
 from inspector.ui.pr_plot import PRPlot
-from inspector.ui.queries_extra import StoredView, latest_inspection_id, load_stored_view
 from inspector.ui.recipe_editor import (
     RecipeEditor,
     diff_summary,

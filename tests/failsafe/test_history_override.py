@@ -10,8 +10,8 @@ from db.models import Inspection
 from db.session import open_db
 from inspector.core.model_card import load_card
 from inspector.services.promotion import GateDecision, ensure_shipped_production_model, promote
+from inspector.services.queries_extra import load_stored_view
 from inspector.ui.history_panel import InspectionDetailView
-from inspector.ui.queries_extra import load_stored_view
 from tests.tiny_model import build_tiny_model
 
 FAILED = GateDecision(False, ["validation: TPR 0.0 % is lower than production's 100.0 %"])
