@@ -63,6 +63,7 @@ from inspector.services.promotion_eval import DataSpec, evaluate_for_gate, train
 from inspector.ui.context import AppContext, ModelState
 from inspector.ui.promotion_dialog import TABLE_HEADERS, PromotionConfirmDialog, fill_comparison_table
 from inspector.ui.style import VERDICT_COLORS
+from inspector.ui.table_rows import select_item
 from inspector.ui.trainer_process import JsonLineProcess, engine_program
 from inspector.ui.trainer_tasks import BackgroundTask
 
@@ -553,11 +554,7 @@ class ReleasePanel(QWidget):
         return self.history[rows[0]] if rows and rows[0] < len(self.history) else None
 
     def select_history(self, sha256: str) -> bool:
-        for r, e in enumerate(self.history):
-            if e.sha256 == sha256:
-                self.history_table.selectRow(r)
-                return True
-        return False
+        return select_item(self.history_table, self.history, lambda e: e.sha256 == sha256)
 
     def _show_production(self) -> None:
         m = self.ctx.model

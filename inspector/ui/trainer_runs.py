@@ -9,6 +9,7 @@ from PySide6.QtCore import QT_TRANSLATE_NOOP, Qt, Signal
 from PySide6.QtWidgets import QAbstractItemView, QTableWidget, QTableWidgetItem, QWidget
 
 from inspector.core.training_runs import RunInfo, list_runs
+from inspector.ui.table_rows import selected_item
 
 COLUMNS = (QT_TRANSLATE_NOOP("RunsTable", "Run"), QT_TRANSLATE_NOOP("RunsTable", "Status"),
            QT_TRANSLATE_NOOP("RunsTable", "Epochs"), QT_TRANSLATE_NOOP("RunsTable", "Best val Dice"),
@@ -71,5 +72,4 @@ class RunsTable(QTableWidget):
         self.run_selected.emit(self.selected())
 
     def selected(self) -> RunInfo | None:
-        rows = self.selectionModel().selectedRows() if self.selectionModel() else []
-        return self.runs[rows[0].row()] if rows and rows[0].row() < len(self.runs) else None
+        return selected_item(self, self.runs)

@@ -43,6 +43,7 @@ from inspector.core.accounts import (
 from inspector.ui.context import AppContext
 from inspector.ui.i18n import role_label, role_summary
 from inspector.ui.style import VERDICT_COLORS
+from inspector.ui.table_rows import select_item, selected_item
 from inspector.ui.tasks import WRITE_LANE, TaskRunner
 
 if TYPE_CHECKING:
@@ -296,15 +297,10 @@ class UserAdminDialog(QDialog):
         self._update()
 
     def selected(self) -> UserInfo | None:
-        rows = self.table.selectionModel().selectedRows() if self.table.selectionModel() else []
-        return self.users[rows[0].row()] if rows and rows[0].row() < len(self.users) else None
+        return selected_item(self.table, self.users)
 
     def select(self, username: str) -> bool:
-        for r, u in enumerate(self.users):
-            if u.username == username:
-                self.table.selectRow(r)
-                return True
-        return False
+        return select_item(self.table, self.users, lambda u: u.username == username)
 
     def _update(self) -> None:
         admin = self.ctx.may(Right.USERS)
