@@ -13,12 +13,10 @@ import argparse
 import os
 import sys
 import tempfile
-import time
 from datetime import timedelta
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from _shots import ROOT, close_window, wait_for
 
 PEOPLE = [  # user name, full name, role, password
     ("anovak", "Anna Novak", "admin", "anna admin pw"),
@@ -28,16 +26,6 @@ PEOPLE = [  # user name, full name, role, password
     ("pkim", "Paul Kim", "operator", "paul operator"),
     ("tmueller", "Tom Müller", "operator", "tom operator"),
 ]
-
-
-def wait_for(app: object, cond: object, timeout: float) -> bool:
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        app.processEvents()  # type: ignore[attr-defined]
-        if cond():  # type: ignore[operator]
-            return True
-        time.sleep(0.01)
-    return False
 
 
 def seed(url: str) -> None:
@@ -98,9 +86,7 @@ def main() -> int:
     args.out.parent.mkdir(parents=True, exist_ok=True)
     panel.grab().save(str(args.out))
     print(f"{args.out} ({args.out.stat().st_size // 1024} KB)")
-    window.close()
-    window.audit_log.close()
-    window.ctx.db.dispose()
+    close_window(window)
     return 0
 
 

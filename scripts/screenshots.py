@@ -18,29 +18,9 @@ from __future__ import annotations
 import argparse
 import sys
 import tempfile
-import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "scripts"))
-
-
-def pump(app: object, seconds: float) -> None:
-    end = time.monotonic() + seconds
-    while time.monotonic() < end:
-        app.processEvents()  # type: ignore[attr-defined]
-        time.sleep(0.01)
-
-
-def wait_for(app: object, cond: object, timeout: float) -> bool:
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        app.processEvents()  # type: ignore[attr-defined]
-        if cond():  # type: ignore[operator]
-            return True
-        time.sleep(0.01)
-    return False
+from _shots import close_window, pump, run_demo, wait_for
 
 
 def shoot_errors(app: object, window: object, tmp: Path, shoot: object) -> None:
@@ -162,8 +142,11 @@ def main(argv: list[str] | None = None) -> int:
     out.mkdir(parents=True, exist_ok=True)
     model = pick_model(tmp, args.model)
     db_url = args.db or f"sqlite:///{tmp / 'station.db'}"
-    window = create_window(StartOptions(db_url=db_url, model=model, station="line-3",
-                                        archive_dir=tmp / "archive", autostart=False))
+    window = create_window(
+        StartOptions(
+            db_url=db_url, model=model, station="line-3", archive_dir=tmp / "archive", autostart=False
+        )
+    )
     w, h = (int(v) for v in args.size.split("x"))
     window.resize(w, h)
     window.show()
@@ -177,11 +160,7 @@ def main(argv: list[str] | None = None) -> int:
         shots.append(path)
 
     live = window.live
-    live.set_source("demo")
-    live.start()
-    wait_for(app, lambda: live.counters.total >= args.images, 120)
-    live.stop()
-    wait_for(app, lambda: live.controller.state == "idle", 10)
+    run_demo(app, window, args.images)
     # Show the clearest NG among the recent verdicts (largest defect): it is the interesting case.
     best, best_area = -1, 0
     for row in range(live.recent.count()):
@@ -228,9 +207,7 @@ def main(argv: list[str] | None = None) -> int:
     shoot_rules_zones(app, window, ng_id, shoot)
     shoot_trainer_1440(app, window, shoot)
 
-    window.close()
-    window.audit_log.close()
-    window.ctx.db.dispose()
+    close_window(window)
     for path in shots:
         print(path)
     return 0

@@ -16,9 +16,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "scripts"))
+from _shots import close_window, pump, run_demo
 
 MAX_BYTES = 300_000
 
@@ -52,7 +50,6 @@ def main(argv: list[str] | None = None) -> int:
     os.environ["INSPECTOR_DATA_DIR"] = str(tmp / "data")
     from demo_standin_model import pick_model
     from PySide6.QtWidgets import QApplication
-    from screenshots import pump, wait_for
 
     from inspector.core.secret_store import SecretStore
     from inspector.ui import i18n
@@ -84,12 +81,7 @@ def main(argv: list[str] | None = None) -> int:
         size = save_small(widget.grab(), out / name)  # type: ignore[attr-defined]
         print(f"{out / name} ({size / 1000:.0f} kB)")
 
-    live = window.live
-    live.set_source("demo")
-    live.start()
-    wait_for(app, lambda: live.counters.total >= args.images, 120)
-    live.stop()
-    wait_for(app, lambda: live.controller.state == "idle", 10)
+    run_demo(app, window, args.images)
     window.tabs.setCurrentIndex(0)
     pump(app, 0.5)
     if args.main is not None:
@@ -115,9 +107,7 @@ def main(argv: list[str] | None = None) -> int:
     pump(app, 1.0)
     shoot(window, "line_view.png")
     window.line_view.toggle()
-    window.close()
-    window.audit_log.close()
-    window.ctx.db.dispose()
+    close_window(window)
     return 0
 
 

@@ -17,32 +17,12 @@ import argparse
 import os
 import sys
 import tempfile
-import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "scripts"))
+from _shots import close_window, pump, wait_for
 
 PRODUCT = "Housing A, camera 2"
 LOT = "LOT-2411-07"
-
-
-def pump(app: object, seconds: float) -> None:
-    end = time.monotonic() + seconds
-    while time.monotonic() < end:
-        app.processEvents()  # type: ignore[attr-defined]
-        time.sleep(0.01)
-
-
-def wait_for(app: object, cond: object, timeout: float) -> bool:
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        app.processEvents()  # type: ignore[attr-defined]
-        if cond():  # type: ignore[operator]
-            return True
-        time.sleep(0.01)
-    return False
 
 
 def demo_folder(folder: Path, n: int) -> Path:
@@ -167,9 +147,7 @@ def main(argv: list[str] | None = None) -> int:
     wait_for(app, lambda: len(dialog.written) == 2, 60)
     shoot(dialog, "lot_report.png")
 
-    window.close()
-    window.audit_log.close()
-    window.ctx.db.dispose()
+    close_window(window)
     for path in shots:
         print(f"{path}  {path.stat().st_size / 1024:.0f} KiB")
     return 0
