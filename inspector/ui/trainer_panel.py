@@ -33,6 +33,7 @@ from PySide6.QtWidgets import (
     QCheckBox,
     QFileDialog,
     QFormLayout,
+    QFrame,
     QGroupBox,
     QHBoxLayout,
     QLabel,
@@ -41,6 +42,7 @@ from PySide6.QtWidgets import (
     QProgressBar,
     QPushButton,
     QRadioButton,
+    QScrollArea,
     QSpinBox,
     QSplitter,
     QVBoxLayout,
@@ -173,6 +175,17 @@ RESUME_TIP = QT_TRANSLATE_NOOP(
     "Continue a cancelled or unfinished run from its last epoch (same data, same split); "
     "Epochs above sets the new total"
 )
+
+
+def _scrolling(widget: QWidget) -> QScrollArea:
+    """``widget`` in a frameless, vertically scrolling area that never squashes it below its size hint."""
+    area = QScrollArea()
+    area.setWidget(widget)
+    area.setWidgetResizable(True)
+    area.setFrameShape(QFrame.Shape.NoFrame)
+    area.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+    area.setMinimumWidth(widget.minimumSizeHint().width() + area.verticalScrollBar().sizeHint().width())
+    return area
 
 
 class TrainerPanel(QWidget):
@@ -320,10 +333,13 @@ class TrainerPanel(QWidget):
         middle.addWidget(self.curves)
         middle.addWidget(result_box)
         middle.addWidget(self.log_view)
+        self.runs.setMinimumHeight(110)
         split = QSplitter(Qt.Orientation.Horizontal)
-        split.addWidget(left)
+        # the settings and the release steps scroll instead of squashing their fields when the
+        # window is short (1440x900 with the messages dock left ~8 px per spin box)
+        split.addWidget(_scrolling(left))
         split.addWidget(middle)
-        split.addWidget(self.release)
+        split.addWidget(_scrolling(self.release))
         split.setStretchFactor(1, 2)
         QVBoxLayout(self).addWidget(split)
 
