@@ -192,6 +192,7 @@ def test_rollback_button_updates_the_context_and_the_status_bar(
     ctx.set_role("qa", "qa-anna")
     assert panel.rollback_button.isEnabled()
     panel.rollback_button.click()
+    qtbot.waitUntil(lambda: not panel.tasks.busy(), timeout=10_000)  # the rollback runs off the UI thread
     assert ctx.model.path == good
     assert seen[-1].path == good
     assert load_card(good).sha256[:8] in bar.model_label.text()
@@ -226,6 +227,7 @@ def test_rollback_from_the_trainer_tab_shows_in_the_main_window(
         window.ctx.set_role("qa", "qa-anna")
         assert load_card(blind).sha256[:8] in window.status.model_label.text()
         assert panel.release.rollback()
+        qtbot.waitUntil(lambda: not panel.release.tasks.busy(), timeout=10_000)  # off the UI thread
         assert load_card(good).sha256[:8] in window.status.model_label.text()
         assert window.ctx.model.path == good
     finally:

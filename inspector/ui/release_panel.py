@@ -40,7 +40,7 @@ from PySide6.QtWidgets import (
 )
 
 from inspector.core.accounts import Right
-from inspector.core.model_card import load_card, sha256_file
+from inspector.core.model_card import ModelCard, load_card, sha256_file
 from inspector.core.paths import user_data_dir
 from inspector.core.training_runs import RunInfo, export_path, read_run
 from inspector.services.parity_images import rebuild_parity_images
@@ -64,16 +64,42 @@ from inspector.ui.context import AppContext, ModelState
 from inspector.ui.promotion_dialog import TABLE_HEADERS, PromotionConfirmDialog, fill_comparison_table
 from inspector.ui.style import VERDICT_COLORS
 from inspector.ui.table_rows import select_item
+from inspector.ui.tasks import WRITE_LANE, Job, TaskRunner, TaskState
 from inspector.ui.trainer_process import JsonLineProcess, engine_program
 from inspector.ui.trainer_tasks import BackgroundTask
 
 ENGINE_UNAVAILABLE = 3  # exit code of `python -m inspector.core.engine build`: no TensorRT / GPU
-HISTORY_HEADERS = ["", QT_TRANSLATE_NOOP("ReleasePanel", "Model"), "sha256",
-                   QT_TRANSLATE_NOOP("ReleasePanel",
-                                     "Last made production"), QT_TRANSLATE_NOOP("ReleasePanel", "By"),
-                   QT_TRANSLATE_NOOP("ReleasePanel", "Gate")]
-ENGINE_TIP = QT_TRANSLATE_NOOP("ReleasePanel", "For the production model; a child process. Without TensorRT "
-                                               "the station keeps ONNX Runtime.")
+HISTORY_HEADERS = [
+    "",
+    QT_TRANSLATE_NOOP("ReleasePanel", "Model"),
+    "sha256",
+    QT_TRANSLATE_NOOP("ReleasePanel", "Last made production"),
+    QT_TRANSLATE_NOOP("ReleasePanel", "By"),
+    QT_TRANSLATE_NOOP("ReleasePanel", "Gate"),
+]
+ENGINE_TIP = QT_TRANSLATE_NOOP(
+    "ReleasePanel",
+    "For the production model; a child process. Without TensorRT the station keeps ONNX Runtime.",
+)
+
+
+def _history_job(_state: TaskState, db: Any) -> list[ProductionEntry]:
+    return production_history(db)
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class RolledBack:
+    """What a rollback job hands back: the model that runs now and its override mark ("" without)."""
+
+    path: Path
+    card: ModelCard
+    mark: str
+
+
+def _rollback_job(_state: TaskState, db: Any, user: str, to_sha: str | None) -> RolledBack:
+    info = rollback(db, user, to_sha=to_sha)
+    path = Path(info.path)
+    return RolledBack(path, load_card(path), override_mark(db, info.sha256) or "")
 
 
 class ReleasePanel(QWidget):
@@ -114,11 +140,14 @@ class ReleasePanel(QWidget):
         self.engine_images.succeeded.connect(self._start_engine_build)
         self.engine_images.failed.connect(self._engine_images_failed)
         self.history: list[ProductionEntry] = []
+        # the production history and rollbacks: off the UI thread (inspector.ui.tasks)
+        self.tasks = TaskRunner(self, "release-panel")
         self._build()
         ctx.role_changed.connect(lambda _r: self._update())
         ctx.model_changed.connect(self._on_model_changed)
         ctx.production_changed.connect(self.refresh_history)
         self.refresh_history()
+        self._update()
 
     # -- layout -----------------------------------------------------------------------------
     def _build(self) -> None:
@@ -147,7 +176,8 @@ class ReleasePanel(QWidget):
         self.evaluate_button.clicked.connect(self.evaluate)
         self.table = QTableWidget(0, len(TABLE_HEADERS))
         self.table.setHorizontalHeaderLabels(
-            [QCoreApplication.translate("PromotionConfirmDialog", h) for h in TABLE_HEADERS])
+            [QCoreApplication.translate("PromotionConfirmDialog", h) for h in TABLE_HEADERS]
+        )
         self.table.verticalHeader().hide()
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.decision_label = QLabel("")
@@ -196,6 +226,10 @@ class ReleasePanel(QWidget):
         hist = QVBoxLayout(history)
         hist.addWidget(self.production_label)
         hist.addWidget(self.history_table, 1)
+        self.history_status = QLabel("")
+        self.history_status.setProperty("muted", True)
+        self.history_status.hide()
+        hist.addWidget(self.history_status)
         buttons = QHBoxLayout()
         buttons.addWidget(self.rollback_button)
         buttons.addWidget(self.rollback_to_button)
@@ -209,7 +243,18 @@ class ReleasePanel(QWidget):
         )
 
     def _busy(self) -> bool:
-        return self.proc.is_running() or self.task.is_running() or self.engine_images.is_running()
+        return (
+            self.proc.is_running()
+            or self.task.is_running()
+            or self.engine_images.is_running()
+            or self.rolling_back()
+        )
+
+    def rolling_back(self) -> bool:
+        return self.tasks.busy("release-rollback")
+
+    def history_loading(self) -> bool:
+        return self.tasks.busy("release-history")
 
     def _update(self) -> None:
         busy, qa = self._busy(), self.ctx.may(Right.PROMOTE)
@@ -218,8 +263,9 @@ class ReleasePanel(QWidget):
         self.export_button.setEnabled(
             not busy and not train_needs and self.run is not None and self.run.has_checkpoint
         )
-        self.export_button.setToolTip(self.tr("Export {needs}")
-                                      .format(needs=train_needs) if train_needs else "")
+        self.export_button.setToolTip(
+            self.tr("Export {needs}").format(needs=train_needs) if train_needs else ""
+        )
         self.evaluate_button.setEnabled(not busy and exported)  # scoring changes nothing: anyone may
         failed = self.decision is not None and not self.decision.passed
         self.override_check.setEnabled(qa and failed)
@@ -229,12 +275,13 @@ class ReleasePanel(QWidget):
             or (self.override_check.isChecked() and bool(self.override_reason.text().strip()))
         )
         self.promote_button.setEnabled(not busy and qa and may)
-        self.promote_button.setToolTip(self.tr("Promotion {needs}")
-                                       .format(needs=self.ctx.needs(Right.PROMOTE))
-                                       if not qa else "")
+        self.promote_button.setToolTip(
+            self.tr("Promotion {needs}").format(needs=self.ctx.needs(Right.PROMOTE)) if not qa else ""
+        )
         for b in (self.rollback_button, self.rollback_to_button):
-            b.setToolTip(self.tr("Rollback {needs}")
-                         .format(needs=self.ctx.needs(Right.PROMOTE)) if not qa else "")
+            b.setToolTip(
+                self.tr("Rollback {needs}").format(needs=self.ctx.needs(Right.PROMOTE)) if not qa else ""
+            )
         self.rollback_button.setEnabled(not busy and qa)
         selected = self.selected_history()
         self.rollback_to_button.setEnabled(
@@ -242,8 +289,11 @@ class ReleasePanel(QWidget):
         )
         engine_needs = self.ctx.needs(Right.ENGINE)
         self.engine_button.setEnabled(not busy and not engine_needs and Path(self.ctx.model.path).is_file())
-        self.engine_button.setToolTip(self.tr("Rebuilding the engine {needs}").format(needs=engine_needs)
-                                      if engine_needs else self.tr(ENGINE_TIP))
+        self.engine_button.setToolTip(
+            self.tr("Rebuilding the engine {needs}").format(needs=engine_needs)
+            if engine_needs
+            else self.tr(ENGINE_TIP)
+        )
 
     # -- run selection -------------------------------------------------------------------------
     def set_run(self, run: RunInfo | None) -> None:
@@ -256,10 +306,14 @@ class ReleasePanel(QWidget):
             from inspector.ui.trainer_runs import STATUS
 
             dice = "–" if run.best_val_dice is None else f"{run.best_val_dice:.3f}"
-            status = QCoreApplication.translate("RunsTable",
-                                                STATUS[run.status]) if run.status in STATUS else run.status
-            text = self.tr("Run {run}: {status}, best val Dice {dice}").format(run=run.name, status=status,
-                                                                               dice=dice)
+            status = (
+                QCoreApplication.translate("RunsTable", STATUS[run.status])
+                if run.status in STATUS
+                else run.status
+            )
+            text = self.tr("Run {run}: {status}, best val Dice {dice}").format(
+                run=run.name, status=status, dice=dice
+            )
             if run.exported_model is not None:
                 text += " · " + self.tr("exported")
             self.run_label.setText(text)
@@ -275,8 +329,11 @@ class ReleasePanel(QWidget):
 
     # -- 1. export -----------------------------------------------------------------------------
     def export(self) -> None:
-        if self.run is None or self._busy() or self.ctx.refuse(Right.TRAIN, QT_TRANSLATE_NOOP("Refusal",
-                                                                                              "Export")):
+        if (
+            self.run is None
+            or self._busy()
+            or self.ctx.refuse(Right.TRAIN, QT_TRANSLATE_NOOP("Refusal", "Export"))
+        ):
             return
         self._proc_kind = "export"
         self.state_label.setText(self.tr("Exporting {run} to ONNX…").format(run=self.run.name))
@@ -319,8 +376,9 @@ class ReleasePanel(QWidget):
         color = "#2e7d32" if self.decision.passed else "#c62828"
         self.decision_label.setStyleSheet(f"color: {color}; font-weight: 600;")
         self.decision_label.setText(self.decision.text())
-        self.state_label.setText(self.tr("Scored.") if self.current else self.tr("Scored (no production "
-                                                                                 "model to compare)."))
+        self.state_label.setText(
+            self.tr("Scored.") if self.current else self.tr("Scored (no production model to compare).")
+        )
         self._update()
 
     def _fill_table(self) -> None:
@@ -342,15 +400,16 @@ class ReleasePanel(QWidget):
         now_sha = sha256_file(current_path) if current_path.is_file() else None
         if (self.current.sha256 if self.current else None) != now_sha:
             self._clear_decision()
-            self.ctx.notify("warning", self.tr("The production model changed since the evaluation; evaluate "
-                                               "again."))
+            self.ctx.notify(
+                "warning", self.tr("The production model changed since the evaluation; evaluate again.")
+            )
             self._update()
             return False
         override = self.override_reason.text().strip() if self.override_check.isChecked() else None
         if not self.decision.passed and not override:
             self.ctx.notify(
-                "warning", self.tr("The candidate failed the gate: only a QA override with a reason promotes "
-                                   "it.")
+                "warning",
+                self.tr("The candidate failed the gate: only a QA override with a reason promotes it."),
             )
             return False
         if not self.confirm_promotion(override):
@@ -378,10 +437,12 @@ class ReleasePanel(QWidget):
         self.ctx.notify(
             "warning" if overridden else "info",
             self.tr("Model {name} · {sha} promoted to production ({how}).").format(
-                name=info.name, sha=info.sha256[:8], how=how),
+                name=info.name, sha=info.sha256[:8], how=how
+            ),
         )
-        self._apply(installed, card, self.tr("TensorRT engine: rebuilding…"),
-                    (override or "") if overridden else "")
+        self._apply(
+            installed, card, self.tr("TensorRT engine: rebuilding…"), (override or "") if overridden else ""
+        )
         self._clear_decision()
         self.ctx.production_changed.emit()
         self.build_engine(installed)
@@ -466,8 +527,11 @@ class ReleasePanel(QWidget):
 
     def _on_event(self, ev: dict[str, Any]) -> None:
         if ev.get("event") == "progress":
-            self.state_label.setText(self.tr("Engine: {message} ({done}/{total})").format(
-                message=ev.get("message", ""), done=ev.get("done"), total=ev.get("total")))
+            self.state_label.setText(
+                self.tr("Engine: {message} ({done}/{total})").format(
+                    message=ev.get("message", ""), done=ev.get("done"), total=ev.get("total")
+                )
+            )
         elif ev.get("event") == "error":
             self._last_engine_error = str(ev.get("message", ""))
 
@@ -487,8 +551,10 @@ class ReleasePanel(QWidget):
         else:
             self.state_label.setText(self.tr("Export failed: see the log."))
             self.ctx.notify(
-                "error", self.tr("Export of {run} failed; see the Trainer log.").format(
-                    run=run.name if run else self.tr("the run"))
+                "error",
+                self.tr("Export of {run} failed; see the Trainer log.").format(
+                    run=run.name if run else self.tr("the run")
+                ),
             )
 
     def _engine_done(self, code: int, status: str) -> None:
@@ -500,13 +566,15 @@ class ReleasePanel(QWidget):
             level = "info"
         elif code == ENGINE_UNAVAILABLE:
             self.engine_status = "unavailable"
-            notice = self.tr("TensorRT unavailable on this machine ({why}); the station keeps ONNX "
-                             "Runtime").format(why=why)
+            notice = self.tr(
+                "TensorRT unavailable on this machine ({why}); the station keeps ONNX Runtime"
+            ).format(why=why)
             level = "warning"
         else:
             self.engine_status = "failed"
             notice = self.tr("TensorRT engine build failed ({why}); the station keeps ONNX Runtime").format(
-                why=why or status)
+                why=why or status
+            )
             level = "error"
         self.state_label.setText(notice)
         self.ctx.notify(level, notice)
@@ -515,12 +583,25 @@ class ReleasePanel(QWidget):
             self.ctx.set_model(dataclasses.replace(cur, notice=notice))  # keeps the override mark
 
     # -- production history / rollback -----------------------------------------------------------
-    def refresh_history(self) -> None:
-        """Re-read the production history (a few rows; after promote / rollback / start-up registration)."""
-        try:
-            self.history = production_history(self.ctx.db)
-        except Exception as exc:  # a locked or unreachable DB: say so, keep the old list
-            self.ctx.notify("error", self.tr("Cannot read the production history: {error}").format(error=exc))
+    def refresh_history(self) -> Job[list[ProductionEntry]]:
+        """Re-read the production history off the UI thread (after promote / rollback / start-up
+        registration); the old rows stay until the new ones are in, a newer refresh wins."""
+        self.history_status.setText(self.tr("Loading the production history…"))
+        self.history_status.show()
+
+        def failed(message: str) -> None:  # a locked or unreachable DB: say so, keep the old list
+            self.history_status.hide()
+            self.ctx.notify(
+                "error", self.tr("Cannot read the production history: {error}").format(error=message)
+            )
+
+        return self.tasks.submit(
+            "release-history", _history_job, self.ctx.db, on_done=self._show_history, on_error=failed
+        )
+
+    def _show_history(self, history: list[ProductionEntry]) -> None:
+        self.history_status.hide()
+        self.history = history
         selected = self.selected_history()
         t = self.history_table
         t.blockSignals(True)
@@ -558,14 +639,18 @@ class ReleasePanel(QWidget):
 
     def _show_production(self) -> None:
         m = self.ctx.model
-        running = (self.tr("Running: {name} · {sha}").format(name=m.card.name,
-                                                             sha=m.card.sha256[:8]) if m.card.sha256
-                   else self.tr("Running: no model"))
+        running = (
+            self.tr("Running: {name} · {sha}").format(name=m.card.name, sha=m.card.sha256[:8])
+            if m.card.sha256
+            else self.tr("Running: no model")
+        )
         if m.override_reason:
-            self.production_label.setText(running + " — " + self.tr("⚠ OVERRIDE: promoted without passing "
-                                                                    "the gate"))
-            self.production_label.setToolTip(self.tr("Override reason: {reason}")
-                                             .format(reason=m.override_reason))
+            self.production_label.setText(
+                running + " — " + self.tr("⚠ OVERRIDE: promoted without passing the gate")
+            )
+            self.production_label.setToolTip(
+                self.tr("Override reason: {reason}").format(reason=m.override_reason)
+            )
             self.production_label.setStyleSheet(f"color: {VERDICT_COLORS['NG']}; font-weight: 600;")
         else:
             self.production_label.setText(running)
@@ -584,33 +669,62 @@ class ReleasePanel(QWidget):
         return self.rollback(entry.sha256)
 
     def rollback(self, to_sha: str | None = None) -> bool:
-        """Back to the previous production model, or to any earlier one (``to_sha``), in one step."""
+        """Back to the previous production model, or to any earlier one (``to_sha``), in one step.
+
+        The database work runs off the UI thread (write lane); True when it was started, False
+        when refused or another rollback is still running. The context changes once it is stored.
+        """
         if self.ctx.refuse(Right.PROMOTE, QT_TRANSLATE_NOOP("Refusal", "Rollback")):
             return False
-        try:
-            info = rollback(self.ctx.db, self.ctx.user, to_sha=to_sha)
-            path = Path(info.path)
-            card = load_card(path)
-            mark = override_mark(self.ctx.db, info.sha256) or ""
-        except Exception as exc:  # no previous model, file gone, DB locked: the station keeps running
-            self.ctx.notify("error", self.tr("Rollback failed: {error}").format(error=exc))
+        if self.rolling_back():
             return False
-        self._apply(path, card, override_reason=mark)
-        self.ctx.notify("info", self.tr("Rolled back to model {name} · {sha} (by {user}).").format(
-            name=card.name, sha=card.sha256[:8], user=self.ctx.user))
+        user = self.ctx.user
+
+        # no previous model, file gone, DB locked: the station keeps running
+        def failed(message: str) -> None:
+            self.state_label.setText("")
+            self.ctx.notify("error", self.tr("Rollback failed: {error}").format(error=message))
+            self._update()
+
+        self.state_label.setText(self.tr("Rolling back…"))
+        self.tasks.submit(
+            "release-rollback",
+            _rollback_job,
+            self.ctx.db,
+            user,
+            to_sha,
+            on_done=lambda done: self._rolled_back(done, user),
+            on_error=failed,
+            lane=WRITE_LANE,
+            supersede=False,
+        )
+        self._update()
+        return True
+
+    def _rolled_back(self, done: RolledBack, user: str) -> None:
+        card, mark = done.card, done.mark
+        self.state_label.setText("")
+        self._apply(done.path, card, override_reason=mark)
+        self.ctx.notify(
+            "info",
+            self.tr("Rolled back to model {name} · {sha} (by {user}).").format(
+                name=card.name, sha=card.sha256[:8], user=user
+            ),
+        )
         if mark:
             self.ctx.notify(
                 "warning",
-                self.tr("Model {name} · {sha} was promoted by OVERRIDE without passing the gate ({reason}).")
-                .format(name=card.name, sha=card.sha256[:8], reason=mark),
+                self.tr(
+                    "Model {name} · {sha} was promoted by OVERRIDE without passing the gate ({reason})."
+                ).format(name=card.name, sha=card.sha256[:8], reason=mark),
             )
         self._clear_decision()
         self.ctx.production_changed.emit()
         self._update()
-        return True
 
     def shutdown(self) -> None:
         self.task.cancel()
+        self.tasks.close(wait=True, timeout=5)
         if self.proc.is_running():
             self.proc.cancel()
             self.proc.wait_stopped(3000)

@@ -503,6 +503,7 @@ def test_failed_gate_promotion_needs_confirmation_and_shows_the_gate_result(
 
     confirm.answer = "type+accept"
     panel.promote_button.click()
+    qtbot.waitUntil(lambda: not panel.tasks.busy(), timeout=10_000)  # off the UI thread
     assert len(confirm.shown) == 3
     blind_sha = sha(candidates["blind"])
     assert queries.active_model(ctx.db).sha256 == blind_sha
@@ -552,6 +553,7 @@ def test_rollback_to_the_first_registered_model_from_the_release_panel(
     promote(ctx.db, blind, load_card(blind), "qa", FAILED, override_reason="trial")
     ctx.set_model(ModelState(blind, load_card(blind), override_reason="trial"))
     ctx.production_changed.emit()
+    qtbot.waitUntil(lambda: not panel.tasks.busy(), timeout=10_000)  # off the UI thread
     assert [e.name for e in panel.history] == ["blind", "good", "shipped"]
     assert panel.history_table.rowCount() == 3
     assert panel.history_table.item(0, 0).text() == "▶ active"
@@ -563,6 +565,7 @@ def test_rollback_to_the_first_registered_model_from_the_release_panel(
     ctx.set_role("qa", "qa-carl")
     assert panel.rollback_to_button.isEnabled()
     panel.rollback_to_button.click()
+    qtbot.waitUntil(lambda: not panel.tasks.busy(), timeout=10_000)  # off the UI thread
     assert queries.active_model(ctx.db).sha256 == sha(shipped)
     assert ctx.model.path == shipped
     assert ctx.model.override_reason == ""
