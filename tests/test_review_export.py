@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -163,8 +164,10 @@ def test_missed_defect_labelled_with_an_ellipse_exports_as_a_training_mask(
     insp = log_inspection(db, image, np.zeros((SIZE, SIZE), np.float32), tmp_path / "line", 0)
     assert queries.get_inspection(db, insp).row.verdict == "OK"  # the station passed it: an escape
 
-    dlg = open_label_editor(None, ctx, insp)
-    assert dlg is not None
+    opened: list[Any] = []
+    open_label_editor(None, ctx, insp, on_open=opened.append)  # reads the inspection off the UI thread
+    qtbot.waitUntil(lambda: bool(opened), timeout=10_000)
+    (dlg,) = opened
     assert dlg.isVisible()
     qtbot.addWidget(dlg)
     roi = dlg.editor.add_ellipse((10.0, 10.0), (8.0, 8.0))
@@ -176,7 +179,9 @@ def test_missed_defect_labelled_with_an_ellipse_exports_as_a_training_mask(
     assert iou(drawn, expected_ellipse((20.0, 24.0), (26.0, 12.0), 20.0)) > 0.9
     saved: list[int] = []
     dlg.on_saved.append(saved.append)
-    review_id = dlg.save()
+    assert dlg.save() is not None  # stored off the UI thread
+    qtbot.waitUntil(lambda: bool(saved), timeout=10_000)
+    review_id = dlg.review_id
     assert review_id is not None
     assert saved == [review_id]
     assert not dlg.isVisible()
@@ -240,8 +245,9 @@ def test_labelling_refuses_what_does_not_fit(qtbot, db: Database, ctx: AppContex
     image, _ = synthetic_image(SIZE, defect=True)
     ng = log_inspection(db, image, blob(0.9), tmp_path / "line", 0)
     gone = log_inspection(db, None, blob(0.0), tmp_path / "line", 1)
-    assert not label_missed_defect(None, ctx, ng)  # flagged already: not an escape
-    assert not label_missed_defect(None, ctx, gone)
-    assert not label_missed_defect(None, ctx, 999)
+    for insp in (ng, gone, 999):  # flagged already: not an escape; image gone; no such inspection
+        before = len(seen)
+        label_missed_defect(None, ctx, insp)
+        qtbot.waitUntil(lambda: len(seen) > before, timeout=10_000)  # read off the UI thread  # noqa: B023
     assert [lvl for lvl, _ in seen] == ["warning", "error", "warning"]
     assert not queries.get_inspection(db, ng).reviews

@@ -410,13 +410,19 @@ def test_label_key_opens_the_label_editor_without_blocking(qtbot, panel, db: Dat
 
     qtbot.keyClick(panel.table, Qt.Key.Key_Home)
     qtbot.keyClick(panel.table, Qt.Key.Key_J)  # newest OK row: a missed defect to draw
-    qtbot.keyClick(panel.table, Qt.Key.Key_L)
-    dialogs = [w for w in panel.findChildren(LabelEditorDialog) if w.isVisible()]
+    qtbot.keyClick(panel.table, Qt.Key.Key_L)  # the inspection is read off the UI thread, then it opens
+
+    def visible() -> list[LabelEditorDialog]:
+        return [w for w in panel.findChildren(LabelEditorDialog) if w.isVisible()]
+
+    qtbot.waitUntil(lambda: bool(visible()), timeout=10_000)
+    dialogs = visible()
     assert len(dialogs) == 1
     dlg = dialogs[0]
     assert dlg.disposition == "missed_defect"
     dlg.editor.add_ellipse((8, 8), (10, 8))
-    assert dlg.save() is not None
+    assert dlg.save() is not None  # stored off the UI thread
+    qtbot.waitUntil(lambda: not dlg.is_saving(), timeout=10_000)
     with db.read() as s:
         review = s.scalar(select(Review).where(Review.inspection_id == logged[4]))
         assert review.disposition == "missed_defect"

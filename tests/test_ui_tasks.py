@@ -296,8 +296,10 @@ def test_history_pages_and_detail_never_query_on_the_ui_thread(qtbot, history, d
         _, took = timed(history.load_detail_now)
         assert took < UI_BUDGET_S, f"the detail load blocked the UI thread for {took:.2f} s"
         assert history.detail_loading()
-        qtbot.waitUntil(lambda: history.detail.view is not None and history.detail.view.id == history.ids[0],
-                        timeout=10_000)
+        qtbot.waitUntil(
+            lambda: history.detail.view is not None and history.detail.view.id == history.ids[0],
+            timeout=10_000,
+        )
         # a refresh: the old rows stay on screen until the new count is in
         _, took = timed(history.refresh)
         assert took < UI_BUDGET_S
@@ -328,6 +330,171 @@ def test_audit_log_writes_in_order_without_blocking(qtbot, db: Database, tmp_pat
     log.close()
     events = queries.audit_events(db)
     assert [e.action for e in reversed(events)] == [f"step.{i}" for i in range(5)]
+
+
+def test_the_label_editor_opens_and_saves_without_waiting_for_the_database(
+    qtbot, db: Database, tmp_path: Path
+) -> None:
+    import numpy as np
+
+    from inspector.services.review_export import decode_mask_png
+    from inspector.ui.label_dialog import LabelEditorDialog, open_label_editor
+    from tests.review_helpers import log_inspection
+    from tests.tiny_model import synthetic_image
+
+    image, _ = synthetic_image(32, defect=True, seed=5)
+    insp = log_inspection(db, image, np.zeros((32, 32), np.float32), tmp_path / "line", 0)  # OK: an escape
+    ctx = make_ctx(db, tmp_path)
+    ctx.set_role("operator", "olga")
+    opened: list[LabelEditorDialog] = []
+    with slow_queries(db, 0.6):  # longer than UI_BUDGET_S: one query on the UI thread shows
+        _, took = timed(lambda: open_label_editor(None, ctx, insp, on_open=opened.append))
+        assert took < UI_BUDGET_S, f"opening the label editor blocked the UI thread for {took:.2f} s"
+        assert opened == []  # still reading the inspection and its image
+        qtbot.waitUntil(lambda: bool(opened), timeout=10_000)
+    (dlg,) = opened
+    qtbot.addWidget(dlg)
+    assert dlg.isVisible()
+    dlg.editor.add_ellipse((8, 8), (10, 8))
+    drawn = dlg.editor.mask()
+    saved: list[int] = []
+    dlg.on_saved.append(saved.append)
+    with write_lock_held(tmp_path / "t.db", HOLD_S):
+        job, took = timed(dlg.save)
+        assert job is not None
+        assert took < UI_BUDGET_S, f"Save blocked the UI thread for {took:.2f} s"
+        assert dlg.is_saving()
+        assert not dlg.buttons.isEnabled()  # one save at a time
+        assert saved == []  # not stored yet: the lock holds it
+    qtbot.waitUntil(lambda: bool(saved), timeout=15_000)
+    assert saved == [dlg.review_id]
+    assert not dlg.isVisible()
+    review = queries.get_inspection(db, insp).reviews[-1]
+    assert (review.disposition, review.by) == ("missed_defect", "olga")
+    assert np.array_equal(decode_mask_png(review.mask_png), drawn)
+
+
+def test_a_failed_label_save_keeps_the_dialog_and_the_drawing(qtbot, db: Database, tmp_path: Path) -> None:
+    import numpy as np
+
+    from inspector.ui import label_dialog
+    from tests.review_helpers import log_inspection
+    from tests.tiny_model import synthetic_image
+
+    image, _ = synthetic_image(32, defect=True, seed=6)
+    insp = log_inspection(db, image, np.zeros((32, 32), np.float32), tmp_path / "line", 0)
+    ctx = make_ctx(db, tmp_path)
+    ctx.set_role("operator", "olga")
+    messages: list[tuple[str, str]] = []
+    ctx.message.connect(lambda lvl, txt: messages.append((lvl, txt)))
+    dlg = label_dialog.LabelEditorDialog(ctx, insp, image)
+    qtbot.addWidget(dlg)
+    dlg.show()
+    dlg.editor.add_ellipse((8, 8), (10, 8))
+
+    def boom(*_a: Any, **_k: Any) -> int:
+        raise OSError("database is locked")
+
+    add_review = queries.add_review
+    try:
+        queries.add_review = boom  # type: ignore[assignment]
+        assert dlg.save() is not None
+        qtbot.waitUntil(lambda: not dlg.is_saving(), timeout=5000)
+    finally:
+        queries.add_review = add_review  # type: ignore[assignment]
+    assert messages[-1] == ("error", f"Could not store the label of inspection {insp}: database is locked")
+    assert dlg.isVisible()
+    assert dlg.buttons.isEnabled()
+    assert dlg.editor.mask().any()
+    assert dlg.review_id is None
+
+
+@pytest.fixture
+def release(qtbot, db: Database, tmp_path: Path):
+    """Two production models (good, then blind: running) and the release panel."""
+    from PySide6.QtCore import QSettings
+
+    from inspector.core.model_card import load_card
+    from inspector.services.promotion import GateDecision, install_model, promote
+    from inspector.ui.context import AppContext, ModelState
+    from tests.review_helpers import RECIPE
+    from tests.tiny_model import build_tiny_model
+
+    made = [
+        build_tiny_model(tmp_path / n / "model.onnx", level=lv, card={"name": n})
+        for n, lv in (("good", 0.6), ("blind", 10.0))
+    ]
+    good, blind = (install_model(m, tmp_path / "installed") for m in made)
+    for m in (good, blind):
+        promote(db, m, load_card(m), "qa", GateDecision(True, []))
+    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
+    ctx = AppContext(db, "test", settings, RECIPE, ModelState(blind, load_card(blind)))
+    return ctx, good, blind
+
+
+def test_the_production_history_loads_without_waiting_for_the_database(qtbot, release, db: Database) -> None:
+    from inspector.ui.release_panel import ReleasePanel
+
+    ctx, _good, _blind = release
+    with slow_queries(db, 0.6):
+        panel, took = timed(lambda: ReleasePanel(ctx))
+        qtbot.addWidget(panel)
+        assert took < UI_BUDGET_S, f"the release panel blocked the UI thread for {took:.2f} s"
+        assert panel.history_loading()
+        assert not panel.history_status.isHidden()  # "Loading the production history…"
+        assert panel.history == []
+        qtbot.waitUntil(lambda: not panel.history_loading(), timeout=10_000)
+    assert [e.name for e in panel.history] == ["blind", "good"]
+    assert panel.history_table.rowCount() == 2
+    assert panel.history_status.isHidden()
+    panel.shutdown()
+
+
+def test_a_rollback_does_not_wait_for_a_locked_database(qtbot, release, db: Database, tmp_path: Path) -> None:
+    from inspector.ui.release_panel import ReleasePanel
+
+    ctx, good, blind = release
+    panel = ReleasePanel(ctx)
+    qtbot.addWidget(panel)
+    qtbot.waitUntil(lambda: not panel.history_loading(), timeout=10_000)
+    ctx.set_role("qa", "quinn")
+    with write_lock_held(tmp_path / "t.db", HOLD_S):
+        started, took = timed(panel.rollback)
+        assert started
+        assert took < UI_BUDGET_S, f"Rollback blocked the UI thread for {took:.2f} s"
+        assert panel.rolling_back()
+        assert not panel.rollback_button.isEnabled()  # one rollback at a time
+        assert not panel.rollback()
+        assert ctx.model.path == blind  # the model changes only once the rollback is stored
+    qtbot.waitUntil(lambda: not panel.tasks.busy(), timeout=15_000)
+    assert ctx.model.path == good
+    assert queries.active_model(db).path == str(good)
+    assert panel.history[0].name == "good"  # the history was read again
+    (ev,) = queries.audit_events(db, action="model.rollback")
+    assert ev.actor == "quinn"
+    panel.shutdown()
+
+
+def test_a_failed_history_read_says_so_and_keeps_the_old_rows(qtbot, release, monkeypatch) -> None:
+    from inspector.ui import release_panel
+
+    ctx, _good, _blind = release
+    messages: list[tuple[str, str]] = []
+    ctx.message.connect(lambda lvl, txt: messages.append((lvl, txt)))
+    panel = release_panel.ReleasePanel(ctx)
+    qtbot.addWidget(panel)
+    qtbot.waitUntil(lambda: not panel.history_loading(), timeout=10_000)
+
+    def boom(_db: Any) -> list[Any]:
+        raise OSError("database is locked")
+
+    monkeypatch.setattr(release_panel, "production_history", boom)
+    panel.refresh_history()
+    qtbot.waitUntil(lambda: not panel.history_loading(), timeout=10_000)
+    assert messages[-1] == ("error", "Cannot read the production history: database is locked")
+    assert panel.history_table.rowCount() == 2
+    assert panel.history_status.isHidden()
+    panel.shutdown()
 
 
 # -- child processes: a time limit and cancel ---------------------------------------------------------

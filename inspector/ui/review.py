@@ -57,22 +57,34 @@ DISPOSITIONS: tuple[DispositionSpec, ...] = (
         "N",
         QT_TRANSLATE_NOOP("ReviewActions", "Confirm NG"),
         FLAGGED | {Verdict.ERROR},
-        QT_TRANSLATE_NOOP("ReviewActions", "The part is defective: the station was right, or (ERROR, not "
-                                           "inspected) a person found it so."),
+        QT_TRANSLATE_NOOP(
+            "ReviewActions",
+            "The part is defective: the station was right, or (ERROR, not inspected) a person found it so.",
+        ),
     ),
-    DispositionSpec("false_reject", "F", QT_TRANSLATE_NOOP("ReviewActions", "False reject"), FLAGGED,
-                    QT_TRANSLATE_NOOP("ReviewActions", "The station flagged a good part.")),
     DispositionSpec(
-        "missed_defect", "M", QT_TRANSLATE_NOOP("ReviewActions", "Missed defect"), frozenset({Verdict.OK}),
-        QT_TRANSLATE_NOOP("ReviewActions", "The station passed a defective part.")
+        "false_reject",
+        "F",
+        QT_TRANSLATE_NOOP("ReviewActions", "False reject"),
+        FLAGGED,
+        QT_TRANSLATE_NOOP("ReviewActions", "The station flagged a good part."),
+    ),
+    DispositionSpec(
+        "missed_defect",
+        "M",
+        QT_TRANSLATE_NOOP("ReviewActions", "Missed defect"),
+        frozenset({Verdict.OK}),
+        QT_TRANSLATE_NOOP("ReviewActions", "The station passed a defective part."),
     ),
     DispositionSpec(
         "confirm_ok",
         "O",
         QT_TRANSLATE_NOOP("ReviewActions", "Confirm OK"),
         frozenset({Verdict.OK, Verdict.ERROR}),
-        QT_TRANSLATE_NOOP("ReviewActions", "The part is good: as judged, or (ERROR, not inspected) a person "
-                                           "looked and found it good."),
+        QT_TRANSLATE_NOOP(
+            "ReviewActions",
+            "The part is good: as judged, or (ERROR, not inspected) a person looked and found it good.",
+        ),
     ),
 )
 BY_VALUE = {d.value: d for d in DISPOSITIONS}
@@ -110,17 +122,20 @@ class ReviewActions(QObject):
         self.label_action = QAction(self.tr("Label defect… (L)"), host)
         self.label_action.setShortcut(QKeySequence("L"))
         self.label_action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
-        self.label_action.setToolTip(self.tr(
-            "Draw where the defect is (missed defect on an OK part, or refine a confirmed NG). Key: L"
-        ))
+        self.label_action.setToolTip(
+            self.tr(
+                "Draw where the defect is (missed defect on an OK part, or refine a confirmed NG). Key: L"
+            )
+        )
         self.label_action.triggered.connect(lambda _=False: self.label())
         host.addAction(self.label_action)
         self._host = host
         self.tasks = TaskRunner(self, "review")
         self.set_row(None)
 
-    def label(self) -> QWidget | None:
-        """Open the (non-blocking) labelling dialog for the current row; the dialog or None."""
+    def label(self) -> Job[Any] | None:
+        """Open the (non-blocking) labelling dialog for the current row, its inspection read off the
+        UI thread; the loading job, or None when refused."""
         row = self._row
         if row is None:
             self._ctx.notify("warning", self.tr("Select an inspection before labelling a defect."))
@@ -133,10 +148,14 @@ class ReviewActions(QObject):
             self._ctx.notify("error", self.tr("The label editor is not available: {error}").format(error=exc))
             return None
         disposition = "missed_defect" if row.verdict is Verdict.OK else "confirm_ng"
-        dlg = open_label_editor(self._host, self._ctx, row.id, disposition)
-        if dlg is not None:
-            dlg.on_saved.append(lambda _rid, i=row.id, d=disposition: self.reviewed.emit(i, d))
-        return dlg
+        rid = row.id
+        return open_label_editor(
+            self._host,
+            self._ctx,
+            rid,
+            disposition,
+            on_open=lambda dlg: dlg.on_saved.append(lambda _rid: self.reviewed.emit(rid, disposition)),
+        )
 
     def current(self) -> HistoryRow | None:
         """The row the keys act on."""
@@ -168,28 +187,44 @@ class ReviewActions(QObject):
             keys = ", ".join(f"{d.key} = {d.name}" for d in fitting(row.verdict))
             self._ctx.notify(
                 "warning",
-                self.tr("'{disposition}' does not apply to the verdict {verdict} (inspection {id}); use "
-                        "{keys}.")
-                .format(disposition=spec.name, verdict=row.verdict.value, id=row.id, keys=keys),
+                self.tr(
+                    "'{disposition}' does not apply to the verdict {verdict} (inspection {id}); use {keys}."
+                ).format(disposition=spec.name, verdict=row.verdict.value, id=row.id, keys=keys),
             )
             return None
         user = self._ctx.user
         error = row.verdict is Verdict.ERROR
 
         def stored(_review_id: int) -> None:
-            text = (self.tr("Inspection {id}: {disposition} by {user} (ERROR part: checked by a person)")
-                    if error else self.tr("Inspection {id}: {disposition} by {user}"))
-            self._ctx.notify("info", text.format(id=row.id, disposition=disposition_label(spec.value),
-                                                 user=user))
+            text = (
+                self.tr("Inspection {id}: {disposition} by {user} (ERROR part: checked by a person)")
+                if error
+                else self.tr("Inspection {id}: {disposition} by {user}")
+            )
+            self._ctx.notify(
+                "info", text.format(id=row.id, disposition=disposition_label(spec.value), user=user)
+            )
             self.reviewed.emit(row.id, spec.value)
 
         def failed(message: str) -> None:  # a locked or lost DB must not take the panel down
-            self._ctx.notify("error", self.tr("Could not store the review of inspection {id}: {error}")
-                             .format(id=row.id, error=message))
+            self._ctx.notify(
+                "error",
+                self.tr("Could not store the review of inspection {id}: {error}").format(
+                    id=row.id, error=message
+                ),
+            )
 
         return self.tasks.submit(
-            "review", _add_review, self._ctx.db, row.id, spec.value, user,
-            on_done=stored, on_error=failed, lane=WRITE_LANE, supersede=False,
+            "review",
+            _add_review,
+            self._ctx.db,
+            row.id,
+            spec.value,
+            user,
+            on_done=stored,
+            on_error=failed,
+            lane=WRITE_LANE,
+            supersede=False,
         )
 
     # -- buttons ----------------------------------------------------------------------------

@@ -604,6 +604,10 @@
         <translation>Nichts markiert: vor dem Speichern den Fehler einzeichnen.</translation>
     </message>
     <message>
+        <source>Saving…</source>
+        <translation>Wird gespeichert…</translation>
+    </message>
+    <message>
         <source>Could not store the label of inspection {id}: {error}</source>
         <translation>Markierung von Prüfung {id} konnte nicht gespeichert werden: {error}</translation>
     </message>
@@ -622,6 +626,10 @@
     <message>
         <source>Inspection {id}: cannot label, the image is not readable: {error}</source>
         <translation>Prüfung {id}: Markieren nicht möglich, das Bild ist nicht lesbar: {error}</translation>
+    </message>
+    <message>
+        <source>Could not read inspection {id}: {error}</source>
+        <translation>Inspektion {id} konnte nicht gelesen werden: {error}</translation>
     </message>
 </context>
 <context>
@@ -2247,6 +2255,10 @@ Override-Grund: {reason}</translation>
         <translation>Bau der TensorRT-Engine fehlgeschlagen ({why}); die Station bleibt bei ONNX Runtime</translation>
     </message>
     <message>
+        <source>Loading the production history…</source>
+        <translation>Produktionshistorie wird geladen…</translation>
+    </message>
+    <message>
         <source>Cannot read the production history: {error}</source>
         <translation>Produktionsverlauf nicht lesbar: {error}</translation>
     </message>
@@ -2277,6 +2289,10 @@ Override-Grund: {reason}</translation>
     <message>
         <source>Rollback failed: {error}</source>
         <translation>Zurückrollen fehlgeschlagen: {error}</translation>
+    </message>
+    <message>
+        <source>Rolling back…</source>
+        <translation>Wird zurückgesetzt…</translation>
     </message>
     <message>
         <source>Rolled back to model {name} · {sha} (by {user}).</source>
