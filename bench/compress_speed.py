@@ -21,18 +21,16 @@ from pathlib import Path
 
 import numpy as np
 
+from inspector.core.contract import INPUT_NAME, OUTPUT_NAME
+
 
 def session(path: Path, threads: int) -> object:
-    import onnxruntime as ort
+    from inspector.core.backends.onnxruntime_backend import make_session
 
-    so = ort.SessionOptions()
-    if threads:
-        so.intra_op_num_threads = threads
     # no spin-waiting after a run: with several sessions interleaved in one process, the idle
     # one's spinning threads took the CPU from the next run (the FP32 student measured 1.3x the
     # teacher with spinning, 2.0x without, in back-to-back runs)
-    so.add_session_config_entry("session.intra_op.allow_spinning", "0")
-    return ort.InferenceSession(str(path), so, providers=["CPUExecutionProvider"])
+    return make_session(path, threads, spin=False)
 
 
 def openvino_runner(path: Path, threads: int, x: np.ndarray) -> Callable[[], object]:
@@ -61,7 +59,7 @@ def main(argv: list[str] | None = None) -> int:
     runners: dict[str, Callable[[], object]] = {}
     for k, v in paths.items():
         sess = session(v, a.threads)
-        runners[k] = lambda s=sess: s.run(["mask"], {"image": x})  # type: ignore[attr-defined]
+        runners[k] = lambda s=sess: s.run([OUTPUT_NAME], {INPUT_NAME: x})  # type: ignore[attr-defined]
     if a.openvino:
         for k, v in list(paths.items()):
             paths[f"{k}-ov"] = v

@@ -33,6 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from inspector.core.backends.base import Backend
 from inspector.core.backends.onnxruntime_backend import OnnxRuntimeBackend, default_threads
+from inspector.core.contract import INPUT_NAME, OUTPUT_NAME
 from inspector.core.paths import shipped_model
 
 
@@ -106,7 +107,7 @@ def quantize_int8(fp32: Path, dst: Path, calib: list[np.ndarray]) -> Path:
 
         def get_next(self) -> dict[str, np.ndarray] | None:
             x = next(self._it, None)
-            return None if x is None else {"image": x[None]}
+            return None if x is None else {INPUT_NAME: x[None]}
 
     split = dst.with_name(dst.stem + ".split.onnx")
     pre = dst.with_name(dst.stem + ".pre.onnx")
@@ -215,8 +216,8 @@ def ov_dynamic(threads: int) -> Callable[[], Backend]:
                 if self._dyn is None:
                     self._dyn = self._core.compile_model(self._model, "CPU", self._config(1))
                     self._req = self._dyn.create_infer_request()
-                self._req.infer({"image": np.ascontiguousarray(batch, dtype=np.float32)})
-                return np.array(self._req.get_tensor("mask").data)
+                self._req.infer({INPUT_NAME: np.ascontiguousarray(batch, dtype=np.float32)})
+                return np.array(self._req.get_tensor(OUTPUT_NAME).data)
 
         be = Dynamic(threads=threads)
         be._dyn = None  # type: ignore[attr-defined]

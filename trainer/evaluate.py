@@ -22,10 +22,11 @@ import json
 import math
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict, cast
 
 import numpy as np
 
+from inspector.core.contract import INPUT_NAME, OUTPUT_NAME
 from inspector.core.model_card import ModelCard, load_card
 from inspector.core.recipe import Recipe, load_recipe
 from trainer.data.sample import Sample
@@ -46,22 +47,19 @@ class OnnxPredictor:
     """ORT session + the station's whole-image inference; one image at a time (sizes may differ)."""
 
     def __init__(self, model_path: Path, card: ModelCard | None = None, threads: int = 0) -> None:
-        import onnxruntime as ort
+        from inspector.core.backends.onnxruntime_backend import make_session
 
         self.card = card or load_card(model_path)
-        so = ort.SessionOptions()
-        if threads:
-            so.intra_op_num_threads = threads
-        self.sess = ort.InferenceSession(str(model_path), so, providers=["CPUExecutionProvider"])
+        self.sess = make_session(model_path, threads)
         self.input = self.sess.get_inputs()[0].name
-        if self.input != "image":
-            raise ValueError(f"{model_path}: input is named {self.input!r}, the contract says 'image'")
+        if self.input != INPUT_NAME:
+            raise ValueError(f"{model_path}: input is named {self.input!r}, the contract says {INPUT_NAME!r}")
         from inspector.core.tiling import Tiler
 
         self.tiler = Tiler(card=self.card, run=self._run, model_path=Path(model_path), on_cpu=True)
 
     def _run(self, batch: np.ndarray) -> np.ndarray:
-        (out,) = self.sess.run(["mask"], {self.input: batch})
+        (out,) = self.sess.run([OUTPUT_NAME], {self.input: batch})
         return np.asarray(out)
 
     def __call__(self, image: np.ndarray) -> np.ndarray:
@@ -69,11 +67,58 @@ class OnnxPredictor:
         return self.tiler.infer(image)[0]
 
 
+class ImageCounts(TypedDict):
+    """Image-level confusion counts and rates (NaN where a rate has no denominator)."""
+
+    tp: int
+    fn: int
+    tn: int
+    fp: int
+    tpr: float
+    tnr: float
+    precision: float
+    recall: float
+
+
+class EvalSummary(ImageCounts, total=False):
+    """The scalar figures of one evaluation, as metrics.json holds them (NaN written as null).
+
+    ``auroc``/``average_precision`` are absent in a threshold sweep's summaries; ``threshold``
+    to ``model_sha256`` are added by :func:`evaluate`.
+    """
+
+    dice_defective: float
+    dice_all: float
+    iou_defective: float
+    pixel_precision: float
+    pixel_recall: float
+    n_images: int
+    n_defective: int
+    auroc: float
+    average_precision: float
+    threshold: float
+    suggested_threshold: float
+    split: str
+    ms_per_image: float | None
+    model: str
+    model_sha256: str
+
+
+class EvalMetrics(EvalSummary, total=False):
+    """What :func:`evaluate` returns and writes to metrics.json: the summary figures plus the
+    recipe, the per-image rows and the two curves (:data:`LIST_KEYS`)."""
+
+    recipe: dict[str, Any]
+    per_image: list[dict[str, Any]]
+    pr_curve: list[dict[str, Any]]
+    image_pr_curve: list[dict[str, float]]
+
+
 def _ratio(num: int, den: int) -> float:
     return num / den if den else math.nan
 
 
-def _image_counts(truth: Sequence[bool], pred: Sequence[bool]) -> dict[str, float]:
+def _image_counts(truth: Sequence[bool], pred: Sequence[bool]) -> ImageCounts:
     tp = sum(t and p for t, p in zip(truth, pred, strict=True))
     fn = sum(t and not p for t, p in zip(truth, pred, strict=True))
     tn = sum(not t and not p for t, p in zip(truth, pred, strict=True))
@@ -212,7 +257,7 @@ def score_maps(
     truth = [r["defective"] for r in rows]
     d_def = [r["dice"] for r in rows if r["defective"]]
     i_def = [r["iou"] for r in rows if r["defective"]]
-    summary: dict[str, Any] = {
+    summary: EvalSummary = {
         **_image_counts(truth, [r["predicted_defective"] for r in rows]),
         "dice_defective": float(np.mean(d_def)) if d_def else math.nan,
         "dice_all": float(np.mean([r["dice"] for r in rows])) if rows else math.nan,
@@ -331,14 +376,14 @@ def _json_safe(v: Any) -> Any:
 LIST_KEYS = ("per_image", "pr_curve", "image_pr_curve", "recipe")
 
 
-def summary_of(metrics: dict[str, Any]) -> dict[str, Any]:
+def summary_of(metrics: EvalMetrics | dict[str, Any]) -> EvalSummary:
     """The scalar figures of a metrics dict (no per-image rows, curves or recipe)."""
-    return {k: v for k, v in metrics.items() if k not in LIST_KEYS}
+    return cast(EvalSummary, {k: v for k, v in metrics.items() if k not in LIST_KEYS})
 
 
 def _metrics(
     keys: Sequence[str], masks: list[np.ndarray], probs: list[np.ndarray], recipe: Recipe
-) -> dict[str, Any]:
+) -> EvalMetrics:
     scored = score_maps(keys, masks, probs, recipe)
     curve = sweep(keys, masks, probs, recipe)
     truth = [r["defective"] for r in scored["rows"]]
@@ -353,7 +398,7 @@ def _metrics(
     }
 
 
-def write_metrics(metrics: dict[str, Any], out: Path) -> None:
+def write_metrics(metrics: EvalMetrics, out: Path) -> None:
     """metrics.json, pr_curve.json, per_image.csv and pr_curve.png in ``out``."""
     import csv
 
@@ -379,7 +424,7 @@ def evaluate(
     out: Path | None = None,
     card: ModelCard | None = None,
     split: str = "",
-) -> dict[str, Any]:
+) -> EvalMetrics:
     """Metrics dict (summary keys + ``per_image`` + curves); writes files when ``out`` is given.
 
     ``model_path``: an ONNX file, or a predict function (``model``/``model_sha256`` then empty).
@@ -441,7 +486,7 @@ def evaluate_cli(
     split: Path | None = None,
     recipe: Path | None = None,
     subset: str = "val",
-) -> dict[str, Any]:
+) -> EvalMetrics:
     """Score ``model`` on ``data``: a split file's subset, else every image, where a DAGM class
     (or root) folder means its ``Test/`` part (its ``Train/`` only when there is no Test/)."""
     from trainer.data import load_samples, load_split

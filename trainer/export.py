@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from inspector.core.contract import INPUT_NAME, OUTPUT_NAME
 from inspector.core.model_card import ModelCard, sha256_file, write_card
 from inspector.core.recipe import Recipe, load_recipe
 
@@ -35,16 +36,18 @@ def to_onnx(model: Any) -> Any:
     import tensorflow as tf
     import tf2onnx
 
-    spec = (tf.TensorSpec([None, None, None, 1], tf.float32, name="image"),)
+    spec = (tf.TensorSpec([None, None, None, 1], tf.float32, name=INPUT_NAME),)
 
     @tf.function(input_signature=spec)
     def serve(image: Any) -> dict[str, Any]:
-        return {"mask": model(image, training=False)}
+        return {OUTPUT_NAME: model(image, training=False)}
 
     proto, _ = tf2onnx.convert.from_function(serve, input_signature=spec, opset=OPSET)
     names = ([i.name for i in proto.graph.input], [o.name for o in proto.graph.output])
-    if names != (["image"], ["mask"]):
-        raise ExportError(f"converter produced inputs/outputs {names}, expected ['image'] / ['mask']")
+    if names != ([INPUT_NAME], [OUTPUT_NAME]):
+        raise ExportError(
+            f"converter produced inputs/outputs {names}, expected [{INPUT_NAME!r}] / [{OUTPUT_NAME!r}]"
+        )
     return canonical_names(proto)
 
 
@@ -92,13 +95,13 @@ def canonical_names(proto: Any) -> Any:
 
 def parity(model: Any, onnx_path: Path, tensors: list[np.ndarray]) -> float:
     """Max |ORT - Keras| over ``tensors`` (each HxWx1 float32, already normalised)."""
-    import onnxruntime as ort
+    from inspector.core.backends.onnxruntime_backend import make_session
 
-    sess = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
+    sess = make_session(onnx_path)
     worst = 0.0
     for x in tensors:
         ref = np.asarray(model.predict_on_batch(x[None]))
-        (got,) = sess.run(["mask"], {"image": x[None]})
+        (got,) = sess.run([OUTPUT_NAME], {INPUT_NAME: x[None]})
         worst = max(worst, float(np.max(np.abs(got - ref))))
     return worst
 
@@ -224,8 +227,8 @@ def export_run(
         | {"epochs_logged": len(history)},
         "export": {
             "opset": OPSET,
-            "input": "image",
-            "output": "mask",
+            "input": INPUT_NAME,
+            "output": OUTPUT_NAME,
             "layout": "NHWC [N,H,W,1] float32",
             "parity_max_abs_diff": diff,
             "parity_images": len(tensors),

@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from inspector.core.contract import INPUT_NAME, OUTPUT_NAME
 from inspector.core.model_card import card_path_for, sha256_file
 
 # The config fields that fix the network's shape; everything else (lr, crop...) may differ.
@@ -226,8 +227,7 @@ def verify_against_onnx(model: Any, path: Path, images: list[np.ndarray], multip
     Raises InitFromError above VERIFY_TOL: fine-tuning must start from the very model
     that runs in production, not from a near miss.
     """
-    import onnxruntime as ort
-
+    from inspector.core.backends.onnxruntime_backend import make_session
     from inspector.core.model_card import load_card
     from inspector.core.preprocess import model_input
 
@@ -239,11 +239,11 @@ def verify_against_onnx(model: Any, path: Path, images: list[np.ndarray], multip
         h, w = (img.shape[0] // multiple) * multiple, (img.shape[1] // multiple) * multiple
         if h and w:  # crop, not pad: the data's own pixels, no padding edge
             tensors.append(model_input(img[:h, :w], card)[..., None])
-    sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    sess = make_session(path)
     worst = 0.0
     for x in tensors:
         ref = np.asarray(model(x[None], training=False))
-        (got,) = sess.run(["mask"], {"image": x[None]})
+        (got,) = sess.run([OUTPUT_NAME], {INPUT_NAME: x[None]})
         worst = max(worst, float(np.max(np.abs(got - ref))))
     if not worst <= VERIFY_TOL:
         raise InitFromError(

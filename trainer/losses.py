@@ -4,8 +4,8 @@ Names: "dice" is always the per-image Dice of a thresholded mask (``p >= 0.5``,
 1 when truth and prediction are both empty), averaged over images (the Keras
 metric: over the crops of a batch). The losses use a *soft* Dice over the whole
 batch instead (``dice_loss``): a training objective, not a reported figure.
-The Keras functions import TensorFlow lazily; the numpy versions are what
-evaluation uses on thresholded masks.
+The Keras functions import TensorFlow lazily; the numpy versions evaluation uses on
+thresholded masks are the station's (inspector.core.metrics), re-exported here.
 """
 
 from __future__ import annotations
@@ -13,7 +13,21 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-import numpy as np
+from inspector.core.metrics import mask_dice as dice_np
+from inspector.core.metrics import mask_iou as iou_np
+
+__all__ = [
+    "SMOOTH",
+    "THRESHOLD",
+    "bce_loss",
+    "dice_bce_loss",
+    "dice_loss",
+    "dice_metric",
+    "dice_np",
+    "get_loss",
+    "iou_metric",
+    "iou_np",
+]
 
 SMOOTH = 1.0  # keeps soft Dice defined (=1) on crops without any defect pixel
 
@@ -94,23 +108,3 @@ def iou_metric(y_true: Any, y_pred: Any) -> Any:
 
 dice_metric.__name__ = "dice"
 iou_metric.__name__ = "iou"
-
-
-def dice_np(truth: np.ndarray, pred: np.ndarray) -> float:
-    """2|A∩B| / (|A|+|B|) on boolean masks; both empty -> 1 (nothing to find, nothing found)."""
-    t = np.asarray(truth, dtype=bool)
-    p = np.asarray(pred, dtype=bool)
-    denom = int(t.sum()) + int(p.sum())
-    if denom == 0:
-        return 1.0
-    return 2.0 * int(np.logical_and(t, p).sum()) / denom
-
-
-def iou_np(truth: np.ndarray, pred: np.ndarray) -> float:
-    """|A∩B| / |A∪B|; both empty -> 1."""
-    t = np.asarray(truth, dtype=bool)
-    p = np.asarray(pred, dtype=bool)
-    union = int(np.logical_or(t, p).sum())
-    if union == 0:
-        return 1.0
-    return int(np.logical_and(t, p).sum()) / union

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from inspector.core.contract import INPUT_NAME, OUTPUT_NAME
+
 
 def build_unet(
     base_filters: int = 16,
@@ -46,7 +48,7 @@ def build_unet(
                 )(x)
         return x
 
-    inp = keras.Input(shape=(None, None, 1), name="image", dtype="float32")
+    inp = keras.Input(shape=(None, None, 1), name=INPUT_NAME, dtype="float32")
     x = inp
     skips = []
     for level in range(depth - 1):
@@ -60,7 +62,7 @@ def build_unet(
         x = layers.Concatenate(name=f"skip{level}", dtype=dtype)([x, skips[level]])
         x = conv_pair(x, filters, f"dec{level}")
     # float32 head even under mixed precision, so probabilities stay exact-ish
-    out = layers.Conv2D(1, 1, activation="sigmoid", name="mask", dtype="float32")(x)
+    out = layers.Conv2D(1, 1, activation="sigmoid", name=OUTPUT_NAME, dtype="float32")(x)
     return keras.Model(inp, out, name=name)
 
 

@@ -31,6 +31,7 @@ from typing import Any
 
 import numpy as np
 
+from inspector.core.contract import INPUT_NAME, OUTPUT_NAME
 from inspector.core.progress import ProgressState
 from trainer.data.sample import Sample
 from trainer.events import Emit, null_emitter
@@ -131,7 +132,7 @@ class _Reader:
 
     def get_next(self) -> dict[str, np.ndarray] | None:
         x = next(self._it, None)
-        return None if x is None else {"image": x[None]}
+        return None if x is None else {INPUT_NAME: x[None]}
 
 
 def stride_for(n: int, most: int) -> int:
@@ -224,14 +225,13 @@ def openvino_check(path: Path, tensor: np.ndarray, ort_out: np.ndarray, threshol
 
 
 def _parity(a: Path, b: Path, tensors: Sequence[np.ndarray]) -> float:
-    import onnxruntime as ort
+    from inspector.core.backends.onnxruntime_backend import make_session
 
-    sa = ort.InferenceSession(str(a), providers=["CPUExecutionProvider"])
-    sb = ort.InferenceSession(str(b), providers=["CPUExecutionProvider"])
+    sa, sb = make_session(a), make_session(b)
     worst = 0.0
     for x in tensors:
-        (ya,) = sa.run(["mask"], {"image": x[None]})
-        (yb,) = sb.run(["mask"], {"image": x[None]})
+        (ya,) = sa.run([OUTPUT_NAME], {INPUT_NAME: x[None]})
+        (yb,) = sb.run([OUTPUT_NAME], {INPUT_NAME: x[None]})
         worst = max(worst, float(np.max(np.abs(np.asarray(ya) - np.asarray(yb)))))
     return worst
 
@@ -343,11 +343,9 @@ def quantize_model(
     out = out_dir / "model.onnx"
     best.replace(out)
     probe = prepare(read_raw(check_s[0].image), card)[0]
-    import onnxruntime as ort
+    from inspector.core.backends.onnxruntime_backend import make_session
 
-    (ort_out,) = ort.InferenceSession(str(out), providers=["CPUExecutionProvider"]).run(
-        ["mask"], {"image": probe[None]}
-    )
+    (ort_out,) = make_session(out).run([OUTPUT_NAME], {INPUT_NAME: probe[None]})
     record.update(
         excluded=excluded,
         int8=final.figures(),

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from inspector.cli import exitcodes
+from inspector.core.contract import INPUT_NAME, OUTPUT_NAME
 
 if TYPE_CHECKING:
     from inspector.core.engine.sidecar import Precision
@@ -122,7 +123,7 @@ def config_pbtxt(
         f"default_model_filename: {_q(filename)}",
         f"max_batch_size: {max_batch}",
     ]
-    for section, tensor in (("input", "image"), ("output", "mask")):
+    for section, tensor in (("input", INPUT_NAME), ("output", OUTPUT_NAME)):
         lines += [
             f"{section} [",
             "  {",

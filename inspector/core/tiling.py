@@ -746,9 +746,10 @@ def _receptive_margin(prob_full: np.ndarray, prob_crop: np.ndarray, off: tuple[i
 
 
 def _probe(args: Any) -> dict[str, Any]:
-    import onnxruntime as ort
+    from inspector.core.backends.onnxruntime_backend import make_session
+    from inspector.core.contract import INPUT_NAME, OUTPUT_NAME
 
-    sess = ort.InferenceSession(args.model, providers=["CPUExecutionProvider"])
+    sess = make_session(args.model)
     h, w = args.h, args.w
     rng = np.random.default_rng(_PROBE_SEED)
     # mid-gray texture in the model's input scale: outputs stay away from saturation
@@ -760,7 +761,7 @@ def _probe(args: Any) -> dict[str, Any]:
             fh.write("5")
     except OSError:
         pass
-    (full,) = sess.run(["mask"], {"image": x})
+    (full,) = sess.run([OUTPUT_NAME], {INPUT_NAME: x})
     peak = max(0, _peak_rss_bytes() - rss0)
     result: dict[str, Any] = {"peak_bytes": peak, "runtime": _onnxruntime_version()}
     if args.margin:
@@ -768,7 +769,7 @@ def _probe(args: Any) -> dict[str, Any]:
         oy, ox = _floor_to(h // 4, m), _floor_to(w // 4, m)
         ch, cw = _floor_to(h // 2, m) or h // 2, _floor_to(w // 2, m) or w // 2
         crop = np.ascontiguousarray(x[:, oy : oy + ch, ox : ox + cw])
-        (part,) = sess.run(["mask"], {"image": crop})
+        (part,) = sess.run([OUTPUT_NAME], {INPUT_NAME: crop})
         result["margin_px"] = _receptive_margin(
             np.asarray(full)[0, :, :, 0], np.asarray(part)[0, :, :, 0], (oy, ox)
         )

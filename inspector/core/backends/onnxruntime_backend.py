@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from inspector.core.backends.base import Backend, BackendInfo, BackendUnavailable, ModelLoadError
+from inspector.core.contract import INPUT_NAME, OUTPUT_NAME
 
-INPUT_NAME = "image"
-OUTPUT_NAME = "mask"
+__all__ = ["INPUT_NAME", "OUTPUT_NAME", "OnnxRuntimeBackend", "default_threads", "make_session"]
 
 
 def default_threads() -> int:
@@ -22,6 +23,36 @@ def default_threads() -> int:
         return max(1, len(os.sched_getaffinity(0)))
     except AttributeError:  # not on Linux
         return max(1, os.cpu_count() or 1)
+
+
+def make_session(
+    model: Path | str,
+    threads: int | None = None,
+    *,
+    spin: bool | None = None,
+    providers: list[str] | None = None,
+) -> Any:
+    """The one place an ONNX Runtime ``InferenceSession`` is made (station, trainer, bench).
+
+    Graph optimisation at ORT_ENABLE_ALL (see the module note), one sequential
+    inter-op lane. ``threads``: intra-op threads, None or 0 for ONNX Runtime's own default
+    (one per physical core). ``spin``: whether idle intra-op workers spin-wait; None keeps
+    ONNX Runtime's default (they spin). ``providers``: CPU only unless given.
+    Raises what ``onnxruntime`` raises for a file that is missing or not a model.
+    """
+    import onnxruntime as ort
+
+    opts = ort.SessionOptions()
+    opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    if threads:
+        opts.intra_op_num_threads = threads
+    opts.inter_op_num_threads = 1
+    opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    if spin is not None:
+        opts.add_session_config_entry("session.intra_op.allow_spinning", "1" if spin else "0")
+    return ort.InferenceSession(
+        str(model), sess_options=opts, providers=providers or ["CPUExecutionProvider"]
+    )
 
 
 class OnnxRuntimeBackend(Backend):
@@ -46,19 +77,13 @@ class OnnxRuntimeBackend(Backend):
         model_path = Path(model_path)
         if not model_path.is_file():
             raise ModelLoadError(f"model file not found: {model_path}")
-        opts = ort.SessionOptions()
-        opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        opts.intra_op_num_threads = self.threads
-        opts.inter_op_num_threads = 1
-        opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
         # Idle ORT workers spin by default. In the station, decode, rules and the DB
         # writer share the cores with inference; a spinning worker that gets
         # descheduled makes the whole parallel section wait. Measured on 2 cores
         # (bench/pipeline.py, DAGM model): spinning off costs the bare model 2 %
         # (14.35 -> 14.08 img/s) and gains the full pipeline 6 % (12.12 -> 12.81 img/s).
-        opts.add_session_config_entry("session.intra_op.allow_spinning", "1" if self.spin else "0")
         try:
-            sess = ort.InferenceSession(str(model_path), sess_options=opts, providers=self.providers)
+            sess = make_session(model_path, self.threads, spin=self.spin, providers=self.providers)
         except Exception as exc:
             raise ModelLoadError(f"{model_path}: not a loadable ONNX model: {exc}") from exc
         _check_contract(sess, model_path)

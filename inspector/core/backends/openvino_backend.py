@@ -30,7 +30,8 @@ from typing import Any
 import numpy as np
 
 from inspector.core.backends.base import Backend, BackendInfo, BackendUnavailable, ModelLoadError
-from inspector.core.backends.onnxruntime_backend import INPUT_NAME, OUTPUT_NAME, default_threads
+from inspector.core.backends.onnxruntime_backend import default_threads
+from inspector.core.contract import INPUT_NAME, OUTPUT_NAME
 
 DEVICE = "CPU"
 MAX_COMPILED_SIZES = 6  # (H, W) sizes kept compiled; the least recently used one is dropped

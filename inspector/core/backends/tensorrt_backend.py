@@ -18,10 +18,8 @@ from typing import Any
 import numpy as np
 
 from inspector.core.backends.base import Backend, BackendInfo, BackendUnavailable, ModelLoadError
+from inspector.core.contract import INPUT_NAME, OUTPUT_NAME
 from inspector.core.engine.sidecar import EngineSidecar, Precision, check_engine
-
-INPUT_NAME = "image"
-OUTPUT_NAME = "mask"
 
 
 @dataclass

@@ -37,10 +37,9 @@ from urllib.parse import parse_qs, urlsplit
 import numpy as np
 
 from inspector.core.backends.base import Backend, BackendInfo, BackendUnavailable, ModelLoadError
+from inspector.core.contract import INPUT_NAME, OUTPUT_NAME
 
 PREFIX = "triton:"
-INPUT_NAME = "image"
-OUTPUT_NAME = "mask"
 SHA_PARAMETER = "onnx_sha256"  # config.pbtxt parameter naming the ONNX file the model was exported from
 DEFAULT_TIMEOUT_S = 30.0  # per request (network); a large image on a busy shared server takes a while
 CONNECT_TIMEOUT_S = 5.0
@@ -357,12 +356,10 @@ def _short(exc: BaseException) -> str:
 def onnx_io_dims(model_path: Path) -> tuple[list[int | None], list[int | None]]:
     """The ONNX model's ``image`` and ``mask`` shapes (None for a dynamic dimension), after the
     model-contract check the local backend makes (ModelLoadError naming what differs)."""
-    import onnxruntime as ort
-
-    from inspector.core.backends.onnxruntime_backend import _check_contract
+    from inspector.core.backends.onnxruntime_backend import _check_contract, make_session
 
     try:
-        sess = ort.InferenceSession(str(model_path), providers=["CPUExecutionProvider"])
+        sess = make_session(model_path)
     except Exception as exc:
         raise ModelLoadError(f"{model_path}: not a loadable ONNX model: {exc}") from exc
     _check_contract(sess, Path(model_path))

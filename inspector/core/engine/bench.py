@@ -54,12 +54,12 @@ def onnxruntime_infer(
     """ONNX Runtime on CPU: the backend ``auto`` falls back to, hence the fair comparison."""
     import onnxruntime as ort
 
-    opts = ort.SessionOptions()
-    if threads:
-        opts.intra_op_num_threads = threads
-    sess = ort.InferenceSession(str(onnx_path), opts, providers=["CPUExecutionProvider"])
+    from inspector.core.backends.onnxruntime_backend import make_session
+    from inspector.core.contract import INPUT_NAME, OUTPUT_NAME
+
+    sess = make_session(onnx_path, threads)
     label = f"ONNX Runtime {ort.__version__} CPU"
-    return label, lambda x: sess.run(["mask"], {"image": x})[0]
+    return label, lambda x: sess.run([OUTPUT_NAME], {INPUT_NAME: x})[0]
 
 
 def format_table(rows: list[dict[str, Any]]) -> str:

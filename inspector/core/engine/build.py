@@ -21,6 +21,7 @@ from types import ModuleType
 from typing import Any
 
 from inspector.core.backends.base import ModelLoadError
+from inspector.core.contract import INPUT_NAME, OUTPUT_NAME
 from inspector.core.engine import probe
 from inspector.core.engine.sidecar import (
     ComputePrecision,
@@ -34,8 +35,6 @@ from inspector.core.engine.sidecar import (
 from inspector.core.model_card import ModelCard, load_card
 from inspector.core.progress import ProgressState
 
-INPUT_NAME = "image"
-OUTPUT_NAME = "mask"
 _STEPS = 7
 
 

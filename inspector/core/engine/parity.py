@@ -16,7 +16,9 @@ from typing import Any
 import numpy as np
 
 from inspector.core.backends.base import Backend
+from inspector.core.contract import INPUT_NAME, OUTPUT_NAME
 from inspector.core.engine.sidecar import Precision, read_sidecar, write_sidecar
+from inspector.core.metrics import mask_dice as dice
 from inspector.core.model_card import ModelCard
 
 MIN_DICE = 0.99
@@ -45,18 +47,14 @@ class ParityFailed(RuntimeError):
         self.report = report
 
 
-def dice(a: np.ndarray, b: np.ndarray) -> float:
-    inter = int(np.count_nonzero(a & b))
-    total = int(np.count_nonzero(a)) + int(np.count_nonzero(b))
-    return 1.0 if total == 0 else 2.0 * inter / total
-
-
 def onnxruntime_reference(onnx_path: Path, images: np.ndarray, batch: int = 8) -> np.ndarray:
     """ONNX Runtime (CPU) output for ``images`` [N,H,W,1]; the ground truth for parity."""
-    import onnxruntime as ort
+    from inspector.core.backends.onnxruntime_backend import make_session
 
-    sess = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
-    outs = [sess.run(["mask"], {"image": images[i : i + batch]})[0] for i in range(0, len(images), batch)]
+    sess = make_session(onnx_path)
+    outs = [
+        sess.run([OUTPUT_NAME], {INPUT_NAME: images[i : i + batch]})[0] for i in range(0, len(images), batch)
+    ]
     return np.concatenate(outs).astype(np.float32)
 
 
