@@ -313,6 +313,12 @@ def test_evaluate_known_numbers(tmp_path: Path) -> None:
         "per_image",
     ):
         assert key in saved
+    # the typed result names every key evaluate returns and writes, and nothing else
+    from typing import get_type_hints
+
+    from trainer.evaluate import EvalMetrics
+
+    assert set(m) == set(saved) == set(get_type_hints(EvalMetrics))
     curve = json.loads((tmp_path / "eval" / "pr_curve.json").read_text())
     assert [round(r["threshold"], 2) for r in curve][:2] == [0.05, 0.1]
     # binary maps: every threshold gives the same answer
