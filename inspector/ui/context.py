@@ -13,6 +13,7 @@ from PySide6.QtCore import QCoreApplication, QObject, QSettings, Signal
 from inspector.core.accounts import Right, Role, allowed
 from inspector.core.model_card import ModelCard
 from inspector.core.recipe import Recipe
+from inspector.ui.run_state import RunState
 
 
 @dataclass(slots=True)
@@ -39,7 +40,7 @@ class AppContext(QObject):
     message = Signal(str, str)  # level ("info" | "warning" | "error"), text
     inspection_logged = Signal(int)  # inspection id, after commit
     # Added by the Live/main-window side (note for the History/Rules panels):
-    # run_state_changed carries "idle" | "running" | "paused" of the live inspection run;
+    # run_state_changed carries the live inspection run's RunState ("idle" | "running" | "paused");
     # ctx.audit(action, details) writes an audit_event off the UI thread with ctx.user as actor;
     # ctx.archive_dir is where NG/REVIEW images are archived (None: not archived).
     run_state_changed = Signal(str)
@@ -62,7 +63,7 @@ class AppContext(QObject):
         # False is the legacy set-up with the shared QA PIN.
         self.accounts = False
         self.archive_dir: Path | None = None
-        self.run_state = "idle"
+        self.run_state = RunState.IDLE
         # Set by the app to a non-blocking writer (roles.AuditLog.record); None = audit disabled.
         self.audit_sink: Callable[[str, str, dict[str, Any]], None] | None = None
 
@@ -130,8 +131,8 @@ class AppContext(QObject):
         self.message.emit(level, text)
 
     def set_run_state(self, state: str) -> None:
-        self.run_state = state
-        self.run_state_changed.emit(state)
+        self.run_state = RunState(state)
+        self.run_state_changed.emit(self.run_state)
 
     def audit(self, action: str, details: dict[str, Any] | None = None) -> None:
         """Record a privileged/operator action as an audit_event; never blocks (see roles.AuditLog)."""

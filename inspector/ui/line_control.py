@@ -47,6 +47,7 @@ from inspector.services.products import (
     image_channels,
 )
 from inspector.ui.context import AppContext, ModelState
+from inspector.ui.run_state import RunState
 from inspector.ui.tasks import WRITE_LANE, TaskRunner, TaskState
 
 if TYPE_CHECKING:
@@ -119,7 +120,7 @@ class ProductController(QObject):
         self.shift = self.schedule.shift_at(datetime.now().astimezone())
         self._switching = False
         self._seed_live = False
-        self._run_state = "idle"
+        self._run_state = RunState.IDLE
         self._counts_timer = QTimer(self, singleShot=True, interval=COUNTS_DELAY_MS)
         self._counts_timer.timeout.connect(self.refresh_counts)
         self._shift_timer = QTimer(self, interval=SHIFT_CHECK_MS)
@@ -488,8 +489,9 @@ class ProductController(QObject):
         self.ctx.audit("product.refused", {"name": name, "why": why})
         self.live.stop()
 
-    def _on_run_state(self, state: str) -> None:
-        if self._run_state == "idle" and state != "idle" and self.rate_guard is not None:
+    def _on_run_state(self, value: str) -> None:
+        state = RunState(value)
+        if not self._run_state.active and state.active and self.rate_guard is not None:
             self.rate_guard.reset()  # the defect rate of this run
         self._run_state = state
         self._check_shift()

@@ -26,6 +26,7 @@ from inspector.core.overlay import OverlayMode
 from inspector.core.types import InspectionResult, Verdict
 from inspector.ui.image_view import ImageView
 from inspector.ui.line_sound import LineSound
+from inspector.ui.run_state import RunState
 from inspector.ui.style import (
     BG,
     BORDER,
@@ -476,8 +477,8 @@ class LineView(QWidget):
         state = self.ctx.run_state
         blocked = self.live.selftest_banner.failing
         text, color = {
-            "running": (self.tr("RUNNING"), VERDICT_COLORS["OK"]),
-            "paused": (self.tr("PAUSED"), VERDICT_COLORS["REVIEW"]),
+            RunState.RUNNING: (self.tr("RUNNING"), VERDICT_COLORS["OK"]),
+            RunState.PAUSED: (self.tr("PAUSED"), VERDICT_COLORS["REVIEW"]),
         }.get(state, (self.tr("STOPPED"), IDLE_COLOR))
         if blocked:
             text, color = self.tr("BLOCKED: self-test failed"), VERDICT_COLORS["NG"]

@@ -36,6 +36,7 @@ from inspector.core.types import InspectionResult
 from inspector.ui.context import AppContext, ModelState
 from inspector.ui.image_view import ImageView
 from inspector.ui.live_widgets import CounterTiles, LiveCounters, RecentStrip, VerdictBanner
+from inspector.ui.run_state import RunState
 from inspector.ui.selftest_banner import SelfTestBanner
 from inspector.ui.source_chooser import SourceChoice, SourceChooser
 from inspector.ui.workers import (
@@ -234,7 +235,7 @@ class LivePanel(QWidget):
     # -- run control (also the main window's shortcuts) -----------------------------------------
     def start(self, *, paused: bool = False) -> bool:
         """Start a run on the chosen source (or resume a paused one)."""
-        if self.controller.state == "paused" and not paused:
+        if self.controller.state is RunState.PAUSED and not paused:
             self.controller.resume()
             return True
         if self.controller.is_active():
@@ -281,9 +282,9 @@ class LivePanel(QWidget):
         self.zones.set_zones(list(recipe.roi), list(recipe.exclusions))
 
     def toggle_pause(self) -> None:
-        if self.controller.state == "running":
+        if self.controller.state is RunState.RUNNING:
             self.controller.pause()
-        elif self.controller.state == "paused":
+        elif self.controller.state is RunState.PAUSED:
             self.controller.resume()
 
     def pause(self) -> None:
@@ -420,15 +421,16 @@ class LivePanel(QWidget):
     def _update_since(self) -> None:
         self.since_label.setText(self.tr("since {time}").format(time=_weekday_time(self.counters.since)))
 
-    def _update_buttons(self, state: str) -> None:
-        active = state != "idle"
-        self.start_button.setEnabled(state != "running")
-        self.start_button.setText(self.tr("Resume") if state == "paused" else self.tr("Start"))
+    def _update_buttons(self, value: str) -> None:
+        state = RunState(value)
+        active = state.active
+        self.start_button.setEnabled(state is not RunState.RUNNING)
+        self.start_button.setText(self.tr("Resume") if state is RunState.PAUSED else self.tr("Start"))
         self.pause_button.setEnabled(active)
-        self.pause_button.setText(self.tr("Resume") if state == "paused" else self.tr("Pause"))
+        self.pause_button.setText(self.tr("Resume") if state is RunState.PAUSED else self.tr("Pause"))
         self.stop_button.setEnabled(active)
         self.chooser.set_locked(active)
-        if state == "idle" and self.last_summary is None:
+        if state is RunState.IDLE and self.last_summary is None:
             self.state_label.setText(self.tr("Idle"))
         self.ctx.set_run_state(state)
 

@@ -28,6 +28,7 @@ from inspector.ui.line_mode import LineMode
 from inspector.ui.live_panel import LivePanel
 from inspector.ui.messages import MessageArea
 from inspector.ui.roles import RoleController
+from inspector.ui.run_state import RunState
 from inspector.ui.status_bar import StationStatusBar
 
 log = logging.getLogger(__name__)
@@ -270,7 +271,7 @@ class MainWindow(QMainWindow):
         box = QMessageBox(self)
         box.setIcon(QMessageBox.Icon.Warning)
         box.setWindowTitle(self.tr("Quit during a run"))
-        box.setText(self.tr("An inspection run is paused. Stop it and quit?") if state == "paused"
+        box.setText(self.tr("An inspection run is paused. Stop it and quit?") if state is RunState.PAUSED
                     else self.tr("An inspection run is running. Stop it and quit?"))
         box.setInformativeText(self.tr("The part in flight is finished and logged; parts not yet inspected "
                                        "are not. Cancel keeps the station running."))
@@ -296,7 +297,7 @@ class MainWindow(QMainWindow):
         if not self.line_view.may_close():  # a kiosk: leaving takes a QA login
             event.ignore()
             return
-        if self.ctx.run_state in ("running", "paused") and not self._quit_confirmed:
+        if self.ctx.run_state.active and not self._quit_confirmed:
             event.ignore()  # the station keeps inspecting unless the person confirms
             self.ask_quit()
             return

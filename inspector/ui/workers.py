@@ -29,6 +29,7 @@ from inspector.core.recipe import Recipe
 from inspector.core.selftest import SelfTestReport, run_selftest
 from inspector.core.sources.base import Source
 from inspector.core.types import Frame, InspectionResult
+from inspector.ui.run_state import RunState
 
 if TYPE_CHECKING:
     from db.writer import RowContext
@@ -446,7 +447,7 @@ def _archive_overlay() -> Callable[[InspectionResult], Any] | None:
 class InspectionController(QObject):
     """The UI-side handle: owns the worker thread; no method blocks except ``shutdown``."""
 
-    state_changed = Signal(str)  # "idle" | "running" | "paused"
+    state_changed = Signal(str)  # a RunState (a StrEnum)
     _submit = Signal(object)
     _preload = Signal(object)
     _release = Signal()
@@ -465,11 +466,11 @@ class InspectionController(QObject):
         self._check_recipe.connect(self.worker.check_recipe)
         self.worker.finished.connect(self._on_finished)
         self._control: RunControl | None = None
-        self._state = "idle"
+        self._state = RunState.IDLE
         self.thread.start()
 
     @property
-    def state(self) -> str:
+    def state(self) -> RunState:
         return self._state
 
     @property
@@ -477,14 +478,14 @@ class InspectionController(QObject):
         return self._control
 
     def is_active(self) -> bool:
-        return self._state != "idle"
+        return self._state.active
 
     def start(self, req: RunRequest) -> bool:
         """Queue a run; False if one is already active (stop it first)."""
         if self.is_active():
             return False
         self._control = req.control
-        self._set_state("paused" if req.control.paused else "running")
+        self._set_state(RunState.PAUSED if req.control.paused else RunState.RUNNING)
         self._submit.emit(req)
         return True
 
@@ -493,19 +494,19 @@ class InspectionController(QObject):
         self._preload.emit(req)
 
     def pause(self) -> None:
-        if self._control is not None and self._state == "running":
+        if self._control is not None and self._state is RunState.RUNNING:
             self._control.pause()
-            self._set_state("paused")
+            self._set_state(RunState.PAUSED)
 
     def resume(self) -> None:
-        if self._control is not None and self._state == "paused":
+        if self._control is not None and self._state is RunState.PAUSED:
             self._control.resume()
-            self._set_state("running")
+            self._set_state(RunState.RUNNING)
 
     def step(self) -> None:
         if self._control is not None and self.is_active():
             self._control.step()
-            self._set_state("paused")
+            self._set_state(RunState.PAUSED)
 
     def stop(self) -> None:
         if self._control is not None:
@@ -526,9 +527,9 @@ class InspectionController(QObject):
 
     def _on_finished(self, _summary: RunSummary) -> None:
         self._control = None
-        self._set_state("idle")
+        self._set_state(RunState.IDLE)
 
-    def _set_state(self, state: str) -> None:
+    def _set_state(self, state: RunState) -> None:
         if state != self._state:
             self._state = state
             self.state_changed.emit(state)
