@@ -34,8 +34,8 @@ class AppContext(QObject):
     subscriber hears about it.
     """
 
-    recipe_changed = Signal(object)  # Recipe
-    model_changed = Signal(object)  # ModelState
+    recipe_changed = Signal(Recipe)
+    model_changed = Signal(ModelState)
     role_changed = Signal(str)  # "operator" | "qa" | "engineer" | "admin" (also on login/logout, accounts)
     message = Signal(str, str)  # level ("info" | "warning" | "error"), text
     inspection_logged = Signal(int)  # inspection id, after commit

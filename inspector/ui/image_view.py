@@ -63,7 +63,7 @@ class _ViewBox(pg.ViewBox):
 class ImageView(QWidget):
     """Image + overlay with a mode selector and a fit-to-window button."""
 
-    mode_changed = Signal(object)  # OverlayMode
+    mode_changed = Signal(OverlayMode)
 
     def __init__(self, parent: QWidget | None = None, *, mode: OverlayMode = OverlayMode.CONTOURS,
                  toolbar: bool = True) -> None:

@@ -97,9 +97,11 @@ class EndLotDialog(QDialog):
 class ProductController(QObject):
     """Owned by the main window; see the module doc."""
 
-    product_changed = Signal(object)  # ResolvedProduct | None
-    lot_changed = Signal(object)  # LotInfo | None
-    counts_changed = Signal(object, object)  # lot counts | None, shift counts
+    product_changed = Signal(ResolvedProduct)  # ResolvedProduct | None
+    lot_changed = Signal(LotInfo)  # LotInfo | None
+    # lot counts (dict[str, int] | None), shift counts (dict[str, int]): object, as Signal(dict) would
+    # make them a QVariantMap, which cannot carry None
+    counts_changed = Signal(object, object)
     _warned = Signal(str)  # FrameGuard warnings, from the worker thread
 
     def __init__(self, ctx: AppContext, live: LivePanel, parent: QObject | None = None) -> None:

@@ -255,7 +255,7 @@ def thumbnail(result: InspectionResult) -> QPixmap:
 class RecentStrip(QListWidget):
     """The most recent verdicts, newest first; clicking (or arrow keys) shows one again."""
 
-    picked = Signal(object)  # InspectionResult
+    picked = Signal(InspectionResult)
 
     def __init__(self, capacity: int = 24, parent: QWidget | None = None) -> None:
         super().__init__(parent)

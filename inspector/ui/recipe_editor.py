@@ -214,7 +214,7 @@ class ZoneTable(QWidget):
 class RecipeEditor(QWidget):
     """Edits a Recipe; ``edited(candidate)`` fires with a valid Recipe, ``invalid(message)`` otherwise."""
 
-    edited = Signal(object)  # Recipe
+    edited = Signal(Recipe)
     invalid = Signal(str)
 
     def __init__(self, recipe: Recipe, parent: QWidget | None = None) -> None:

@@ -104,7 +104,7 @@ def _rollback_job(_state: TaskState, db: Any, user: str, to_sha: str | None) -> 
 
 class ReleasePanel(QWidget):
     log = Signal(str)
-    model_applied = Signal(object)  # ModelState after a promotion / rollback
+    model_applied = Signal(ModelState)  # after a promotion / rollback
 
     def __init__(
         self,

@@ -80,7 +80,7 @@ class RulesPanel(QWidget):
     fires too).
     """
 
-    applied = Signal(object)
+    applied = Signal(Recipe)  # the recipe version just stored and made current
 
     def __init__(
         self,

@@ -28,7 +28,7 @@ def _f(v: float | None) -> str:
 class RunsTable(QTableWidget):
     """``run_selected(RunInfo | None)`` when the selection changes."""
 
-    run_selected = Signal(object)
+    run_selected = Signal(RunInfo)  # RunInfo | None
 
     def __init__(self, runs_dir: Callable[[], Path], parent: QWidget | None = None) -> None:
         super().__init__(0, len(COLUMNS), parent)

@@ -25,7 +25,7 @@ class BackgroundTask(QObject):
     """One job at a time; ``succeeded(result)`` or ``failed(message)`` ends it."""
 
     progress = Signal(int, int, str)
-    succeeded = Signal(object)
+    succeeded = Signal(object)  # whatever the job function returned (each caller knows its type)
     failed = Signal(str)
 
     def __init__(self, parent: QObject | None = None) -> None:

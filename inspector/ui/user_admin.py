@@ -11,7 +11,7 @@ never waits; the dialogs stay open with the reason when a change is refused.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from PySide6.QtCore import QT_TRANSLATE_NOOP, QCoreApplication, Qt, Signal
 from PySide6.QtGui import QColor
@@ -32,6 +32,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from db.users import UserInfo
 from inspector.core.accounts import (
     MIN_PASSWORD_LEN,
     Right,
@@ -45,9 +46,6 @@ from inspector.ui.i18n import role_label, role_summary
 from inspector.ui.style import VERDICT_COLORS
 from inspector.ui.table_rows import select_item, selected_item
 from inspector.ui.tasks import WRITE_LANE, TaskRunner
-
-if TYPE_CHECKING:
-    from db.users import UserInfo
 
 HEADERS = [QT_TRANSLATE_NOOP("UserAdminDialog", "User name"), QT_TRANSLATE_NOOP("UserAdminDialog", "Name"),
            QT_TRANSLATE_NOOP("UserAdminDialog", "Role"), QT_TRANSLATE_NOOP("UserAdminDialog", "Enabled"),
@@ -182,7 +180,7 @@ class ResetPasswordDialog(_FormDialog):
 class UserAdminDialog(QDialog):
     """The user list and its actions (non-modal: the line keeps running behind it)."""
 
-    changed = Signal(object)  # db.users.UserInfo after a change was stored
+    changed = Signal(UserInfo)  # after a change was stored
 
     def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
         super().__init__(parent)

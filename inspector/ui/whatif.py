@@ -132,8 +132,8 @@ def _whatif_job(
 class WhatIfRunner(QObject):
     """Debounced replay + PR sweeps over the last ``n`` logged inspections."""
 
-    replay_ready = Signal(object)  # ReplayOutcome
-    pr_ready = Signal(object)  # PROutcome, once per computed curve (complete=True on the last)
+    replay_ready = Signal(ReplayOutcome)
+    pr_ready = Signal(PROutcome)  # once per computed curve (complete=True on the last)
     failed = Signal(str)
     busy_changed = Signal(bool)
 

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
+from inspector.core.backends.base import BackendInfo
 from inspector.core.model_card import ModelCard
 from inspector.core.pipeline import Pipeline, RunSummary, run_source
 from inspector.core.recipe import Recipe
@@ -160,13 +161,13 @@ class _StationPipeline(Pipeline):
 class InspectionWorker(QObject):
     """Lives on the worker thread. Signals are emitted from worker/writer threads (queued to the UI)."""
 
-    result = Signal(object)  # InspectionResult
+    result = Signal(InspectionResult)
     error = Signal(str)
-    backend_ready = Signal(object)  # BackendInfo
+    backend_ready = Signal(BackendInfo)
     started = Signal(str)  # the source's name
     logged = Signal(int)  # inspection id, after its commit
-    finished = Signal(object)  # RunSummary
-    selftest_done = Signal(object)  # SelfTestReport: after every (cached) self-test of model + recipe
+    finished = Signal(RunSummary)
+    selftest_done = Signal(SelfTestReport)  # after every (cached) self-test of model + recipe
     refused = Signal(str)  # a frame did not fit the product (FrameCheck): the run is blocked
 
     def __init__(self, db: Any, station: str, archive_dir: Path | None = None) -> None:
@@ -448,10 +449,10 @@ class InspectionController(QObject):
     """The UI-side handle: owns the worker thread; no method blocks except ``shutdown``."""
 
     state_changed = Signal(str)  # a RunState (a StrEnum)
-    _submit = Signal(object)
-    _preload = Signal(object)
+    _submit = Signal(RunRequest)
+    _preload = Signal(RunRequest)
     _release = Signal()
-    _check_recipe = Signal(object)
+    _check_recipe = Signal(Recipe)
 
     def __init__(self, db: Any, station: str, archive_dir: Path | None = None,
                  parent: QObject | None = None) -> None:

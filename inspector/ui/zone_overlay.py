@@ -59,7 +59,8 @@ class _Item:
 class ZoneOverlay(QObject):
     """Zones on ``view``; ``edited(roi, exclusions)`` after each draw, move, resize or delete."""
 
-    edited = Signal(object, object)  # list[Zone], list[Zone]
+    # roi, exclusions (list[Zone] each): object, as Signal(list) would make them QVariantLists
+    edited = Signal(object, object)
     selection_changed = Signal()
 
     def __init__(self, view: ImageView, *, editable: bool = False, parent: QObject | None = None) -> None:
