@@ -91,17 +91,9 @@ def commands(out: Path, steps: tuple[str, ...] | None = None) -> str:
 
 def selftest(model: Path, recipe: Any, threads: int) -> Any:
     """The station's golden-sample self-test of ``model`` with ONNX Runtime (a report)."""
-    from inspector.core.backends.select import select_backend
-    from inspector.core.model_card import load_card, verify_card
-    from inspector.core.pipeline import Pipeline
-    from inspector.core.selftest import run_selftest
+    from inspector.core.selftest import selftest_model
 
-    card = verify_card(load_card(model), model)
-    backend = select_backend("onnxruntime", model, threads=threads or None)
-    try:
-        return run_selftest(Pipeline(backend, card, recipe))
-    finally:
-        backend.close()
+    return selftest_model(model, recipe, threads or None)
 
 
 def openvino_predictor(model: Path, card: Any, threads: int = 0) -> Any:

@@ -253,3 +253,20 @@ def run_selftest(
         unverified=unverified,
         notes=tuple(notes),
     )
+
+
+def selftest_model(
+    model_path: Path, recipe: Recipe | None = None, threads: int | None = None
+) -> SelfTestReport:
+    """The self-test of the model file ``model_path`` as any station can run it: its card (sha256
+    checked), on ONNX Runtime, with ``recipe`` (default: the default recipe). Raises for a card
+    or model that cannot be loaded; a failed check is in the report."""
+    from inspector.core.backends.select import select_backend
+    from inspector.core.model_card import load_card, verify_card
+
+    card = verify_card(load_card(model_path), model_path)
+    backend = select_backend("onnxruntime", model_path, threads=threads)
+    try:
+        return run_selftest(Pipeline(backend, card, recipe or Recipe()))
+    finally:
+        backend.close()

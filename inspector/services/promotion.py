@@ -170,14 +170,9 @@ def compression_of(card: ModelCard) -> Compression:
     """Precision and teacher from a card (``precision``; ``teacher`` {sha256} or ``teacher_sha256``);
     a card that says neither is a plain FP32 model."""
     extra = dict(card.model_extra or {})
-
-    def field_(name: str) -> Any:
-        return getattr(card, name, None) if name in type(card).model_fields else extra.get(name)
-
-    precision = str(field_("precision") or "fp32").lower()
-    teacher = field_("teacher")
-    sha = teacher.get("sha256") if isinstance(teacher, Mapping) else getattr(teacher, "sha256", None)
-    sha = sha or field_("teacher_sha256")
+    precision = str(extra.get("precision") or "fp32").lower()
+    teacher = extra.get("teacher")
+    sha = (teacher.get("sha256") if isinstance(teacher, Mapping) else None) or extra.get("teacher_sha256")
     return Compression(precision, str(sha) if sha else None)
 
 

@@ -144,23 +144,17 @@ def check_golden(model: Path, recipe: Recipe | None = None) -> GoldenCheck:
     """The candidate's self-test as the station would run it after promotion: its card (sha256
     checked), the output probes and its golden samples, through the pipeline on ONNX Runtime
     (the backend every station has) with ``recipe``. Any problem is a failed check, never a raise."""
-    from inspector.core.backends.select import select_backend
-    from inspector.core.model_card import verify_card
-    from inspector.core.pipeline import Pipeline
-    from inspector.core.selftest import run_selftest
+    from inspector.core.selftest import selftest_model
 
     try:
-        card = verify_card(load_card(model), model)
-        backend = select_backend("onnxruntime", model)
-    except Exception as exc:  # a model that cannot load fails its self-test
+        n_golden = len(load_card(model).golden)
+    except (OSError, ValueError) as exc:  # a model that cannot load fails its self-test
         return GoldenCheck(False, f"the model could not be loaded: {exc}", 0)
     try:
-        report = run_selftest(Pipeline(backend, card, recipe or Recipe()))
-    except Exception as exc:  # a crash is a failed check
-        return GoldenCheck(False, f"self-test crashed: {exc}", len(card.golden))
-    finally:
-        backend.close()
-    return GoldenCheck(report.passed, report.reason, len(card.golden))
+        report = selftest_model(model, recipe)
+    except Exception as exc:  # a model or card the station refuses, or a crash: a failed check
+        return GoldenCheck(False, f"the model could not be loaded or self-tested: {exc}", n_golden)
+    return GoldenCheck(report.passed, report.reason, n_golden)
 
 
 def evaluate_pair(
