@@ -63,6 +63,7 @@ def unused_binary(dest_name: str) -> bool:
         for f in _UNUSED_OPENVINO_FRONTENDS
     )
 
+
 # generated or machine-specific files next to a shipped model (TensorRT engines are built
 # per GPU on the station; timing caches likewise)
 _MODEL_SKIP_SUFFIXES = (".engine", ".plan", ".cache", ".trt")
@@ -135,7 +136,7 @@ def hiddenimports() -> list[str]:
     mods = [
         # children started as `sys.executable -m MODULE` (see entry_inspector.py)
         "inspector.core.tiling",
-        "inspector.core.engine.__main__",
+        "inspector.services.engine.__main__",
         # SQLAlchemy picks its dialect from the URL
         "sqlalchemy.dialects.sqlite.pysqlite",
         "sqlalchemy.dialects.postgresql.psycopg",
@@ -192,4 +193,3 @@ def binaries() -> list[tuple[str, str]]:
         for lib in sorted(libs.glob(pattern)):
             out.append((str(lib), str(Path("openvino") / libs.relative_to(pkg))))
     return out
-

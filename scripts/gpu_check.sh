@@ -75,19 +75,19 @@ fi
 "$PY" -c "import tensorrt, pycuda, onnxruntime; print('TensorRT', tensorrt.__version__, '| pycuda', pycuda.VERSION_TEXT, '| ONNX Runtime', onnxruntime.__version__, '|', tensorrt.__file__)"
 
 echo "== check before build"
-"$PY" -m inspector.core.engine check --onnx "$ONNX" --precision "$PRECISION" || true
+"$PY" -m inspector.services.engine check --onnx "$ONNX" --precision "$PRECISION" || true
 
 echo "== build + parity ($PRECISION) on $PARITY_COUNT images of $IMAGES"
 BUILD_ARGS=(build --onnx "$ONNX" --precision "$PRECISION" --max-batch 8 --opt-batch 8 --progress text
             --timing-cache "${ONNX%.onnx}.timing.cache" --images "$IMAGES" --parity-count "$PARITY_COUNT"
             --images-source "gpu_check: $IMAGES")
-"$PY" -m inspector.core.engine "${BUILD_ARGS[@]}"
+"$PY" -m inspector.services.engine "${BUILD_ARGS[@]}"
 
 echo "== check after build"
-"$PY" -m inspector.core.engine check --onnx "$ONNX" --precision "$PRECISION"
+"$PY" -m inspector.services.engine check --onnx "$ONNX" --precision "$PRECISION"
 
 echo "== benchmark TensorRT vs ONNX Runtime (CPU), same run"
-"$PY" -m inspector.core.engine bench --onnx "$ONNX" --precision "$PRECISION" --batches "${BATCHES[@]}" \
+"$PY" -m inspector.services.engine bench --onnx "$ONNX" --precision "$PRECISION" --batches "${BATCHES[@]}" \
     --iterations "$ITERATIONS" --format table
 
 echo "== station end to end on $DAGM${INSPECT_LIMIT:+ (first $INSPECT_LIMIT images)}: TensorRT vs ONNX Runtime verdicts"

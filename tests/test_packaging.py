@@ -34,8 +34,25 @@ DOCKER = PKG / "docker"
 IMAGES = ("station-cpu", "station-gpu", "trainer")
 BIN = Path(sys.executable).parent
 INSTRUCTIONS = frozenset(
-    {"FROM", "RUN", "CMD", "LABEL", "EXPOSE", "ENV", "ADD", "COPY", "ENTRYPOINT", "VOLUME", "USER",
-     "WORKDIR", "ARG", "ONBUILD", "STOPSIGNAL", "HEALTHCHECK", "SHELL"}
+    {
+        "FROM",
+        "RUN",
+        "CMD",
+        "LABEL",
+        "EXPOSE",
+        "ENV",
+        "ADD",
+        "COPY",
+        "ENTRYPOINT",
+        "VOLUME",
+        "USER",
+        "WORKDIR",
+        "ARG",
+        "ONBUILD",
+        "STOPSIGNAL",
+        "HEALTHCHECK",
+        "SHELL",
+    }
 )
 JSON_FORM = frozenset({"CMD", "ENTRYPOINT", "VOLUME", "SHELL"})
 
@@ -136,8 +153,13 @@ def _last(instructions: list[Instruction], keyword: str) -> list[str]:
 
 def _pip_lines(instructions: list[Instruction]) -> list[str]:
     """The ``pip install`` commands of the RUN instructions (without the rest of their RUN)."""
-    return [part.strip() for i in instructions if i.keyword == "RUN"
-            for part in i.args.split("&&") if "pip install" in part]
+    return [
+        part.strip()
+        for i in instructions
+        if i.keyword == "RUN"
+        for part in i.args.split("&&")
+        if "pip install" in part
+    ]
 
 
 def _extras(pip: str) -> set[str]:
@@ -148,14 +170,19 @@ def _extras(pip: str) -> set[str]:
 
 def _ignored(name: str) -> list[str]:
     path = DOCKER / name / "Dockerfile.dockerignore"
-    return [line.strip() for line in path.read_text(encoding="utf-8").splitlines()
-            if line.strip() and not line.startswith("#")]
+    return [
+        line.strip()
+        for line in path.read_text(encoding="utf-8").splitlines()
+        if line.strip() and not line.startswith("#")
+    ]
 
 
 def test_parser_joins_continuations_and_drops_comments() -> None:
-    text = "# syntax=docker/dockerfile:1\nFROM a:1\nRUN x \\\n  # note\n  && y\nCMD [\"z\"]\n"
+    text = '# syntax=docker/dockerfile:1\nFROM a:1\nRUN x \\\n  # note\n  && y\nCMD ["z"]\n'
     assert parse_dockerfile(text) == [
-        Instruction("FROM", "a:1", 2), Instruction("RUN", "x && y", 3), Instruction("CMD", '["z"]', 6)
+        Instruction("FROM", "a:1", 2),
+        Instruction("RUN", "x && y", 3),
+        Instruction("CMD", '["z"]', 6),
     ]
     with pytest.raises(ValueError, match="past the end"):
         parse_dockerfile("FROM a:1\nRUN x \\\n")
@@ -280,12 +307,20 @@ def test_image_commands_run_here(tmp_path: Path) -> None:
     cpu = _last(_dockerfile("station-cpu"), "ENTRYPOINT") + _last(_dockerfile("station-cpu"), "CMD")
     trainer = _last(_dockerfile("trainer"), "ENTRYPOINT") + _last(_dockerfile("trainer"), "CMD")
     for cmd in (cpu, trainer):
-        proc = subprocess.run([str(BIN / cmd[0]), *cmd[1:]], env=env, capture_output=True, text=True,
-                              timeout=300, check=False)
+        proc = subprocess.run(
+            [str(BIN / cmd[0]), *cmd[1:]], env=env, capture_output=True, text=True, timeout=300, check=False
+        )
         assert proc.returncode == 0, f"{cmd}: {proc.stdout}{proc.stderr}"
     assert subprocess.run(["bash", "-n", str(ROOT / "scripts" / "gpu_check.sh")], check=False).returncode == 0
-    proc = subprocess.run([sys.executable, "-m", "inspector.core.engine", "--help"], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=120, check=False)
+    proc = subprocess.run(
+        [sys.executable, "-m", "inspector.services.engine", "--help"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert proc.returncode == 0, proc.stderr
 
 
@@ -357,8 +392,14 @@ def test_compose_commands_run_here(compose: dict, tmp_path: Path, image_folder: 
 
     def run(cmd: list[str], ok: tuple[int, ...] = (0,)) -> None:
         cmd = [db if c == PG_URL else c for c in cmd]
-        proc = subprocess.run([str(BIN / "inspector"), *cmd], env=_env(tmp_path), capture_output=True,
-                              text=True, timeout=300, check=False)
+        proc = subprocess.run(
+            [str(BIN / "inspector"), *cmd],
+            env=_env(tmp_path),
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
         assert proc.returncode in ok, f"{cmd}: {proc.returncode}\n{proc.stdout}{proc.stderr}"
 
     run(services["migrate"]["command"])
@@ -419,8 +460,9 @@ def test_kiosk_unit_verifies(tmp_path: Path) -> None:
     text = re.sub(r"^ExecStart=.*$", "ExecStart=/bin/true", text, flags=re.M)  # cage is not installed here
     copy = tmp_path / UNIT.name
     copy.write_text(text, encoding="utf-8")
-    proc = subprocess.run(["systemd-analyze", "verify", str(copy)], capture_output=True, text=True,
-                          check=False)
+    proc = subprocess.run(
+        ["systemd-analyze", "verify", str(copy)], capture_output=True, text=True, check=False
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
@@ -437,8 +479,9 @@ def test_desktop_entry() -> None:
     assert entry["Categories"].endswith(";")
     assert (PKG / "icons" / f"{entry['Icon']}.svg").is_file()
     if shutil.which("desktop-file-validate"):
-        proc = subprocess.run(["desktop-file-validate", str(DESKTOP)], capture_output=True, text=True,
-                              check=False)
+        proc = subprocess.run(
+            ["desktop-file-validate", str(DESKTOP)], capture_output=True, text=True, check=False
+        )
         assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
@@ -469,8 +512,9 @@ def test_install_sh_stages_bundle_desktop_entry_and_unit(tmp_path: Path, prefix:
     env = {**os.environ, "DESTDIR": str(stage)}
     if prefix:
         env["PREFIX"] = prefix
-    proc = subprocess.run(["bash", str(fake / "install.sh"), "--kiosk"], env=env, capture_output=True,
-                          text=True, check=False)
+    proc = subprocess.run(
+        ["bash", str(fake / "install.sh"), "--kiosk"], env=env, capture_output=True, text=True, check=False
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     where = prefix or "/opt/defect-inspector"
     assert os.access(stage / where.lstrip("/") / "inspector", os.X_OK)
@@ -508,10 +552,19 @@ def test_bundle_keeps_tensorflow_out_and_finds_runtime_imports() -> None:
     for name in ("tensorflow", "keras", "tf2onnx"):
         assert name in bundle.EXCLUDES
     hidden = set(bundle.hiddenimports())
-    for name in ("inspector.core.engine.__main__", "inspector.core.tiling", "inspector.ui.app",
-                 "inspector.cli.main", "db.session", "inspector.core.synth",
-                 "sqlalchemy.dialects.sqlite.pysqlite", "sqlalchemy.dialects.postgresql.psycopg",
-                 "watchdog.observers.inotify", "alembic", "logging.config"):
+    for name in (
+        "inspector.services.engine.__main__",
+        "inspector.core.tiling",
+        "inspector.ui.app",
+        "inspector.cli.main",
+        "db.session",
+        "inspector.core.synth",
+        "sqlalchemy.dialects.sqlite.pysqlite",
+        "sqlalchemy.dialects.postgresql.psycopg",
+        "watchdog.observers.inotify",
+        "alembic",
+        "logging.config",
+    ):
         assert name in hidden, name
     assert not any(h == "trainer.train" or h.startswith(("tensorflow", "keras")) for h in hidden)
     for name in hidden:
@@ -542,15 +595,33 @@ def test_specs() -> None:
 def test_entry_runs_bundled_modules_as_children() -> None:
     """In the bundle sys.executable is the station: ``inspector -m MODULE`` runs the module."""
     entry = PKG / "entry_inspector.py"
-    proc = subprocess.run([sys.executable, str(entry), "-m", "inspector.core.engine", "--help"], cwd=ROOT,
-                          capture_output=True, text=True, timeout=120, check=False)
+    proc = subprocess.run(
+        [sys.executable, str(entry), "-m", "inspector.services.engine", "--help"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert proc.returncode == 0, proc.stderr
     assert "build" in proc.stdout
-    proc = subprocess.run([sys.executable, str(entry), "-m", "inspector.core.tiling"], cwd=ROOT,
-                          capture_output=True, text=True, timeout=120, check=False)
+    proc = subprocess.run(
+        [sys.executable, str(entry), "-m", "inspector.core.tiling"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert proc.returncode == 2, "argparse's exit code comes back"
-    proc = subprocess.run([sys.executable, str(entry), "-m", "no_such_module_here"], cwd=ROOT,
-                          capture_output=True, text=True, timeout=120, check=False)
+    proc = subprocess.run(
+        [sys.executable, str(entry), "-m", "no_such_module_here"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert proc.returncode == 2
     assert "not in this bundle" in proc.stderr
 

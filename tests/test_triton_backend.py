@@ -176,7 +176,7 @@ def test_export_triton_options_and_refusals(tiny_model: Path, tmp_path: Path, ca
 def test_export_triton_adds_a_parity_verified_tensorrt_plan(tiny_model: Path, tmp_path: Path, capsys) -> None:
     import shutil
 
-    from inspector.core.engine.sidecar import EngineSidecar, engine_path_for, write_sidecar
+    from inspector.core.backends.trt_engine_file import EngineSidecar, engine_path_for, write_sidecar
 
     model = tmp_path / "m" / "tiny.onnx"
     model.parent.mkdir()
@@ -430,8 +430,14 @@ def test_server_killed_mid_run_gives_error_rows_and_the_run_goes_on(
 
     try:
         t0 = time.perf_counter()
-        summary = run_source(make_source(str(folder)), pipeline, sink, SimpleState(), already_done=turn,
-                             batching=BatchPolicy("latency"))
+        summary = run_source(
+            make_source(str(folder)),
+            pipeline,
+            sink,
+            SimpleState(),
+            already_done=turn,
+            batching=BatchPolicy("latency"),
+        )
         elapsed = time.perf_counter() - t0
     finally:
         server.kill()

@@ -15,7 +15,7 @@ from tests.fakes import support as S
 
 def _build(tmp_path, monkeypatch, version="10.3.0", precision="fp32", max_batch=4):
     _, cuda = S.install_fakes(monkeypatch, version)
-    from inspector.core.engine.build import build_engine
+    from inspector.services.engine.build import build_engine
 
     model = S.make_model(tmp_path / "m.onnx")
     build_engine(model, precision=precision, max_batch=max_batch)

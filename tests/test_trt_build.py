@@ -22,9 +22,9 @@ def _header(engine: Path) -> dict:
 
 def test_trt10_fp16_uses_builder_flag_and_writes_engine_and_sidecar(tmp_path, monkeypatch):
     S.install_fakes(monkeypatch, "10.3.0")
-    from inspector.core.engine.build import build_engine
-    from inspector.core.engine.sidecar import engine_path_for, read_sidecar, sidecar_path_for
+    from inspector.core.backends.trt_engine_file import engine_path_for, read_sidecar, sidecar_path_for
     from inspector.core.model_card import sha256_file
+    from inspector.services.engine.build import build_engine
 
     model = S.make_model(tmp_path / "m.onnx", card_hw=(32, 48))
     sc = build_engine(model, precision="fp16", max_batch=8, opt_batch=2, workspace_mb=64)
@@ -52,7 +52,7 @@ def test_trt10_fp16_uses_builder_flag_and_writes_engine_and_sidecar(tmp_path, mo
 
 def test_fixed_spatial_dims_in_onnx_win_over_card(tmp_path, monkeypatch):
     S.install_fakes(monkeypatch)
-    from inspector.core.engine.build import build_engine
+    from inspector.services.engine.build import build_engine
 
     model = S.make_model(tmp_path / "m.onnx", hw=(16, 24), card_hw=(512, 512))
     sc = build_engine(model, precision="fp32", max_batch=4)
@@ -63,7 +63,7 @@ def test_trt11_fp32_is_strongly_typed_without_removed_flags(tmp_path, monkeypatc
     trt, _ = S.install_fakes(monkeypatch, "11.0.0")
     assert not hasattr(trt.BuilderFlag, "FP16")
     assert not hasattr(trt.NetworkDefinitionCreationFlag, "EXPLICIT_BATCH")
-    from inspector.core.engine.build import build_engine
+    from inspector.services.engine.build import build_engine
 
     sc = build_engine(S.make_model(tmp_path / "m.onnx"), precision="fp32")
     assert sc.tensorrt_version == "11.0.0"
@@ -76,9 +76,9 @@ def test_trt11_fp16_without_converter_is_refused_clearly(tmp_path, monkeypatch):
     S.block_modules(
         monkeypatch, "onnxconverter_common", "modelopt", "modelopt.onnx", "modelopt.onnx.autocast"
     )
-    from inspector.core.engine.build import build_engine
-    from inspector.core.engine.fp16 import Fp16ConversionUnavailable
-    from inspector.core.engine.sidecar import engine_path_for
+    from inspector.core.backends.trt_engine_file import engine_path_for
+    from inspector.services.engine.build import build_engine
+    from inspector.services.engine.fp16 import Fp16ConversionUnavailable
 
     model = S.make_model(tmp_path / "m.onnx")
     with pytest.raises(
@@ -117,9 +117,9 @@ def test_trt11_fp16_builds_from_converted_onnx(tmp_path, monkeypatch):
     fake = types.ModuleType("onnxconverter_common")
     fake.float16 = types.SimpleNamespace(convert_float_to_float16=convert_float_to_float16)
     monkeypatch.setitem(sys.modules, "onnxconverter_common", fake)
-    from inspector.core.engine.build import build_engine
-    from inspector.core.engine.sidecar import engine_path_for
+    from inspector.core.backends.trt_engine_file import engine_path_for
     from inspector.core.model_card import sha256_file
+    from inspector.services.engine.build import build_engine
 
     model = S.make_model(tmp_path / "m.onnx")
     sc = build_engine(model, precision="fp16")
@@ -132,7 +132,7 @@ def test_trt11_fp16_builds_from_converted_onnx(tmp_path, monkeypatch):
 def test_trt11_fp16_with_real_converter(tmp_path, monkeypatch):
     pytest.importorskip("onnxconverter_common")
     S.install_fakes(monkeypatch, "11.0.0")
-    from inspector.core.engine.build import build_engine
+    from inspector.services.engine.build import build_engine
 
     sc = build_engine(S.make_model(tmp_path / "m.onnx"), precision="fp16")
     assert sc.builder["fp16"] == "fp16 ONNX via onnxconverter-common"
@@ -141,7 +141,7 @@ def test_trt11_fp16_with_real_converter(tmp_path, monkeypatch):
 def test_strongly_typed_plus_fp16_flag_is_rejected_by_fake(tmp_path, monkeypatch):
     """The fake enforces TensorRT's rule, so the build code's flag choice is really tested."""
     trt, _ = S.install_fakes(monkeypatch, "10.3.0")
-    import inspector.core.engine.build as build
+    import inspector.services.engine.build as build
 
     monkeypatch.setattr(
         build, "_network_flags", lambda t, p: 1 << int(trt.NetworkDefinitionCreationFlag.STRONGLY_TYPED)
@@ -152,7 +152,7 @@ def test_strongly_typed_plus_fp16_flag_is_rejected_by_fake(tmp_path, monkeypatch
 
 def test_every_parser_error_is_reported(tmp_path, monkeypatch):
     S.install_fakes(monkeypatch)
-    from inspector.core.engine.build import EngineBuildError, build_engine
+    from inspector.services.engine.build import EngineBuildError, build_engine
 
     model = S.make_model(tmp_path / "m.onnx", bad_ops=("FancyOp", "OtherOp"))
     with pytest.raises(EngineBuildError) as info:
@@ -166,7 +166,7 @@ def test_every_parser_error_is_reported(tmp_path, monkeypatch):
 
 def test_corrupt_onnx_is_a_parse_error(tmp_path, monkeypatch):
     S.install_fakes(monkeypatch)
-    from inspector.core.engine.build import EngineBuildError, build_engine
+    from inspector.services.engine.build import EngineBuildError, build_engine
 
     bad = tmp_path / "bad.onnx"
     bad.write_bytes(b"\x00not a protobuf\xff" * 8)
@@ -176,7 +176,7 @@ def test_corrupt_onnx_is_a_parse_error(tmp_path, monkeypatch):
 
 def test_contract_violation_is_a_model_error(tmp_path, monkeypatch):
     S.install_fakes(monkeypatch)
-    from inspector.core.engine.build import build_engine
+    from inspector.services.engine.build import build_engine
 
     with pytest.raises(ModelLoadError, match="input 'image'"):
         build_engine(S.make_model(tmp_path / "m.onnx", input_name="x"), precision="fp32")
@@ -184,7 +184,7 @@ def test_contract_violation_is_a_model_error(tmp_path, monkeypatch):
 
 def test_timing_cache_is_written_and_reused(tmp_path, monkeypatch):
     S.install_fakes(monkeypatch)
-    from inspector.core.engine.build import build_engine
+    from inspector.services.engine.build import build_engine
 
     model, cache = S.make_model(tmp_path / "m.onnx"), tmp_path / "trt.cache"
     build_engine(model, precision="fp32", timing_cache_path=cache)
@@ -196,8 +196,8 @@ def test_timing_cache_is_written_and_reused(tmp_path, monkeypatch):
 
 def test_rebuild_replaces_engine_and_sidecar(tmp_path, monkeypatch):
     S.install_fakes(monkeypatch)
-    from inspector.core.engine.build import build_engine
-    from inspector.core.engine.sidecar import read_sidecar
+    from inspector.core.backends.trt_engine_file import read_sidecar
+    from inspector.services.engine.build import build_engine
 
     model = S.make_model(tmp_path / "m.onnx")
     first = build_engine(model, precision="fp32", max_batch=4)
@@ -208,7 +208,7 @@ def test_rebuild_replaces_engine_and_sidecar(tmp_path, monkeypatch):
 
 
 def test_no_gpu_and_no_tensorrt_raise_backend_unavailable(tmp_path, monkeypatch):
-    from inspector.core.engine.build import build_engine
+    from inspector.services.engine.build import build_engine
 
     model = S.make_model(tmp_path / "m.onnx")
     S.install_fakes(monkeypatch, devices=0)
@@ -221,8 +221,8 @@ def test_no_gpu_and_no_tensorrt_raise_backend_unavailable(tmp_path, monkeypatch)
 
 def test_cancel_stops_between_steps(tmp_path, monkeypatch):
     S.install_fakes(monkeypatch)
-    from inspector.core.engine.build import BuildCancelled, build_engine
     from inspector.core.progress import SimpleState
+    from inspector.services.engine.build import BuildCancelled, build_engine
 
     state = SimpleState()
     state.cancel()
@@ -235,8 +235,9 @@ def test_importing_the_trt_code_does_not_import_tensorrt_or_pycuda():
     """Rule 3, checked in a fresh interpreter where the fakes *are* importable."""
     code = (
         "import sys\n"
-        "import inspector, inspector.core.backends.tensorrt_backend, inspector.core.engine\n"
-        "import inspector.core.engine.build, inspector.core.engine.parity, inspector.core.engine.__main__\n"
+        "import inspector, inspector.core.backends.tensorrt_backend, inspector.services.engine\n"
+        "import inspector.services.engine.build, inspector.services.engine.parity\n"
+        "import inspector.services.engine.__main__\n"
         "heavy = ('tensorrt', 'pycuda', 'pycuda.driver', 'onnxconverter_common')\n"
         "bad = [m for m in heavy if m in sys.modules]\n"
         "assert not bad, bad\n"

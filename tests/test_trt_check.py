@@ -13,7 +13,7 @@ from tests.fakes import support as S
 def built(tmp_path, monkeypatch):
     """An FP16 engine built with TensorRT 10.3.0 on an NVIDIA L4 (sm_89)."""
     S.install_fakes(monkeypatch, "10.3.0", "NVIDIA L4", "8.9")
-    from inspector.core.engine.build import build_engine
+    from inspector.services.engine.build import build_engine
 
     model = S.make_model(tmp_path / "m.onnx")
     build_engine(model, precision="fp16")
@@ -21,13 +21,13 @@ def built(tmp_path, monkeypatch):
 
 
 def _check(model, precision="fp16"):
-    from inspector.core.engine.sidecar import check_engine
+    from inspector.core.backends.trt_engine_file import check_engine
 
     return check_engine(model, precision)
 
 
 def test_matching_engine_is_ok(built):
-    from inspector.core.engine.sidecar import EngineProblem
+    from inspector.core.backends.trt_engine_file import EngineProblem
 
     st = _check(built)
     assert st.ok, st.reason
@@ -46,7 +46,7 @@ def test_missing_engine(tmp_path, monkeypatch):
     assert not st.ok
     assert st.problem == "engine_missing"
     assert "no TensorRT engine" in st.reason
-    assert "python -m inspector.core.engine build" in st.reason
+    assert "python -m inspector.services.engine build" in st.reason
 
 
 def test_missing_onnx(tmp_path):
@@ -79,7 +79,7 @@ def test_changed_onnx_makes_engine_stale(built):
 def test_other_precision_is_not_this_engine(built):
     st = _check(built, "fp32")
     assert (st.ok, st.problem) == (False, "engine_missing")  # fp32 has its own file
-    from inspector.core.engine.sidecar import check_engine
+    from inspector.core.backends.trt_engine_file import check_engine
 
     st = check_engine(built, "fp32", engine_path=built.with_name("m.fp16.engine"))
     assert (st.ok, st.problem) == (False, "precision")
@@ -94,7 +94,7 @@ def test_other_tensorrt_version(built, monkeypatch):
 
 def test_foreign_gpu(tmp_path, monkeypatch):
     S.install_fakes(monkeypatch, gpu="NVIDIA A100", cc="8.0")
-    from inspector.core.engine.build import build_engine
+    from inspector.services.engine.build import build_engine
 
     model = S.make_model(tmp_path / "m.onnx")
     build_engine(model, precision="fp16")
@@ -142,7 +142,7 @@ def test_check_never_deserialises(built, monkeypatch):
 
 
 def test_sidecar_round_trip(tmp_path):
-    from inspector.core.engine.sidecar import EngineSidecar, read_sidecar, write_sidecar
+    from inspector.core.backends.trt_engine_file import EngineSidecar, read_sidecar, write_sidecar
 
     sc = EngineSidecar(
         tensorrt_version="10.3.0",

@@ -1,4 +1,4 @@
-"""``python -m inspector.core.engine``: JSON-lines protocol and exit codes."""
+"""``python -m inspector.services.engine``: JSON-lines protocol and exit codes."""
 
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ def test_build_as_child_process_reports_json_lines(tmp_path):
     cmd = [
         sys.executable,
         "-m",
-        "inspector.core.engine",
+        "inspector.services.engine",
         "build",
         "--onnx",
         str(model),
@@ -45,7 +45,7 @@ def test_build_as_child_process_reports_json_lines(tmp_path):
     assert done["parity"]["passed"] is True
     assert json.loads((tmp_path / "m.fp16.engine.json").read_text())["status"] == "verified"
     check = subprocess.run(
-        [sys.executable, "-m", "inspector.core.engine", "check", "--onnx", str(model)],
+        [sys.executable, "-m", "inspector.services.engine", "check", "--onnx", str(model)],
         env=env,
         capture_output=True,
         text=True,
@@ -56,7 +56,7 @@ def test_build_as_child_process_reports_json_lines(tmp_path):
 
 
 def test_check_exit_code_and_reason(tmp_path, monkeypatch, capsys):
-    from inspector.core.engine.__main__ import main
+    from inspector.services.engine.__main__ import main
 
     S.install_fakes(monkeypatch)
     model = S.make_model(tmp_path / "m.onnx")
@@ -71,7 +71,7 @@ def test_check_exit_code_and_reason(tmp_path, monkeypatch, capsys):
 
 
 def test_build_errors_give_exit_codes(tmp_path, monkeypatch, capsys):
-    from inspector.core.engine.__main__ import main
+    from inspector.services.engine.__main__ import main
 
     S.install_fakes(monkeypatch)
     bad = S.make_model(tmp_path / "bad.onnx", bad_ops=("FancyOp",))
@@ -87,7 +87,7 @@ def test_build_errors_give_exit_codes(tmp_path, monkeypatch, capsys):
 
 
 def test_trt11_fp16_refusal_through_cli(tmp_path, monkeypatch, capsys):
-    from inspector.core.engine.__main__ import main
+    from inspector.services.engine.__main__ import main
 
     S.install_fakes(monkeypatch, "11.0.0")
     S.block_modules(
@@ -100,8 +100,8 @@ def test_trt11_fp16_refusal_through_cli(tmp_path, monkeypatch, capsys):
 
 
 def test_parity_failure_exit_code(tmp_path, monkeypatch, capsys):
-    import inspector.core.engine.parity as parity
-    from inspector.core.engine.__main__ import main
+    import inspector.services.engine.parity as parity
+    from inspector.services.engine.__main__ import main
 
     S.install_fakes(monkeypatch)
     model = S.make_model(tmp_path / "m.onnx")
@@ -115,7 +115,7 @@ def test_parity_failure_exit_code(tmp_path, monkeypatch, capsys):
 
 
 def test_bench_prints_both_backends(tmp_path, monkeypatch, capsys):
-    from inspector.core.engine.__main__ import main
+    from inspector.services.engine.__main__ import main
 
     S.install_fakes(monkeypatch)
     model = S.make_model(tmp_path / "m.onnx")
@@ -129,7 +129,7 @@ def test_bench_prints_both_backends(tmp_path, monkeypatch, capsys):
 
 
 def test_bench_table_format(tmp_path, monkeypatch, capsys):
-    from inspector.core.engine.__main__ import main
+    from inspector.services.engine.__main__ import main
 
     S.install_fakes(monkeypatch)
     model = S.make_model(tmp_path / "m.onnx")

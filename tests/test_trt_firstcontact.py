@@ -88,7 +88,7 @@ def _boom(*_a: object, **_k: object) -> None:
 
 
 def test_build_runtime_error_from_the_bindings_is_exit_4_with_an_error_event(tmp_path, monkeypatch, capsys):
-    from inspector.core.engine.__main__ import main
+    from inspector.services.engine.__main__ import main
 
     trt, _ = S.install_fakes(monkeypatch)
     monkeypatch.setattr(trt.IBuilderConfig, "set_memory_pool_limit", _boom)
@@ -101,7 +101,7 @@ def test_build_runtime_error_from_the_bindings_is_exit_4_with_an_error_event(tmp
 
 def test_build_type_error_from_the_bindings_is_exit_4(tmp_path, monkeypatch, capsys):
     """pybind11 raises TypeError for a binding that got the wrong arguments."""
-    from inspector.core.engine.__main__ import main
+    from inspector.services.engine.__main__ import main
 
     trt, _ = S.install_fakes(monkeypatch)
 
@@ -122,7 +122,7 @@ def test_build_child_process_never_ends_in_a_traceback(tmp_path):
         "def boom(*a, **k):\n"
         "    raise RuntimeError('binding failed')\n"
         "tensorrt.IBuilderConfig.set_memory_pool_limit = boom\n"
-        "from inspector.core.engine.__main__ import main\n"
+        "from inspector.services.engine.__main__ import main\n"
         f"sys.exit(main(['build', '--onnx', {str(model)!r}, '--progress', 'json']))\n"
     )
     env = {**os.environ, "PYTHONPATH": f"{S.FAKES}{os.pathsep}{REPO}", "FAKE_TENSORRT_VERSION": "10.3.0"}
@@ -134,7 +134,7 @@ def test_build_child_process_never_ends_in_a_traceback(tmp_path):
 
 
 def test_bench_maps_binding_errors_and_refusals_to_exit_codes(tmp_path, monkeypatch, capsys):
-    from inspector.core.engine.__main__ import main
+    from inspector.services.engine.__main__ import main
 
     trt, _ = S.install_fakes(monkeypatch)
     model = S.make_model(tmp_path / "m.onnx")
@@ -169,8 +169,8 @@ def test_bench_maps_binding_errors_and_refusals_to_exit_codes(tmp_path, monkeypa
 def test_engine_without_a_passed_parity_check_is_refused_and_the_station_falls_back(tmp_path, monkeypatch):
     S.install_fakes(monkeypatch)
     from inspector.core.backends.select import select_backend
-    from inspector.core.engine.build import build_engine
-    from inspector.core.engine.sidecar import check_engine, read_sidecar, write_sidecar
+    from inspector.core.backends.trt_engine_file import check_engine, read_sidecar, write_sidecar
+    from inspector.services.engine.build import build_engine
 
     model = S.make_model(tmp_path / "m.onnx")
     sc = build_engine(model, precision="fp16", skip_parity=True)
@@ -201,7 +201,7 @@ def test_engine_without_a_passed_parity_check_is_refused_and_the_station_falls_b
 
 def test_build_checks_parity_on_the_images_given_and_records_them(tmp_path, monkeypatch):
     S.install_fakes(monkeypatch)
-    from inspector.core.engine.build import build_engine
+    from inspector.services.engine.build import build_engine
 
     model = S.make_model(tmp_path / "m.onnx")
     shots = _write_images(tmp_path / "line", 5, (40, 60))  # other size than the card: resized as it says
@@ -216,8 +216,8 @@ def test_build_checks_parity_on_the_images_given_and_records_them(tmp_path, monk
 
 
 def test_parity_inputs_cut_the_engine_size_from_larger_images_for_native_cards(tmp_path):
-    from inspector.core.engine.parity import parity_inputs
     from inspector.core.model_card import load_card
+    from inspector.services.engine.parity import parity_inputs
 
     model = S.make_model(tmp_path / "m.onnx", card_hw=(32, 48))
     _set_card(model, resize="native", multiple=16)
@@ -233,9 +233,9 @@ def test_a_too_perturbed_fp16_engine_fails_parity_and_is_never_used(tmp_path, mo
     station refuses it with the reason and runs ONNX Runtime."""
     S.install_fakes(monkeypatch)
     from inspector.core.backends.select import select_backend
-    from inspector.core.engine.build import build_engine
-    from inspector.core.engine.parity import ParityFailed
-    from inspector.core.engine.sidecar import check_engine, read_sidecar
+    from inspector.core.backends.trt_engine_file import check_engine, read_sidecar
+    from inspector.services.engine.build import build_engine
+    from inspector.services.engine.parity import ParityFailed
 
     model = _sensitive_model(tmp_path / "m.onnx")
     shots = _write_images(tmp_path / "line", 8)
@@ -262,7 +262,7 @@ def test_a_too_perturbed_fp16_engine_fails_parity_and_is_never_used(tmp_path, mo
 
 
 def test_cli_build_of_a_too_perturbed_engine_exits_5(tmp_path, monkeypatch, capsys):
-    from inspector.core.engine.__main__ import main
+    from inspector.services.engine.__main__ import main
 
     S.install_fakes(monkeypatch)
     model = _sensitive_model(tmp_path / "m.onnx")
@@ -278,8 +278,8 @@ def test_cli_build_of_a_too_perturbed_engine_exits_5(tmp_path, monkeypatch, caps
 @pytest.mark.parametrize("resize", ["resize", "pad", "native"])
 def test_an_engine_matches_the_card_it_was_built_for(tmp_path, monkeypatch, resize):
     S.install_fakes(monkeypatch)
-    from inspector.core.engine.build import build_engine
-    from inspector.core.engine.sidecar import check_engine
+    from inspector.core.backends.trt_engine_file import check_engine
+    from inspector.services.engine.build import build_engine
 
     model = S.make_model(tmp_path / "m.onnx", card_hw=(32, 48))
     _set_card(model, resize=resize, multiple=16)
@@ -299,8 +299,8 @@ def test_an_engine_matches_the_card_it_was_built_for(tmp_path, monkeypatch, resi
 def test_card_changed_since_the_build_is_a_profile_mismatch(tmp_path, monkeypatch, change, why):
     S.install_fakes(monkeypatch)
     from inspector.core.backends.select import select_backend
-    from inspector.core.engine.build import build_engine
-    from inspector.core.engine.sidecar import check_engine
+    from inspector.core.backends.trt_engine_file import check_engine
+    from inspector.services.engine.build import build_engine
 
     model = S.make_model(tmp_path / "m.onnx", card_hw=(32, 48))
     _set_card(model, resize="native", multiple=16)
@@ -320,8 +320,8 @@ def test_card_changed_since_the_build_is_a_profile_mismatch(tmp_path, monkeypatc
 
 def test_dims_fixed_in_the_onnx_still_win_over_the_card(tmp_path, monkeypatch):
     S.install_fakes(monkeypatch)
-    from inspector.core.engine.build import build_engine
-    from inspector.core.engine.sidecar import check_engine
+    from inspector.core.backends.trt_engine_file import check_engine
+    from inspector.services.engine.build import build_engine
 
     model = S.make_model(tmp_path / "m.onnx", hw=(16, 24), card_hw=(512, 512))
     sc = build_engine(model, precision="fp32", max_batch=4, parity_count=2)
@@ -331,8 +331,8 @@ def test_dims_fixed_in_the_onnx_still_win_over_the_card(tmp_path, monkeypatch):
 
 def test_sidecar_from_before_ranges_is_refused_for_a_native_card(tmp_path, monkeypatch):
     S.install_fakes(monkeypatch)
-    from inspector.core.engine.build import build_engine
-    from inspector.core.engine.sidecar import check_engine, read_sidecar, sidecar_path_for
+    from inspector.core.backends.trt_engine_file import check_engine, read_sidecar, sidecar_path_for
+    from inspector.services.engine.build import build_engine
 
     model = S.make_model(tmp_path / "m.onnx", card_hw=(32, 48))
     _set_card(model, resize="native", multiple=16)
@@ -348,8 +348,8 @@ def test_sidecar_from_before_ranges_is_refused_for_a_native_card(tmp_path, monke
 
 def test_unreadable_card_is_said(tmp_path, monkeypatch):
     S.install_fakes(monkeypatch)
-    from inspector.core.engine.build import build_engine
-    from inspector.core.engine.sidecar import check_engine
+    from inspector.core.backends.trt_engine_file import check_engine
+    from inspector.services.engine.build import build_engine
 
     model = S.make_model(tmp_path / "m.onnx")
     build_engine(model, precision="fp32", parity_count=2)
@@ -419,7 +419,7 @@ def test_gui_rebuild_passes_the_products_logged_images_to_the_build(qtbot, tmp_p
     """The real child process (fake TensorRT on its path) verifies the engine on the logged images."""
     from PySide6.QtCore import QSettings
 
-    from inspector.core.engine.sidecar import read_sidecar
+    from inspector.core.backends.trt_engine_file import read_sidecar
     from inspector.core.model_card import load_card
     from inspector.ui.context import AppContext, ModelState
     from inspector.ui.release_panel import ReleasePanel
@@ -476,7 +476,7 @@ def test_gui_rebuild_without_real_images_says_synthetic(qtbot, tmp_path, station
 def test_fp32_build_clears_tf32_and_records_the_real_precision(tmp_path, monkeypatch, version):
     S.install_fakes(monkeypatch, version)
     from inspector.core.backends.tensorrt_backend import TensorRTBackend
-    from inspector.core.engine.build import build_engine
+    from inspector.services.engine.build import build_engine
 
     model = S.make_model(tmp_path / "m.onnx")
     sc = build_engine(model, precision="fp32", parity_count=2)
@@ -491,8 +491,8 @@ def test_fp32_build_clears_tf32_and_records_the_real_precision(tmp_path, monkeyp
 def test_tf32_that_cannot_be_cleared_is_recorded_as_tf32(tmp_path, monkeypatch):
     trt, _ = S.install_fakes(monkeypatch)
     from inspector.core.backends.tensorrt_backend import TensorRTBackend
-    from inspector.core.engine.build import build_engine
-    from inspector.core.engine.sidecar import check_engine
+    from inspector.core.backends.trt_engine_file import check_engine
+    from inspector.services.engine.build import build_engine
 
     monkeypatch.setattr(trt.IBuilderConfig, "clear_flag", lambda self, flag: None)
     model = S.make_model(tmp_path / "m.onnx")
@@ -508,8 +508,8 @@ def test_tf32_that_cannot_be_cleared_is_recorded_as_tf32(tmp_path, monkeypatch):
 
 def test_tf32_left_on_fails_parity_on_a_sensitive_model(tmp_path, monkeypatch):
     trt, _ = S.install_fakes(monkeypatch)
-    from inspector.core.engine.build import build_engine
-    from inspector.core.engine.parity import ParityFailed
+    from inspector.services.engine.build import build_engine
+    from inspector.services.engine.parity import ParityFailed
 
     model = _sensitive_model(tmp_path / "m.onnx")
     shots = _write_images(tmp_path / "line", 6)
@@ -548,7 +548,7 @@ def _stand_in_converters(monkeypatch, calls: list[tuple[str, dict]], autocast: b
 
 
 def test_trt11_fp16_tries_modelopt_autocast_first(tmp_path, monkeypatch):
-    from inspector.core.engine.fp16 import convert_to_fp16
+    from inspector.services.engine.fp16 import convert_to_fp16
 
     calls: list[tuple[str, dict]] = []
     _stand_in_converters(monkeypatch, calls, autocast=True, converter=True)
@@ -563,7 +563,7 @@ def test_trt11_fp16_tries_modelopt_autocast_first(tmp_path, monkeypatch):
 
 def test_trt11_fp16_falls_back_to_onnxconverter_common(tmp_path, monkeypatch):
     S.install_fakes(monkeypatch, "11.1.0")
-    from inspector.core.engine.build import build_engine
+    from inspector.services.engine.build import build_engine
 
     calls: list[tuple[str, dict]] = []
     _stand_in_converters(monkeypatch, calls, autocast=False, converter=True)
@@ -573,7 +573,7 @@ def test_trt11_fp16_falls_back_to_onnxconverter_common(tmp_path, monkeypatch):
 
 
 def test_trt11_fp16_without_either_names_both_with_install_hints(tmp_path, monkeypatch):
-    from inspector.core.engine.fp16 import Fp16ConversionUnavailable, convert_to_fp16
+    from inspector.services.engine.fp16 import Fp16ConversionUnavailable, convert_to_fp16
 
     _stand_in_converters(monkeypatch, [], autocast=False, converter=False)
     with pytest.raises(Fp16ConversionUnavailable) as info:
@@ -597,7 +597,7 @@ def test_strongly_typed_flag_values_like_the_real_headers(monkeypatch):
     trt, _ = S.install_fakes(monkeypatch, "11.1.0")
     assert int(trt.NetworkDefinitionCreationFlag.STRONGLY_TYPED) == 0
     assert not hasattr(trt.NetworkDefinitionCreationFlag, "EXPLICIT_BATCH")
-    from inspector.core.engine.build import _network_flags
+    from inspector.services.engine.build import _network_flags
 
     assert _network_flags(trt, "fp32") == 1  # 1 << kSTRONGLY_TYPED, not 2
 
@@ -687,8 +687,8 @@ def test_engine_with_bf16_io_is_a_model_error_not_a_type_error(tmp_path, monkeyp
 
     S.install_fakes(monkeypatch)
     from inspector.core.backends.tensorrt_backend import TensorRTBackend
-    from inspector.core.engine.build import build_engine
-    from inspector.core.engine.sidecar import read_sidecar, write_sidecar
+    from inspector.core.backends.trt_engine_file import read_sidecar, write_sidecar
+    from inspector.services.engine.build import build_engine
 
     model = S.make_model(tmp_path / "m.onnx")
     proto = onnx.load(str(model))
@@ -781,7 +781,7 @@ def test_station_uses_a_verified_fp32_engine_when_there_is_no_fp16_one(tmp_path,
     when it is usable, else the FP32 one (the dry run found an FP32-only station refused)."""
     S.install_fakes(monkeypatch)
     from inspector.core.backends.select import select_backend
-    from inspector.core.engine.build import build_engine
+    from inspector.services.engine.build import build_engine
 
     model = S.make_model(tmp_path / "m.onnx")
     build_engine(model, precision="fp32", parity_count=2)

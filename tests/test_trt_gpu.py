@@ -47,9 +47,9 @@ def _fp16_possible(trt) -> bool:
 @pytest.mark.parametrize("precision", ["fp32", "fp16"])
 def test_build_check_infer_parity_on_gpu(tmp_path, real_trt, precision):
     from inspector.core.backends.tensorrt_backend import TensorRTBackend
-    from inspector.core.engine.build import build_engine
-    from inspector.core.engine.parity import parity_check
-    from inspector.core.engine.sidecar import check_engine
+    from inspector.core.backends.trt_engine_file import check_engine
+    from inspector.services.engine.build import build_engine
+    from inspector.services.engine.parity import parity_check
 
     if precision == "fp16" and not _fp16_possible(real_trt):
         pytest.skip("TensorRT 11 FP16 needs nvidia-modelopt or onnxconverter-common")
@@ -77,7 +77,7 @@ def test_build_check_infer_parity_on_gpu(tmp_path, real_trt, precision):
 
 @pytest.mark.skipif(not DAGM.is_file(), reason="shipped DAGM model not present")
 def test_shipped_model_builds_and_passes_parity(tmp_path, real_trt):
-    from inspector.core.engine.__main__ import main
+    from inspector.services.engine.__main__ import main
 
     precision = os.environ.get("GPU_CHECK_PRECISION", "fp16" if _fp16_possible(real_trt) else "fp32")
     out = tmp_path / f"model.{precision}.engine"

@@ -9,7 +9,7 @@ from tests.fakes import support as S
 
 
 def test_dice():
-    from inspector.core.engine.parity import dice
+    from inspector.services.engine.parity import dice
 
     a = np.zeros((4, 4), bool)
     assert dice(a, a) == 1.0  # both empty: they agree
@@ -23,7 +23,7 @@ def test_dice():
 
 def _backend_for(tmp_path, monkeypatch, sign=1.0, precision="fp16"):
     from inspector.core.backends.tensorrt_backend import TensorRTBackend
-    from inspector.core.engine.build import build_engine
+    from inspector.services.engine.build import build_engine
 
     S.install_fakes(monkeypatch)
     model = S.make_model(tmp_path / f"m{int(sign)}.onnx", sign=sign)
@@ -34,8 +34,8 @@ def _backend_for(tmp_path, monkeypatch, sign=1.0, precision="fp16"):
 
 
 def test_fp16_engine_passes_parity_and_is_marked_verified(tmp_path, monkeypatch):
-    from inspector.core.engine.parity import parity_check, record_parity
-    from inspector.core.engine.sidecar import check_engine, read_sidecar
+    from inspector.core.backends.trt_engine_file import check_engine, read_sidecar
+    from inspector.services.engine.parity import parity_check, record_parity
 
     model, be = _backend_for(tmp_path, monkeypatch)
     try:
@@ -57,8 +57,8 @@ def test_fp16_engine_passes_parity_and_is_marked_verified(tmp_path, monkeypatch)
 
 
 def test_disagreeing_engine_fails_parity_is_deleted_and_refused(tmp_path, monkeypatch):
-    from inspector.core.engine.parity import parity_check, record_parity
-    from inspector.core.engine.sidecar import check_engine
+    from inspector.core.backends.trt_engine_file import check_engine
+    from inspector.services.engine.parity import parity_check, record_parity
 
     good = S.make_model(tmp_path / "good.onnx", sign=1.0)
     _, be = _backend_for(tmp_path, monkeypatch, sign=-1.0)  # an engine that computes the inverse mask
@@ -78,7 +78,7 @@ def test_disagreeing_engine_fails_parity_is_deleted_and_refused(tmp_path, monkey
 
 
 def test_max_abs_tolerance_can_fail_a_matching_mask(tmp_path, monkeypatch):
-    from inspector.core.engine.parity import parity_check
+    from inspector.services.engine.parity import parity_check
 
     model, be = _backend_for(tmp_path, monkeypatch)
     try:
@@ -91,7 +91,7 @@ def test_max_abs_tolerance_can_fail_a_matching_mask(tmp_path, monkeypatch):
 
 
 def test_synthetic_images_give_nonempty_masks():
-    from inspector.core.engine.parity import synthetic_images
+    from inspector.services.engine.parity import synthetic_images
 
     x = synthetic_images(4, 32, 48)
     assert x.shape == (4, 32, 48, 1)

@@ -98,7 +98,7 @@ def _old_formula(a: np.ndarray, b: np.ndarray) -> float:
 
 
 def test_mask_dice_matches_the_replaced_copies_and_is_the_shared_one():
-    from inspector.core.engine.parity import dice
+    from inspector.services.engine.parity import dice
     from trainer.losses import dice_np, iou_np
 
     assert dice is mask_dice

@@ -27,7 +27,7 @@ from inspector.cli import exitcodes
 from inspector.core.contract import INPUT_NAME, OUTPUT_NAME
 
 if TYPE_CHECKING:
-    from inspector.core.engine.sidecar import Precision
+    from inspector.core.backends.trt_engine_file import Precision
 
 KINDS = {"auto": "KIND_AUTO", "gpu": "KIND_GPU", "cpu": "KIND_CPU"}
 
@@ -269,7 +269,7 @@ def _export_plan(
     identity: dict[str, str],
     force: bool,
 ) -> tuple[Exported | None, str]:
-    from inspector.core.engine.sidecar import engine_path_for, read_sidecar
+    from inspector.core.backends.trt_engine_file import engine_path_for, read_sidecar
 
     engine = engine_path_for(model_path, precision)
     if not engine.is_file():

@@ -3,7 +3,7 @@ validation data.
 
 Synthetic textures only prove that the engine computes the same function as ONNX Runtime
 on textures; whether it gives the same masks on this line's parts is what the station
-needs to know. The GUI's engine rebuild therefore hands ``python -m inspector.core.engine
+needs to know. The GUI's engine rebuild therefore hands ``python -m inspector.services.engine
 build --images ...`` the newest logged images of the current product (its recipe, on this
 station; the archive copy first, then the original file), defective and clean in turn,
 topped up from the training run's validation split. Qt-free; reads the DB, so call it off

@@ -68,7 +68,7 @@ from inspector.ui.tasks import WRITE_LANE, Job, TaskRunner, TaskState
 from inspector.ui.trainer_process import JsonLineProcess, engine_program
 from inspector.ui.trainer_tasks import BackgroundTask
 
-ENGINE_UNAVAILABLE = 3  # exit code of `python -m inspector.core.engine build`: no TensorRT / GPU
+ENGINE_UNAVAILABLE = 3  # exit code of `python -m inspector.services.engine build`: no TensorRT / GPU
 HISTORY_HEADERS = [
     "",
     QT_TRANSLATE_NOOP("ReleasePanel", "Model"),

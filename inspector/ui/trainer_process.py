@@ -1,7 +1,7 @@
 """A child process that talks JSON lines on stdout (trainer, engine build), wrapped in QProcess.
 
 TensorFlow and TensorRT never load in the station process (an import-linter contract):
-``python -m trainer train ... --progress json`` and ``python -m inspector.core.engine
+``python -m trainer train ... --progress json`` and ``python -m inspector.services.engine
 build ... --progress json`` run as children; a crash or cancel there cannot take
 the station down.
 
@@ -28,7 +28,7 @@ KILL_AFTER_MS = 15_000
 
 
 def engine_program() -> list[str]:
-    return [sys.executable, "-m", "inspector.core.engine"]
+    return [sys.executable, "-m", "inspector.services.engine"]
 
 
 class LineBuffer:

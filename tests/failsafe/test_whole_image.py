@@ -298,7 +298,7 @@ def test_trt_takes_any_frame_size_and_agrees_with_onnxruntime(
 ) -> None:
     S.install_fakes(monkeypatch)
     from inspector.core.backends.tensorrt_backend import TensorRTBackend
-    from inspector.core.engine.build import build_engine
+    from inspector.services.engine.build import build_engine
 
     model = _trt_model(tmp_path, resize)
     sc = build_engine(model, precision="fp32", max_batch=4, max_side=256)
@@ -331,7 +331,7 @@ def test_trt_takes_any_frame_size_and_agrees_with_onnxruntime(
 def test_trt_backend_accepts_shapes_inside_the_profile_and_grows_buffers(tmp_path: Path, monkeypatch) -> None:
     _, cuda = S.install_fakes(monkeypatch)
     from inspector.core.backends.tensorrt_backend import TensorRTBackend
-    from inspector.core.engine.build import build_engine
+    from inspector.services.engine.build import build_engine
 
     model = _trt_model(tmp_path, "native")
     build_engine(model, precision="fp32", max_batch=2, max_side=96)
@@ -351,7 +351,7 @@ def test_trt_backend_accepts_shapes_inside_the_profile_and_grows_buffers(tmp_pat
 def test_trt_empty_batch_gives_an_empty_result(tmp_path: Path, monkeypatch) -> None:
     S.install_fakes(monkeypatch)
     from inspector.core.backends.tensorrt_backend import TensorRTBackend
-    from inspector.core.engine.build import build_engine
+    from inspector.services.engine.build import build_engine
 
     model = S.make_model(tmp_path / "m.onnx")
     build_engine(model, precision="fp32", max_batch=4)
@@ -379,7 +379,7 @@ def test_fake_profile_refuses_inconsistent_dims_like_tensorrt(monkeypatch) -> No
 def test_native_profile_max_comes_from_the_pixel_budget(tmp_path: Path, monkeypatch) -> None:
     S.install_fakes(monkeypatch)
     from inspector.core import tiling
-    from inspector.core.engine.build import profile_range
+    from inspector.services.engine.build import profile_range
 
     model = _trt_model(tmp_path, "native")
     card = load_card(model)

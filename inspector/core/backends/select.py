@@ -28,7 +28,7 @@ def _tensorrt_backend(model_path: Path, precision: str) -> Backend:
     check_engine accepts it: parity passed, profile matches the card, this GPU and TensorRT)."""
     try:
         from inspector.core.backends.tensorrt_backend import TensorRTBackend
-        from inspector.core.engine.sidecar import EngineProblem, check_engine
+        from inspector.core.backends.trt_engine_file import EngineProblem, check_engine
     except ImportError as exc:  # the TensorRT glue itself is part of the project
         raise BackendUnavailable(f"TensorRT support is not available: {exc}") from exc
     if precision not in ("auto", *PRECISIONS):

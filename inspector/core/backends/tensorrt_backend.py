@@ -18,8 +18,8 @@ from typing import Any
 import numpy as np
 
 from inspector.core.backends.base import Backend, BackendInfo, BackendUnavailable, ModelLoadError
+from inspector.core.backends.trt_engine_file import EngineSidecar, Precision, check_engine
 from inspector.core.contract import INPUT_NAME, OUTPUT_NAME
-from inspector.core.engine.sidecar import EngineSidecar, Precision, check_engine
 
 
 @dataclass
@@ -65,7 +65,7 @@ class TensorRTBackend(Backend):
         self.precision: Precision = precision
         self.engine_path = Path(engine_path) if engine_path else None
         self.device_index = device
-        # False only for the parity check of a fresh build (engine.parity.verify_engine)
+        # False only for the parity check of a fresh build (services.engine.parity.verify_engine)
         self.require_parity = require_parity
         self.notice = ""
         self._owner: int | None = None
@@ -98,9 +98,9 @@ class TensorRTBackend(Backend):
         if not status.ok:
             raise BackendUnavailable(status.reason)
         self._sidecar = status.sidecar
-        from inspector.core.engine import probe
+        from inspector.core.backends import trt_probe
 
-        trt, cuda = probe.import_tensorrt(), probe.import_cuda()
+        trt, cuda = trt_probe.import_tensorrt(), trt_probe.import_cuda()
         cuda.init()
         dev = cuda.Device(self.device_index)
         ctx = dev.retain_primary_context()

@@ -16,8 +16,8 @@ from typing import Any
 import numpy as np
 
 from inspector.core.backends.base import Backend
+from inspector.core.backends.trt_engine_file import Precision, read_sidecar, write_sidecar
 from inspector.core.contract import INPUT_NAME, OUTPUT_NAME
-from inspector.core.engine.sidecar import Precision, read_sidecar, write_sidecar
 from inspector.core.metrics import mask_dice as dice
 from inspector.core.model_card import ModelCard
 

@@ -1,6 +1,6 @@
 """Build a TensorRT engine from the model's ONNX (TensorRT 10 and 11 Python API).
 
-Run it through ``python -m inspector.core.engine build`` from the GUI: the
+Run it through ``python -m inspector.services.engine build`` from the GUI: the
 builder cannot be interrupted mid-build and can take minutes, so it lives in a
 child process that can be killed. ``state`` is only polled between steps.
 
@@ -20,10 +20,9 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+from inspector.core.backends import trt_probe
 from inspector.core.backends.base import ModelLoadError
-from inspector.core.contract import INPUT_NAME, OUTPUT_NAME
-from inspector.core.engine import probe
-from inspector.core.engine.sidecar import (
+from inspector.core.backends.trt_engine_file import (
     ComputePrecision,
     EngineSidecar,
     Precision,
@@ -32,6 +31,7 @@ from inspector.core.engine.sidecar import (
     sidecar_path_for,
     write_sidecar,
 )
+from inspector.core.contract import INPUT_NAME, OUTPUT_NAME
 from inspector.core.model_card import ModelCard, load_card
 from inspector.core.progress import ProgressState
 
@@ -75,7 +75,7 @@ def _network_flags(trt: ModuleType, precision: Precision) -> int:
     """TRT < 10 needs EXPLICIT_BATCH; 10 with FP16 must stay weakly typed (the flag needs it);
     11 is always strongly typed, setting the flag is harmless there."""
     flags = trt.NetworkDefinitionCreationFlag
-    major = probe.trt_major(trt)
+    major = trt_probe.trt_major(trt)
     if major < 10:
         return 1 << int(flags.EXPLICIT_BATCH)
     if major >= 11 and hasattr(flags, "STRONGLY_TYPED"):
@@ -116,7 +116,7 @@ HW = tuple[int, int]
 
 def _gpu_memory_bytes() -> int | None:
     try:
-        cuda = probe.import_cuda()
+        cuda = trt_probe.import_cuda()
         cuda.init()
         return int(cuda.Device(0).total_memory())
     except Exception:  # no pycuda / driver: the caller falls back to the host figure
@@ -250,8 +250,8 @@ def build_engine(
         )
     card = card or load_card(onnx_path)  # also recomputes the sha256 that names the model
     _step(state, 0, "loading TensorRT")
-    trt = probe.import_tensorrt()
-    gpu = probe.current_gpu()
+    trt = trt_probe.import_tensorrt()
+    gpu = trt_probe.current_gpu()
     logger = _CollectingLogger.make(trt)
     builder = trt.Builder(logger)
     network = builder.create_network(_network_flags(trt, precision))
@@ -266,7 +266,7 @@ def build_engine(
             config.set_flag(trt.BuilderFlag.FP16)
             settings["fp16"] = "BuilderFlag.FP16"
         else:  # TensorRT 11: precision must be in the graph
-            from inspector.core.engine.fp16 import convert_to_fp16
+            from inspector.services.engine.fp16 import convert_to_fp16
 
             data, how = convert_to_fp16(onnx_path)
             settings["fp16"] = f"fp16 ONNX via {how}"
@@ -279,7 +279,7 @@ def build_engine(
     what = f"{h}x{w}" if (h0, w0, h1, w1) == (h, w, h, w) else f"{h0}x{w0}..{h1}x{w1} (opt {h}x{w})"
     parity_x = None
     if not skip_parity:  # read before the build: a missing image must not cost a build first
-        from inspector.core.engine.parity import parity_inputs
+        from inspector.services.engine.parity import parity_inputs
 
         parity_x, parity_what = parity_inputs(card, (h, w), parity_images, parity_count)
         if parity_images and parity_source:
@@ -342,7 +342,7 @@ def build_engine(
         _done(state, "engine written; parity check skipped, so the station will not use it")
         return sidecar
     _step(state, 5, f"parity check against ONNX Runtime on {parity_what}")
-    from inspector.core.engine.parity import verify_engine
+    from inspector.services.engine.parity import verify_engine
 
     verify_engine(onnx_path, out_path, precision, parity_x, card.threshold, parity_what)  # ParityFailed
     _done(state, "engine written and verified")

@@ -1,4 +1,4 @@
-"""``python -m inspector.core.engine {build,check,bench}`` - JSON lines on stdout.
+"""``python -m inspector.services.engine {build,check,bench}`` - JSON lines on stdout.
 
 The GUI starts ``build`` as a child process (QProcess) and reads one JSON
 object per line: ``{"event": "progress", ...}``, then ``{"event": "done", ...}``
@@ -50,9 +50,9 @@ def _error_event(mode: str, exc: BaseException, code: str, **fields: Any) -> Non
 
 
 def cmd_build(args: argparse.Namespace) -> int:
-    from inspector.core.engine.build import BuildCancelled, build_engine
-    from inspector.core.engine.parity import ParityFailed
-    from inspector.core.engine.sidecar import engine_path_for
+    from inspector.core.backends.trt_engine_file import engine_path_for
+    from inspector.services.engine.build import BuildCancelled, build_engine
+    from inspector.services.engine.parity import ParityFailed
 
     mode = args.progress
     state = _PrintState(mode)
@@ -108,7 +108,7 @@ def cmd_build(args: argparse.Namespace) -> int:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    from inspector.core.engine.sidecar import check_engine
+    from inspector.core.backends.trt_engine_file import check_engine
 
     st = check_engine(args.onnx, args.precision, Path(args.out) if args.out else None)
     print(
@@ -122,9 +122,9 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 def cmd_bench(args: argparse.Namespace) -> int:
     from inspector.core.backends.tensorrt_backend import TensorRTBackend
-    from inspector.core.engine.bench import benchmark, format_table, onnxruntime_infer
-    from inspector.core.engine.parity import parity_inputs
-    from inspector.core.engine.sidecar import EngineProblem, check_engine
+    from inspector.core.backends.trt_engine_file import EngineProblem, check_engine
+    from inspector.services.engine.bench import benchmark, format_table, onnxruntime_infer
+    from inspector.services.engine.parity import parity_inputs
 
     try:
         card = load_card(args.onnx)
@@ -173,7 +173,9 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
 
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m inspector.core.engine", description=__doc__.split("\n")[0])
+    p = argparse.ArgumentParser(
+        prog="python -m inspector.services.engine", description=__doc__.split("\n")[0]
+    )
     sub = p.add_subparsers(dest="cmd", required=True)
     b = sub.add_parser("build", help="build a TensorRT engine (+ sidecar) from an ONNX model")
     c = sub.add_parser("check", help="can the engine for this ONNX run here?")

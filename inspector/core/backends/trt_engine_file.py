@@ -154,7 +154,7 @@ def _hw(hw: HW) -> str:
 def card_profile(card: ModelCard, onnx_hw: tuple[int | None, int | None] = (None, None)) -> tuple[HW, HW]:
     """(min, opt) H x W the card asks of an engine's profile; its max must be opt for ``resize`` and
     ``pad`` cards, at least opt for ``native`` ones (the pixel budget sets it at build time).
-    Dimensions fixed in the ONNX win. Mirrors ``engine.build.profile_range``."""
+    Dimensions fixed in the ONNX win. Mirrors ``inspector.services.engine.build.profile_range``."""
     m = max(1, card.multiple)
     opt = (card.input_height, card.input_width)
     mn = opt
@@ -208,12 +208,13 @@ def check_engine(
     and its H x W profile is the one the current model card asks for. ``require_parity=False``
     is for the parity check itself, which must run an engine that has not passed one yet.
     """
-    from inspector.core.engine import probe  # keeps the tensorrt/pycuda imports inside functions
+    from inspector.core.backends import trt_probe  # tensorrt/pycuda are imported inside its functions
 
     onnx_path = Path(onnx_path)
     engine = Path(engine_path) if engine_path else engine_path_for(onnx_path, precision)
     rebuild = (
-        f"rebuild needed (python -m inspector.core.engine build --onnx {onnx_path} --precision {precision})"
+        "rebuild needed (python -m inspector.services.engine build "
+        f"--onnx {onnx_path} --precision {precision})"
     )
     if not onnx_path.is_file():
         return _status(False, f"model file not found: {onnx_path}", engine, None, EngineProblem.ONNX_MISSING)
@@ -278,8 +279,8 @@ def check_engine(
     if mismatch:
         return _status(False, f"{mismatch}: {rebuild}", engine, sc, EngineProblem.PROFILE_MISMATCH)
     try:
-        here_trt = probe.tensorrt_version()
-        probe.import_cuda()
+        here_trt = trt_probe.tensorrt_version()
+        trt_probe.import_cuda()
     except BackendUnavailable as exc:
         return _status(False, str(exc), engine, sc, EngineProblem.NO_TENSORRT)
     if here_trt != sc.tensorrt_version:
@@ -292,7 +293,7 @@ def check_engine(
             EngineProblem.TRT_VERSION,
         )
     try:
-        gpu = probe.current_gpu()
+        gpu = trt_probe.current_gpu()
     except BackendUnavailable as exc:
         return _status(False, str(exc), engine, sc, EngineProblem.NO_GPU)
     # same compute capability is not enough: TensorRT tunes tactics per GPU model
