@@ -233,6 +233,7 @@ def test_export_gate_promote_and_engine_rebuild(
     ctx.set_role("qa", "qa-anna")
     assert rel.promote_button.isEnabled()
     rel.promote_button.click()
+    qtbot.waitUntil(lambda: not rel.promoting(), timeout=20000)  # off the UI thread
     assert len(shown) == 1
     assert shown[0].startswith("PASSED")
     active = queries.active_model(ctx.db)

@@ -11,6 +11,12 @@ production history lists every model that has been production (gate passed, not
 gated, or the OVERRIDE mark) and QA rolls back to any of them in one step. After a
 promotion or a rollback ``ctx.set_model`` tells the status bar (and the live panel)
 what runs now, with the override mark when the model carries one.
+
+No file or database work runs on the UI thread: the production history, rollback, the
+promotion (the production model's hash check before the confirmation, then installing the
+candidate and the DB write on the write lane) and reading a run back after its export are
+jobs of the panel's task runner (:mod:`inspector.ui.tasks`); the panel's buttons are disabled
+while one runs and a failure is shown in the message area.
 """
 
 from __future__ import annotations
@@ -20,7 +26,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QT_TRANSLATE_NOOP, QCoreApplication, Signal
+from PySide6.QtCore import QT_TRANSLATE_NOOP, QCoreApplication, QTimer, Signal
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -102,6 +108,56 @@ def _rollback_job(_state: TaskState, db: Any, user: str, to_sha: str | None) -> 
     return RolledBack(path, load_card(path), override_mark(db, info.sha256) or "")
 
 
+def production_sha(path: Path) -> str | None:
+    """The sha256 of the production model file now (None without one): reads the whole file."""
+    return sha256_file(path) if path.is_file() else None
+
+
+def _production_sha_job(_state: TaskState, path: Path) -> str | None:
+    return production_sha(path)
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class PromoteRequest:
+    """What QA confirmed: the candidate, the gate's verdict and the production model it was
+    scored against (``current_sha`` None: there was none)."""
+
+    candidate: Path
+    models_dir: Path
+    user: str
+    decision: GateDecision
+    override: str | None
+    comparison: list[ComparisonRow]
+    current_path: Path
+    current_sha: str | None
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Promoted:
+    """What a promotion job hands back: the installed model and what the DB registered."""
+
+    path: Path
+    card: ModelCard
+    name: str
+    sha256: str
+
+
+def _promote_job(_state: TaskState, db: Any, req: PromoteRequest) -> Promoted | None:
+    """Install the candidate beside production and register + activate it. None, with nothing
+    installed or written, when the production model changed since the evaluation."""
+    if production_sha(req.current_path) != req.current_sha:
+        return None
+    installed = install_model(req.candidate, req.models_dir)
+    card = load_card(installed)
+    info = promote(db, installed, card, req.user, req.decision, req.override, req.comparison)
+    return Promoted(installed, card, info.name, info.sha256)
+
+
+def _read_export_job(_state: TaskState, run_path: Path) -> RunInfo | None:
+    """The run read back after its export; None when the export left no model."""
+    return read_run(run_path) if export_path(run_path).is_file() else None
+
+
 class ReleasePanel(QWidget):
     log = Signal(str)
     model_applied = Signal(ModelState)  # after a promotion / rollback
@@ -140,7 +196,10 @@ class ReleasePanel(QWidget):
         self.engine_images.succeeded.connect(self._start_engine_build)
         self.engine_images.failed.connect(self._engine_images_failed)
         self.history: list[ProductionEntry] = []
-        # the production history and rollbacks: off the UI thread (inspector.ui.tasks)
+        # from the click on Promote until it is stored, refused, cancelled or failed
+        self._promoting = False
+        # the production history, rollbacks, promotions, reading a run back: off the UI thread
+        # (inspector.ui.tasks)
         self.tasks = TaskRunner(self, "release-panel")
         self._build()
         ctx.role_changed.connect(lambda _r: self._update())
@@ -248,10 +307,16 @@ class ReleasePanel(QWidget):
             or self.task.is_running()
             or self.engine_images.is_running()
             or self.rolling_back()
+            or self.promoting()
+            or self.tasks.busy("release-run")
         )
 
     def rolling_back(self) -> bool:
         return self.tasks.busy("release-rollback")
+
+    def promoting(self) -> bool:
+        """A promotion is on its way: its hash check, the confirmation or its install + DB write."""
+        return self._promoting
 
     def history_loading(self) -> bool:
         return self.tasks.busy("release-history")
@@ -345,21 +410,18 @@ class ReleasePanel(QWidget):
         if self.run is None or self.run.exported_model is None or self._busy():
             return
         self._clear_decision()
-        candidate = self.run.exported_model
-        current = Path(self.ctx.model.path) if Path(self.ctx.model.path).is_file() else None
-        split = self.run.path / "split.json"
-        validation = (
-            DataSpec(Path(self.run.data), split if split.is_file() else None) if self.run.data else None
-        )
+        candidate, run, production = self.run.exported_model, self.run, Path(self.ctx.model.path)
         db = self.ctx.db if self.reviewed_check.isChecked() else None
         station, recipe = self.ctx.station, self.ctx.recipe  # judged by the rules the line runs now
+
+        def score(st: Any) -> tuple[ModelEval, ModelEval | None, list[str]]:  # off the UI thread
+            current = production if production.is_file() else None
+            split = run.path / "split.json"
+            validation = DataSpec(Path(run.data), split if split.is_file() else None) if run.data else None
+            return evaluate_for_gate(candidate, current, validation, db, st, station=station, recipe=recipe)
+
         self.state_label.setText(self.tr("Scoring the candidate and the production model…"))
-        self.task.start(
-            lambda st: evaluate_for_gate(
-                candidate, current, validation, db, st, station=station, recipe=recipe
-            ),
-            "promotion gate",
-        )
+        self.task.start(score, "promotion gate")
         self._update()
 
     def _on_scored(self, result: tuple[ModelEval, ModelEval | None, list[str]]) -> None:
@@ -391,19 +453,19 @@ class ReleasePanel(QWidget):
 
     # -- 3. promote ----------------------------------------------------------------------------
     def promote(self) -> bool:
+        """Promote the evaluated candidate: True when started, False when refused.
+
+        Off the UI thread, the production model's file is hashed: when it changed since the
+        evaluation, nothing is asked and nothing promoted. Then QA confirms (the modal dialog, on
+        the UI thread) and a write-lane job installs the candidate and records it in the DB; the
+        context follows once it is stored. The buttons stay disabled until it ends.
+        """
         if self.ctx.refuse(Right.PROMOTE, QT_TRANSLATE_NOOP("Refusal", "Promotion")):
             return False
         if self.decision is None or self.candidate is None or self.run is None:
             self.ctx.notify("warning", self.tr("Evaluate the candidate against production first."))
             return False
-        current_path = Path(self.ctx.model.path)
-        now_sha = sha256_file(current_path) if current_path.is_file() else None
-        if (self.current.sha256 if self.current else None) != now_sha:
-            self._clear_decision()
-            self.ctx.notify(
-                "warning", self.tr("The production model changed since the evaluation; evaluate again.")
-            )
-            self._update()
+        if self._busy():
             return False
         override = self.override_reason.text().strip() if self.override_check.isChecked() else None
         if not self.decision.passed and not override:
@@ -412,41 +474,108 @@ class ReleasePanel(QWidget):
                 self.tr("The candidate failed the gate: only a QA override with a reason promotes it."),
             )
             return False
+        decision, production = self.decision, Path(self.ctx.model.path)
+        self._promoting = True
+        self.state_label.setText(self.tr("Checking the production model…"))
+        self.tasks.submit(
+            "release-promote-check",
+            _production_sha_job,
+            production,
+            # the dialog opens outside the runner's delivery of results (it is modal)
+            on_done=lambda now_sha: QTimer.singleShot(
+                0, self, lambda: self._confirm_promotion(decision, override, production, now_sha)
+            ),
+            on_error=self._promotion_failed,
+        )
+        self._update()
+        return True
+
+    def _confirm_promotion(
+        self, decision: GateDecision, override: str | None, production: Path, now_sha: str | None
+    ) -> None:
+        candidate = self.candidate
+        if decision is not self.decision or candidate is None:  # the evaluation was cleared meanwhile
+            self._promotion_ended()
+            return
+        evaluated_sha = self.current.sha256 if self.current else None
+        if evaluated_sha != now_sha:
+            self._production_changed()
+            return
         if not self.confirm_promotion(override):
             self.ctx.audit(
                 "model.promote.cancelled",
-                {"sha256": self.candidate.sha256, "gate_passed": self.decision.passed, "override": override},
+                {"sha256": candidate.sha256, "gate_passed": decision.passed, "override": override},
             )
             self.ctx.notify("info", self.tr("Promotion cancelled: production is unchanged."))
-            return False
-        try:
-            installed = install_model(self.candidate.model_path, self.models_dir)
-            card = load_card(installed)
-            info = promote(
-                self.ctx.db, installed, card, self.ctx.user, self.decision, override, self.comparison
-            )
-        except Exception as exc:  # a refused gate, a full disk or a locked DB: say so, keep running
-            self.ctx.notify("error", self.tr("Promotion failed: {error}").format(error=exc))
-            return False
+            self._promotion_ended()
+            return
+        request = PromoteRequest(
+            candidate.model_path,
+            self.models_dir,
+            self.ctx.user,
+            decision,
+            override,
+            list(self.comparison),
+            production,
+            evaluated_sha,
+        )
+        self.state_label.setText(self.tr("Promoting {name}…").format(name=candidate.model_path.parent.name))
+        self.tasks.submit(
+            "release-promote",
+            _promote_job,
+            self.ctx.db,
+            request,
+            on_done=lambda done: self._promoted(done, request),
+            on_error=self._promotion_failed,
+            lane=WRITE_LANE,
+            supersede=False,  # a write: its result is never dropped
+        )
+        self._update()
+
+    def _promoted(self, done: Promoted | None, req: PromoteRequest) -> None:
+        if done is None:
+            self._production_changed()
+            return
+        self._promotion_ended()
+        overridden = bool(req.override) and not req.decision.passed
         how = (
-            self.tr("OVERRIDE by {user}: {reason}").format(user=self.ctx.user, reason=override)
-            if override and not self.decision.passed
+            self.tr("OVERRIDE by {user}: {reason}").format(user=req.user, reason=req.override)
+            if overridden
             else self.tr("gate passed")
         )
-        overridden = bool(override) and not self.decision.passed
         self.ctx.notify(
             "warning" if overridden else "info",
             self.tr("Model {name} · {sha} promoted to production ({how}).").format(
-                name=info.name, sha=info.sha256[:8], how=how
+                name=done.name, sha=done.sha256[:8], how=how
             ),
         )
         self._apply(
-            installed, card, self.tr("TensorRT engine: rebuilding…"), (override or "") if overridden else ""
+            done.path,
+            done.card,
+            self.tr("TensorRT engine: rebuilding…"),
+            (req.override or "") if overridden else "",
         )
         self._clear_decision()
         self.ctx.production_changed.emit()
-        self.build_engine(installed)
-        return True
+        self.build_engine(done.path)
+        self._update()
+
+    def _production_changed(self) -> None:
+        self._promotion_ended()
+        self._clear_decision()
+        self.ctx.notify(
+            "warning", self.tr("The production model changed since the evaluation; evaluate again.")
+        )
+
+    def _promotion_failed(self, message: str) -> None:
+        # a refused gate, a full disk or a locked DB: say so, keep running
+        self._promotion_ended()
+        self.ctx.notify("error", self.tr("Promotion failed: {error}").format(error=message))
+
+    def _promotion_ended(self) -> None:
+        self._promoting = False
+        self.state_label.setText("")
+        self._update()
 
     def confirm_promotion(self, override: str | None) -> bool:
         """The explicit confirmation (modal): True only when QA confirmed in the dialog."""
@@ -493,13 +622,15 @@ class ReleasePanel(QWidget):
         self.engine_status = "building"
         self.state_label.setText(self.tr("Collecting recent line images for the engine's parity check…"))
         db, station, recipe, run = self.ctx.db, self.ctx.station, self.ctx.recipe.name, self.run
-        validation = None
-        if run is not None and run.data:
-            split = run.path / "split.json"
-            validation = (Path(run.data), split if split.is_file() else None)
-        self.engine_images.start(
-            lambda _st: rebuild_parity_images(db, station, recipe, validation), "engine parity images"
-        )
+
+        def images(_st: Any) -> tuple[list[Path], str]:  # off the UI thread
+            validation = None
+            if run is not None and run.data:
+                split = run.path / "split.json"
+                validation = (Path(run.data), split if split.is_file() else None)
+            return rebuild_parity_images(db, station, recipe, validation)
+
+        self.engine_images.start(images, "engine parity images")
         self._update()
 
     def _engine_images_failed(self, message: str) -> None:
@@ -545,17 +676,43 @@ class ReleasePanel(QWidget):
 
     def _export_done(self, status: str) -> None:
         run = self.run
-        if status == "ok" and run is not None and export_path(run.path).is_file():
-            self.state_label.setText(self.tr("Exported {path}").format(path=export_path(run.path)))
-            self.set_run(read_run(run.path))
-        else:
-            self.state_label.setText(self.tr("Export failed: see the log."))
-            self.ctx.notify(
-                "error",
-                self.tr("Export of {run} failed; see the Trainer log.").format(
-                    run=run.name if run else self.tr("the run")
-                ),
-            )
+        if status != "ok" or run is None:
+            self._export_failed(run)
+            return
+
+        def failed(message: str) -> None:
+            self.log.emit(f"export: cannot read the run back: {message}")
+            self._export_failed(run)
+
+        self.state_label.setText(self.tr("Reading the exported run…"))
+        self.tasks.submit(
+            "release-run",
+            _read_export_job,
+            run.path,
+            on_done=lambda info: self._exported(run, info),
+            on_error=failed,
+        )
+
+    def _exported(self, run: RunInfo, info: RunInfo | None) -> None:
+        if self.run is None or self.run.path != run.path:  # another run was selected meanwhile
+            self.state_label.setText("")
+            self._update()
+            return
+        if info is None:
+            self._export_failed(run)
+            return
+        self.state_label.setText(self.tr("Exported {path}").format(path=export_path(run.path)))
+        self.set_run(info)
+
+    def _export_failed(self, run: RunInfo | None) -> None:
+        self.state_label.setText(self.tr("Export failed: see the log."))
+        self.ctx.notify(
+            "error",
+            self.tr("Export of {run} failed; see the Trainer log.").format(
+                run=run.name if run else self.tr("the run")
+            ),
+        )
+        self._update()
 
     def _engine_done(self, code: int, status: str) -> None:
         model, why = self._engine_model, self._last_engine_error

@@ -2183,6 +2183,14 @@ Override-Grund: {reason}</translation>
         <translation>Zuerst den Kandidaten gegen die Produktion bewerten.</translation>
     </message>
     <message>
+        <source>Checking the production model…</source>
+        <translation>Das Produktionsmodell wird geprüft…</translation>
+    </message>
+    <message>
+        <source>Promoting {name}…</source>
+        <translation>{name} wird für die Produktion freigegeben…</translation>
+    </message>
+    <message>
         <source>The production model changed since the evaluation; evaluate again.</source>
         <translation>Das Produktionsmodell hat sich seit der Bewertung geändert; bitte erneut bewerten.</translation>
     </message>
@@ -2225,6 +2233,10 @@ Override-Grund: {reason}</translation>
     <message>
         <source>Engine: {message} ({done}/{total})</source>
         <translation>Engine: {message} ({done}/{total})</translation>
+    </message>
+    <message>
+        <source>Reading the exported run…</source>
+        <translation>Der exportierte Lauf wird gelesen…</translation>
     </message>
     <message>
         <source>Exported {path}</source>

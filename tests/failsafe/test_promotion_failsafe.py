@@ -470,6 +470,13 @@ def evaluate_run(qtbot, panel: Any, run: Path) -> None:
     assert panel.decision is not None, panel.state_label.text()
 
 
+def click_promote(qtbot, panel: Any) -> None:
+    """Promote as QA does; the promotion runs off the UI thread: wait until it has ended."""
+    panel.promote_button.click()
+    qtbot.waitUntil(lambda: not panel.promoting(), timeout=10_000)
+    qtbot.waitUntil(lambda: not panel.tasks.busy(), timeout=10_000)
+
+
 def test_failed_gate_promotion_needs_confirmation_and_shows_the_gate_result(
     qtbot, station: tuple[AppContext, Any, Any], candidates: dict[str, Path], tmp_path: Path, monkeypatch
 ) -> None:
@@ -484,7 +491,7 @@ def test_failed_gate_promotion_needs_confirmation_and_shows_the_gate_result(
     qtbot.keyClicks(panel.override_reason, "customer trial, signed off")
     assert panel.promote_button.isEnabled()
 
-    panel.promote_button.click()  # QA cancels in the confirmation
+    click_promote(qtbot, panel)  # QA cancels in the confirmation
     (shown,) = confirm.shown
     assert shown["gate"].startswith("FAILED")
     assert "TPR 0.0 %" in shown["gate"]
@@ -497,13 +504,12 @@ def test_failed_gate_promotion_needs_confirmation_and_shows_the_gate_result(
     assert queries.audit_events(ctx.db, action="model.promote.override") == []
 
     confirm.answer = "accept"  # an accepted dialog without the typed word still promotes nothing
-    panel.promote_button.click()
+    click_promote(qtbot, panel)
     assert queries.audit_events(ctx.db, action="model.promote.override") == []
     assert bar.override_label.isHidden()
 
     confirm.answer = "type+accept"
-    panel.promote_button.click()
-    qtbot.waitUntil(lambda: not panel.tasks.busy(), timeout=10_000)  # off the UI thread
+    click_promote(qtbot, panel)  # off the UI thread
     assert len(confirm.shown) == 3
     blind_sha = sha(candidates["blind"])
     assert queries.active_model(ctx.db).sha256 == blind_sha
@@ -531,13 +537,13 @@ def test_a_passing_promotion_is_confirmed_too_and_clears_the_override_badge(
     evaluate_run(qtbot, panel, make_run(tmp_path / "runs2", "good-run", good))
     assert panel.decision.passed
     ctx.set_role("qa", "qa-bob")
-    panel.promote_button.click()  # cancelled
+    click_promote(qtbot, panel)  # cancelled
     assert queries.active_model(ctx.db).sha256 == sha(blind)
     assert not bar.override_label.isHidden()
     assert confirm.shown[0]["gate"].startswith("PASSED")
     assert not confirm.shown[0]["override"]
     confirm.answer = "accept"
-    panel.promote_button.click()
+    click_promote(qtbot, panel)
     assert queries.active_model(ctx.db).sha256 == sha(good)
     assert override_mark(ctx.db, sha(good)) is None
     assert bar.override_label.isHidden()
@@ -646,3 +652,130 @@ def test_station_start_refuses_a_changed_production_model_and_falls_back(
         assert window.live.start() is False
     finally:
         close_window(window)
+
+
+# ---------------------------------------------------------------- promotion off the UI thread
+def passed_evaluation(
+    qtbot, station: tuple[AppContext, Any, Any], candidate: Path, tmp_path: Path, mp
+) -> Any:
+    """The release panel with ``candidate`` evaluated (gate passed), QA logged in."""
+    ctx, panel, _bar = station
+    fake_scores(mp, metrics(), metrics())
+    evaluate_run(qtbot, panel, make_run(tmp_path / "runs2", "good-run", candidate))
+    assert panel.decision.passed
+    ctx.set_role("qa", "qa-bob")
+    return panel
+
+
+def test_promotion_installs_and_writes_off_the_ui_thread_with_the_buttons_disabled(
+    qtbot, station: tuple[AppContext, Any, Any], candidates: dict[str, Path], tmp_path: Path, monkeypatch
+) -> None:
+    import threading
+
+    import inspector.ui.release_panel as rp
+
+    ctx, _panel, _bar = station
+    panel = passed_evaluation(qtbot, station, candidates["good"], tmp_path, monkeypatch)
+    Confirm(monkeypatch).answer = "accept"
+    threads: dict[str, bool] = {}
+    release = threading.Event()
+    real_install, real_promote = rp.install_model, rp.promote
+
+    def install(*a: Any, **k: Any) -> Path:
+        threads["install"] = threading.current_thread() is threading.main_thread()
+        assert release.wait(10), "the test never let the install finish"
+        return real_install(*a, **k)
+
+    def write(*a: Any, **k: Any) -> Any:
+        threads["promote"] = threading.current_thread() is threading.main_thread()
+        return real_promote(*a, **k)
+
+    monkeypatch.setattr(rp, "install_model", install)
+    monkeypatch.setattr(rp, "promote", write)
+
+    assert panel.promote() is True
+    qtbot.waitUntil(lambda: "install" in threads, timeout=10_000)  # held in the install
+    assert panel.promoting()
+    for button in (panel.promote_button, panel.rollback_button, panel.evaluate_button, panel.engine_button):
+        assert not button.isEnabled(), button.text()
+    assert panel.promote() is False  # no second promotion while one runs
+    release.set()
+    qtbot.waitUntil(lambda: not panel.promoting(), timeout=10_000)
+    assert threads == {"install": False, "promote": False}  # neither on the UI (main) thread
+    assert queries.active_model(ctx.db).sha256 == sha(candidates["good"])
+    assert ctx.model.card.sha256 == sha(candidates["good"])
+
+
+def test_a_failed_install_is_shown_and_production_is_unchanged(
+    qtbot, station: tuple[AppContext, Any, Any], candidates: dict[str, Path], tmp_path: Path, monkeypatch
+) -> None:
+    import inspector.ui.release_panel as rp
+
+    ctx, _panel, _bar = station
+    before = queries.active_model(ctx.db).sha256
+    panel = passed_evaluation(qtbot, station, candidates["good"], tmp_path, monkeypatch)
+    Confirm(monkeypatch).answer = "accept"
+    seen: list[tuple[str, str]] = []
+    ctx.message.connect(lambda level, text: seen.append((level, text)))
+
+    def full_disk(*_a: Any, **_k: Any) -> Path:
+        raise OSError("No space left on device")
+
+    monkeypatch.setattr(rp, "install_model", full_disk)
+    click_promote(qtbot, panel)
+    assert ("error", "Promotion failed: No space left on device") in seen
+    assert queries.active_model(ctx.db).sha256 == before
+    assert ctx.model.card.sha256 == before
+    assert panel.decision is not None  # QA may try again
+    assert panel.promote_button.isEnabled()
+
+
+def test_a_production_model_changed_on_disk_since_the_evaluation_is_not_promoted(
+    qtbot, station: tuple[AppContext, Any, Any], candidates: dict[str, Path], tmp_path: Path, monkeypatch
+) -> None:
+    ctx, _panel, _bar = station
+    before = queries.active_model(ctx.db).sha256
+    panel = passed_evaluation(qtbot, station, candidates["good"], tmp_path, monkeypatch)
+    confirm = Confirm(monkeypatch)
+    confirm.answer = "accept"
+    seen: list[tuple[str, str]] = []
+    ctx.message.connect(lambda level, text: seen.append((level, text)))
+    production = Path(ctx.model.path)
+    production.write_bytes(production.read_bytes() + b"\0")  # replaced behind the station's back
+
+    click_promote(qtbot, panel)
+    assert confirm.shown == []  # nothing to confirm: the evaluation is out of date
+    assert any(lvl == "warning" and "changed since the evaluation" in t for lvl, t in seen)
+    assert panel.decision is None
+    assert queries.active_model(ctx.db).sha256 == before
+
+
+def test_a_check_that_comes_back_after_the_evaluation_was_cleared_is_dropped(
+    qtbot, station: tuple[AppContext, Any, Any], candidates: dict[str, Path], tmp_path: Path, monkeypatch
+) -> None:
+    import threading
+
+    import inspector.ui.release_panel as rp
+
+    ctx, _panel, _bar = station
+    before = queries.active_model(ctx.db).sha256
+    panel = passed_evaluation(qtbot, station, candidates["good"], tmp_path, monkeypatch)
+    confirm = Confirm(monkeypatch)
+    confirm.answer = "accept"
+    started, release = threading.Event(), threading.Event()
+    real = rp.production_sha
+
+    def slow(path: Path) -> str | None:
+        started.set()
+        assert release.wait(10)
+        return real(path)
+
+    monkeypatch.setattr(rp, "production_sha", slow)
+    assert panel.promote() is True
+    assert started.wait(10)
+    panel.set_run(None)  # another run selected: the evaluation QA was about to promote is gone
+    release.set()
+    qtbot.waitUntil(lambda: not panel.promoting(), timeout=10_000)
+    qtbot.wait(50)
+    assert confirm.shown == []
+    assert queries.active_model(ctx.db).sha256 == before
