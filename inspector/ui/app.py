@@ -58,7 +58,7 @@ def make_settings() -> QSettings:
 
 def load_start_recipe(db: Any, settings: QSettings, messages: list[tuple[str, str]]) -> Recipe:
     """Newest logged version of the station's recipe; else the shipped default; else built-in defaults."""
-    from db.queries import get_recipe
+    from inspector.services.recipes import get_recipe
 
     shipped: Recipe | None = None
     path = default_recipe_path()
@@ -212,12 +212,12 @@ def register_shipped_model(ctx: AppContext, audit: Any) -> Job[Any] | None:
 
 def create_window(opts: StartOptions, settings: QSettings | None = None) -> Any:
     """Open the DB, resolve recipe and model, build the context and the main window (shown by caller)."""
-    from db.session import open_db
+    from inspector.services.station_db import open_database
     from inspector.ui.main_window import MainWindow
     from inspector.ui.roles import AuditLog, startup_accounts
 
     settings = settings or make_settings()
-    db = open_db(opts.db_url)
+    db = open_database(opts.db_url)
     messages: list[tuple[str, str]] = []
     refused: list[dict[str, Any]] = []
     recipe = load_start_recipe(db, settings, messages)
@@ -282,8 +282,8 @@ def prepare_runtime() -> None:
     import importlib
 
     for name in ("onnxruntime", "inspector.core.pipeline", "inspector.core.backends.select",
-                 "inspector.core.demo", "inspector.core.synth", "inspector.core.sources", "db.writer",
-                 "db.queries", "inspector.core.overlay"):
+                 "inspector.core.demo", "inspector.core.synth", "inspector.core.sources",
+                 "inspector.services.station_db", "inspector.services.history", "inspector.core.overlay"):
         try:
             importlib.import_module(name)
         except ImportError as exc:  # reported when a run needs it
@@ -312,10 +312,10 @@ def _warm_up_drawing() -> None:
 
 def check_kiosk(opts: StartOptions) -> str:
     """The kiosk product's name (by name or id); ValueError (KioskError) saying why it cannot run."""
-    from db.session import open_db
+    from inspector.services.station_db import open_database
     from inspector.ui.kiosk import resolve_kiosk_product
 
-    db = open_db(opts.db_url)
+    db = open_database(opts.db_url)
     try:
         return resolve_kiosk_product(db, opts.kiosk or "", opts.station or socket.gethostname())
     finally:

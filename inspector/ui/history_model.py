@@ -35,9 +35,8 @@ from PySide6.QtCore import (
 )
 from PySide6.QtGui import QBrush, QColor
 
-from db import queries
-from db.queries import HistoryRow
 from inspector.core.types import Verdict
+from inspector.services.history import HistoryRow, count_history, history_page
 from inspector.ui.style import MUTED, VERDICT_COLORS
 from inspector.ui.tasks import Job, TaskRunner, TaskState
 
@@ -118,7 +117,7 @@ class HistoryFilter:
     station: str | None = None  # one station's inspections; None: every station's
 
     def query_kwargs(self, snapshot: datetime | None) -> dict[str, Any]:
-        """Keyword arguments for db.queries.history / count_history."""
+        """Keyword arguments for inspector.services.history.history_page / count_history."""
         until = self.until
         if snapshot is not None:
             until = snapshot if until is None else min(until, snapshot)
@@ -145,18 +144,7 @@ class _Snapshot:
 def _fetch_page(
     db: Any, f: HistoryFilter, snapshot: datetime | None, total: int, p: int, page_size: int
 ) -> list[HistoryRow]:
-    kwargs = f.query_kwargs(snapshot)
-    offset = p * page_size
-    size = min(page_size, total - offset)
-    if size <= 0:
-        return []
-    # OFFSET costs a scan of the skipped rows: for the older half, read the
-    # snapshot from its oldest end instead, so the last page is as cheap as the first.
-    if offset > total // 2:
-        tail = total - offset - size
-        rows = queries.history(db, limit=size, offset=tail, order="asc", **kwargs)
-        return rows[::-1]
-    return queries.history(db, limit=size, offset=offset, order="desc", **kwargs)
+    return history_page(db, total, p, page_size, **f.query_kwargs(snapshot))
 
 
 def _page_job(
@@ -174,7 +162,7 @@ def _page_job(
 def _snapshot_job(
     _state: TaskState, db: Any, f: HistoryFilter, snapshot: datetime, keep_row: int, page_size: int
 ) -> _Snapshot:
-    total = queries.count_history(db, **f.query_kwargs(snapshot))
+    total = count_history(db, **f.query_kwargs(snapshot))
     page = min(max(0, keep_row), max(0, total - 1)) // page_size
     return _Snapshot(total, page, _fetch_page(db, f, snapshot, total, page, page_size))
 

@@ -47,9 +47,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from db.history import station_names
-from db.queries import HistoryRow
 from inspector.core.types import Verdict
+from inspector.services.history import HistoryRow, station_names
 from inspector.services.queries_extra import StoredView, distinct_sources, load_stored_view
 from inspector.ui.context import AppContext
 from inspector.ui.history_model import ROW_ROLE, Column, HistoryFilter, HistoryModel, disposition_label

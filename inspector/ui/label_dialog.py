@@ -5,7 +5,7 @@ inspection, its image and an earlier mask OFF the UI thread (inspector.ui.tasks)
 opens the dialog WITHOUT blocking (``QDialog.open``: window-modal, the line keeps running);
 it returns the job (tests wait on it). A refusal (no such inspection, a verdict the
 disposition does not fit, an unreadable image) or a database error is said through
-``ctx.notify``. Save stores the mask as a review (``db.queries.add_review(...,
+``ctx.notify``. Save stores the mask as a review (``inspector.services.reviews.add_review(...,
 mask_png=...)``) by ``ctx.user`` on the write lane, off the UI thread too; the export for
 training (inspector.services.review_export) then uses that mask.
 """
@@ -21,9 +21,9 @@ import numpy as np
 from PySide6.QtCore import QT_TRANSLATE_NOOP, QCoreApplication, QObject, Qt
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QLabel, QLineEdit, QVBoxLayout, QWidget
 
-from db import queries
-from db.blobs import encode_mask_png
 from inspector.core.accounts import Right
+from inspector.services import reviews
+from inspector.services.history import inspection_detail
 from inspector.services.review_export import decode_mask_png, source_image
 from inspector.ui.context import AppContext
 from inspector.ui.history_model import disposition_label
@@ -56,7 +56,7 @@ class LabelInput:
 
 def load_label_input(_state: TaskState | None, db: Any, inspection_id: int, disposition: str) -> LabelInput:
     """Read the inspection, decode its image and its latest mask for ``disposition`` (a worker)."""
-    detail = queries.get_inspection(db, inspection_id)
+    detail = inspection_detail(db, inspection_id)
     if detail is None:
         return LabelInput(inspection_id, disposition, Refusal.MISSING)
     verdict = detail.row.verdict
@@ -77,7 +77,7 @@ def load_label_input(_state: TaskState | None, db: Any, inspection_id: int, disp
 def _store_review(
     _state: TaskState, db: Any, inspection_id: int, disposition: str, user: str, note: str, mask_png: bytes
 ) -> int:
-    return queries.add_review(db, inspection_id, disposition, by=user, note=note, mask_png=mask_png)
+    return reviews.add_review(db, inspection_id, disposition, by=user, note=note, mask_png=mask_png)
 
 
 # Open dialogs without a parent would be garbage-collected while on screen; hold them here.
@@ -157,7 +157,7 @@ class LabelEditorDialog(QDialog):
             self.disposition,
             user,
             self.note.text().strip(),
-            encode_mask_png(mask),
+            reviews.encode_label_mask(mask),
             on_done=lambda rid: self._saved(rid, user, n),
             on_error=self._save_failed,
             lane=WRITE_LANE,

@@ -33,7 +33,6 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from db.writer import RowContext
 from inspector.core.accounts import Right
 from inspector.core.shifts import DEFAULT_SCHEDULE, ShiftSchedule
 from inspector.core.types import InspectionResult
@@ -46,6 +45,7 @@ from inspector.services.products import (
     ResolvedProduct,
     image_channels,
 )
+from inspector.services.station_db import RowContext
 from inspector.ui.context import AppContext, ModelState
 from inspector.ui.run_state import RunState
 from inspector.ui.tasks import WRITE_LANE, TaskRunner, TaskState

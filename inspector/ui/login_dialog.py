@@ -1,10 +1,11 @@
 """The login dialog (user name + password, or the legacy name + shared QA PIN) and the dialogs
 that change a PIN or one's own password. Opened by :class:`inspector.ui.roles.RoleController`.
 
-With accounts (``db.users.has_accounts``) the check runs off the UI thread (GUI task runner,
-write lane: it counts wrong passwords and writes the audit event in one transaction); the
-answer never says whether a user name exists. Without accounts the shared QA PIN is checked
-as before (owner-only secrets file), and the dialog says how to create the first admin.
+With accounts (``inspector.services.accounts.has_accounts``) the check runs off the UI
+thread (GUI task runner, write lane: it counts wrong passwords and writes the audit event in
+one transaction); the answer never says whether a user name exists. Without accounts the
+shared QA PIN is checked as before (owner-only secrets file), and the dialog says how to create
+the first admin.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from inspector.ui.i18n import role_label, roles_from
 from inspector.ui.tasks import WRITE_LANE, TaskRunner, TaskState
 
 if TYPE_CHECKING:
-    from db.users import LoginResult, UserInfo
+    from inspector.services.accounts import LoginResult, UserInfo
     from inspector.ui.roles import PinStore
 
 NAME_MAX = 100  # audit_event.actor holds 200
@@ -257,7 +258,7 @@ class LoginDialog(QDialog):
         )
 
     def _answered(self, result: LoginResult) -> None:
-        from db.users import LoginOutcome
+        from inspector.services.accounts import LoginOutcome
 
         self.checking = False
         self.ok_button.setEnabled(True)
@@ -291,7 +292,7 @@ class LoginDialog(QDialog):
 def _authenticate(
     _state: TaskState, db: Any, name: str, password: str, station: str, min_role: Role | None
 ) -> LoginResult:
-    from db.users import authenticate
+    from inspector.services.accounts import authenticate
 
     return authenticate(db, name, password, station=station, min_role=min_role)
 
@@ -398,7 +399,7 @@ class ChangePasswordDialog(QDialog):
         )
 
     def _answered(self, result: LoginResult) -> None:
-        from db.users import LoginOutcome
+        from inspector.services.accounts import LoginOutcome
 
         self.ok_button.setEnabled(True)
         if result.ok:
@@ -417,6 +418,6 @@ class ChangePasswordDialog(QDialog):
 def _change_password(
     _state: TaskState, db: Any, username: str, old: str, new: str, station: str
 ) -> LoginResult:
-    from db.users import change_own_password
+    from inspector.services.accounts import change_own_password
 
     return change_own_password(db, username, old, new, station=station)

@@ -410,11 +410,9 @@ class NewProductDialog(QDialog):
         replace = self.replace_check.isChecked()
 
         def run(_state: TaskState) -> StoredProduct:
-            from db import queries
+            from inspector.services.recipes import store_model_and_recipe
 
-            queries.register_model(db, card, path, actor=actor)
-            if queries.get_recipe(db, recipe.name, recipe.version) is None:
-                queries.save_recipe_version(db, recipe, actor, f"saved with product {spec.name!r}")
+            store_model_and_recipe(db, card, path, recipe, actor, f"saved with product {spec.name!r}")
             if replace and products.get_product(db, spec.name) is not None:
                 return products.update_product(db, spec, actor)
             return products.create_product(db, spec, actor)

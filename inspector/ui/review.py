@@ -24,10 +24,10 @@ from PySide6.QtCore import QT_TRANSLATE_NOOP, QCoreApplication, QObject, Qt, Sig
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QHBoxLayout, QToolButton, QWidget
 
-from db import queries
-from db.queries import HistoryRow
 from inspector.core.accounts import Right
 from inspector.core.types import Verdict
+from inspector.services import reviews
+from inspector.services.history import HistoryRow
 from inspector.ui.context import AppContext
 from inspector.ui.history_model import disposition_label
 from inspector.ui.tasks import WRITE_LANE, Job, TaskRunner, TaskState
@@ -258,4 +258,4 @@ class ReviewActions(QObject):
 
 
 def _add_review(_state: TaskState, db: Any, inspection_id: int, disposition: str, by: str) -> int:
-    return queries.add_review(db, inspection_id, disposition, by=by)
+    return reviews.add_review(db, inspection_id, disposition, by=by)

@@ -1,11 +1,12 @@
 """Who is at the station: personal accounts (user name + password, roles operator / qa /
 engineer / admin), the legacy shared QA PIN until the first admin exists, and the audit trail.
 
-- With accounts (``db.users``; rules and the rights table in :mod:`inspector.core.accounts`)
-  *Role ▸ Log in…* takes a user name and password; the session's role decides what the
-  panels enable (``ctx.may(right)``), and each action checks again (``ctx.refuse``). The user
-  name is the actor of every audit event, review, recipe version, promotion and lot action.
-  Without a login the station runs as the anonymous operator (inspect, lots).
+- With accounts (``inspector.services.accounts``; rules and the rights table in
+  :mod:`inspector.core.accounts`) *Role ▸ Log in…* takes a user name and password; the
+  session's role decides what the panels enable (``ctx.may(right)``), and each action checks
+  again (``ctx.refuse``). The user name is the actor of every audit event, review, recipe
+  version, promotion and lot action. Without a login the station runs as the anonymous
+  operator (inspect, lots).
 - Until the first admin account exists (``inspector user add --role admin NAME``) the shared
   QA PIN keeps working as a QA login, with a name typed at login, as before: the PIN and its
   lockout live in the owner-only secrets file of :mod:`inspector.core.secret_store`. Once an
@@ -149,8 +150,8 @@ class PinStore:
 
 
 class AuditLog(QObject):
-    """Writes audit events with db.queries.audit through the GUI task runner (inspector.ui.tasks),
-    on its write lane: in order, never on the UI thread."""
+    """Writes audit events with inspector.services.audit through the GUI task runner
+    (inspector.ui.tasks), on its write lane: in order, never on the UI thread."""
 
     failed = Signal(str)
 
@@ -187,16 +188,16 @@ class AuditLog(QObject):
 
 
 def _write_audit(_state: TaskState, db: Any, actor: str, action: str, details: dict[str, Any]) -> int:
-    from db.queries import audit
+    from inspector.services.audit import write_audit
 
-    return audit(db, actor, action, details)
+    return write_audit(db, actor, action, details)
 
 
 def startup_accounts(db: Any, messages: list[tuple[str, str]]) -> bool:
     """Read once at start-up (before the event loop, like the recipe): does the station have
     user accounts? When the database cannot say, accounts are assumed (the shared PIN is not
     accepted and reviews need a login): failing closed."""
-    from db.users import has_accounts
+    from inspector.services.accounts import has_accounts
 
     try:
         return has_accounts(db)
@@ -239,7 +240,7 @@ class RoleController(QObject):
         db = self.ctx.db
         if db is None:
             return None
-        from db.users import has_accounts
+        from inspector.services.accounts import has_accounts
 
         return self.tasks.submit(
             "accounts",

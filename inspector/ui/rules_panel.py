@@ -44,13 +44,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from db import queries
-from db.queries import RecipeExistsError, StoredRecipe
 from inspector.core.accounts import Right
 from inspector.core.recipe import Recipe, Zone
 from inspector.core.rules import decide
 from inspector.core.types import Decision, Verdict
 from inspector.services.queries_extra import StoredView, latest_inspection_id, load_stored_view
+from inspector.services.recipes import StoredRecipe, recipe_versions, save_edited_recipe
 from inspector.ui.context import AppContext
 from inspector.ui.history_panel import image_note_text, selection_bus
 from inspector.ui.image_view import ImageView
@@ -725,18 +724,7 @@ def _latest_job(_state: TaskState, db: Any) -> int | None:
 
 
 def _versions_job(_state: TaskState, db: Any, name: str) -> list[StoredRecipe]:
-    return queries.recipe_versions(db, name)
-
-
-def _parent_id(db: Any, cur: Recipe, user: str) -> int | None:
-    row = queries.get_recipe(db, cur.name, cur.version)
-    if row is not None:
-        return row.id
-    # The running recipe was never logged (fresh DB, recipe from a file):
-    # store it first so the new version has a real parent to point at.
-    return queries.save_recipe_version(
-        db, cur, author=user, reason="baseline: running recipe, first stored on edit"
-    ).id
+    return recipe_versions(db, name)
 
 
 def _save_job(
@@ -750,29 +738,4 @@ def _save_job(
     details: dict[str, Any],
 ) -> Recipe:
     """A new version of ``current``'s name with ``params_from``'s settings, then its audit event."""
-    name = current.name
-    parent = _parent_id(db, current, user)
-    for attempt in (1, 2):
-        version = queries.next_recipe_version(db, name)
-        new = Recipe.model_validate({**params_from.model_dump(mode="json"), "name": name, "version": version})
-        try:
-            stored = queries.save_recipe_version(db, new, user, reason, parent_id=parent)
-            break
-        except RecipeExistsError:
-            if attempt == 2:  # another station keeps winning the race; let the user retry
-                raise
-    queries.audit(
-        db,
-        user,
-        action,
-        {
-            "recipe_id": stored.id,
-            "name": name,
-            "version": version,
-            "parent_id": parent,
-            "from_version": current.version,
-            "reason": reason,
-            **details,
-        },
-    )
-    return new
+    return save_edited_recipe(db, current, params_from, user, reason, action, details)

@@ -2,10 +2,10 @@
 role, disable / enable).
 
 Admin only: the menu is disabled for everyone else, each action checks ``ctx.may(Right.USERS)``
-again, and ``db.users`` checks in the same transaction that the acting user name is still an
-enabled admin. Every change is an audit event written with it. All database work runs on the
-GUI task runner (reads superseded by newer reads, writes on the write lane), so the window
-never waits; the dialogs stay open with the reason when a change is refused.
+again, and ``inspector.services.accounts`` checks in the same transaction that the acting user
+name is still an enabled admin. Every change is an audit event written with it. All database
+work runs on the GUI task runner (reads superseded by newer reads, writes on the write lane), so
+the window never waits; the dialogs stay open with the reason when a change is refused.
 """
 
 from __future__ import annotations
@@ -32,7 +32,6 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from db.users import UserInfo
 from inspector.core.accounts import (
     MIN_PASSWORD_LEN,
     Right,
@@ -41,6 +40,7 @@ from inspector.core.accounts import (
     normalise_username,
     validate_password,
 )
+from inspector.services.accounts import UserInfo
 from inspector.ui.context import AppContext
 from inspector.ui.i18n import role_label, role_summary
 from inspector.ui.style import VERDICT_COLORS
@@ -250,7 +250,7 @@ class UserAdminDialog(QDialog):
 
     # -- reading -----------------------------------------------------------------------------
     def reload(self) -> None:
-        from db.users import list_users
+        from inspector.services.accounts import list_users
 
         db = self.ctx.db
         self.tasks.submit(
@@ -320,8 +320,8 @@ class UserAdminDialog(QDialog):
 
     # -- changes -------------------------------------------------------------------------------
     def _write(self, what: str, fn: Any, *args: Any, dialog: _FormDialog | None = None, **kw: Any) -> bool:
-        """Run a db.users change as the logged-in admin on the write lane (``what``: English, marked
-        for the "Refusal" context; the audit event keeps it as it is)."""
+        """Run an inspector.services.accounts change as the logged-in admin on the write lane
+        (``what``: English, marked for the "Refusal" context; the audit event keeps it as it is)."""
         if self.ctx.refuse(Right.USERS, what):
             return False
         db, by, station = self.ctx.db, self.ctx.user, self.ctx.station
@@ -359,7 +359,7 @@ class UserAdminDialog(QDialog):
     def add_user(self) -> AddUserDialog | None:
         if self.ctx.refuse(Right.USERS, QT_TRANSLATE_NOOP("Refusal", "Adding a user")):
             return None
-        from db.users import add_user
+        from inspector.services.accounts import add_user
 
         dlg = AddUserDialog(self)
 
@@ -383,7 +383,7 @@ class UserAdminDialog(QDialog):
         u = self.selected()
         if u is None or self.ctx.refuse(Right.USERS, QT_TRANSLATE_NOOP("Refusal", "Resetting a password")):
             return None
-        from db.users import reset_password
+        from inspector.services.accounts import reset_password
 
         dlg = ResetPasswordDialog(u.username, self)
         dlg.submit = lambda d: self._write(
@@ -399,7 +399,7 @@ class UserAdminDialog(QDialog):
         u = self.selected()
         if u is None:
             return False
-        from db.users import set_enabled
+        from inspector.services.accounts import set_enabled
 
         what = (QT_TRANSLATE_NOOP("Refusal", "User enabled") if not u.enabled
                 else QT_TRANSLATE_NOOP("Refusal", "User disabled"))
@@ -409,7 +409,7 @@ class UserAdminDialog(QDialog):
         u = self.selected()
         if u is None:
             return False
-        from db.users import set_role
+        from inspector.services.accounts import set_role
 
         new = role or Role(self.role_combo.currentData())
         if new is u.role:

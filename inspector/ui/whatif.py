@@ -31,7 +31,6 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from db import queries
 from inspector.core.recipe import Recipe
 from inspector.core.types import Verdict
 from inspector.core.whatif import (
@@ -46,6 +45,7 @@ from inspector.core.whatif import (
     replay,
     truth_of,
 )
+from inspector.services.history import recent_with_prob_maps
 from inspector.ui.tasks import TaskRunner, TaskState
 
 DEBOUNCE_MS = 300
@@ -89,7 +89,7 @@ def _whatif_job(
     """Replay, then the PR sweeps; each result is posted as soon as it is ready (``state.post``)."""
     db = runner.db
     t0 = time.perf_counter()
-    items = queries.recent_with_prob_maps(db, n)
+    items = recent_with_prob_maps(db, n)
     # ERROR rows have no map, so the query leaves them out; never replay one that has one either:
     # the part was not inspected, and no recipe can turn it into a pass (or count it as a flip).
     rows = [
@@ -103,7 +103,7 @@ def _whatif_job(
     state.post(ReplayOutcome(generation, recipe, len(rows), flips, time.perf_counter() - t0))
 
     t1 = time.perf_counter()
-    reviewed_items = queries.recent_with_prob_maps(db, n, reviewed=True)
+    reviewed_items = recent_with_prob_maps(db, n, reviewed=True)
     reviewed = [
         ReviewedRow(it.row.id, it.prob_png, bool(truth_of(it.row.review)))
         for it in reviewed_items

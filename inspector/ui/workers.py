@@ -33,8 +33,8 @@ from inspector.core.types import Frame, InspectionResult
 from inspector.ui.run_state import RunState
 
 if TYPE_CHECKING:
-    from db.writer import RowContext
     from inspector.lineio.line import LineIO
+    from inspector.services.station_db import RowContext
 
 log = logging.getLogger(__name__)
 
@@ -340,7 +340,7 @@ class InspectionWorker(QObject):
             self.backend_ready.emit(self._backend.info())
 
     def _prepare(self, req: RunRequest) -> Pipeline:
-        from db.session import preflight
+        from inspector.services.station_db import preflight
 
         # before the first image (and at every Start: disks fill up): a read-only, locked or full
         # database or archive disk stops the run here, with the reason, not at the first commit
@@ -364,7 +364,7 @@ class InspectionWorker(QObject):
         return pipeline
 
     def _ensure_writer(self) -> Any:
-        from db.writer import VerdictWriter
+        from inspector.services.station_db import start_verdict_writer
 
         old = None
         with self._lock:
@@ -376,9 +376,9 @@ class InspectionWorker(QObject):
         with self._lock:
             if self._writer is None or not self._writer.alive:
                 overlay = _archive_overlay()
-                self._writer = VerdictWriter(self._db, self._station, archive_dir=self._archive_dir,
-                                             overlay=overlay, context=self._row_context,
-                                             flush_interval_s=0.02 if fast else 0.2)
+                self._writer = start_verdict_writer(self._db, self._station, archive_dir=self._archive_dir,
+                                                    overlay=overlay, context=self._row_context,
+                                                    flush_interval_s=0.02 if fast else 0.2)
                 self._writer_fast = fast
             return self._writer
 
@@ -410,9 +410,9 @@ class InspectionWorker(QObject):
         """Skip parts whose content was logged with this model and recipe (resume by identity)."""
         if not req.skip_logged:
             return None
-        from db.history import AlreadyLogged
+        from inspector.services.station_db import already_logged
 
-        return AlreadyLogged(
+        return already_logged(
             self._db, self._station, pipeline.card.sha256, pipeline.recipe.name, pipeline.recipe.version
         )
 
