@@ -1,9 +1,13 @@
 """The packages form layers without cycles: cli -> ui -> services -> lineio -> db -> core, with
 the trainer beside them (it uses the domain only; the domain and db never import it).
 import-linter enforces the order (pyproject.toml); this test shows there is no cycle at all
-between the packages, whichever way round, so a new edge that closes one fails here by name."""
+between the packages, whichever way round, so a new edge that closes one fails here by name.
+The GUI reaches the database only through the use cases: no inspector.ui module imports db."""
 
 from __future__ import annotations
+
+import tomllib
+from pathlib import Path
 
 import grimp
 
@@ -45,7 +49,7 @@ def find_cycle(edges: dict[str, set[str]]) -> list[str] | None:
         path.append(node)
         for nxt in sorted(edges.get(node, ())):
             if state.get(nxt) == 1:
-                return [*path[path.index(nxt):], nxt]
+                return [*path[path.index(nxt) :], nxt]
             if nxt not in state and (found := visit(nxt)):
                 return found
         path.pop()
@@ -75,3 +79,26 @@ def test_the_domain_and_db_stay_below_the_use_cases() -> None:
     # the trainer is beside the station: it may use the domain, and the use cases may call its
     # TensorFlow-free data helpers, but the domain and storage never depend on it
     assert edges["trainer"] <= {"inspector.core"}, edges["trainer"]
+
+
+def test_the_gui_reaches_the_database_only_through_the_use_cases() -> None:
+    graph = grimp.build_graph("inspector", "db", "trainer")
+    offenders = sorted(
+        f"{module} imports {imported}"
+        for module in graph.modules
+        if _package_of(module) == "inspector.ui"
+        for imported in graph.find_modules_directly_imported_by(module)
+        if _package_of(imported) == "db"
+    )
+    assert offenders == [], "the GUI must call inspector.services, not db:\n" + "\n".join(offenders)
+
+
+def test_import_linter_forbids_the_gui_to_import_db() -> None:
+    pyproject = Path(__file__).resolve().parents[1] / "pyproject.toml"
+    with pyproject.open("rb") as fh:
+        contracts = tomllib.load(fh)["tool"]["importlinter"]["contracts"]
+    contract = next((c for c in contracts if c["name"] == "The GUI never imports db"), None)
+    assert contract is not None, [c["name"] for c in contracts]
+    assert contract["type"] == "forbidden"
+    assert contract["source_modules"] == ["inspector.ui"]
+    assert contract["forbidden_modules"] == ["db"]
