@@ -1,4 +1,11 @@
-"""Small InspectionResult factories and a writer throughput probe (tests, benches, demos)."""
+"""The tests' one home for building inspection results and rows (tests, benches, demos).
+
+``make_result``: an InspectionResult as the pipeline hands it to the writer.
+``insert_inspection``: one logged inspection row written straight into a test DB, as the
+station's writer would store it (verdict from ``decide``, its map and defect regions).
+``make_metrics``: the gate's per-data-set scores of one model (promotion tests).
+``measure_writer_rate``: a writer throughput probe.
+"""
 
 from __future__ import annotations
 
@@ -7,11 +14,17 @@ import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from inspector.core.recipe import Recipe
 from inspector.core.types import Decision, Frame, InspectionResult, Region, Verdict
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from inspector.services.promotion import Metrics
 
 MODEL_SHA = "ab" * 32
 T0 = datetime(2026, 1, 1, 8, 0, tzinfo=UTC)
@@ -65,6 +78,84 @@ def make_result(
         threshold=0.5,
         inspected_at=at,
     )
+
+
+def insert_inspection(
+    s: Session,
+    prob: np.ndarray,
+    recipe: Recipe,
+    *,
+    source_key: str,
+    at: datetime,
+    source: str = "folder:/line",
+    image_path: str | None = None,
+    archive_image_path: str | None = None,
+    station: str = "test",
+    model_sha256: str = MODEL_SHA,
+) -> int:
+    """Log one inspection of ``prob`` in the session ``s`` as the station's writer would: the
+    verdict, score and regions from ``decide(prob, recipe)``, the map and the region rows. Its id."""
+    from db import registry
+    from db.models import DefectRegion, Inspection, ProbMap
+    from inspector.core.postprocess import encode_prob_png
+    from inspector.core.rules import decide
+
+    d = decide(prob, recipe)
+    row = Inspection(
+        station_id=registry.ensure_station(s, station, "host"),
+        source=source,
+        source_key=source_key,
+        image_path=image_path,
+        archive_image_path=archive_image_path,
+        captured_at=at,
+        inspected_at=at,
+        model_id=registry.ensure_model(s, model_sha256, "m"),
+        recipe_id=registry.ensure_recipe(s, recipe.name, recipe.version, recipe.params()),
+        backend="cpu",
+        threshold=recipe.threshold,
+        verdict=d.verdict.value,
+        score=d.score,
+        area_ratio=d.area_ratio,
+        n_regions=len(d.regions),
+        reasons=d.reasons,
+        timings={},
+    )
+    row.prob_map = ProbMap(png=encode_prob_png(prob))
+    row.regions = [
+        DefectRegion(
+            index=g.index,
+            area_px=g.area_px,
+            bbox_x=g.bbox[0],
+            bbox_y=g.bbox[1],
+            bbox_w=g.bbox[2],
+            bbox_h=g.bbox[3],
+            centroid_x=g.centroid[0],
+            centroid_y=g.centroid[1],
+            mean_prob=g.mean_prob,
+            max_prob=g.max_prob,
+        )
+        for g in d.regions
+    ]
+    s.add(row)
+    s.flush()
+    return row.id
+
+
+def make_metrics(**kw: Any) -> Metrics:
+    """One model's gate scores on a data set of 40 images, 10 defective; ``kw`` overrides."""
+    from inspector.services.promotion import Metrics
+
+    base: dict[str, Any] = {
+        "dice_defective": 0.8,
+        "dice_all": 0.9,
+        "tpr": 0.9,
+        "tnr": 0.95,
+        "false_rejects": 2,
+        "escapes": 1,
+        "n_images": 40,
+        "n_defective": 10,
+    }
+    return Metrics(**{**base, **kw})
 
 
 def measure_writer_rate(

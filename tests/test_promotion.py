@@ -29,26 +29,13 @@ from inspector.services.promotion import (
 )
 from inspector.services.promotion_eval import DataSpec, evaluate_for_gate
 from inspector.ui.context import AppContext, ModelState
+from tests.db_factories import make_metrics
 from tests.review_helpers import RECIPE, log_inspection
 from tests.tiny_model import build_tiny_model, synthetic_image
 
 pytestmark = pytest.mark.filterwarnings("error")  # pyqtgraph/Qt warnings are bugs here
 
 PASSED = GateDecision(True, [])
-
-
-def metrics(**kw: float) -> Metrics:
-    base = {
-        "dice_defective": 0.8,
-        "dice_all": 0.9,
-        "tpr": 0.9,
-        "tnr": 0.95,
-        "false_rejects": 2,
-        "escapes": 1,
-        "n_images": 40,
-        "n_defective": 10,
-    }
-    return Metrics(**{**base, **kw})
 
 
 def ev(m: Metrics, name: str = VALIDATION) -> ModelEval:
@@ -86,28 +73,28 @@ def db(tmp_path: Path) -> Database:
 
 
 def test_gate_rules_and_tolerances() -> None:
-    prod = ev(metrics())
-    assert gate(ev(metrics()), prod).passed
-    assert gate(ev(metrics(tnr=0.946)), prod).passed  # -0.4 pp: inside the 0.5 pp tolerance
-    assert not gate(ev(metrics(tnr=0.944)), prod).passed
-    assert gate(ev(metrics(tnr=0.944)), prod, GateRules(tnr_tolerance=0.01)).passed
-    assert gate(ev(metrics(dice_defective=0.795)), prod).passed
-    d = gate(ev(metrics(dice_defective=0.78, tpr=0.85, escapes=2)), prod)
+    prod = ev(make_metrics())
+    assert gate(ev(make_metrics()), prod).passed
+    assert gate(ev(make_metrics(tnr=0.946)), prod).passed  # -0.4 pp: inside the 0.5 pp tolerance
+    assert not gate(ev(make_metrics(tnr=0.944)), prod).passed
+    assert gate(ev(make_metrics(tnr=0.944)), prod, GateRules(tnr_tolerance=0.01)).passed
+    assert gate(ev(make_metrics(dice_defective=0.795)), prod).passed
+    d = gate(ev(make_metrics(dice_defective=0.78, tpr=0.85, escapes=2)), prod)
     assert not d.passed
     assert len(d.reasons) == 3
     assert any("TPR" in r for r in d.reasons)
     assert any("escapes" in r for r in d.reasons)
     # undefined on this data (no defective images): noted, not failed
     clean = {"tpr": math.nan, "dice_defective": math.nan, "escapes": 0, "n_defective": 0}
-    d = gate(ev(metrics(**clean)), ev(metrics(**clean)))
+    d = gate(ev(make_metrics(**clean)), ev(make_metrics(**clean)))
     assert d.passed
     assert d.notes
     # NaN although the data has defective images: fails closed (it used to be skipped)
-    d = gate(ev(metrics(tpr=math.nan, dice_defective=math.nan)), ev(metrics(tpr=math.nan)))
+    d = gate(ev(make_metrics(tpr=math.nan, dice_defective=math.nan)), ev(make_metrics(tpr=math.nan)))
     assert not d.passed
     assert any("TPR missing/not finite" in r for r in d.reasons)
-    assert gate(ev(metrics()), None).passed  # first model: nothing to compare
-    assert not gate(ev(metrics(), REVIEWED), prod).passed  # scored on different data
+    assert gate(ev(make_metrics()), None).passed  # first model: nothing to compare
+    assert not gate(ev(make_metrics(), REVIEWED), prod).passed  # scored on different data
 
 
 def test_gate_refuses_the_worse_model_and_accepts_the_better_on_real_scores(

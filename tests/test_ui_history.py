@@ -14,15 +14,14 @@ from PySide6.QtWidgets import QToolButton
 from sqlalchemy import insert, select
 
 from db import queries, registry
-from db.models import AuditEvent, DefectRegion, Inspection, ProbMap, Review
+from db.models import AuditEvent, Inspection, Review
 from db.session import Database, open_db
 from inspector.core.model_card import ModelCard
-from inspector.core.postprocess import encode_prob_png
 from inspector.core.recipe import Recipe
-from inspector.core.rules import decide
 from inspector.core.types import Verdict
 from inspector.ui.context import AppContext, ModelState
 from inspector.ui.history_model import HistoryFilter, HistoryModel
+from tests.db_factories import insert_inspection
 
 pytestmark = pytest.mark.filterwarnings("error")  # pyqtgraph/Qt warnings are bugs here
 
@@ -51,53 +50,22 @@ def add_inspections(
     """Log one inspection per map as the station would (verdict from decide), oldest first."""
     ids = []
     with db.write() as s:
-        station = registry.ensure_station(s, "test", "host")
-        model = registry.ensure_model(s, "ab" * 32, "m")
-        recipe_id = registry.ensure_recipe(s, recipe.name, recipe.version, recipe.params())
         for i, prob in enumerate(maps):
-            d = decide(prob, recipe)
             image_path = None
             if image_dir is not None:
                 image_path = str(image_dir / f"img_{i:03d}.png")
                 cv2.imwrite(image_path, np.full(prob.shape, 90 + i, np.uint8))
-            at = start + timedelta(seconds=i)
-            row = Inspection(
-                station_id=station,
-                source=(sources[i] if sources else "folder:/line"),
-                source_key=f"/line/img_{i:03d}.png",
-                image_path=image_path,
-                captured_at=at,
-                inspected_at=at,
-                model_id=model,
-                recipe_id=recipe_id,
-                backend="cpu",
-                threshold=recipe.threshold,
-                verdict=d.verdict.value,
-                score=d.score,
-                area_ratio=d.area_ratio,
-                n_regions=len(d.regions),
-                reasons=d.reasons,
-                timings={},
-            )
-            row.prob_map = ProbMap(png=encode_prob_png(prob))
-            row.regions = [
-                DefectRegion(
-                    index=g.index,
-                    area_px=g.area_px,
-                    bbox_x=g.bbox[0],
-                    bbox_y=g.bbox[1],
-                    bbox_w=g.bbox[2],
-                    bbox_h=g.bbox[3],
-                    centroid_x=g.centroid[0],
-                    centroid_y=g.centroid[1],
-                    mean_prob=g.mean_prob,
-                    max_prob=g.max_prob,
+            ids.append(
+                insert_inspection(
+                    s,
+                    prob,
+                    recipe,
+                    source_key=f"/line/img_{i:03d}.png",
+                    at=start + timedelta(seconds=i),
+                    source=sources[i] if sources else "folder:/line",
+                    image_path=image_path,
                 )
-                for g in d.regions
-            ]
-            s.add(row)
-            s.flush()
-            ids.append(row.id)
+            )
     return ids
 
 

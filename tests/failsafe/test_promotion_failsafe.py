@@ -38,6 +38,7 @@ from inspector.services.promotion import (
     rollback,
 )
 from inspector.ui.context import AppContext, ModelState
+from tests.db_factories import make_metrics
 from tests.review_helpers import RECIPE
 from tests.tiny_model import build_tiny_model
 
@@ -59,22 +60,8 @@ TRAINER_METRICS: dict[str, Any] = {  # what `python -m trainer evaluate` writes 
 }
 
 
-def metrics(**kw: Any) -> Metrics:
-    base: dict[str, Any] = {
-        "dice_defective": 0.8,
-        "dice_all": 0.9,
-        "tpr": 0.9,
-        "tnr": 0.95,
-        "false_rejects": 2,
-        "escapes": 1,
-        "n_images": 40,
-        "n_defective": 10,
-    }
-    return Metrics(**{**base, **kw})
-
-
 def ev(path: Path | str = "m.onnx", sha: str = "s" * 64, **sets: Metrics) -> ModelEval:
-    return ModelEval(Path(path), sha, sets or {VALIDATION: metrics()})
+    return ModelEval(Path(path), sha, sets or {VALIDATION: make_metrics()})
 
 
 @pytest.fixture
@@ -113,7 +100,7 @@ def sha(path: Path) -> str:
 
 # -- the gate fails closed --------------------------------------------------------------------------
 def test_from_trainer_refuses_a_missing_metric_instead_of_defaulting_to_zero() -> None:
-    assert Metrics.from_trainer(TRAINER_METRICS) == metrics(false_rejects=1)
+    assert Metrics.from_trainer(TRAINER_METRICS) == make_metrics(false_rejects=1)
     for key in ("fp", "fn", "n_images", "n_defective", "tpr", "tnr", "dice_defective", "dice_all"):
         broken = {k: v for k, v in TRAINER_METRICS.items() if k != key}
         with pytest.raises(MetricsError, match=f"'{key}' missing"):
@@ -171,12 +158,12 @@ def test_scoring_with_a_missing_metric_stops_the_evaluation(
 def test_gate_fails_on_a_nan_metric_where_it_is_defined() -> None:
     prod = ev()
     for field, label in (("tpr", "TPR"), ("tnr", "TNR"), ("dice_defective", "Dice defective")):
-        d = gate(ev(**{VALIDATION: metrics(**{field: math.nan})}), prod)
+        d = gate(ev(**{VALIDATION: make_metrics(**{field: math.nan})}), prod)
         assert not d.passed, field
         assert any(f"metric {label} missing/not finite" in r for r in d.reasons), d.reasons
-        d = gate(prod, ev(**{VALIDATION: metrics(**{field: math.inf})}))  # production's side too
+        d = gate(prod, ev(**{VALIDATION: make_metrics(**{field: math.inf})}))  # production's side too
         assert not d.passed, field
-    d = gate(ev(**{VALIDATION: metrics(escapes=math.nan)}), prod)
+    d = gate(ev(**{VALIDATION: make_metrics(escapes=math.nan)}), prod)
     assert not d.passed
     assert any("escapes missing/not finite" in r for r in d.reasons)
 
@@ -184,17 +171,17 @@ def test_gate_fails_on_a_nan_metric_where_it_is_defined() -> None:
 def test_gate_fails_on_missing_image_counts() -> None:
     for field in ("n_images", "n_defective"):
         for bad in (None, math.nan):
-            d = gate(ev(**{VALIDATION: metrics(**{field: bad})}), ev())
+            d = gate(ev(**{VALIDATION: make_metrics(**{field: bad})}), ev())
             assert not d.passed
             assert any(f"{field} missing/not finite" in r for r in d.reasons), d.reasons
     # with nothing to compare with, the candidate's own counts still have to hold
-    assert not gate(ev(**{VALIDATION: metrics(n_images=None)}), None).passed
+    assert not gate(ev(**{VALIDATION: make_metrics(n_images=None)}), None).passed
     assert gate(ev(), None).passed
 
 
 def test_gate_fails_when_a_data_set_is_missing_for_either_model() -> None:
-    both = ev(**{VALIDATION: metrics(), REVIEWED: metrics()})
-    only_val = ev(**{VALIDATION: metrics()})
+    both = ev(**{VALIDATION: make_metrics(), REVIEWED: make_metrics()})
+    only_val = ev(**{VALIDATION: make_metrics()})
     d = gate(both, only_val)
     assert not d.passed
     assert any(
@@ -211,16 +198,16 @@ def test_gate_fails_when_a_data_set_is_missing_for_either_model() -> None:
 
 
 def test_gate_skips_only_what_the_data_cannot_define() -> None:
-    no_defects = metrics(tpr=math.nan, dice_defective=math.nan, escapes=0, n_defective=0)
+    no_defects = make_metrics(tpr=math.nan, dice_defective=math.nan, escapes=0, n_defective=0)
     d = gate(ev(**{VALIDATION: no_defects}), ev(**{VALIDATION: no_defects}))
     assert d.passed, d.reasons
     assert any("TPR undefined (no defective images)" in n for n in d.notes)
-    no_good = metrics(tnr=math.nan, false_rejects=0, n_defective=40)
+    no_good = make_metrics(tnr=math.nan, false_rejects=0, n_defective=40)
     d = gate(ev(**{VALIDATION: no_good}), ev(**{VALIDATION: no_good}))
     assert d.passed, d.reasons
     assert any("TNR undefined (no good images)" in n for n in d.notes)
     # scored on different images: the comparison means nothing
-    d = gate(ev(**{VALIDATION: metrics(n_images=39)}), ev())
+    d = gate(ev(**{VALIDATION: make_metrics(n_images=39)}), ev())
     assert not d.passed
     assert any("different images" in r for r in d.reasons)
 
@@ -482,7 +469,7 @@ def test_failed_gate_promotion_needs_confirmation_and_shows_the_gate_result(
 ) -> None:
     ctx, panel, bar = station
     confirm = Confirm(monkeypatch)
-    fake_scores(monkeypatch, metrics(tpr=0.0, escapes=10), metrics(tpr=1.0, escapes=0))
+    fake_scores(monkeypatch, make_metrics(tpr=0.0, escapes=10), make_metrics(tpr=1.0, escapes=0))
     evaluate_run(qtbot, panel, make_run(tmp_path / "runs2", "blind-run", candidates["blind"]))
     assert not panel.decision.passed
     ctx.set_role("qa", "qa-anna")
@@ -533,7 +520,7 @@ def test_a_passing_promotion_is_confirmed_too_and_clears_the_override_badge(
     assert not bar.override_label.isHidden()
 
     confirm = Confirm(monkeypatch)
-    fake_scores(monkeypatch, metrics(), metrics())
+    fake_scores(monkeypatch, make_metrics(), make_metrics())
     evaluate_run(qtbot, panel, make_run(tmp_path / "runs2", "good-run", good))
     assert panel.decision.passed
     ctx.set_role("qa", "qa-bob")
@@ -656,15 +643,20 @@ def test_station_start_refuses_a_changed_production_model_and_falls_back(
 
 # ---------------------------------------------------------------- promotion off the UI thread
 def passed_evaluation(
-    qtbot, station: tuple[AppContext, Any, Any], candidate: Path, tmp_path: Path, mp
-) -> Any:
-    """The release panel with ``candidate`` evaluated (gate passed), QA logged in."""
+    qtbot, station: tuple[AppContext, Any, Any], candidate: Path, tmp_path: Path, mp: pytest.MonkeyPatch
+) -> tuple[AppContext, Any, Confirm, list[tuple[str, str]]]:
+    """The release panel with ``candidate`` evaluated (gate passed) and QA logged in; the
+    confirmation answers "accept"; the messages shown are recorded."""
     ctx, panel, _bar = station
-    fake_scores(mp, metrics(), metrics())
+    fake_scores(mp, make_metrics(), make_metrics())
     evaluate_run(qtbot, panel, make_run(tmp_path / "runs2", "good-run", candidate))
     assert panel.decision.passed
     ctx.set_role("qa", "qa-bob")
-    return panel
+    confirm = Confirm(mp)
+    confirm.answer = "accept"
+    seen: list[tuple[str, str]] = []
+    ctx.message.connect(lambda level, text: seen.append((level, text)))
+    return ctx, panel, confirm, seen
 
 
 def test_promotion_installs_and_writes_off_the_ui_thread_with_the_buttons_disabled(
@@ -674,9 +666,7 @@ def test_promotion_installs_and_writes_off_the_ui_thread_with_the_buttons_disabl
 
     import inspector.ui.release_panel as rp
 
-    ctx, _panel, _bar = station
-    panel = passed_evaluation(qtbot, station, candidates["good"], tmp_path, monkeypatch)
-    Confirm(monkeypatch).answer = "accept"
+    ctx, panel, _confirm, _seen = passed_evaluation(qtbot, station, candidates["good"], tmp_path, monkeypatch)
     threads: dict[str, bool] = {}
     release = threading.Event()
     real_install, real_promote = rp.install_model, rp.promote
@@ -711,12 +701,8 @@ def test_a_failed_install_is_shown_and_production_is_unchanged(
 ) -> None:
     import inspector.ui.release_panel as rp
 
-    ctx, _panel, _bar = station
+    ctx, panel, _confirm, seen = passed_evaluation(qtbot, station, candidates["good"], tmp_path, monkeypatch)
     before = queries.active_model(ctx.db).sha256
-    panel = passed_evaluation(qtbot, station, candidates["good"], tmp_path, monkeypatch)
-    Confirm(monkeypatch).answer = "accept"
-    seen: list[tuple[str, str]] = []
-    ctx.message.connect(lambda level, text: seen.append((level, text)))
 
     def full_disk(*_a: Any, **_k: Any) -> Path:
         raise OSError("No space left on device")
@@ -733,13 +719,8 @@ def test_a_failed_install_is_shown_and_production_is_unchanged(
 def test_a_production_model_changed_on_disk_since_the_evaluation_is_not_promoted(
     qtbot, station: tuple[AppContext, Any, Any], candidates: dict[str, Path], tmp_path: Path, monkeypatch
 ) -> None:
-    ctx, _panel, _bar = station
+    ctx, panel, confirm, seen = passed_evaluation(qtbot, station, candidates["good"], tmp_path, monkeypatch)
     before = queries.active_model(ctx.db).sha256
-    panel = passed_evaluation(qtbot, station, candidates["good"], tmp_path, monkeypatch)
-    confirm = Confirm(monkeypatch)
-    confirm.answer = "accept"
-    seen: list[tuple[str, str]] = []
-    ctx.message.connect(lambda level, text: seen.append((level, text)))
     production = Path(ctx.model.path)
     production.write_bytes(production.read_bytes() + b"\0")  # replaced behind the station's back
 
@@ -757,11 +738,8 @@ def test_a_check_that_comes_back_after_the_evaluation_was_cleared_is_dropped(
 
     import inspector.ui.release_panel as rp
 
-    ctx, _panel, _bar = station
+    ctx, panel, confirm, _seen = passed_evaluation(qtbot, station, candidates["good"], tmp_path, monkeypatch)
     before = queries.active_model(ctx.db).sha256
-    panel = passed_evaluation(qtbot, station, candidates["good"], tmp_path, monkeypatch)
-    confirm = Confirm(monkeypatch)
-    confirm.answer = "accept"
     started, release = threading.Event(), threading.Event()
     real = rp.production_sha
 
