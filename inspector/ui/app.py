@@ -43,9 +43,13 @@ class StartOptions:
     def from_args(cls, args: argparse.Namespace | None) -> StartOptions:
         if args is None:
             return cls()
-        return cls(db_url=getattr(args, "db", None), model=getattr(args, "model", None),
-                   source=getattr(args, "source", None), station=getattr(args, "station", None),
-                   kiosk=getattr(args, "kiosk", None))
+        return cls(
+            db_url=getattr(args, "db", None),
+            model=getattr(args, "model", None),
+            source=getattr(args, "source", None),
+            station=getattr(args, "station", None),
+            kiosk=getattr(args, "kiosk", None),
+        )
 
 
 def make_settings() -> QSettings:
@@ -74,19 +78,33 @@ def load_start_recipe(db: Any, settings: QSettings, messages: list[tuple[str, st
         if stored is not None:
             return stored.recipe()
     except Exception as exc:  # a bad row must not stop the station
-        messages.append(("error", QCoreApplication.translate(
-            "Startup", "recipe {name} from the database is unusable: {error}").format(name=repr(name),
-                                                                                      error=exc)))
+        messages.append(
+            (
+                "error",
+                QCoreApplication.translate(
+                    "Startup", "recipe {name} from the database is unusable: {error}"
+                ).format(name=repr(name), error=exc),
+            )
+        )
     if shipped is not None:
         return shipped
-    messages.append(("warning", QCoreApplication.translate("Startup", "no recipe at {path}: using built-in "
-                                                                      "defaults")
-                     .format(path=path)))
+    messages.append(
+        (
+            "warning",
+            QCoreApplication.translate("Startup", "no recipe at {path}: using built-in defaults").format(
+                path=path
+            ),
+        )
+    )
     return Recipe(name=name)
 
 
-def load_start_model(db: Any, requested: Path | None, messages: list[tuple[str, str]],
-                     refused: list[dict[str, Any]] | None = None) -> ModelState:
+def load_start_model(
+    db: Any,
+    requested: Path | None,
+    messages: list[tuple[str, str]],
+    refused: list[dict[str, Any]] | None = None,
+) -> ModelState:
     """--model, else the DB's production model, else (nothing promoted yet) the shipped demo model.
 
     The production model is loaded only if its file is there and unchanged (sha256); otherwise it
@@ -106,8 +124,14 @@ def load_start_model(db: Any, requested: Path | None, messages: list[tuple[str, 
             choice = choose_production_model(db)
         except Exception as exc:  # fall back to the shipped model
             choice = None
-            messages.append(("warning", QCoreApplication.translate(
-                "Startup", "cannot read the production model from the database: {error}").format(error=exc)))
+            messages.append(
+                (
+                    "warning",
+                    QCoreApplication.translate(
+                        "Startup", "cannot read the production model from the database: {error}"
+                    ).format(error=exc),
+                )
+            )
         if choice is not None and choice.active is not None:
             return _production_state(choice, messages, refused)
         candidates.append((default_model(), QCoreApplication.translate("Startup", "shipped demo model")))
@@ -122,33 +146,51 @@ def load_start_model(db: Any, requested: Path | None, messages: list[tuple[str, 
                 mark = override_mark(db, card.sha256) or ""
             except Exception as exc:  # the model still runs; say that its release state is unknown
                 mark = ""
-                messages.append(("warning", QCoreApplication.translate(
-                    "Startup", "cannot read the promotion record of {path}: {error}").format(path=path,
-                                                                                             error=exc)))
+                messages.append(
+                    (
+                        "warning",
+                        QCoreApplication.translate(
+                            "Startup", "cannot read the promotion record of {path}: {error}"
+                        ).format(path=path, error=exc),
+                    )
+                )
             if mark:
                 messages.append(("warning", _override_text(card.name, card.sha256, mark)))
             return ModelState(path=path, card=card, override_reason=mark)
-        messages.append(("warning" if why != "--model" else "error",
-                         QCoreApplication.translate("Startup", "{what} not found: {path}").format(what=why,
-                                                                                                  path=path)))
+        messages.append(
+            (
+                "warning" if why != "--model" else "error",
+                QCoreApplication.translate("Startup", "{what} not found: {path}").format(what=why, path=path),
+            )
+        )
     path = candidates[0][0]
-    messages.append(("error", QCoreApplication.translate(
-        "Startup", "No model available: inspection cannot start. Expected {path}; install or train a model, "
-        "or start with --model PATH.").format(path=path)))
-    return ModelState(path=path, card=ModelCard(name="none"),
-                      notice=QCoreApplication.translate("Startup", "no model"))
+    messages.append(
+        (
+            "error",
+            QCoreApplication.translate(
+                "Startup",
+                "No model available: inspection cannot start. Expected {path}; install or train a model, "
+                "or start with --model PATH.",
+            ).format(path=path),
+        )
+    )
+    return ModelState(
+        path=path, card=ModelCard(name="none"), notice=QCoreApplication.translate("Startup", "no model")
+    )
 
 
 def _override_text(name: str, sha256: str, reason: str) -> str:
     return QCoreApplication.translate(
-        "Startup", "Production model {name} · {sha} was promoted by QA OVERRIDE without passing the "
-                   "promotion gate ({reason}). Roll back in the Trainer tab if in "
-                   "doubt.").format(name=name, sha=sha256[:8],
-                                                                             reason=reason)
+        "Startup",
+        "Production model {name} · {sha} was promoted by QA OVERRIDE without passing the "
+        "promotion gate ({reason}). Roll back in the Trainer tab if in "
+        "doubt.",
+    ).format(name=name, sha=sha256[:8], reason=reason)
 
 
-def _production_state(choice: Any, messages: list[tuple[str, str]],
-                      refused: list[dict[str, Any]] | None) -> ModelState:
+def _production_state(
+    choice: Any, messages: list[tuple[str, str]], refused: list[dict[str, Any]] | None
+) -> ModelState:
     """ModelState for a :class:`~inspector.services.promotion.ProductionChoice` with an active model."""
     active = choice.active
     for entry, why in choice.refused:
@@ -158,20 +200,37 @@ def _production_state(choice: Any, messages: list[tuple[str, str]],
             refused.append({"sha256": entry.sha256, "name": entry.name, "path": entry.path, "why": why})
     entry, card = choice.entry, choice.card
     if entry is None or card is None:
-        messages.append(("error", QCoreApplication.translate(
-            "Startup", "No usable production model: inspection cannot start. {name} · {sha} and every "
-                       "earlier production model were refused (see above). Restore the model file or promote "
-                       "a model (Trainer tab).")
-            .format(name=active.name, sha=active.sha256[:8])))
+        messages.append(
+            (
+                "error",
+                QCoreApplication.translate(
+                    "Startup",
+                    "No usable production model: inspection cannot start. {name} · {sha} and every "
+                    "earlier production model were refused (see above). Restore the model file or promote "
+                    "a model (Trainer tab).",
+                ).format(name=active.name, sha=active.sha256[:8]),
+            )
+        )
         # a path that is no file, so nothing tries to load the refused one
-        return ModelState(path=Path(f"{active.path or active.name} (refused)"), card=ModelCard(name="none"),
-                          notice=QCoreApplication.translate("Startup", "no usable production model"))
+        return ModelState(
+            path=Path(f"{active.path or active.name} (refused)"),
+            card=ModelCard(name="none"),
+            notice=QCoreApplication.translate("Startup", "no usable production model"),
+        )
     if choice.fallback:
-        messages.append(("warning", QCoreApplication.translate(
-            "Startup", "Running the previous production model {name} · {sha} instead; the database still "
-                       "names {active} · {active_sha} as production (QA: roll back in the Trainer tab, or "
-                       "restore its file).")
-            .format(name=entry.name, sha=entry.sha256[:8], active=active.name, active_sha=active.sha256[:8])))
+        messages.append(
+            (
+                "warning",
+                QCoreApplication.translate(
+                    "Startup",
+                    "Running the previous production model {name} · {sha} instead; the database still "
+                    "names {active} · {active_sha} as production (QA: roll back in the Trainer tab, or "
+                    "restore its file).",
+                ).format(
+                    name=entry.name, sha=entry.sha256[:8], active=active.name, active_sha=active.sha256[:8]
+                ),
+            )
+        )
     mark = (entry.override_reason or "(no reason recorded)") if entry.overridden else ""
     if mark:
         messages.append(("warning", _override_text(entry.name, entry.sha256, mark)))
@@ -194,20 +253,29 @@ def register_shipped_model(ctx: AppContext, audit: Any) -> Job[Any] | None:
 
     def failed(message: str) -> None:
         log.error("registering the shipped model failed: %s", message)
-        text = QCoreApplication.translate("Startup", "The shipped model could not be registered as "
-                                                     "production: {error}")
+        text = QCoreApplication.translate(
+            "Startup", "The shipped model could not be registered as production: {error}"
+        )
         ctx.notify("error", text.format(error=message))
 
     def done(info: Any) -> None:
         if info is not None:
-            ctx.notify("info", QCoreApplication.translate(
-                "Startup", "Shipped model {name} · {sha} registered as the first production model (rollback "
-                           "can always return to it).").format(name=info.name, sha=info.sha256[:8]))
+            ctx.notify(
+                "info",
+                QCoreApplication.translate(
+                    "Startup",
+                    "Shipped model {name} · {sha} registered as the first production model (rollback "
+                    "can always return to it).",
+                ).format(name=info.name, sha=info.sha256[:8]),
+            )
             ctx.production_changed.emit()
 
-    return audit.submit("register-shipped-model",
-                        lambda _state: ensure_shipped_production_model(db, actor, shipped),
-                        on_done=done, on_error=failed)
+    return audit.submit(
+        "register-shipped-model",
+        lambda _state: ensure_shipped_production_model(db, actor, shipped),
+        on_done=done,
+        on_error=failed,
+    )
 
 
 def create_window(opts: StartOptions, settings: QSettings | None = None) -> Any:
@@ -235,9 +303,12 @@ def create_window(opts: StartOptions, settings: QSettings | None = None) -> Any:
     window.audit_log = audit
     for level, text in messages:
         ctx.notify(level, text)
-    ctx.notify("info", QCoreApplication.translate("Startup", "Station {station} ready · recipe {recipe} "
-                                                             "v{version}")
-               .format(station=ctx.station, recipe=recipe.name, version=recipe.version))
+    ctx.notify(
+        "info",
+        QCoreApplication.translate("Startup", "Station {station} ready · recipe {recipe} v{version}").format(
+            station=ctx.station, recipe=recipe.name, version=recipe.version
+        ),
+    )
     if opts.source:
         _preselect(window, opts.source)
     if opts.kiosk:  # the line view for the product, full screen; it starts the run once the product loads
@@ -265,8 +336,10 @@ def _preselect(window: Any, spec: str) -> None:
     try:
         window.live.set_source(kind, text)
     except ValueError as exc:
-        window.ctx.notify("error", QCoreApplication.translate("Startup", "--source {spec}: {error}")
-                          .format(spec=spec, error=exc))
+        window.ctx.notify(
+            "error",
+            QCoreApplication.translate("Startup", "--source {spec}: {error}").format(spec=spec, error=exc),
+        )
 
 
 def prepare_runtime() -> None:
@@ -281,9 +354,17 @@ def prepare_runtime() -> None:
     import gc
     import importlib
 
-    for name in ("onnxruntime", "inspector.core.pipeline", "inspector.core.backends.select",
-                 "inspector.core.demo", "inspector.core.synth", "inspector.core.sources",
-                 "inspector.services.station_db", "inspector.services.history", "inspector.core.overlay"):
+    for name in (
+        "onnxruntime",
+        "inspector.core.pipeline",
+        "inspector.core.backends.select",
+        "inspector.core.demo",
+        "inspector.core.synth",
+        "inspector.core.sources",
+        "inspector.services.station_db",
+        "inspector.services.history",
+        "inspector.core.overlay",
+    ):
         try:
             importlib.import_module(name)
         except ImportError as exc:  # reported when a run needs it
@@ -344,9 +425,11 @@ def run_gui(args: argparse.Namespace | None = None) -> int:
         window = create_window(opts)
     except Exception as exc:  # startup: the one place a dialog is right
         log.exception("station failed to start")
-        QMessageBox.critical(None, QCoreApplication.translate("Startup", "Defect Inspector"),
-                             QCoreApplication.translate("Startup", "The station could not start:\n{error}")
-                             .format(error=exc))
+        QMessageBox.critical(
+            None,
+            QCoreApplication.translate("Startup", "Defect Inspector"),
+            QCoreApplication.translate("Startup", "The station could not start:\n{error}").format(error=exc),
+        )
         return 2
     prepare_runtime()
     window.show()
@@ -354,4 +437,3 @@ def run_gui(args: argparse.Namespace | None = None) -> int:
     window.audit_log.close()
     window.ctx.db.dispose()
     return code
-

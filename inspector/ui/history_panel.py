@@ -74,10 +74,11 @@ _COLUMN_WIDTHS = {
 
 
 # fixed phrases of queries_extra's image notes (Qt-free there), translated where shown
-_NOTE_PHRASES = (QT_TRANSLATE_NOOP("InspectionDetailView", "image not available: showing the stored "
-                                                           "probability map"),
-                 QT_TRANSLATE_NOOP("InspectionDetailView", "image not available"),
-                 QT_TRANSLATE_NOOP("InspectionDetailView", "differs from the stored map"))
+_NOTE_PHRASES = (
+    QT_TRANSLATE_NOOP("InspectionDetailView", "image not available: showing the stored probability map"),
+    QT_TRANSLATE_NOOP("InspectionDetailView", "image not available"),
+    QT_TRANSLATE_NOOP("InspectionDetailView", "differs from the stored map"),
+)
 
 
 def image_note_text(note: str) -> str:
@@ -149,11 +150,14 @@ class HistoryTable(QTableView):
 class InspectionDetailView(QWidget):
     """One logged inspection: image + overlay, reasons, regions, reviews."""
 
-    REGION_HEADERS = ("#", QT_TRANSLATE_NOOP("InspectionDetailView", "Area px"),
-                      QT_TRANSLATE_NOOP("InspectionDetailView", "BBox x,y,w,h"),
-                      QT_TRANSLATE_NOOP("InspectionDetailView", "Centroid x,y"),
-                      QT_TRANSLATE_NOOP("InspectionDetailView",
-                                        "Mean p"), QT_TRANSLATE_NOOP("InspectionDetailView", "Max p"))
+    REGION_HEADERS = (
+        "#",
+        QT_TRANSLATE_NOOP("InspectionDetailView", "Area px"),
+        QT_TRANSLATE_NOOP("InspectionDetailView", "BBox x,y,w,h"),
+        QT_TRANSLATE_NOOP("InspectionDetailView", "Centroid x,y"),
+        QT_TRANSLATE_NOOP("InspectionDetailView", "Mean p"),
+        QT_TRANSLATE_NOOP("InspectionDetailView", "Max p"),
+    )
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -217,25 +221,35 @@ class InspectionDetailView(QWidget):
         when = r.inspected_at.astimezone().strftime("%Y-%m-%d %H:%M:%S")
         if error:
             colour = VERDICT_COLORS[Verdict.ERROR.value]
-            title = self.tr("<b>#{id} <span style='color:{colour}'>ERROR — not inspected</span></b> · "
-                            "failed at: <b>{stage}</b> · {time}")
+            title = self.tr(
+                "<b>#{id} <span style='color:{colour}'>ERROR — not inspected</span></b> · "
+                "failed at: <b>{stage}</b> · {time}"
+            )
             title = title.format(id=r.id, colour=colour, stage=html.escape(r.error_stage or "?"), time=when)
         else:
             title = self.tr("<b>#{id} {verdict}</b> score {score:.2f} · {time}").format(
-                id=r.id, verdict=r.verdict.value, score=r.score, time=when)
+                id=r.id, verdict=r.verdict.value, score=r.score, time=when
+            )
         override = ""
         if view.model_override:
             override = "<br>" + self.tr(
                 "<span style='color:{colour}'><b>⚠ OVERRIDE</b>: this model was promoted without passing the "
-                "gate ({reason})</span>").format(colour=VERDICT_COLORS[Verdict.NG.value],
-                                            reason=html.escape(view.model_override))
+                "gate ({reason})</span>"
+            ).format(colour=VERDICT_COLORS[Verdict.NG.value], reason=html.escape(view.model_override))
         self.header.setText(
             f"{title}<br>{html.escape(r.source_key)}<br>"
-            + self.tr("station {station} · recipe {recipe} v{version} · threshold {threshold:.2f} · "
-                      "{backend} · model "
-                      "{sha}").format(station=html.escape(r.station), recipe=html.escape(r.recipe_name),
-                                            version=r.recipe_version, threshold=threshold,
-                                            backend=html.escape(r.backend), sha=r.model_sha256[:12])
+            + self.tr(
+                "station {station} · recipe {recipe} v{version} · threshold {threshold:.2f} · "
+                "{backend} · model "
+                "{sha}"
+            ).format(
+                station=html.escape(r.station),
+                recipe=html.escape(r.recipe_name),
+                version=r.recipe_version,
+                threshold=threshold,
+                backend=html.escape(r.backend),
+                sha=r.model_sha256[:12],
+            )
             + override
         )
         self.reasons.setText("\n".join(f"• {x}" for x in r.reasons) or "—")
@@ -261,8 +275,10 @@ class InspectionDetailView(QWidget):
     def set_reviews(self, view: StoredView) -> None:
         lines = [
             self.tr("{disposition} by {user} at {time}").format(
-                disposition=disposition_label(v.disposition), user=v.by,
-                time=v.at.astimezone().strftime("%Y-%m-%d %H:%M:%S"))
+                disposition=disposition_label(v.disposition),
+                user=v.by,
+                time=v.at.astimezone().strftime("%Y-%m-%d %H:%M:%S"),
+            )
             for v in view.detail.reviews
         ]
         self.reviews.setText("\n".join(lines) or self.tr("not reviewed"))
@@ -387,13 +403,15 @@ class HistoryPanel(QWidget):
             self.review_box.addItem(label, value)
         # many stations can log into one database: All stations, or one of them
         self.station_box = QComboBox()
-        self.station_box.setToolTip(self.tr("Only this station's inspections (stations logging into this "
-                                            "database)"))
+        self.station_box.setToolTip(
+            self.tr("Only this station's inspections (stations logging into this database)")
+        )
         self.station_box.addItem(self.tr("All stations"), None)
         self.source_box = QComboBox()
         self.source_box.setEditable(True)
-        self.source_box.setToolTip(self.tr("Exact source name (drop-down lists those in the log); empty = "
-                                           "all"))
+        self.source_box.setToolTip(
+            self.tr("Exact source name (drop-down lists those in the log); empty = all")
+        )
         self.source_box.lineEdit().setPlaceholderText(self.tr("any source"))
         self.source_box.setMinimumContentsLength(14)
         self.key_edit = QLineEdit()
@@ -442,8 +460,9 @@ class HistoryPanel(QWidget):
         def failed(message: str) -> None:  # the model reports DB trouble; the list just stays short
             log.warning("could not list sources: %s", message)
 
-        self.tasks.submit("history-sources", _sources_job, self.ctx.db, on_done=self._set_sources,
-                          on_error=failed)
+        self.tasks.submit(
+            "history-sources", _sources_job, self.ctx.db, on_done=self._set_sources, on_error=failed
+        )
 
     def _set_sources(self, names: list[str]) -> None:
         text = self.source_box.currentText()
@@ -458,8 +477,9 @@ class HistoryPanel(QWidget):
         def failed(message: str) -> None:  # the model reports DB trouble; the list just stays short
             log.warning("could not list stations: %s", message)
 
-        self.tasks.submit("history-stations", _stations_job, self.ctx.db, on_done=self._set_stations,
-                          on_error=failed)
+        self.tasks.submit(
+            "history-stations", _stations_job, self.ctx.db, on_done=self._set_stations, on_error=failed
+        )
 
     def _set_stations(self, names: list[str]) -> None:
         current = self.station_box.currentData()
@@ -571,8 +591,9 @@ class HistoryPanel(QWidget):
                 self.detail.show_view(view)
 
         def failed(message: str) -> None:  # a broken blob must not stop the click-through
-            self.ctx.notify("error", self.tr("Could not load inspection {id}: {error}").format(id=rid,
-                                                                                               error=message))
+            self.ctx.notify(
+                "error", self.tr("Could not load inspection {id}: {error}").format(id=rid, error=message)
+            )
             loaded(None)
 
         # image decode and blob reads: off the UI thread; a newer selection makes this one stale

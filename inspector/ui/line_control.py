@@ -68,8 +68,12 @@ def _counts_text(counts: dict[str, int]) -> str:
     total = sum(counts.values())
     y = lots.yield_pct(counts)
     err = f" · ERROR {counts.get('ERROR', 0)}" if counts.get("ERROR") else ""
-    return QCoreApplication.translate("LineToolBar", "{n} parts · yield {pct}").format(
-        n=total, pct="–" if y is None else f"{y:.1f} %") + err
+    return (
+        QCoreApplication.translate("LineToolBar", "{n} parts · yield {pct}").format(
+            n=total, pct="–" if y is None else f"{y:.1f} %"
+        )
+        + err
+    )
 
 
 class EndLotDialog(QDialog):
@@ -80,10 +84,12 @@ class EndLotDialog(QDialog):
         self.setWindowTitle(self.tr("End lot"))
         lay = QVBoxLayout(self)
         what = _counts_text(counts) if counts is not None else self.tr("counts are being read")
-        text = QLabel(self.tr(
-            "<b>End lot {lot}?</b><br/>{counts}<br/><br/>The lot is closed (recorded with your name); "
-            "its counters start again with the next lot. A lot id is used once.").format(lot=lot.code,
-                                                                                         counts=what))
+        text = QLabel(
+            self.tr(
+                "<b>End lot {lot}?</b><br/>{counts}<br/><br/>The lot is closed (recorded with your name); "
+                "its counters start again with the next lot. A lot id is used once."
+            ).format(lot=lot.code, counts=what)
+        )
         text.setWordWrap(True)
         lay.addWidget(text)
         self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel)
@@ -147,8 +153,10 @@ class ProductController(QObject):
             return ShiftSchedule.parse(text) if text else ShiftSchedule.default()
         except ValueError as exc:
             self.ctx.notify(
-                "error", self.tr("Shift schedule in the settings ({key}): {error}; using {default}")
-                .format(key=SHIFTS_KEY, error=exc, default=DEFAULT_SCHEDULE)
+                "error",
+                self.tr("Shift schedule in the settings ({key}): {error}; using {default}").format(
+                    key=SHIFTS_KEY, error=exc, default=DEFAULT_SCHEDULE
+                ),
             )
             return ShiftSchedule.parse(DEFAULT_SCHEDULE)
 
@@ -170,8 +178,12 @@ class ProductController(QObject):
             try:
                 rp = resolve_product(self.ctx.db, name)
             except (ProductError, OSError) as exc:
-                self.ctx.notify("error", self.tr("Product {name} could not be restored: {error}")
-                                .format(name=repr(name), error=exc))
+                self.ctx.notify(
+                    "error",
+                    self.tr("Product {name} could not be restored: {error}").format(
+                        name=repr(name), error=exc
+                    ),
+                )
             else:
                 line = None
                 try:  # the servers bind on their own threads: starting them does not wait
@@ -180,8 +192,12 @@ class ProductController(QObject):
                         line.start()
                         line.set_state("stopped", rp.spec.name)
                 except (ValueError, ImportError, OSError) as exc:
-                    self.ctx.notify("error", self.tr("Product {name}: its line I/O did not start: {error}")
-                                    .format(name=name, error=exc))
+                    self.ctx.notify(
+                        "error",
+                        self.tr("Product {name}: its line I/O did not start: {error}").format(
+                            name=name, error=exc
+                        ),
+                    )
                 self._apply(rp, line, restored=True)
         if lot is not None:
             self._set_lot(lot, started=False)
@@ -200,7 +216,8 @@ class ProductController(QObject):
             return self.tr("Stop the run (F7) before switching products")
         if self.lot is not None:
             return self.tr("Lot {lot} is open for this product: end it before switching products").format(
-                lot=self.lot.code)
+                lot=self.lot.code
+            )
         if self._switching:
             return self.tr("A product is being loaded")
         return None
@@ -235,17 +252,19 @@ class ProductController(QObject):
                 if line is not None:
                     self.tasks.submit("close-line", lambda _s: line.close(timeout=2.0), supersede=False)
                 self.ctx.notify(
-                    "warning", self.tr("Product {name} not loaded: a run was started; stop it and choose "
-                                       "again")
-                    .format(name=name)
+                    "warning",
+                    self.tr("Product {name} not loaded: a run was started; stop it and choose again").format(
+                        name=name
+                    ),
                 )
                 return
             self._apply(rp, line)
 
         def failed(message: str) -> None:
             self._switching = False
-            self.ctx.notify("error", self.tr("Product {name} cannot be used: {error}").format(name=name,
-                                                                                              error=message))
+            self.ctx.notify(
+                "error", self.tr("Product {name} cannot be used: {error}").format(name=name, error=message)
+            )
             self.ctx.audit("product.refused", {"name": name, "why": message})
 
         self.tasks.submit("product-load", load, on_done=done, on_error=failed)
@@ -269,8 +288,12 @@ class ProductController(QObject):
         try:
             self.live.set_source(src.kind, src.spec)
         except ValueError as exc:  # e.g. genicam without harvesters installed
-            self.ctx.notify("error", self.tr("Product {name}: source {source}: {error}")
-                            .format(name=spec.name, source=src.describe(), error=exc))
+            self.ctx.notify(
+                "error",
+                self.tr("Product {name}: source {source}: {error}").format(
+                    name=spec.name, source=src.describe(), error=exc
+                ),
+            )
         chooser = self.live.chooser
         chooser.recursive_check.setChecked(src.recursive)
         chooser.skip_check.setChecked(src.skip_logged)
@@ -288,10 +311,19 @@ class ProductController(QObject):
         )
         self.ctx.notify(
             "info",
-            self.tr("Product {name}: model {model} · {sha}, recipe {recipe} v{version}, {source}, {line_io}; "
-                    "{normal}").format(name=spec.name, model=rp.card.name, sha=spec.model_sha256[:8],
-                                       recipe=spec.recipe_name, version=spec.recipe_version,
-                                       source=src.describe(), line_io=spec.line_io.describe(), normal=normal),
+            self.tr(
+                "Product {name}: model {model} · {sha}, recipe {recipe} v{version}, {source}, {line_io}; "
+                "{normal}"
+            ).format(
+                name=spec.name,
+                model=rp.card.name,
+                sha=spec.model_sha256[:8],
+                recipe=spec.recipe_name,
+                version=spec.recipe_version,
+                source=src.describe(),
+                line_io=spec.line_io.describe(),
+                normal=normal,
+            ),
         )
         if restored:  # the station comes back as it was: not a switch
             return
@@ -316,8 +348,12 @@ class ProductController(QObject):
             self.ctx.notify("warning", str(exc))
             return False
         if self.lot is not None:
-            self.ctx.notify("warning", self.tr("Lot {lot} is open: end it before starting {code}")
-                            .format(lot=self.lot.code, code=code))
+            self.ctx.notify(
+                "warning",
+                self.tr("Lot {lot} is open: end it before starting {code}").format(
+                    lot=self.lot.code, code=code
+                ),
+            )
             return False
         product_id = self.product.id if self.product is not None else None
         db, station, actor = self.ctx.db, self.ctx.station, self.ctx.user
@@ -346,8 +382,9 @@ class ProductController(QObject):
         if self.live.controller.is_active():
             self.ctx.notify(
                 "warning",
-                self.tr("Stop the run (F7) before ending lot {lot}: parts in flight would straddle two lots")
-                .format(lot=lot.code),
+                self.tr(
+                    "Stop the run (F7) before ending lot {lot}: parts in flight would straddle two lots"
+                ).format(lot=lot.code),
             )
             return False
         if (
@@ -364,8 +401,10 @@ class ProductController(QObject):
 
         def done(got: tuple[LotInfo, dict[str, int]]) -> None:
             ended, counts = got
-            self.ctx.notify("info", self.tr("Lot {lot} ended: {counts}").format(lot=ended.code,
-                                                                                counts=_counts_text(counts)))
+            self.ctx.notify(
+                "info",
+                self.tr("Lot {lot} ended: {counts}").format(lot=ended.code, counts=_counts_text(counts)),
+            )
             self.last_lot = ended
             self._set_lot(None, started=False)
 
@@ -373,8 +412,9 @@ class ProductController(QObject):
             "lot-end",
             end,
             on_done=done,
-            on_error=lambda msg: self.ctx.notify("error", self.tr("Lot {lot} not ended: {error}")
-                                                 .format(lot=lot.code, error=msg)),
+            on_error=lambda msg: self.ctx.notify(
+                "error", self.tr("Lot {lot} not ended: {error}").format(lot=lot.code, error=msg)
+            ),
             lane=WRITE_LANE,
             supersede=False,
         )
@@ -404,7 +444,9 @@ class ProductController(QObject):
             self.ctx.notify(
                 "info",
                 self.tr("Lot {lot} started by {user} for {product}").format(
-                    lot=lot.code, user=lot.started_by, product=lot.product) if lot.product
+                    lot=lot.code, user=lot.started_by, product=lot.product
+                )
+                if lot.product
                 else self.tr("Lot {lot} started by {user}").format(lot=lot.code, user=lot.started_by),
             )
         self._seed_live = lot is not None and not started  # a restart: the Live tiles start at the lot's
@@ -442,8 +484,12 @@ class ProductController(QObject):
     def _check_shift(self) -> None:
         shift = self.schedule.shift_at(datetime.now().astimezone())
         if shift.label != self.shift.label:
-            self.ctx.notify("info", self.tr("Shift {shift} began ({time})").format(
-                shift=shift.label, time=shift.start.strftime("%H:%M")))
+            self.ctx.notify(
+                "info",
+                self.tr("Shift {shift} began ({time})").format(
+                    shift=shift.label, time=shift.start.strftime("%H:%M")
+                ),
+            )
             self.shift = shift
             self.refresh_counts()
 
@@ -468,8 +514,9 @@ class ProductController(QObject):
             return
         text = guard.add(result.decision.verdict)
         if text is not None:
-            self.ctx.notify("warning", self.tr("Product {name}: {warning}").format(name=product.spec.name,
-                                                                                   warning=text))
+            self.ctx.notify(
+                "warning", self.tr("Product {name}: {warning}").format(name=product.spec.name, warning=text)
+            )
             self.ctx.audit(
                 "product.defect_rate_warning",
                 {
@@ -485,8 +532,10 @@ class ProductController(QObject):
         name = self.product.spec.name if self.product is not None else "?"
         self.ctx.notify(
             "error",
-            self.tr("Product {name} REFUSED for these images: {why} — the run is stopped; the parts it saw "
-                    "are logged as ERROR (never OK).").format(name=name, why=why),
+            self.tr(
+                "Product {name} REFUSED for these images: {why} — the run is stopped; the parts it saw "
+                "are logged as ERROR (never OK)."
+            ).format(name=name, why=why),
         )
         self.ctx.audit("product.refused", {"name": name, "why": why})
         self.live.stop()
@@ -517,8 +566,9 @@ class LineToolBar(QToolBar):
         self.product_label.setObjectName("ProductLabel")
         self.product_label.setTextFormat(Qt.TextFormat.RichText)
         self.choose_button = QPushButton(self.tr("Product…"))
-        self.choose_button.setToolTip(self.tr("Choose the product: model, recipe, source and line I/O in one "
-                                              "step"))
+        self.choose_button.setToolTip(
+            self.tr("Choose the product: model, recipe, source and line I/O in one step")
+        )
         self.lot_edit = QLineEdit()
         self.lot_edit.setPlaceholderText(self.tr("scan or type lot id, Enter"))
         self.lot_edit.setMaximumWidth(220)
@@ -572,11 +622,20 @@ class LineToolBar(QToolBar):
         if c.product is not None:
             spec = c.product.spec
             self.product_label.setText(self.tr("Product <b>{name}</b>").format(name=spec.name))
-            self.product_label.setToolTip(self.tr(
-                "{description}\nmodel {model} · {sha}\nrecipe {recipe} v{version}\nsource {source}\n{line_io}"
-            ).format(description=spec.description, model=c.product.card.name, sha=spec.model_sha256[:12],
-                     recipe=spec.recipe_name, version=spec.recipe_version, source=spec.source.describe(),
-                     line_io=spec.line_io.describe()))
+            self.product_label.setToolTip(
+                self.tr(
+                    "{description}\nmodel {model} · {sha}\nrecipe {recipe} v{version}"
+                    "\nsource {source}\n{line_io}"
+                ).format(
+                    description=spec.description,
+                    model=c.product.card.name,
+                    sha=spec.model_sha256[:12],
+                    recipe=spec.recipe_name,
+                    version=spec.recipe_version,
+                    source=spec.source.describe(),
+                    line_io=spec.line_io.describe(),
+                )
+            )
         else:
             self.product_label.setText(self.tr("No product"))
             self.product_label.setToolTip(self.tr("Choose a product (File ▸ Choose product…)"))
@@ -588,15 +647,28 @@ class LineToolBar(QToolBar):
             self.lot_edit.setText(lot.code)
             counts = _counts_text(c.lot_counts) if c.lot_counts is not None else "…"
             self.lot_label.setText(f" <b>{lot.code}</b>: {counts} ")
-            self.lot_label.setToolTip(self.tr("started {time} by {user}").format(
-                time=f"{lot.started_at.astimezone():%Y-%m-%d %H:%M}", user=lot.started_by))
+            self.lot_label.setToolTip(
+                self.tr("started {time} by {user}").format(
+                    time=f"{lot.started_at.astimezone():%Y-%m-%d %H:%M}", user=lot.started_by
+                )
+            )
         else:
             if c.last_lot is not None and self.lot_edit.text().strip() == c.last_lot.code:
                 self.lot_edit.clear()  # the lot just ended: ready for the next id
             self.lot_label.setText(" " + self.tr("no lot open") + " ")
             self.lot_label.setToolTip("")
-        self.shift_label.setText(" " + self.tr("Shift {shift}: {counts}").format(
-            shift=c.shift.label, counts=_counts_text(c.shift_counts)) + " ")
-        self.shift_label.setToolTip(self.tr("{start}–{end} (schedule {schedule}, setting {key})").format(
-            start=f"{c.shift.start:%H:%M}", end=f"{c.shift.end:%H:%M}", schedule=c.schedule.text(),
-            key=SHIFTS_KEY))
+        self.shift_label.setText(
+            " "
+            + self.tr("Shift {shift}: {counts}").format(
+                shift=c.shift.label, counts=_counts_text(c.shift_counts)
+            )
+            + " "
+        )
+        self.shift_label.setToolTip(
+            self.tr("{start}–{end} (schedule {schedule}, setting {key})").format(
+                start=f"{c.shift.start:%H:%M}",
+                end=f"{c.shift.end:%H:%M}",
+                schedule=c.schedule.text(),
+                key=SHIFTS_KEY,
+            )
+        )

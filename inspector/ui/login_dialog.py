@@ -128,11 +128,15 @@ class LoginDialog(QDialog):
         if self.accounts:
             self.setWindowTitle(self.tr("QA login") if qa else self.tr("Log in"))
             if self.min_role is not None and self.min_role is not Role.OPERATOR:
-                title = self.tr("Log in with a {roles} account: your name goes with every review, recipe "
-                                "change, promotion and lot action.").format(roles=roles_from(self.min_role))
+                title = self.tr(
+                    "Log in with a {roles} account: your name goes with every review, recipe "
+                    "change, promotion and lot action."
+                ).format(roles=roles_from(self.min_role))
             else:
-                title = self.tr("Log in with your account: your name goes with every review, recipe change, "
-                                "promotion and lot action.")
+                title = self.tr(
+                    "Log in with your account: your name goes with every review, recipe change, "
+                    "promotion and lot action."
+                )
             self.title.setText(title)
             self.form.labelForField(self.name_edit).setText(self.tr("User name"))  # type: ignore[attr-defined]
             self.form.labelForField(self.pin_edit).setText(self.tr("Password"))  # type: ignore[attr-defined]
@@ -150,10 +154,13 @@ class LoginDialog(QDialog):
         self.form.labelForField(self.pin_edit).setText(self.tr("PIN"))  # type: ignore[attr-defined]
         self.name_edit.setPlaceholderText(self.tr("your name (required, for the audit log)"))
         self.pin_edit.setPlaceholderText(self.tr("PIN"))
-        self.accounts_hint.setText(self.tr(
-            "No user accounts yet: QA logs in with the shared PIN until the first admin account exists. "
-            "Create it in a terminal with\n    {command}\nthen log in with it and add everyone's account "
-            "under Role ▸ Users…").format(command=FIRST_ADMIN_COMMAND))
+        self.accounts_hint.setText(
+            self.tr(
+                "No user accounts yet: QA logs in with the shared PIN until the first admin account exists. "
+                "Create it in a terminal with\n    {command}\nthen log in with it and add everyone's account "
+                "under Role ▸ Users…"
+            ).format(command=FIRST_ADMIN_COMMAND)
+        )
         self.accounts_hint.show()
         self._show_no_pin(not self.pins.has_pin())
         self._refresh_lock()
@@ -162,9 +169,12 @@ class LoginDialog(QDialog):
     def _show_no_pin(self, no_pin: bool) -> None:
         if no_pin:
             why = self.pins.error or self.tr("no QA PIN is set on this computer")
-            self.hint_label.setText(self.tr(
-                "QA is locked: {why}. Set a PIN (at least {n} characters) in a terminal with\n    {command}"
-            ).format(why=why, n=MIN_PIN_LEN, command=SET_PIN_COMMAND))
+            self.hint_label.setText(
+                self.tr(
+                    "QA is locked: {why}. Set a PIN (at least {n} characters) in a terminal with"
+                    "\n    {command}"
+                ).format(why=why, n=MIN_PIN_LEN, command=SET_PIN_COMMAND)
+            )
         self.hint_label.setVisible(no_pin)
 
     def _refresh_lock(self) -> None:
@@ -175,8 +185,11 @@ class LoginDialog(QDialog):
         remaining = self.pins.lock_remaining()
         if remaining > 0:
             self.ok_button.setEnabled(False)
-            self.error_label.setText(self.tr("Too many wrong PINs in a row: wait {wait} before the next try.")
-                                     .format(wait=format_wait(remaining)))
+            self.error_label.setText(
+                self.tr("Too many wrong PINs in a row: wait {wait} before the next try.").format(
+                    wait=format_wait(remaining)
+                )
+            )
             if not self.countdown.isActive():
                 self.countdown.start()
             return
@@ -191,8 +204,9 @@ class LoginDialog(QDialog):
             return
         name = " ".join(self.name_edit.text().split())
         if not name:
-            self.error_label.setText(self.tr("Enter your name: it goes into the audit log with every QA "
-                                             "action."))
+            self.error_label.setText(
+                self.tr("Enter your name: it goes into the audit log with every QA action.")
+            )
             self.name_edit.setFocus()
             return
         pin = self.pin_edit.text()
@@ -202,7 +216,8 @@ class LoginDialog(QDialog):
             result = self.pins.attempt(pin)
         except OSError as exc:
             self.pins.error = self.tr("cannot use the secrets file {path}: {error}").format(
-                path=self.pins.store.path, error=exc)
+                path=self.pins.store.path, error=exc
+            )
             self._show_no_pin(True)
             self.login_failed.emit(name, {"reason": "secrets_file", "error": str(exc)})
             return
@@ -267,19 +282,29 @@ class LoginDialog(QDialog):
             self.accept()
             return
         if result.outcome is LoginOutcome.ROLE and result.user is not None:
-            self.error_label.setText(self.tr("{user} is {role}: this login needs a {needed} account or "
-                                             "higher.")
-                                     .format(user=result.user.username, role=role_label(result.user.role),
-                                             needed=role_label(self.min_role) if self.min_role else ""))
+            self.error_label.setText(
+                self.tr("{user} is {role}: this login needs a {needed} account or higher.").format(
+                    user=result.user.username,
+                    role=role_label(result.user.role),
+                    needed=role_label(self.min_role) if self.min_role else "",
+                )
+            )
             return
         self.failures += 1
         if result.outcome is LoginOutcome.LOCKED:
-            self.error_label.setText(self.tr("Too many wrong passwords for this user: wait {wait} before the "
-                                             "next try.").format(wait=format_wait(result.locked_s)))
+            self.error_label.setText(
+                self.tr("Too many wrong passwords for this user: wait {wait} before the next try.").format(
+                    wait=format_wait(result.locked_s)
+                )
+            )
         elif result.locked_s > 0:
-            self.error_label.setText(self.tr(WRONG_LOGIN) + " " + self.tr(
-                "Too many in a row: this user is locked for {wait}.").format(
-                wait=format_wait(result.locked_s)))
+            self.error_label.setText(
+                self.tr(WRONG_LOGIN)
+                + " "
+                + self.tr("Too many in a row: this user is locked for {wait}.").format(
+                    wait=format_wait(result.locked_s)
+                )
+            )
         else:
             self.error_label.setText(self.tr(WRONG_LOGIN))
 
@@ -405,8 +430,9 @@ class ChangePasswordDialog(QDialog):
         if result.ok:
             self.accept()
         elif result.outcome is LoginOutcome.LOCKED or result.locked_s > 0:
-            self.error_label.setText(self.tr("Too many wrong passwords: wait {wait}.").format(
-                wait=format_wait(result.locked_s)))
+            self.error_label.setText(
+                self.tr("Too many wrong passwords: wait {wait}.").format(wait=format_wait(result.locked_s))
+            )
         else:
             self.error_label.setText(self.tr("The current password is wrong."))
 

@@ -49,14 +49,21 @@ def describe_html(p: StoredProduct) -> str:
     def label(text: str) -> str:
         return QCoreApplication.translate("ProductPicker", text)
 
-    rate = (label(QT_TRANSLATE_NOOP("ProductPicker", "learnt from the log")) if s.normal_defect_rate is None
-            else f"{100 * s.normal_defect_rate:.1f} %")
+    rate = (
+        label(QT_TRANSLATE_NOOP("ProductPicker", "learnt from the log"))
+        if s.normal_defect_rate is None
+        else f"{100 * s.normal_defect_rate:.1f} %"
+    )
     revision = QCoreApplication.translate("ProductPicker", "{revision} · {time} by {user}").format(
-        revision=p.revision, time=f"{p.updated_at.astimezone():%Y-%m-%d %H:%M}",
-        user=escape(p.updated_by or "?"))
+        revision=p.revision,
+        time=f"{p.updated_at.astimezone():%Y-%m-%d %H:%M}",
+        user=escape(p.updated_by or "?"),
+    )
     rows = [
-        (QT_TRANSLATE_NOOP("ProductPicker", "Model"), f"{escape(p.model_name)} · "
-                                                      f"<code>{s.model_sha256[:12]}</code>"),
+        (
+            QT_TRANSLATE_NOOP("ProductPicker", "Model"),
+            f"{escape(p.model_name)} · <code>{s.model_sha256[:12]}</code>",
+        ),
         (QT_TRANSLATE_NOOP("ProductPicker", "Recipe"), f"{escape(s.recipe_name)} v{s.recipe_version}"),
         (QT_TRANSLATE_NOOP("ProductPicker", "Source"), escape(s.source.describe())),
         (QT_TRANSLATE_NOOP("ProductPicker", "Images"), escape(s.image.describe())),
@@ -142,8 +149,9 @@ class ProductPicker(QDialog):
             "product-list",
             lambda _s: products.list_products(db),
             on_done=lambda got: self._fill(got, select),
-            on_error=lambda msg: self.why_label.setText(self.tr("Products could not be read: {error}")
-                                                        .format(error=msg)),
+            on_error=lambda msg: self.why_label.setText(
+                self.tr("Products could not be read: {error}").format(error=msg)
+            ),
         )
 
     def _fill(self, got: list[StoredProduct], select: str | None) -> None:
@@ -161,10 +169,13 @@ class ProductPicker(QDialog):
         ]
         self.list.setCurrentRow(rows[0] if rows else (0 if got else -1))
         if not got:
-            self.detail.setText(self.tr(
-                "<h2>No products yet</h2><p>An engineer: set up model, recipe and source on the Live tab, "
-                "then <b>Save current as product…</b>, or import a product file.</p>"
-            ))
+            self.detail.setText(
+                self.tr(
+                    "<h2>No products yet</h2><p>An engineer: set up model, recipe "
+                    "and source on the Live tab, "
+                    "then <b>Save current as product…</b>, or import a product file.</p>"
+                )
+            )
         self._apply_filter(self.filter_edit.text())
         self._update_buttons()
 
@@ -225,8 +236,9 @@ class ProductPicker(QDialog):
             return False
         if path is None:
             start = str(Path.home() / f"{products.slug(p.name)}.product.json")
-            chosen, _ = QFileDialog.getSaveFileName(self, self.tr("Export product"), start,
-                                                    self.tr("Product (*.json)"))
+            chosen, _ = QFileDialog.getSaveFileName(
+                self, self.tr("Export product"), start, self.tr("Product (*.json)")
+            )
             if not chosen:
                 return False
             path = Path(chosen)
@@ -234,10 +246,12 @@ class ProductPicker(QDialog):
         self.tasks.submit(
             "product-export",
             lambda _s: products.write_export(db, name, path),
-            on_done=lambda written: self.ctx.notify("info", self.tr("Product {name} exported to {path}")
-                                                    .format(name=name, path=written)),
-            on_error=lambda msg: self.ctx.notify("error", self.tr("Product {name} not exported: {error}")
-                                                 .format(name=name, error=msg)),
+            on_done=lambda written: self.ctx.notify(
+                "info", self.tr("Product {name} exported to {path}").format(name=name, path=written)
+            ),
+            on_error=lambda msg: self.ctx.notify(
+                "error", self.tr("Product {name} not exported: {error}").format(name=name, error=msg)
+            ),
             supersede=False,
         )
         return True
@@ -265,9 +279,11 @@ class ProductPicker(QDialog):
         def done(result: products.ImportResult) -> None:
             self.ctx.notify(
                 "info",
-                (self.tr("Product {name} imported") if result.created
-                 else self.tr("Product {name} imported (replaced the existing one)"))
-                .format(name=result.product.name),
+                (
+                    self.tr("Product {name} imported")
+                    if result.created
+                    else self.tr("Product {name} imported (replaced the existing one)")
+                ).format(name=result.product.name),
             )
             for note in result.notes:
                 self.ctx.notify("warning", note)
@@ -279,8 +295,9 @@ class ProductPicker(QDialog):
             on_done=done,
             lane=WRITE_LANE,
             supersede=False,
-            on_error=lambda msg: self.ctx.notify("error", self.tr("Product not imported: {error}")
-                                                          .format(error=msg)),
+            on_error=lambda msg: self.ctx.notify(
+                "error", self.tr("Product not imported: {error}").format(error=msg)
+            ),
         )
         return True
 
@@ -325,9 +342,11 @@ class NewProductDialog(QDialog):
         form.addRow(self.tr("Source"), QLabel(self.source.describe()))
         last = controller.last_image
         if last:
-            expect = (self.tr("expect {w}x{h} colour images (as the last part)") if last[2] == 3
-                      else self.tr("expect {w}x{h} gray images (as the last part)")).format(w=last[0],
-                                                                                            h=last[1])
+            expect = (
+                self.tr("expect {w}x{h} colour images (as the last part)")
+                if last[2] == 3
+                else self.tr("expect {w}x{h} gray images (as the last part)")
+            ).format(w=last[0], h=last[1])
         else:
             expect = self.tr("expect the size of the last part (no part inspected yet)")
         self.image_check = QCheckBox(expect)
@@ -418,8 +437,12 @@ class NewProductDialog(QDialog):
             return products.create_product(db, spec, actor)
 
         def done(stored: StoredProduct) -> None:
-            self.ctx.notify("info", self.tr("Product {name} saved (revision {revision})")
-                            .format(name=stored.name, revision=stored.revision))
+            self.ctx.notify(
+                "info",
+                self.tr("Product {name} saved (revision {revision})").format(
+                    name=stored.name, revision=stored.revision
+                ),
+            )
             self.saved.emit(stored.name)
             self.accept()
 

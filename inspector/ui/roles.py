@@ -80,9 +80,9 @@ class PinStore:
         try:
             self._migrate()
         except OSError as exc:
-            self.error = QCoreApplication.translate("PinStore",
-                                                    "cannot use the secrets file {path}: {error}").format(
-                path=self.store.path, error=exc)
+            self.error = QCoreApplication.translate(
+                "PinStore", "cannot use the secrets file {path}: {error}"
+            ).format(path=self.store.path, error=exc)
             log.error("QA is locked: %s", self.error)
 
     def _migrate(self) -> None:
@@ -115,9 +115,9 @@ class PinStore:
         try:
             return self.store.has_pin()
         except OSError as exc:
-            self.error = QCoreApplication.translate("PinStore",
-                                                    "cannot use the secrets file {path}: {error}").format(
-                path=self.store.path, error=exc)
+            self.error = QCoreApplication.translate(
+                "PinStore", "cannot use the secrets file {path}: {error}"
+            ).format(path=self.store.path, error=exc)
             return False
 
     def lock_remaining(self) -> float:
@@ -139,14 +139,20 @@ class PinStore:
         try:
             result = self.store.attempt(old)
             if result.outcome is Outcome.LOCKED:
-                raise ValueError(QCoreApplication.translate("PinStore", "Too many wrong PINs: wait {wait}.")
-                                 .format(wait=format_wait(result.locked_s)))
+                raise ValueError(
+                    QCoreApplication.translate("PinStore", "Too many wrong PINs: wait {wait}.").format(
+                        wait=format_wait(result.locked_s)
+                    )
+                )
             if not result.ok:
                 raise ValueError(QCoreApplication.translate("PinStore", "The current PIN is wrong."))
             self.store.set_pin(new)
         except OSError as exc:
-            raise ValueError(QCoreApplication.translate("PinStore", "Cannot use the secrets file: {error}")
-                             .format(error=exc)) from exc
+            raise ValueError(
+                QCoreApplication.translate("PinStore", "Cannot use the secrets file: {error}").format(
+                    error=exc
+                )
+            ) from exc
 
 
 class AuditLog(QObject):
@@ -180,8 +186,11 @@ class AuditLog(QObject):
 
     def _failed(self, action: str, message: str) -> None:
         log.error("audit event %s not written: %s", action, message)
-        self.failed.emit(self.tr("audit event '{action}' could not be written: {error}").format(action=action,
-                                                                                            error=message))
+        self.failed.emit(
+            self.tr("audit event '{action}' could not be written: {error}").format(
+                action=action, error=message
+            )
+        )
 
     def close(self, wait: bool = True) -> None:
         self.tasks.close(wait)
@@ -202,8 +211,14 @@ def startup_accounts(db: Any, messages: list[tuple[str, str]]) -> bool:
     try:
         return has_accounts(db)
     except Exception as exc:
-        messages.append(("error", QCoreApplication.translate(
-            "RoleController", "cannot read the user accounts: {error}; logins may fail").format(error=exc)))
+        messages.append(
+            (
+                "error",
+                QCoreApplication.translate(
+                    "RoleController", "cannot read the user accounts: {error}; logins may fail"
+                ).format(error=exc),
+            )
+        )
         return True
 
 
@@ -259,8 +274,10 @@ class RoleController(QObject):
             self._end_session()
             self.ctx.notify(
                 "warning",
-                self.tr("The shared QA PIN is no longer accepted: user accounts exist. "
-                        "Log in with your own account (Role ▸ Log in…)."),
+                self.tr(
+                    "The shared QA PIN is no longer accepted: user accounts exist. "
+                    "Log in with your own account (Role ▸ Log in…)."
+                ),
             )
 
     # -- login / logout ---------------------------------------------------------------------------
@@ -303,8 +320,10 @@ class RoleController(QObject):
             self.session = "account"
             self.ctx.set_role(account.role.value, account.username)
             self.ctx.notify(
-                "info", self.tr("Logged in: {name} ({user}, {role})").format(
-                    name=account.display_name, user=account.username, role=role_label(account.role))
+                "info",
+                self.tr("Logged in: {name} ({user}, {role})").format(
+                    name=account.display_name, user=account.username, role=role_label(account.role)
+                ),
             )
             return
         self.session = "pin"
@@ -314,8 +333,10 @@ class RoleController(QObject):
         if dlg.weak_pin:
             self.ctx.notify(
                 "warning",
-                self.tr("The QA PIN is shorter than {n} characters (from an older version): change it with "
-                        "Role ▸ Change PIN…").format(n=MIN_PIN_LEN),
+                self.tr(
+                    "The QA PIN is shorter than {n} characters (from an older version): change it with "
+                    "Role ▸ Change PIN…"
+                ).format(n=MIN_PIN_LEN),
             )
 
     def logout(self) -> None:
@@ -350,8 +371,9 @@ class RoleController(QObject):
 
     def change_password(self) -> QDialog:
         dlg = ChangePasswordDialog(self.ctx.db, self.ctx.user, self.ctx.station, self._parent)
-        dlg.accepted.connect(lambda: self.ctx.notify("info", self.tr("Password of {user} changed").format(
-            user=self.ctx.user)))
+        dlg.accepted.connect(
+            lambda: self.ctx.notify("info", self.tr("Password of {user} changed").format(user=self.ctx.user))
+        )
         self.pin_dialog = dlg
         dlg.open()
         return dlg
@@ -383,5 +405,6 @@ class RoleController(QObject):
             self.ctx.notify("warning", self.tr("{user} was disabled: logged out").format(user=info.username))
         elif info.role.value != self.ctx.role:
             self.ctx.set_role(info.role.value, info.username)
-            self.ctx.notify("info", self.tr("{user} is now {role}").format(user=info.username,
-                                                                          role=role_label(info.role)))
+            self.ctx.notify(
+                "info", self.tr("{user} is now {role}").format(user=info.username, role=role_label(info.role))
+            )

@@ -106,10 +106,16 @@ class RulesPanel(QWidget):
         self.zones = ZoneOverlay(self.image, editable=True)
         self.draw_buttons: dict[ZoneKind, QToolButton] = {}
         for kind, text, tip in (
-            ("roi", self.tr("Draw ROI"),
-             self.tr("Drag on the image to draw an inspected zone (regions count only inside)")),
-            ("exclusion", self.tr("Draw exclusion"), self.tr("Drag on the image to draw a zone whose regions "
-                                                             "are ignored")),
+            (
+                "roi",
+                self.tr("Draw ROI"),
+                self.tr("Drag on the image to draw an inspected zone (regions count only inside)"),
+            ),
+            (
+                "exclusion",
+                self.tr("Draw exclusion"),
+                self.tr("Drag on the image to draw a zone whose regions are ignored"),
+            ),
         ):
             b = QToolButton()
             b.setText(text)
@@ -123,8 +129,12 @@ class RulesPanel(QWidget):
         self.delete_zone_button.setText(self.tr("Delete zone"))
         self.delete_zone_button.setToolTip(self.tr("Remove the selected zone (Delete key on the image)"))
         self.delete_zone_button.clicked.connect(lambda: self.zones.delete_selected())
-        self.zone_hint = QLabel(self.tr("Zones: pick Draw, drag on the image; drag a zone or its corners to "
-                                        "move or resize it; click one and press Delete to remove it."))
+        self.zone_hint = QLabel(
+            self.tr(
+                "Zones: pick Draw, drag on the image; drag a zone or its corners to "
+                "move or resize it; click one and press Delete to remove it."
+            )
+        )
         self.zone_hint.setProperty("muted", True)
         self.zone_hint.setWordWrap(True)
         self.live_label = QLabel(self.tr("No inspection selected"))
@@ -133,8 +143,9 @@ class RulesPanel(QWidget):
         self.live_reasons.setWordWrap(True)
         self.follow_latest = QCheckBox(self.tr("Follow latest inspection"))
         self.follow_latest.setChecked(True)
-        self.follow_latest.setToolTip(self.tr("Show each new inspection as it is logged (off once you pick "
-                                              "one)"))
+        self.follow_latest.setToolTip(
+            self.tr("Show each new inspection as it is logged (off once you pick one)")
+        )
         self.follow_latest.toggled.connect(self._on_follow)
 
         # -- what-if
@@ -143,8 +154,9 @@ class RulesPanel(QWidget):
         self.n_spin.setValue(replay_n)
         self.n_spin.setSuffix(self.tr(" inspections"))
         self.n_spin.setKeyboardTracking(True)  # the runner debounces: typing 2000 runs once
-        self.n_spin.setToolTip(self.tr("Replay the candidate recipe over this many of the newest logged "
-                                       "inspections"))
+        self.n_spin.setToolTip(
+            self.tr("Replay the candidate recipe over this many of the newest logged inspections")
+        )
         self.n_spin.valueChanged.connect(lambda n: self.runner.request(self.candidate, n))
         self.whatif_status = QLabel("")
         self.flips = FlipsTable()
@@ -159,8 +171,13 @@ class RulesPanel(QWidget):
         self.revert_button = QPushButton(self.tr("Revert edits"))
         self.versions = QTableWidget(0, 5)
         self.versions.setHorizontalHeaderLabels(
-            [self.tr("Version"), self.tr("Author"), self.tr("Reason"), self.tr("Date"),
-             self.tr("Restoring it changes")]
+            [
+                self.tr("Version"),
+                self.tr("Author"),
+                self.tr("Reason"),
+                self.tr("Date"),
+                self.tr("Restoring it changes"),
+            ]
         )
         self.versions.verticalHeader().hide()
         self.versions.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
@@ -183,8 +200,9 @@ class RulesPanel(QWidget):
         self.editor.invalid.connect(self._on_invalid)
         self.runner.replay_ready.connect(self._on_replay)
         self.runner.pr_ready.connect(self._on_pr)
-        self.runner.failed.connect(lambda msg: self.whatif_status.setText(self.tr("What-if failed: {error}")
-                                                                          .format(error=msg)))
+        self.runner.failed.connect(
+            lambda msg: self.whatif_status.setText(self.tr("What-if failed: {error}").format(error=msg))
+        )
         self.runner.busy_changed.connect(self._on_busy)
         self.flips.flip_selected.connect(self._on_flip_selected)
         # lambdas: clicked(bool) would otherwise arrive as the `reason`/`version` argument
@@ -312,9 +330,10 @@ class RulesPanel(QWidget):
             self._redecide()
 
         def failed(message: str) -> None:  # a damaged blob must not break the editor
-            self.ctx.notify("error", self.tr("Could not load inspection {id}: {error}")
-                                     .format(id=inspection_id,
-                                                                                                error=message))
+            self.ctx.notify(
+                "error",
+                self.tr("Could not load inspection {id}: {error}").format(id=inspection_id, error=message),
+            )
             loaded(None)
 
         self.tasks.submit(
@@ -327,8 +346,9 @@ class RulesPanel(QWidget):
                 self._show_inspection(latest)
 
         def failed(message: str) -> None:
-            self.ctx.notify("error", self.tr("Could not read the inspection log: {error}")
-                                     .format(error=message))
+            self.ctx.notify(
+                "error", self.tr("Could not read the inspection log: {error}").format(error=message)
+            )
 
         self.tasks.submit("rules-latest", _latest_job, self.ctx.db, on_done=found, on_error=failed)
 
@@ -388,13 +408,15 @@ class RulesPanel(QWidget):
                 # Never replayed: the part was not inspected, no recipe can make it OK.
                 self.live_label.setText(
                     f"#{v.id} {v.detail.row.source_key}<br>"
-                    + self.tr("logged <b>ERROR</b> (not inspected): no map to re-decide, no recipe changes "
-                              "it")
+                    + self.tr(
+                        "logged <b>ERROR</b> (not inspected): no map to re-decide, no recipe changes it"
+                    )
                 )
                 self.live_reasons.setText("\n".join(f"• {r}" for r in v.decision.reasons))
             else:
-                self.live_label.setText(self.tr("#{id}: no probability map stored, cannot re-decide")
-                                        .format(id=v.id))
+                self.live_label.setText(
+                    self.tr("#{id}: no probability map stored, cannot re-decide").format(id=v.id)
+                )
                 self.live_reasons.setText("")
             return
         # decide() on the stored map, the same function the station runs: a few ms, so on every edit.
@@ -402,12 +424,16 @@ class RulesPanel(QWidget):
         self.live = d
         self.image.show_result(v.image, v.prob, d, self.candidate.threshold)
         logged = v.decision.verdict
-        change = (self.tr("unchanged") if d.verdict is logged else
-                  self.tr("<b>flips {old} → {new}</b>").format(old=logged.value, new=d.verdict.value))
+        change = (
+            self.tr("unchanged")
+            if d.verdict is logged
+            else self.tr("<b>flips {old} → {new}</b>").format(old=logged.value, new=d.verdict.value)
+        )
         self.live_label.setText(
             f"#{v.id} {v.detail.row.source_key}<br>"
             + self.tr("logged <b>{logged}</b> · with these settings <b>{verdict}</b> ({change})").format(
-                logged=logged.value, verdict=d.verdict.value, change=change)
+                logged=logged.value, verdict=d.verdict.value, change=change
+            )
         )
         self.live_reasons.setText("\n".join(f"• {r}" for r in d.reasons))
 
@@ -437,14 +463,18 @@ class RulesPanel(QWidget):
             self.plot.set_points(param, points)
         self.plot.set_markers(self.candidate.threshold, self.candidate.level_ng)
         if out.reviewed == 0:
-            self.pr_label.setText(self.tr(
-                "No reviewed inspections yet: review some in History to see precision/recall."
-            ))
+            self.pr_label.setText(
+                self.tr("No reviewed inspections yet: review some in History to see precision/recall.")
+            )
         else:
             more = "" if out.complete else " " + self.tr("Computing the other sweep…")
-            self.pr_label.setText(self.tr(
-                "Precision/recall on {n} reviewed inspections (REVIEW counts as flagged); the dashed line is "
-                "the current setting. [{ms:.0f} ms]").format(n=out.reviewed, ms=out.seconds * 1000) + more
+            self.pr_label.setText(
+                self.tr(
+                    "Precision/recall on {n} reviewed inspections (REVIEW counts as flagged); "
+                    "the dashed line is "
+                    "the current setting. [{ms:.0f} ms]"
+                ).format(n=out.reviewed, ms=out.seconds * 1000)
+                + more
             )
 
     def _on_flip_selected(self, inspection_id: int) -> None:
@@ -499,8 +529,12 @@ class RulesPanel(QWidget):
             return None
         candidate = self.editor.candidate()
         if candidate is None:
-            self.ctx.notify("warning", self.tr("Apply refused: the recipe is not valid ({error}).")
-                            .format(error=self.editor.error()))
+            self.ctx.notify(
+                "warning",
+                self.tr("Apply refused: the recipe is not valid ({error}).").format(
+                    error=self.editor.error()
+                ),
+            )
             return None
         reason = (reason if reason is not None else self.reason_edit.text()).strip()
         if not reason:
@@ -529,26 +563,36 @@ class RulesPanel(QWidget):
         params = stored.recipe().params()
         if params == self.ctx.recipe.params():
             self.ctx.notify(
-                "info", self.tr("v{version} has the running recipe's settings; nothing to restore.")
-                .format(version=stored.version)
+                "info",
+                self.tr("v{version} has the running recipe's settings; nothing to restore.").format(
+                    version=stored.version
+                ),
             )
             return None
         box = QMessageBox(self)
         box.setIcon(QMessageBox.Icon.Question)
         box.setWindowTitle(self.tr("Restore recipe version"))
-        box.setText(self.tr("Make the settings of v{version} the running recipe again?")
-                    .format(version=stored.version))
+        box.setText(
+            self.tr("Make the settings of v{version} the running recipe again?").format(
+                version=stored.version
+            )
+        )
         diff = param_diff(self.ctx.recipe.params(), params)
         lines = [f"{label}: {cur} → {old}" for label, cur, old in diff]
         box.setInformativeText(
-            self.tr("This changes:") + "\n" + "\n".join(f"• {line}" for line in lines) + "\n\n"
-            + self.tr("It is saved as a new version (v{version} stays listed) and audited under {user}.")
-            .format(version=self.ctx.recipe.version, user=self.ctx.user)
+            self.tr("This changes:")
+            + "\n"
+            + "\n".join(f"• {line}" for line in lines)
+            + "\n\n"
+            + self.tr(
+                "It is saved as a new version (v{version} stays listed) and audited under {user}."
+            ).format(version=self.ctx.recipe.version, user=self.ctx.user)
         )
         box.setStandardButtons(QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel)
         box.setDefaultButton(QMessageBox.StandardButton.Cancel)  # Enter must not restore by accident
-        box.button(QMessageBox.StandardButton.Yes).setText(self.tr("Restore v{version}")
-                                                           .format(version=stored.version))
+        box.button(QMessageBox.StandardButton.Yes).setText(
+            self.tr("Restore v{version}").format(version=stored.version)
+        )
         version = stored.version
 
         def clicked(button: QAbstractButton) -> None:
@@ -575,22 +619,29 @@ class RulesPanel(QWidget):
             return None
         if stored.recipe().params() == self.ctx.recipe.params():
             self.ctx.notify(
-                "info", self.tr("v{version} has the running recipe's settings; nothing to restore.")
-                .format(version=stored.version)
+                "info",
+                self.tr("v{version} has the running recipe's settings; nothing to restore.").format(
+                    version=stored.version
+                ),
             )
             return None
         text = (reason if reason is not None else self.reason_edit.text()).strip()
         why = f"restore v{stored.version}" + (f": {text}" if text else "")  # stored with the version: English
-        return self._save(stored.recipe(), why, "recipe.restore", {"restored_version": stored.version},
-                          clear_reason=True)
+        return self._save(
+            stored.recipe(), why, "recipe.restore", {"restored_version": stored.version}, clear_reason=True
+        )
 
     def is_saving(self) -> bool:
         return self._saving
 
     def _busy_saving(self, what: str) -> bool:
         if self._saving:
-            self.ctx.notify("info", self.tr("{what}: the previous recipe version is still being saved.")
-                            .format(what=QCoreApplication.translate("Refusal", what)))
+            self.ctx.notify(
+                "info",
+                self.tr("{what}: the previous recipe version is still being saved.").format(
+                    what=QCoreApplication.translate("Refusal", what)
+                ),
+            )
         return self._saving
 
     def _stored_version(self, version: int | None) -> StoredRecipe | None:
@@ -611,8 +662,12 @@ class RulesPanel(QWidget):
             self._saving = False
             if clear_reason:
                 self.reason_edit.clear()
-            self.ctx.notify("info", self.tr("Recipe {name} v{version} applied by {user}: {reason}").format(
-                name=new.name, version=new.version, user=user, reason=reason))
+            self.ctx.notify(
+                "info",
+                self.tr("Recipe {name} v{version} applied by {user}: {reason}").format(
+                    name=new.name, version=new.version, user=user, reason=reason
+                ),
+            )
             self.ctx.set_recipe(new)  # editor and versions follow through recipe_changed
             self._update_role()
             self.applied.emit(new)
@@ -623,8 +678,19 @@ class RulesPanel(QWidget):
             self._update_role()
 
         return self.tasks.submit(
-            "recipe-save", _save_job, self.ctx.db, current, params_from, user, reason, action, details,
-            on_done=saved, on_error=failed, lane=WRITE_LANE, supersede=False,
+            "recipe-save",
+            _save_job,
+            self.ctx.db,
+            current,
+            params_from,
+            user,
+            reason,
+            action,
+            details,
+            on_done=saved,
+            on_error=failed,
+            lane=WRITE_LANE,
+            supersede=False,
         )
 
     def reload_versions(self) -> None:
@@ -632,11 +698,16 @@ class RulesPanel(QWidget):
         name = self.ctx.recipe.name
 
         def failed(message: str) -> None:
-            self.ctx.notify("error", self.tr("Could not read the versions of recipe {name}: {error}")
-                            .format(name=name, error=message))
+            self.ctx.notify(
+                "error",
+                self.tr("Could not read the versions of recipe {name}: {error}").format(
+                    name=name, error=message
+                ),
+            )
 
-        self.tasks.submit("rules-versions", _versions_job, self.ctx.db, name, on_done=self._set_versions,
-                          on_error=failed)
+        self.tasks.submit(
+            "rules-versions", _versions_job, self.ctx.db, name, on_done=self._set_versions, on_error=failed
+        )
 
     def _set_versions(self, stored: list[StoredRecipe]) -> None:
         selected = self._stored_version(None)
@@ -669,9 +740,12 @@ class RulesPanel(QWidget):
         """The selected version's parameters beside the running recipe's, differences marked."""
         stored = self._stored_version(None)
         if stored is None:
-            self.version_detail.setHtml(self.tr(
-                "<i>Select a version to see its parameters and how it differs from the running recipe.</i>"
-            ))
+            self.version_detail.setHtml(
+                self.tr(
+                    "<i>Select a version to see its parameters and "
+                    "how it differs from the running recipe.</i>"
+                )
+            )
             return
         version, current = stored.recipe().params(), self.ctx.recipe.params()
         changed = {label for label, _a, _b in param_diff(current, version)}
@@ -681,14 +755,19 @@ class RulesPanel(QWidget):
             label = param_label(name)
             a, b = format_param(name, version.get(name)), format_param(name, current.get(name))
             style = f" style='color:{mark}; font-weight:bold'" if label in changed else ""
-            rows.append(f"<tr{style}><td>{html.escape(label)}</td><td>{html.escape(a)}</td>"
-                        f"<td>{html.escape(b)}</td></tr>")
+            rows.append(
+                f"<tr{style}><td>{html.escape(label)}</td><td>{html.escape(a)}</td>"
+                f"<td>{html.escape(b)}</td></tr>"
+            )
         n = len(changed)
         if stored.version == self.ctx.recipe.version:
             head = self.tr("the running recipe")
         elif n:
-            head = (self.tr("1 setting differs from the running recipe (marked)") if n == 1 else
-                    self.tr("{n} settings differ from the running recipe (marked)").format(n=n))
+            head = (
+                self.tr("1 setting differs from the running recipe (marked)")
+                if n == 1
+                else self.tr("{n} settings differ from the running recipe (marked)").format(n=n)
+            )
         else:
             head = self.tr("same settings as the running recipe")
         when = stored.created_at.astimezone().strftime("%Y-%m-%d %H:%M")

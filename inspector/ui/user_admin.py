@@ -47,11 +47,15 @@ from inspector.ui.style import VERDICT_COLORS
 from inspector.ui.table_rows import select_item, selected_item
 from inspector.ui.tasks import WRITE_LANE, TaskRunner
 
-HEADERS = [QT_TRANSLATE_NOOP("UserAdminDialog", "User name"), QT_TRANSLATE_NOOP("UserAdminDialog", "Name"),
-           QT_TRANSLATE_NOOP("UserAdminDialog", "Role"), QT_TRANSLATE_NOOP("UserAdminDialog", "Enabled"),
-           QT_TRANSLATE_NOOP("UserAdminDialog", "Last login"), QT_TRANSLATE_NOOP("UserAdminDialog",
-                                                                                 "Last changed"),
-           QT_TRANSLATE_NOOP("UserAdminDialog", "Login")]
+HEADERS = [
+    QT_TRANSLATE_NOOP("UserAdminDialog", "User name"),
+    QT_TRANSLATE_NOOP("UserAdminDialog", "Name"),
+    QT_TRANSLATE_NOOP("UserAdminDialog", "Role"),
+    QT_TRANSLATE_NOOP("UserAdminDialog", "Enabled"),
+    QT_TRANSLATE_NOOP("UserAdminDialog", "Last login"),
+    QT_TRANSLATE_NOOP("UserAdminDialog", "Last changed"),
+    QT_TRANSLATE_NOOP("UserAdminDialog", "Login"),
+]
 
 
 def _when(at: datetime | None) -> str:
@@ -154,8 +158,12 @@ class AddUserDialog(_FormDialog):
 
 class ResetPasswordDialog(_FormDialog):
     def __init__(self, username: str, parent: QWidget | None = None) -> None:
-        super().__init__(QCoreApplication.translate("ResetPasswordDialog", "Reset password · {user}")
-                         .format(user=username), parent)
+        super().__init__(
+            QCoreApplication.translate("ResetPasswordDialog", "Reset password · {user}").format(
+                user=username
+            ),
+            parent,
+        )
         self.username = username
         self.password_edit = self._password(QLineEdit())
         self.again_edit = self._password(QLineEdit())
@@ -257,8 +265,9 @@ class UserAdminDialog(QDialog):
             "users-list",
             lambda _s: list_users(db),
             on_done=self._show,
-            on_error=lambda msg: self.status_label.setText(self.tr("Cannot read the users: {error}")
-                                                           .format(error=msg)),
+            on_error=lambda msg: self.status_label.setText(
+                self.tr("Cannot read the users: {error}").format(error=msg)
+            ),
         )
 
     def _show(self, users: list[UserInfo]) -> None:
@@ -303,8 +312,9 @@ class UserAdminDialog(QDialog):
     def _update(self) -> None:
         admin = self.ctx.may(Right.USERS)
         self.who_label.setText(
-            self.tr("Signed in as <b>{user}</b>. Every change here is an audit event under that name.")
-            .format(user=self.ctx.user)
+            self.tr(
+                "Signed in as <b>{user}</b>. Every change here is an audit event under that name."
+            ).format(user=self.ctx.user)
             if admin
             else self.tr("User administration {needs}.").format(needs=self.ctx.needs(Right.USERS))
         )
@@ -329,9 +339,11 @@ class UserAdminDialog(QDialog):
 
         def done(info: UserInfo) -> None:
             self.status_label.setText(
-                (self.tr("{what}: {user} ({role}, enabled).") if info.enabled
-                 else self.tr("{what}: {user} ({role}, disabled).")).format(
-                    what=shown, user=info.username, role=role_label(info.role))
+                (
+                    self.tr("{what}: {user} ({role}, enabled).")
+                    if info.enabled
+                    else self.tr("{what}: {user} ({role}, disabled).")
+                ).format(what=shown, user=info.username, role=role_label(info.role))
             )
             if dialog is not None:
                 dialog.accept()
@@ -387,9 +399,11 @@ class UserAdminDialog(QDialog):
 
         dlg = ResetPasswordDialog(u.username, self)
         dlg.submit = lambda d: self._write(
-            QT_TRANSLATE_NOOP("Refusal",
-                              "Password reset"), reset_password, d.username, d.password_edit.text(),
-            dialog=d
+            QT_TRANSLATE_NOOP("Refusal", "Password reset"),
+            reset_password,
+            d.username,
+            d.password_edit.text(),
+            dialog=d,
         )
         self.form_dialog = dlg
         dlg.open()
@@ -401,8 +415,11 @@ class UserAdminDialog(QDialog):
             return False
         from inspector.services.accounts import set_enabled
 
-        what = (QT_TRANSLATE_NOOP("Refusal", "User enabled") if not u.enabled
-                else QT_TRANSLATE_NOOP("Refusal", "User disabled"))
+        what = (
+            QT_TRANSLATE_NOOP("Refusal", "User enabled")
+            if not u.enabled
+            else QT_TRANSLATE_NOOP("Refusal", "User disabled")
+        )
         return self._write(what, set_enabled, u.username, not u.enabled)
 
     def set_role(self, role: Role | None = None) -> bool:
@@ -413,7 +430,8 @@ class UserAdminDialog(QDialog):
 
         new = role or Role(self.role_combo.currentData())
         if new is u.role:
-            self.status_label.setText(self.tr("{user} is {role} already.").format(user=u.username,
-                                                                                  role=role_label(new)))
+            self.status_label.setText(
+                self.tr("{user} is {role} already.").format(user=u.username, role=role_label(new))
+            )
             return False
         return self._write(QT_TRANSLATE_NOOP("Refusal", "Role changed"), set_role, u.username, new)

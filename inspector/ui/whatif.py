@@ -235,8 +235,12 @@ class FlipsTable(QWidget):
     """Summary line + one row per flipped inspection; ``flip_selected(id)`` on click or arrow keys."""
 
     flip_selected = Signal(int)
-    HEADERS = (QT_TRANSLATE_NOOP("FlipsTable", "ID"), QT_TRANSLATE_NOOP("FlipsTable", "Logged"),
-               QT_TRANSLATE_NOOP("FlipsTable", "Would be"), QT_TRANSLATE_NOOP("FlipsTable", "Why"))
+    HEADERS = (
+        QT_TRANSLATE_NOOP("FlipsTable", "ID"),
+        QT_TRANSLATE_NOOP("FlipsTable", "Logged"),
+        QT_TRANSLATE_NOOP("FlipsTable", "Would be"),
+        QT_TRANSLATE_NOOP("FlipsTable", "Why"),
+    )
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -266,7 +270,8 @@ class FlipsTable(QWidget):
         else:
             kinds = ", ".join(f"{k} {v}" for k, v in out.counts.items())
             text = self.tr("Replayed {n}: {flips} would change ({kinds}).").format(
-                n=out.replayed, flips=len(out.flips), kinds=kinds)
+                n=out.replayed, flips=len(out.flips), kinds=kinds
+            )
         self.summary.setText(text + f"  [{out.seconds * 1000:.0f} ms]")
         self.table.blockSignals(True)
         self.table.setRowCount(len(out.flips))

@@ -127,8 +127,9 @@ class _StationPipeline(Pipeline):
     """The worker's pipeline: a recipe swapped in from the UI thread takes effect before the next
     part, on the worker thread, after the self-test has run with it (a failure blocks the station)."""
 
-    def __init__(self, backend: Any, card: ModelCard, recipe: Recipe,
-                 selftest: Callable[[Pipeline], SelfTestReport]) -> None:
+    def __init__(
+        self, backend: Any, card: ModelCard, recipe: Recipe, selftest: Callable[[Pipeline], SelfTestReport]
+    ) -> None:
         super().__init__(backend, card, recipe)
         self._selftest = selftest
         self._next_recipe: Recipe | None = None
@@ -250,15 +251,23 @@ class InspectionWorker(QObject):
                 if line.triggered:  # a frame per part the line triggers; it always gets its verdict
                     line.open_triggers()
                     source, already_done = line.wrap_source(source), None
-            summary = run_source(source, pipeline, self._sink, req.control, limit=req.limit,
-                                 on_error=self._on_frame_error, already_done=already_done)
+            summary = run_source(
+                source,
+                pipeline,
+                self._sink,
+                req.control,
+                limit=req.limit,
+                on_error=self._on_frame_error,
+                already_done=already_done,
+            )
         except (OSError, ValueError, RuntimeError) as exc:
             # Model, source and backend failures all name what is wrong: show them as they are.
             self.error.emit(str(exc))
         except Exception as exc:  # a bug must end the run, not the station
             log.exception("inspection run failed")
-            self.error.emit(self.tr("inspection stopped by an unexpected error: {error}")
-                            .format(error=repr(exc)))
+            self.error.emit(
+                self.tr("inspection stopped by an unexpected error: {error}").format(error=repr(exc))
+            )
         finally:
             if self._line is not None:  # parts still waiting get their ERROR rows (writer still open)
                 self._line.end_triggers()
@@ -319,8 +328,14 @@ class InspectionWorker(QObject):
         if report is None:
             report = run_selftest(pipeline, recipe=recipe)
             self._selftests[key] = report
-            log.info("self-test of %s with recipe %s v%d: %s (%.0f ms)", card.name, recipe.name,
-                     recipe.version, "passed" if report.passed else report.reason, report.duration_s * 1e3)
+            log.info(
+                "self-test of %s with recipe %s v%d: %s (%.0f ms)",
+                card.name,
+                recipe.name,
+                recipe.version,
+                "passed" if report.passed else report.reason,
+                report.duration_s * 1e3,
+            )
         pipeline.blocked = None if report.passed else report.reason
         self.selftest_done.emit(report)
         return report
@@ -376,9 +391,14 @@ class InspectionWorker(QObject):
         with self._lock:
             if self._writer is None or not self._writer.alive:
                 overlay = _archive_overlay()
-                self._writer = start_verdict_writer(self._db, self._station, archive_dir=self._archive_dir,
-                                                    overlay=overlay, context=self._row_context,
-                                                    flush_interval_s=0.02 if fast else 0.2)
+                self._writer = start_verdict_writer(
+                    self._db,
+                    self._station,
+                    archive_dir=self._archive_dir,
+                    overlay=overlay,
+                    context=self._row_context,
+                    flush_interval_s=0.02 if fast else 0.2,
+                )
                 self._writer_fast = fast
             return self._writer
 
@@ -454,8 +474,9 @@ class InspectionController(QObject):
     _release = Signal()
     _check_recipe = Signal(Recipe)
 
-    def __init__(self, db: Any, station: str, archive_dir: Path | None = None,
-                 parent: QObject | None = None) -> None:
+    def __init__(
+        self, db: Any, station: str, archive_dir: Path | None = None, parent: QObject | None = None
+    ) -> None:
         super().__init__(parent)
         self.thread = QThread()
         self.thread.setObjectName("inspection-worker")
