@@ -15,6 +15,7 @@ __all__ = [
     "encode_mask_png",
     "encode_prob_map",
     "encode_prob_png",
+    "write_bytes",
     "write_jpeg",
     "write_png",
 ]
@@ -51,10 +52,15 @@ def _write_encoded(path: Path, ext: str, image: np.ndarray, params: list[int]) -
     ok, buf = cv2.imencode(ext, np.ascontiguousarray(image), params)
     if not ok:
         raise ValueError(f"{path}: could not encode image of shape {image.shape} dtype {image.dtype}")
+    return write_bytes(path, buf.tobytes())
+
+
+def write_bytes(path: Path, data: bytes) -> Path:
+    """Write ``data`` to ``path`` whole or not at all, creating parent dirs."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".part")
     try:
-        tmp.write_bytes(buf.tobytes())
+        tmp.write_bytes(data)
         tmp.replace(path)  # a crash mid-write leaves no truncated file behind
     except OSError:
         tmp.unlink(missing_ok=True)  # a full disk must not also leave half a file behind

@@ -31,10 +31,11 @@ import numpy as np
 from sqlalchemy import exc as sa_exc
 
 from db import registry
-from db.blobs import encode_prob_map, write_jpeg, write_png
+from db.blobs import encode_prob_map, write_bytes, write_jpeg, write_png
 from db.models import DefectRegion, Inspection, ProbMap
 from db.session import Database
 from db.storable import short_error, storable_text
+from inspector.core.image_io import encoded_suffix
 from inspector.core.model_card import ModelCard
 from inspector.core.recipe import Recipe
 from inspector.core.shifts import ShiftSchedule
@@ -362,7 +363,14 @@ class VerdictWriter:
         # committed row never points at a missing file.
         stem = uuid.uuid4().hex
         folder = self._archive_dir / day
-        image = write_png(folder / f"{stem}.png", r.frame.image)
+        assert r.frame.image is not None
+        encoded = r.frame.encoded
+        suffix = encoded_suffix(encoded) if encoded is not None else None
+        if encoded is not None and suffix is not None:
+            # the file as read: what was hashed and inspected, without a second encode
+            image = write_bytes(folder / f"{stem}{suffix}", encoded)
+        else:  # a camera frame, or a file format kept only decoded: lossless PNG
+            image = write_png(folder / f"{stem}.png", r.frame.image)
         overlay = None
         if self._overlay is not None and r.prob_map is not None:
             try:

@@ -269,3 +269,45 @@ def test_concurrent_writes_from_another_thread_do_not_lock_out(database: Databas
         assert all(f.result(timeout=30) > 0 for f in futs)
     assert w.errors == 0
     assert _count(database) == 401
+
+
+@pytest.mark.parametrize("suffix", [".png", ".jpg", ".bmp"])
+def test_a_part_read_from_a_file_is_archived_as_those_bytes(
+    database: Database, tmp_path: Path, suffix: str
+) -> None:
+    """The archive keeps the file that was inspected, byte for byte (no second encode): the
+    archived file hashes to the row's sha256, in the file's own format."""
+    import hashlib
+
+    import cv2
+
+    from inspector.core.sources.folder import read_file_frame
+
+    part = tmp_path / f"part{suffix}"
+    rng = np.random.default_rng(3)
+    cv2.imwrite(str(part), rng.integers(0, 255, (40, 48), np.uint8))
+    frame = read_file_frame(part, str(part), "folder", 0)
+    assert frame.encoded == part.read_bytes()
+    result = make_result(str(part), Verdict.NG, size=(40, 48))
+    result.frame = frame
+    with VerdictWriter(database, "st", archive_dir=tmp_path / "archive") as w:
+        rid = w.submit(result).result(10)
+    with database.read() as s:
+        row = s.get(Inspection, rid)
+    archived = Path(row.archive_image_path)
+    assert archived.suffix == suffix
+    assert archived.read_bytes() == part.read_bytes()
+    assert hashlib.sha256(archived.read_bytes()).hexdigest() == frame.sha256 == row.image_sha256
+
+
+def test_a_camera_frame_is_archived_as_a_lossless_png(database: Database, tmp_path: Path) -> None:
+    result = make_result("cam0:#7", Verdict.NG, size=(16, 16))
+    assert result.frame.encoded is None
+    with VerdictWriter(database, "st", archive_dir=tmp_path / "archive") as w:
+        rid = w.submit(result).result(10)
+    with database.read() as s:
+        archived = Path(s.get(Inspection, rid).archive_image_path)
+    import cv2
+
+    assert archived.suffix == ".png"
+    assert np.array_equal(cv2.imread(str(archived), cv2.IMREAD_UNCHANGED), result.frame.image)

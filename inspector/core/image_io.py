@@ -26,10 +26,12 @@ __all__ = [
     "MIN_SIDE",
     "ImageDecodeError",
     "decode_image",
+    "encoded_suffix",
     "header_size",
     "is_image_path",
     "max_file_bytes",
     "read_image",
+    "read_image_file",
 ]
 
 IMAGE_EXTENSIONS: frozenset[str] = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff"})
@@ -230,6 +232,13 @@ def read_image(path: Path | str) -> tuple[np.ndarray, str]:
     exactly of what was inspected even if the file is replaced meanwhile. Size and
     header are checked first (:func:`max_file_bytes`, :data:`MAX_PIXELS`).
     """
+    image, sha, _data = read_image_file(path)
+    return image, sha
+
+
+def read_image_file(path: Path | str) -> tuple[np.ndarray, str, bytes]:
+    """:func:`read_image` plus the file's bytes as read: the archive keeps those bytes as they
+    are (no second encode; the archived file then hashes to the logged sha256)."""
     path = Path(path)
     try:
         data = _read_checked(path)
@@ -237,7 +246,21 @@ def read_image(path: Path | str) -> tuple[np.ndarray, str]:
         raise FileNotFoundError(f"image file not found: {path}") from exc
     sha = hashlib.sha256(data).hexdigest()
     try:
-        return decode_image(data, str(path)), sha
+        return decode_image(data, str(path)), sha, data
     except ImageDecodeError as exc:
         exc.sha256 = sha  # the ERROR row still names the content it could not inspect
         raise
+
+
+def encoded_suffix(data: bytes) -> str | None:
+    """The file suffix of encoded image bytes from their magic number (".png", ".jpg", ".bmp",
+    ".tif"), or None for anything else."""
+    if data.startswith(_PNG_SIG):
+        return ".png"
+    if data.startswith(b"\xff\xd8\xff"):
+        return ".jpg"
+    if data.startswith(b"BM"):
+        return ".bmp"
+    if data[:4] in (b"II*\x00", b"MM\x00*"):
+        return ".tif"
+    return None

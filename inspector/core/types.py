@@ -45,6 +45,9 @@ class Frame:
     # Time spent reading/decoding this frame, when the source measured it. The pipeline's own
     # measure (time to get the next item) also counts waiting for it, e.g. in an idle hot folder.
     read_ms: float | None = None
+    # The file's bytes as read (sources that read files), which ``sha256`` is of and ``image`` was
+    # decoded from: an archived part is stored as these bytes, not encoded again.
+    encoded: bytes | None = None
 
 
 @dataclass(slots=True)

@@ -8,7 +8,7 @@ from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
-from inspector.core.image_io import IMAGE_EXTENSIONS, ImageDecodeError, read_image
+from inspector.core.image_io import IMAGE_EXTENSIONS, ImageDecodeError, read_image_file
 from inspector.core.sources.base import (
     SkipSpec,
     SourceStats,
@@ -31,7 +31,7 @@ def read_file_frame(path: Path, key: str, source: str, seq: int) -> Frame | Fram
     """Read one image file into a Frame, or a FrameError naming the file and the problem."""
     t0 = time.perf_counter()
     try:
-        image, sha = read_image(path)
+        image, sha, data = read_image_file(path)
     except (ImageDecodeError, OSError) as exc:  # exc names the file
         sha = exc.sha256 if isinstance(exc, ImageDecodeError) else None
         return FrameError(key=key, source=source, message=str(exc), path=path, sha256=sha)
@@ -44,6 +44,7 @@ def read_file_frame(path: Path, key: str, source: str, seq: int) -> Frame | Fram
         sha256=sha,
         seq=seq,
         read_ms=(time.perf_counter() - t0) * 1e3,
+        encoded=data,
     )
 
 
