@@ -16,7 +16,9 @@ No file or database work runs on the UI thread: the production history, rollback
 promotion (the production model's hash check before the confirmation, then installing the
 candidate and the DB write on the write lane) and reading a run back after its export are
 jobs of the panel's task runner (:mod:`inspector.ui.tasks`); the panel's buttons are disabled
-while one runs and a failure is shown in the message area.
+while one runs and a failure is shown in the message area. Whether the production model's file
+is there (the Rebuild button) is checked by a job whenever the model changes and kept in the
+panel; the engine rebuild checks the file again in its own job before it starts the build.
 """
 
 from __future__ import annotations
@@ -153,6 +155,11 @@ def _promote_job(_state: TaskState, db: Any, req: PromoteRequest) -> Promoted | 
     return Promoted(installed, card, info.name, info.sha256)
 
 
+def _model_file_job(_state: TaskState, path: Path) -> tuple[Path, bool]:
+    """Whether the model file ``path`` is there (the Rebuild button needs one)."""
+    return path, path.is_file()
+
+
 def _read_export_job(_state: TaskState, run_path: Path) -> RunInfo | None:
     """The run read back after its export; None when the export left no model."""
     return read_run(run_path) if export_path(run_path).is_file() else None
@@ -181,6 +188,8 @@ class ReleasePanel(QWidget):
         self.comparison: list[ComparisonRow] = []
         self.engine_status = ""  # "" | building | built | unavailable | failed
         self._engine_model: Path | None = None
+        # (path, is a file) of the production model as last checked off the UI thread; None: not yet
+        self._model_file: tuple[Path, bool] | None = None
         self._last_engine_error = ""
         self.proc = JsonLineProcess(self)
         self.proc.log.connect(self.log)
@@ -206,6 +215,7 @@ class ReleasePanel(QWidget):
         ctx.model_changed.connect(self._on_model_changed)
         ctx.production_changed.connect(self.refresh_history)
         self.refresh_history()
+        self.check_model_file()
         self._update()
 
     # -- layout -----------------------------------------------------------------------------
@@ -353,7 +363,7 @@ class ReleasePanel(QWidget):
             not busy and qa and selected is not None and not selected.is_active
         )
         engine_needs = self.ctx.needs(Right.ENGINE)
-        self.engine_button.setEnabled(not busy and not engine_needs and Path(self.ctx.model.path).is_file())
+        self.engine_button.setEnabled(not busy and not engine_needs and self.model_file_present())
         self.engine_button.setToolTip(
             self.tr("Rebuilding the engine {needs}").format(needs=engine_needs)
             if engine_needs
@@ -605,7 +615,7 @@ class ReleasePanel(QWidget):
         the promotion itself)."""
         if self.ctx.refuse(Right.ENGINE, QT_TRANSLATE_NOOP("Refusal", "Rebuilding the TensorRT engine")):
             return False
-        if self._busy() or not Path(self.ctx.model.path).is_file():
+        if self._busy() or not self.model_file_present():
             return False
         self.ctx.audit(
             "engine.rebuild", {"model": str(self.ctx.model.path), "sha256": self.ctx.model.card.sha256}
@@ -615,15 +625,20 @@ class ReleasePanel(QWidget):
 
     def build_engine(self, onnx: Path) -> None:
         """Rebuild the engine for ``onnx`` (a child process), its parity check on real images: the
-        product's recent logged images, topped up from the selected run's validation split."""
-        if self.proc.is_running() or self.engine_images.is_running() or not Path(onnx).is_file():
+        product's recent logged images, topped up from the selected run's validation split.
+
+        Whether ``onnx`` is a file is checked in that job (off the UI thread): without one the
+        build ends as failed, with a message, and no child process starts."""
+        if self.proc.is_running() or self.engine_images.is_running():
             return
-        self._engine_model = Path(onnx)
+        model = self._engine_model = Path(onnx)
         self.engine_status = "building"
         self.state_label.setText(self.tr("Collecting recent line images for the engine's parity check…"))
         db, station, recipe, run = self.ctx.db, self.ctx.station, self.ctx.recipe.name, self.run
 
-        def images(_st: Any) -> tuple[list[Path], str]:  # off the UI thread
+        def images(_st: Any) -> tuple[list[Path], str] | None:  # off the UI thread
+            if not model.is_file():
+                return None
             validation = None
             if run is not None and run.data:
                 split = run.path / "split.json"
@@ -637,11 +652,14 @@ class ReleasePanel(QWidget):
         self.log.emit(f"engine: no real images for the parity check ({message})")
         self._start_engine_build(([], ""))
 
-    def _start_engine_build(self, found: tuple[list[Path], str]) -> None:
-        images, source = found
+    def _start_engine_build(self, found: tuple[list[Path], str] | None) -> None:
         onnx = self._engine_model
         if onnx is None or self.proc.is_running():
             return
+        if found is None:  # the model file is gone: nothing to build
+            self._engine_model_missing(onnx)
+            return
+        images, source = found
         cmd = [*engine_program(), "build", "--onnx", str(onnx), "--progress", "json"]
         if images:
             cmd += ["--images", *map(str, images), "--images-source", source]
@@ -654,6 +672,18 @@ class ReleasePanel(QWidget):
         self._proc_kind = "engine"
         self.state_label.setText(self.tr("Building the TensorRT engine (child process)…"))
         self.proc.start(cmd)
+        self._update()
+
+    def _engine_model_missing(self, onnx: Path) -> None:
+        self.engine_status = "failed"
+        why = f"no model file {onnx}"
+        self.log.emit(f"engine: {why}")
+        notice = self.tr("TensorRT engine build failed ({why}); the station keeps ONNX Runtime")
+        notice = notice.format(why=why)
+        self.state_label.setText(notice)
+        self.ctx.notify("error", notice)
+        if Path(self.ctx.model.path) == onnx:
+            self._model_file = (onnx, False)
         self._update()
 
     def _on_event(self, ev: dict[str, Any]) -> None:
@@ -816,6 +846,29 @@ class ReleasePanel(QWidget):
 
     def _on_model_changed(self, _model: ModelState) -> None:
         self._show_production()
+        self.check_model_file()
+        self._update()
+
+    # -- the production model's file ---------------------------------------------------------------
+    def model_file_present(self) -> bool:
+        """The production model's file was there at the last check (False while none answered for
+        this model yet)."""
+        known = self._model_file
+        return known is not None and known[1] and known[0] == Path(self.ctx.model.path)
+
+    def check_model_file(self) -> Job[tuple[Path, bool]]:
+        """Check off the UI thread whether the production model's file is there; the answer
+        enables the Rebuild button. Until it arrives the last answer for the same path stands."""
+        return self.tasks.submit(
+            "release-model-file",
+            _model_file_job,
+            Path(self.ctx.model.path),
+            on_done=self._model_file_checked,
+            on_error=lambda message: self.log.emit(f"engine: cannot check the model file: {message}"),
+        )
+
+    def _model_file_checked(self, answer: tuple[Path, bool]) -> None:
+        self._model_file = answer
         self._update()
 
     def rollback_to_selected(self) -> bool:

@@ -757,3 +757,57 @@ def test_a_check_that_comes_back_after_the_evaluation_was_cleared_is_dropped(
     qtbot.wait(50)
     assert confirm.shown == []
     assert queries.active_model(ctx.db).sha256 == before
+
+
+def test_the_engine_rebuild_checks_the_model_file_off_the_ui_thread(
+    qtbot, station: tuple[AppContext, Any, Any], tmp_path: Path, monkeypatch
+) -> None:
+    """The Rebuild button follows a file check made by the panel's task runner; a rebuild of a
+    model whose file is gone ends as failed, with a message, and starts no child process."""
+    import dataclasses
+    import sys
+    import threading
+
+    ctx, panel, _bar = station
+    seen: list[tuple[str, str]] = []
+    ctx.message.connect(lambda level, text: seen.append((level, text)))
+    ctx.set_role("engineer", "erin")
+    qtbot.waitUntil(panel.model_file_present, timeout=10_000)
+    assert panel.engine_button.isEnabled()
+
+    on_ui_thread: list[str] = []  # file checks the release panel made on the UI thread
+    real_is_file, real_exists = Path.is_file, Path.exists
+
+    def seen_from_the_panel(what: str, path: Path) -> None:
+        caller = sys._getframe(2).f_code.co_filename
+        if threading.current_thread() is threading.main_thread() and caller.endswith("release_panel.py"):
+            on_ui_thread.append(f"{what} {path}")
+
+    def is_file(self: Path) -> bool:
+        seen_from_the_panel("is_file", self)
+        return real_is_file(self)
+
+    def exists(self: Path, *a: Any, **k: Any) -> bool:
+        seen_from_the_panel("exists", self)
+        return real_exists(self, *a, **k)
+
+    monkeypatch.setattr(Path, "is_file", is_file)
+    monkeypatch.setattr(Path, "exists", exists)
+    started: list[list[str]] = []
+    monkeypatch.setattr(panel.proc, "start", lambda cmd, cwd=None: started.append(cmd))
+
+    gone = tmp_path / "gone" / "model.onnx"
+    ctx.set_model(dataclasses.replace(ctx.model, path=gone))
+    assert not panel.engine_button.isEnabled()  # no answer for this model yet
+    qtbot.waitUntil(lambda: not panel.tasks.busy("release-model-file"), timeout=10_000)
+    assert not panel.model_file_present()
+    assert not panel.engine_button.isEnabled()
+    assert panel.rebuild_engine() is False
+
+    panel.build_engine(gone)  # e.g. the file vanished between the promotion and the build
+    assert panel.engine_status == "building"
+    qtbot.waitUntil(lambda: panel.engine_status != "building", timeout=10_000)
+    assert panel.engine_status == "failed"
+    assert started == []
+    assert any(level == "error" and "no model file" in text for level, text in seen)
+    assert on_ui_thread == []
