@@ -145,8 +145,10 @@ class StallWatch(threading.Thread):
                 frame = sys._current_frames().get(self.ui or 0)
                 if frame is not None:
                     stack = "".join(traceback.format_stack(frame)[-12:])
-                    print(f"--- UI thread late by {1e3 * (time.perf_counter() - last):.0f} ms:\n{stack}",
-                          file=sys.stderr)
+                    print(
+                        f"--- UI thread late by {1e3 * (time.perf_counter() - last):.0f} ms:\n{stack}",
+                        file=sys.stderr,
+                    )
 
 
 def slow_transactions(db: Any, delay_s: float) -> None:
@@ -251,8 +253,15 @@ def run_mode(args: argparse.Namespace) -> int:
 
     app = QApplication([sys.argv[0]])
     apply_style(app)
-    window = create_window(StartOptions(db_url=f"sqlite:///{db_path}", model=tmp / "none.onnx",
-                                        station="bench", archive_dir=tmp / "archive", autostart=False))
+    window = create_window(
+        StartOptions(
+            db_url=f"sqlite:///{db_path}",
+            model=tmp / "none.onnx",
+            station="bench",
+            archive_dir=tmp / "archive",
+            autostart=False,
+        )
+    )
     window.resize(1500, 940)
     prepare_runtime()
     window.show()
@@ -339,18 +348,25 @@ def run_mode(args: argparse.Namespace) -> int:
     window.audit_log.close()
     window.ctx.db.dispose()
     over = gaps[gaps > TARGET_MS]
-    label = {"none": "healthy DB", "lock": f"write lock held {args.hold_s:g} s at a time",
-             "delay": f"every transaction {args.delay_s:g} s late"}[args.slow]
+    label = {
+        "none": "healthy DB",
+        "lock": f"write lock held {args.hold_s:g} s at a time",
+        "delay": f"every transaction {args.delay_s:g} s late",
+    }[args.slow]
     print(f"mode {args.slow} ({label}); platform {os.environ.get('QT_QPA_PLATFORM', 'default')}")
     paged = int(marks.get("paged_to", -1)) + 1
     t_reviews, t_recipe = done.get("reviews", float("nan")), done.get("recipe", float("nan"))
     stored = count(db_path, "SELECT COUNT(*) FROM review")
-    print(f"  session: {expected_reviews} review keys, paged to row {paged} of {N_ROWS}, 1 recipe apply; "
-          f"script {t_script:.1f} s; {stored} reviews stored (all at +{t_reviews:.1f} s), recipe v2 stored "
-          f"at +{t_recipe:.1f} s (of {t_all:.1f} s)")
+    print(
+        f"  session: {expected_reviews} review keys, paged to row {paged} of {N_ROWS}, 1 recipe apply; "
+        f"script {t_script:.1f} s; {stored} reviews stored (all at +{t_reviews:.1f} s), recipe v2 stored "
+        f"at +{t_recipe:.1f} s (of {t_all:.1f} s)"
+    )
     p99, worst = float(np.percentile(gaps, 99)), float(gaps.max())
-    print(f"  heartbeat 10 ms: {gaps.size} gaps, median {np.median(gaps):.1f} ms, p99 {p99:.1f} ms, "
-          f"max {worst:.1f} ms, {over.size} gaps > {TARGET_MS:.0f} ms")
+    print(
+        f"  heartbeat 10 ms: {gaps.size} gaps, median {np.median(gaps):.1f} ms, p99 {p99:.1f} ms, "
+        f"max {worst:.1f} ms, {over.size} gaps > {TARGET_MS:.0f} ms"
+    )
     if baseline is not None and baseline.size:
         b99, bmax = float(np.percentile(baseline, 99)), float(baseline.max())
         print(f"  idle baseline ({args.baseline_s:g} s, nothing to do): p99 {b99:.1f} ms, max {bmax:.1f} ms")
@@ -367,8 +383,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--timeout-s", type=float, default=240.0)
     p.add_argument("--baseline-s", type=float, default=2.0, help="measure the idle window first (0: skip)")
     p.add_argument("--platform", default=None, help="Qt platform (default: offscreen unless DISPLAY is set)")
-    p.add_argument("--why", action="store_true",
-                   help="print the UI thread's stack whenever it has not beaten for 80 ms (what stalls it)")
+    p.add_argument(
+        "--why",
+        action="store_true",
+        help="print the UI thread's stack whenever it has not beaten for 80 ms (what stalls it)",
+    )
     args = p.parse_args(argv)
     if args.slow != "all":
         return run_mode(args)
@@ -376,8 +395,20 @@ def main(argv: list[str] | None = None) -> int:
         p.error("--why needs one --slow mode")
     worst = 0
     for mode in MODES:  # each in a fresh process: nothing left over from the previous one
-        cmd = [sys.executable, __file__, "--slow", mode, "--hold-s", str(args.hold_s), "--delay-s",
-               str(args.delay_s), "--timeout-s", str(args.timeout_s), "--baseline-s", str(args.baseline_s)]
+        cmd = [
+            sys.executable,
+            __file__,
+            "--slow",
+            mode,
+            "--hold-s",
+            str(args.hold_s),
+            "--delay-s",
+            str(args.delay_s),
+            "--timeout-s",
+            str(args.timeout_s),
+            "--baseline-s",
+            str(args.baseline_s),
+        ]
         if args.platform:
             cmd += ["--platform", args.platform]
         worst = max(worst, subprocess.run(cmd, check=False).returncode)

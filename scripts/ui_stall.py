@@ -37,14 +37,25 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--folder", type=Path, help="inspect this folder instead of the demo source")
     p.add_argument("--model", type=Path)
     p.add_argument("--interval-ms", type=int, default=10)
-    p.add_argument("--baseline-s", type=float, default=3.0,
-                   help="first measure this long with the window idle: on a shared machine the OS alone "
-                        "causes gaps, and the baseline tells them apart (0: skip)")
-    p.add_argument("--no-prepare", action="store_true",
-                   help="skip run_gui's prepare_runtime() (pre-imports + gc.freeze) to see its effect")
+    p.add_argument(
+        "--baseline-s",
+        type=float,
+        default=3.0,
+        help="first measure this long with the window idle: on a shared machine the OS alone "
+        "causes gaps, and the baseline tells them apart (0: skip)",
+    )
+    p.add_argument(
+        "--no-prepare",
+        action="store_true",
+        help="skip run_gui's prepare_runtime() (pre-imports + gc.freeze) to see its effect",
+    )
     p.add_argument("--platform", default=None, help="Qt platform (default: offscreen unless DISPLAY is set)")
-    p.add_argument("--threads", type=int, default=0,
-                   help="inference threads for the run (the live/threads setting; 0: the GUI's default)")
+    p.add_argument(
+        "--threads",
+        type=int,
+        default=0,
+        help="inference threads for the run (the live/threads setting; 0: the GUI's default)",
+    )
     args = p.parse_args(argv)
 
     if args.platform:
@@ -65,8 +76,15 @@ def main(argv: list[str] | None = None) -> int:
     app = QApplication([sys.argv[0]])
     apply_style(app)
     model = pick_model(tmp, args.model)
-    window = create_window(StartOptions(db_url=f"sqlite:///{tmp / 'station.db'}", model=model,
-                                        station="stall-test", archive_dir=tmp / "archive", autostart=False))
+    window = create_window(
+        StartOptions(
+            db_url=f"sqlite:///{tmp / 'station.db'}",
+            model=model,
+            station="stall-test",
+            archive_dir=tmp / "archive",
+            autostart=False,
+        )
+    )
     window.resize(1500, 940)
     if args.threads > 0:
         window.ctx.settings.setValue("live/threads", args.threads)
@@ -128,13 +146,19 @@ def main(argv: list[str] | None = None) -> int:
     if gaps.size == 0:
         print("no heartbeat recorded")
         return 1
-    print(f"images inspected: {n} in {elapsed:.1f} s ({n / elapsed:.1f} img/s), model {model.name}, "
-          f"backend {window.ctx.model.backend_display}, threads {window.live.inference_threads()}")
-    print(f"heartbeat {args.interval_ms} ms: {gaps.size} gaps, median {np.median(gaps):.1f} ms, "
-          f"p99 {np.percentile(gaps, 99):.1f} ms, max {gaps.max():.1f} ms")
+    print(
+        f"images inspected: {n} in {elapsed:.1f} s ({n / elapsed:.1f} img/s), model {model.name}, "
+        f"backend {window.ctx.model.backend_display}, threads {window.live.inference_threads()}"
+    )
+    print(
+        f"heartbeat {args.interval_ms} ms: {gaps.size} gaps, median {np.median(gaps):.1f} ms, "
+        f"p99 {np.percentile(gaps, 99):.1f} ms, max {gaps.max():.1f} ms"
+    )
     if baseline is not None and baseline.size:
-        print(f"idle baseline ({args.baseline_s:.0f} s, no run): median {np.median(baseline):.1f} ms, "
-              f"p99 {np.percentile(baseline, 99):.1f} ms, max {baseline.max():.1f} ms")
+        print(
+            f"idle baseline ({args.baseline_s:.0f} s, no run): median {np.median(baseline):.1f} ms, "
+            f"p99 {np.percentile(baseline, 99):.1f} ms, max {baseline.max():.1f} ms"
+        )
     worst = np.argsort(gaps)[::-1][:5]
     at = ", ".join(f"{gaps[i]:.0f} ms at +{beats[i] - state['t0']:.2f} s" for i in sorted(worst))
     print(f"longest gaps (time since Start): {at}")
