@@ -20,7 +20,8 @@ Modes (``--slow``):
   (default 2 s): a database server far away or very busy.
 
 It prints the heartbeat's max and p99 gap, the gaps over 100 ms, and when the last
-review, page and recipe version were in (the work is done later, never lost).
+review, page and recipe version were in (the work is done later, never lost). The heartbeat
+and the idle baseline are scripts/ui_stall.py's.
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "scripts"))
 
 MODES = ("none", "lock", "delay")
 TARGET_MS = 100.0
@@ -228,10 +230,9 @@ def session(window: Any, qtest: Any, Qt: Any, marks: dict[str, float]) -> Iterat
 
 
 def run_mode(args: argparse.Namespace) -> int:
-    if args.platform:
-        os.environ["QT_QPA_PLATFORM"] = args.platform
-    elif not os.environ.get("DISPLAY"):
-        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    from ui_stall import Heartbeat, use_platform
+
+    use_platform(args.platform)
     tmp = Path(tempfile.mkdtemp(prefix="inspector-slowdb-"))
     os.environ["INSPECTOR_SETTINGS"] = str(tmp / "settings.ini")
     os.environ["INSPECTOR_DATA_DIR"] = str(tmp / "data")
@@ -278,19 +279,8 @@ def run_mode(args: argparse.Namespace) -> int:
     elif args.slow == "delay":
         slow_transactions(window.ctx.db, args.delay_s)
 
-    beats: list[float] = []
-    heart = QTimer()
-    heart.setInterval(10)
-    heart.timeout.connect(lambda: beats.append(time.perf_counter()))
-    baseline = None
-    if args.baseline_s > 0:  # the window idle: on a shared machine the OS alone makes gaps
-        heart.start()
-        idle = QEventLoop()
-        QTimer.singleShot(int(args.baseline_s * 1000), idle.quit)
-        idle.exec()
-        heart.stop()
-        baseline = np.diff(np.asarray(beats)) * 1e3
-        beats.clear()
+    heart = Heartbeat(10)
+    baseline = heart.idle_baseline(args.baseline_s)  # the window idle: the OS alone makes gaps
     marks: dict[str, float] = {}
     script = session(window, QTest, Qt, marks)
     loop = QEventLoop()
@@ -303,7 +293,7 @@ def run_mode(args: argparse.Namespace) -> int:
 
     heart.start()
     if args.why:
-        StallWatch(beats).start()
+        StallWatch(heart.beats).start()
     t0 = time.perf_counter()
     QTimer.singleShot(0, step)
     QTimer.singleShot(int(args.timeout_s * 1000), loop.quit)
@@ -341,7 +331,7 @@ def run_mode(args: argparse.Namespace) -> int:
         holder.stop.set()
         holder.join()
 
-    gaps = np.diff(np.asarray(beats)) * 1e3
+    gaps = heart.gaps_ms()
     t_all = time.perf_counter() - t0
     window.ctx.set_role("operator")
     window.close()

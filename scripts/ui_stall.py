@@ -14,7 +14,8 @@ timer, recent strip), on the demo source or a folder.
 Prints the max and p99 gap and the throughput. Uses the shipped demo model,
 else the stand-in model of scripts/demo_standin_model.py (similar CPU cost).
 The stalls a slow or locked database could cause while a person reviews, pages
-History and saves recipes are measured by bench/ui_stall_slowdb.py.
+History and saves recipes are measured by bench/ui_stall_slowdb.py, with the heartbeat and
+the idle baseline of this script (``Heartbeat``, ``use_platform``).
 """
 
 from __future__ import annotations
@@ -25,10 +26,66 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "scripts"))
+
+
+def use_platform(platform: str | None) -> None:
+    """The Qt platform: ``platform`` when given, else offscreen unless DISPLAY is set."""
+    if platform:
+        os.environ["QT_QPA_PLATFORM"] = platform
+    elif not os.environ.get("DISPLAY"):
+        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+
+class Heartbeat:
+    """A QTimer on the UI thread that notes the time of every beat in ``beats``; every gap between
+    two beats beyond the interval is time the UI could not react."""
+
+    def __init__(self, interval_ms: int = 10) -> None:
+        from PySide6.QtCore import QTimer
+
+        self.interval_ms = interval_ms
+        self.beats: list[float] = []
+        self.timer = QTimer()
+        self.timer.setInterval(interval_ms)
+        self.timer.timeout.connect(lambda: self.beats.append(time.perf_counter()))
+
+    def start(self) -> None:
+        self.timer.start()
+
+    def stop(self) -> None:
+        self.timer.stop()
+
+    def gaps_ms(self) -> np.ndarray:
+        """The gaps between the beats so far, in ms."""
+        import numpy as np
+
+        return np.diff(np.asarray(self.beats)) * 1e3
+
+    def idle_baseline(self, seconds: float) -> np.ndarray | None:
+        """Beat ``seconds`` with the window idle and hand back those gaps (None for 0 s): on a
+        shared machine the OS alone causes gaps, and the baseline tells them apart. The beats
+        are cleared for the measurement that follows."""
+        if seconds <= 0:
+            return None
+        from PySide6.QtCore import QEventLoop, QTimer
+
+        self.start()
+        # A local loop, not app.exec()/app.quit(): quitting the application closes its windows.
+        idle = QEventLoop()
+        QTimer.singleShot(int(seconds * 1000), idle.quit)
+        idle.exec()
+        self.stop()
+        baseline = self.gaps_ms()
+        self.beats.clear()
+        return baseline
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -58,10 +115,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = p.parse_args(argv)
 
-    if args.platform:
-        os.environ["QT_QPA_PLATFORM"] = args.platform
-    elif not os.environ.get("DISPLAY"):
-        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    use_platform(args.platform)
     tmp = Path(tempfile.mkdtemp(prefix="inspector-stall-"))
     os.environ["INSPECTOR_SETTINGS"] = str(tmp / "settings.ini")
 
@@ -102,21 +156,8 @@ def main(argv: list[str] | None = None) -> int:
     while time.monotonic() < end:  # let the first paint and panel set-up finish before measuring
         app.processEvents()
 
-    beats: list[float] = []
-    heart = QTimer()
-    heart.setInterval(args.interval_ms)
-    heart.timeout.connect(lambda: beats.append(time.perf_counter()))
-
-    baseline = None
-    if args.baseline_s > 0:
-        heart.start()
-        # A local loop, not app.exec()/app.quit(): quitting the application closes its windows.
-        idle = QEventLoop()
-        QTimer.singleShot(int(args.baseline_s * 1000), idle.quit)
-        idle.exec()
-        heart.stop()
-        baseline = np.diff(np.asarray(beats)) * 1e3
-        beats.clear()
+    heart = Heartbeat(args.interval_ms)
+    baseline = heart.idle_baseline(args.baseline_s)
 
     state = {"t0": 0.0, "t1": 0.0}
 
@@ -140,7 +181,7 @@ def main(argv: list[str] | None = None) -> int:
     heart.stop()
     n = live.counters.total
     elapsed = (state["t1"] or time.perf_counter()) - state["t0"]
-    gaps = np.diff(np.asarray(beats)) * 1e3
+    gaps = heart.gaps_ms()
     window.close()
     window.audit_log.close()
     if gaps.size == 0:
@@ -160,7 +201,7 @@ def main(argv: list[str] | None = None) -> int:
             f"p99 {np.percentile(baseline, 99):.1f} ms, max {baseline.max():.1f} ms"
         )
     worst = np.argsort(gaps)[::-1][:5]
-    at = ", ".join(f"{gaps[i]:.0f} ms at +{beats[i] - state['t0']:.2f} s" for i in sorted(worst))
+    at = ", ".join(f"{gaps[i]:.0f} ms at +{heart.beats[i] - state['t0']:.2f} s" for i in sorted(worst))
     print(f"longest gaps (time since Start): {at}")
     print(f"MAX UI STALL: {gaps.max():.1f} ms")
     sys.stdout.flush()
