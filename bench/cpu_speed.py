@@ -14,6 +14,11 @@ busier or quieter during the run moves all of them alike), with medians over the
   committed to a temporary SQLite database by the ``VerdictWriter`` with NG/REVIEW archived, as
   ``inspector inspect`` runs it; the rate counts until the last row is committed. The same for
   the baseline model on ONNX Runtime;
+- the same station on decoded frames, as a camera delivers them (no file decode);
+- each station run also as a share of the fast model bare on the same backend at batch 1, timed
+  right before it (issue 9 item 4), and the station's CPU per part by thread (Linux): when the
+  bare model already keeps every core busy, the other stages' CPU cannot be hidden by overlap, and
+  the model's share of the station's CPU ("CPU-bound share") is about the most it can keep;
 - camera-to-verdict latency at a steady ``--rate`` images/s: a paced live source stamps each
   frame when it is due ("captured"), the verdict time is when its row is committed (the writer
   commits every ``--flush-ms``, as with line I/O); p50/p99 over all paced frames;
@@ -109,6 +114,8 @@ class Row:
     rates: list[float] = field(default_factory=list)
     ratios: list[float] = field(default_factory=list)  # rate / the baseline timed just before it
     paced: bool = False  # its rate is the camera's: no ratio
+    bare: Row | None = None  # the same model bare on the same backend: timed right before, too
+    vs_bare: list[float] = field(default_factory=list)  # rate / that bare rate, per round
 
 
 def bare(backend: Backend, tensors: list[np.ndarray], batch: int, images: int) -> Callable[[], float]:
@@ -119,12 +126,41 @@ def bare(backend: Backend, tensors: list[np.ndarray], batch: int, images: int) -
     backend.infer(batches[0])  # warm-up: first runs allocate (and compile, for OpenVINO)
 
     def run() -> float:
-        t0 = time.perf_counter()
+        c0, t0 = time.process_time(), time.perf_counter()
         for b in batches:
             backend.infer(b)
-        return calls * batch / (time.perf_counter() - t0)
+        rate = calls * batch / (time.perf_counter() - t0)
+        run.cpu_per_image = (time.process_time() - c0) / (calls * batch)  # type: ignore[attr-defined]
+        return rate
 
     return run
+
+
+def thread_cpu() -> dict[tuple[int, str], float]:
+    """CPU seconds used so far by each thread of this process, keyed (native id, Python thread
+    name without its number; "native" for the runtimes' own threads). Linux only: {} elsewhere."""
+    tasks = Path("/proc/self/task")
+    if not tasks.is_dir():
+        return {}
+    names = {t.native_id: t.name.rstrip("_0123456789") for t in threading.enumerate()}
+    hz = os.sysconf("SC_CLK_TCK")
+    out: dict[tuple[int, str], float] = {}
+    for tid in os.listdir(tasks):
+        try:
+            fields = (tasks / tid / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:  # the thread ended meanwhile
+            continue
+        out[(int(tid), names.get(int(tid), "native"))] = (int(fields[11]) + int(fields[12])) / hz
+    return out
+
+
+def cpu_by_thread(
+    before: dict[tuple[int, str], float], after: dict[tuple[int, str], float]
+) -> dict[str, float]:
+    used: dict[str, float] = {}
+    for key, t in after.items():
+        used[key[1]] = used.get(key[1], 0.0) + t - before.get(key, 0.0)
+    return used
 
 
 class Station:
@@ -160,30 +196,49 @@ class Station:
             for flush in {0.2, flush_s}  # 0.2 s: the CLI's default; flush_s: with line I/O
         }
         self.verdicts: dict[str, int] = {}
+        self.cpu: dict[str, dict[str, float]] = {}  # run -> thread -> CPU seconds per part (last round)
 
     def _count(self, result: Any) -> None:
         v = result.decision.verdict.value
         self.verdicts[v] = self.verdicts.get(v, 0) + 1
 
     def folder_run(self, folder: Path, n: int) -> Callable[[], float]:
+        from inspector.core.sources.folder import FolderSource
+
+        return self._timed_run(lambda: FolderSource(folder), n, "folder")
+
+    def memory_run(self, images: list[np.ndarray], n: int) -> Callable[[], float]:
+        """Frames already decoded, as a camera delivers them (GenICam, OpenCV): no file to read,
+        so no decode; the rest as the folder run (archived NG/REVIEW parts are encoded as PNG)."""
+        rounds = iter(range(1_000_000))
+        return self._timed_run(lambda: MemorySource(images, n, f"m{next(rounds)}"), n, "memory")
+
+    def _timed_run(self, make_source: Callable[[], Any], n: int, name: str) -> Callable[[], float]:
         from inspector.core.pipeline import run_source
         from inspector.core.progress import SimpleState
-        from inspector.core.sources.folder import FolderSource
 
         writer = self.writers[0.2]
 
         def run() -> float:
             futures = []
+            at_last: dict[tuple[int, str], float] = {}
 
             def sink(result: Any) -> None:
                 self._count(result)
                 futures.append(writer.submit(result))
+                if len(futures) == n:  # the run's threads end with it: their CPU is read now
+                    at_last.update(thread_cpu())
 
+            source = make_source()
+            before = thread_cpu()
             t0 = time.perf_counter()
-            summary = run_source(FolderSource(folder), self.pipeline, sink, SimpleState(), limit=n)
+            summary = run_source(source, self.pipeline, sink, SimpleState(), limit=n)
             for f in futures:
                 f.result(timeout=300)
             elapsed = time.perf_counter() - t0
+            after = thread_cpu()
+            after.update({k: v for k, v in at_last.items() if k not in after})
+            self.cpu[name] = {k: v / n for k, v in cpu_by_thread(before, after).items()}
             if summary.inspected != n or len(futures) != n:
                 raise RuntimeError(f"{summary.inspected} of {n} parts came out of the pipeline")
             return n / elapsed
@@ -268,6 +323,33 @@ class PacedSource:
         pass
 
 
+class MemorySource:
+    """A fast camera: ``count`` decoded frames, cycling through ``images``, as fast as asked."""
+
+    live = True
+
+    def __init__(self, images: list[np.ndarray], count: int, tag: str) -> None:
+        self.name = "decoded frames"
+        self.images, self.count, self.tag = images, count, tag
+        self._produced = 0
+
+    def frames(self, stop: Callable[[], bool]) -> Iterator[Frame]:
+        for i in range(self.count):
+            if stop():
+                return
+            self._produced += 1
+            image = self.images[i % len(self.images)]
+            yield Frame(
+                key=f"mem:{self.tag}:{i}", image=image, source=self.name, captured_at=datetime.now(UTC), seq=i
+            )
+
+    def stats(self) -> SourceStats:
+        return SourceStats(produced=self._produced)
+
+    def close(self) -> None:
+        pass
+
+
 # ------------------------------------------------------------------ accuracy
 def split_for(model: Path, fallback: Path) -> Path:
     """The model's held-out split: split.json beside it, else the baseline's (the compressed
@@ -332,8 +414,8 @@ def parse_args() -> argparse.Namespace:
         "moved to dagm-class1-fp32)",
     )
     ap.add_argument("--rounds", type=int, default=5)
-    ap.add_argument("--bare-images", type=int, default=4, help="images per bare configuration per round")
-    ap.add_argument("--station-images", type=int, default=24, help="parts per station run per round")
+    ap.add_argument("--bare-images", type=int, default=32, help="images per bare configuration per round")
+    ap.add_argument("--station-images", type=int, default=150, help="parts per station run per round")
     ap.add_argument("--baseline-station-images", type=int, default=8)
     ap.add_argument("--rate", type=float, default=10.0, help="paced camera, images/s")
     ap.add_argument("--paced-frames", type=int, default=30, help="paced frames per round")
@@ -360,6 +442,40 @@ def print_rates(rows: list[Row], rounds: int) -> None:
         print(
             f"| {row.label} | {statistics.median(row.rates):.2f} | "
             f"{min(row.rates):.2f}-{max(row.rates):.2f} | {'(paced)' if row.paced else ratio} |"
+        )
+
+
+def print_same_backend(station: Station, rows: list[Row], backend: str) -> None:
+    """Issue 9 item 4: the station's rate as a share of the same model bare on the same backend
+    (batch 1, timed right before each station round), and where the station's CPU goes."""
+    print(f"\nstation vs the fast model bare on the same backend ({backend}, batch 1), median over rounds:")
+    for row in rows:
+        if row.vs_bare:
+            print(f"  {row.label}: {statistics.median(row.vs_bare) * 100:.1f} % (issue 9: >= 95 %)")
+    if not station.cpu:
+        return
+    bare_cpu = getattr(rows[0].bare.run, "cpu_per_image", None) if rows[0].bare else None
+    if bare_cpu:
+        print(f"\nthe fast model bare on {backend}, batch 1: {bare_cpu * 1e3:.2f} core-ms per image")
+    print(
+        "\nCPU per part in the last round, core-ms by thread (MainThread and native: the model; "
+        "source-prefetch: read, decode, hash, preprocess; inspection-post: rules; verdict-encode: "
+        "map PNG, archive; verdict-writer: the DB):"
+    )
+    names = sorted(
+        {k for cpu in station.cpu.values() for k, v in cpu.items() if v >= 5e-6},  # >= 0.005 ms
+        key=lambda k: -max(c.get(k, 0) for c in station.cpu.values()),
+    )
+    print("| run | " + " | ".join(names) + " | model | the rest | CPU-bound share |")
+    print("|---" * (len(names) + 4) + "|")
+    for run, cpu in station.cpu.items():
+        model = cpu.get("MainThread", 0.0) + cpu.get("native", 0.0)
+        rest = sum(cpu.values()) - model
+        cells = " | ".join(f"{cpu.get(k, 0.0) * 1e3:.2f}" for k in names)
+        # with every core busy, no overlap makes the model's CPU share of the work any larger
+        print(
+            f"| {run} | {cells} | {model * 1e3:.2f} | {rest * 1e3:.2f} | "
+            f"{model / (model + rest) * 100:.1f} % |"
         )
 
 
@@ -407,12 +523,23 @@ def main() -> int:
         base_be = OnnxRuntimeBackend(threads=threads)
         base_be.load(args.baseline)
         base_station = Station("baseline", args.baseline, base_be, recipe, tmp, flush_s)
+        # item 4 of the issue: the station against the same model bare on the same backend
+        same = "OpenVINO" if isinstance(auto, OpenVINOBackend) else "ONNX Runtime"
+        same_bare = next((r for r in rows if r.label == f"fast model, bare {same}, batch 1"), None)
+        decoded = [read_image(p)[0] for p in image_files(folder, min(n_files, 64))]
         station_row = Row(
             f"station, fast model, {auto.info().display}, folder -> SQLite",
             station.folder_run(folder, args.station_images),
+            bare=same_bare,
+        )
+        memory_row = Row(
+            "station, fast model, decoded frames (a camera, no file decode) -> SQLite",
+            station.memory_run(decoded, args.station_images),
+            bare=same_bare,
         )
         rows += [
             station_row,
+            memory_row,
             Row(
                 "station, FP32 seed model, ONNX Runtime, folder -> SQLite",
                 base_station.folder_run(folder, args.baseline_station_images),
@@ -444,10 +571,14 @@ def main() -> int:
             # the baseline is timed right before each measurement: on a shared machine the load
             # changes within seconds, and each ratio compares neighbours in time
             for row in rows[1:]:
+                if row.bare is not None:  # its own neighbour too, not counted as a bare round
+                    same_rate = row.bare.run()
                 b = baseline.run()
                 baseline.rates.append(b)
                 row.rates.append(row.run())
                 row.ratios.append(row.rates[-1] / b)
+                if row.bare is not None:
+                    row.vs_bare.append(row.rates[-1] / same_rate)
             print(
                 f"  round {r + 1}/{args.rounds}: baseline {baseline.rates[-1]:.2f}/s, "
                 f"station {station_row.rates[-1]:.2f}/s",
@@ -459,6 +590,7 @@ def main() -> int:
         print(
             f"\nstation with the fast model vs bare FP32 ONNX Runtime: {station_ratio:.2f}x (issue 9: >= 4x)"
         )
+        print_same_backend(station, [station_row, memory_row], same)
         lat = station.latencies
         print(
             f"\ncamera-to-verdict latency at {args.rate:g} images/s ({len(lat)} frames, capture -> row "
