@@ -33,10 +33,17 @@ def default_recipe_path() -> Path:
     return resources_dir() / "recipes" / "default.json"
 
 
-def user_data_dir() -> Path:
+def user_data_path() -> Path:
+    """Where the station keeps its data (``$INSPECTOR_DATA_DIR`` moves it); touches no file, so the
+    GUI's UI thread may ask (whoever writes there creates the folders it needs)."""
     from platformdirs import user_data_dir as _udd
 
-    path = Path(os.environ.get("INSPECTOR_DATA_DIR") or _udd(APP_NAME, appauthor=False))
+    return Path(os.environ.get("INSPECTOR_DATA_DIR") or _udd(APP_NAME, appauthor=False))
+
+
+def user_data_dir() -> Path:
+    """:func:`user_data_path`, created when missing."""
+    path = user_data_path()
     path.mkdir(parents=True, exist_ok=True)
     return path
 

@@ -37,9 +37,11 @@ if TYPE_CHECKING:
 
 
 def reports_dir() -> Path:
-    from inspector.core.paths import user_data_dir
+    """Where reports go; only the path (no mkdir here: the dialog opens on the UI thread, and
+    :func:`write_report` creates the folder in its job)."""
+    from inspector.core.paths import user_data_path
 
-    return user_data_dir() / "reports"
+    return user_data_path() / "reports"
 
 
 def write_report(data: ReportData, folder: Path, html: bool = True, pdf: bool = True) -> list[Path]:
