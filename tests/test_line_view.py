@@ -272,6 +272,7 @@ def test_sound_plays_the_shipped_wav_or_beeps(tmp_path):
 
     write_default_sounds(tmp_path / "sounds")
     sound = LineSound(settings, tmp_path / "sounds", effect_class=FakeEffect)
+    assert sound.wait_ready()  # the files are checked off the UI thread, once
     assert sound.cue("NG") is None  # off
     sound.set_enabled(True)
     assert sound.cue("NG") == "wav"
@@ -280,6 +281,7 @@ def test_sound_plays_the_shipped_wav_or_beeps(tmp_path):
     folder = tmp_path / "sounds"
     assert played == [str(sound_file("NG", folder)), str(sound_file("ERROR", folder))]
     missing = LineSound(settings, tmp_path / "nowhere", effect_class=FakeEffect)
+    assert missing.wait_ready()
     assert missing.cue("NG") == "beep"
     no_multimedia = LineSound(settings, tmp_path / "sounds", effect_class=None)
     assert no_multimedia.cue("ERROR") in ("beep", "wav")  # "wav" only where QtMultimedia is installed

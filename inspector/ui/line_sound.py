@@ -24,6 +24,7 @@ from PySide6.QtWidgets import QApplication
 
 from inspector.core.paths import resources_dir
 from inspector.ui.settings import get_flag, set_flag
+from inspector.ui.tasks import TaskRunner, TaskState
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +68,11 @@ def write_default_sounds(folder: Path) -> list[Path]:
     return [write_tones(sound_file(v, folder), tones) for v, tones in TONES.items()]
 
 
+def _sound_files_job(_state: TaskState, paths: dict[str, Path]) -> dict[str, bool]:
+    """Which of the cues' files are there (off the UI thread)."""
+    return {verdict: path.is_file() for verdict, path in paths.items()}
+
+
 def _sound_effect_class() -> Any:
     """QtMultimedia's QSoundEffect, or None without the PySide6 add-ons."""
     try:
@@ -78,7 +84,10 @@ def _sound_effect_class() -> Any:
 
 class LineSound(QObject):
     """Plays the cue of a verdict (NG, ERROR) when the setting is on. ``played`` records what was
-    played, as ``(verdict, "wav" | "beep")`` (the last 100), for the tests and the look-back."""
+    played, as ``(verdict, "wav" | "beep")`` (the last 100), for the tests and the look-back.
+
+    Whether the cues' files are there is checked once, by a job of the GUI task runner started
+    here (never on the UI thread during a run); until its answer comes a cue rings the bell."""
 
     def __init__(
         self,
@@ -94,6 +103,18 @@ class LineSound(QObject):
         self._effect_class = effect_class if effect_class is not None else _sound_effect_class()
         self._effects: dict[str, Any] = {}
         self.played: list[tuple[str, str]] = []
+        self._present: dict[str, bool] = {}  # verdict -> its file is there (the check's answer)
+        self._tasks = TaskRunner(self, "line-sound")
+        if self._effect_class is not None:
+            paths = {verdict: sound_file(verdict, folder) for verdict in TONES}
+            self._tasks.submit("line-sound-files", _sound_files_job, paths, on_done=self._files_checked)
+
+    def _files_checked(self, present: dict[str, bool]) -> None:
+        self._present = present
+
+    def wait_ready(self, timeout: float = 5.0) -> bool:
+        """Wait for the file check and take its answer (tests, set-up tools)."""
+        return self._tasks.wait(timeout)
 
     @property
     def enabled(self) -> bool:
@@ -117,9 +138,9 @@ class LineSound(QObject):
             return False
         effect = self._effects.get(verdict)
         if effect is None:
-            path = sound_file(verdict, self.folder)
-            if not path.is_file():
+            if not self._present.get(verdict, False):  # no file, or the check has not answered yet
                 return False
+            path = sound_file(verdict, self.folder)
             effect = self._effect_class()
             effect.setSource(QUrl.fromLocalFile(str(path)))
             effect.setVolume(1.0)
