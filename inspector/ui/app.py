@@ -290,7 +290,11 @@ def create_window(opts: StartOptions, settings: QSettings | None = None) -> Any:
     refused: list[dict[str, Any]] = []
     recipe = load_start_recipe(db, settings, messages)
     model = load_start_model(db, opts.model, messages, refused)
-    ctx = AppContext(db, opts.station or socket.gethostname(), settings, recipe, model)
+    # checked once here, before the window opens; afterwards the context checks it off the UI thread
+    have_model = Path(model.path).is_file()
+    ctx = AppContext(
+        db, opts.station or socket.gethostname(), settings, recipe, model, model_file_present=have_model
+    )
     ctx.archive_dir = opts.archive_dir or default_archive_dir()
     ctx.accounts = startup_accounts(db, messages)  # user accounts, or the shared QA PIN (none yet)
     audit = AuditLog(db, ctx)
@@ -313,7 +317,7 @@ def create_window(opts: StartOptions, settings: QSettings | None = None) -> Any:
         _preselect(window, opts.source)
     if opts.kiosk:  # the line view for the product, full screen; it starts the run once the product loads
         window.line_view.start_kiosk(opts.kiosk, autostart=opts.autostart)
-    elif opts.autostart and Path(model.path).is_file():
+    elif opts.autostart and have_model:
         # After the event loop starts, so the window is on screen before the model loads.
         QTimer.singleShot(0, window.live.start)
     return window

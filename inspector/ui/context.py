@@ -14,6 +14,14 @@ from inspector.core.accounts import Right, Role, allowed
 from inspector.core.model_card import ModelCard
 from inspector.core.recipe import Recipe
 from inspector.ui.run_state import RunState
+from inspector.ui.tasks import Job, TaskRunner, TaskState
+
+MODEL_FILE_TAG = "model-file"
+
+
+def _model_file_job(_state: TaskState, path: Path) -> tuple[Path, bool]:
+    """Whether the model file ``path`` is there (off the UI thread)."""
+    return path, path.is_file()
 
 
 @dataclass(slots=True)
@@ -47,9 +55,16 @@ class AppContext(QObject):
     # The production model history changed in the database (promotion, rollback, the shipped model
     # registered at start-up); may be emitted from a background thread (delivered queued).
     production_changed = Signal()
+    # The answer to "is the current model's file there?", checked off the UI thread
+    # when the model changes; emitted when the answer for the current model is new or different.
+    # Panels read it with ctx.model_file_present() (the status bar, the Live tab, the Trainer tab).
+    model_file_checked = Signal(bool)
 
     def __init__(self, db: object, station: str, settings: QSettings, recipe: Recipe,
-                 model: ModelState, parent: QObject | None = None) -> None:
+                 model: ModelState, parent: QObject | None = None, *,
+                 model_file_present: bool | None = None) -> None:
+        """``model_file_present``: whether ``model``'s file is there, when the caller knows (start-up
+        checked it before the window opened); None: checked off the UI thread."""
         super().__init__(parent)
         self.db = db  # db.session.Database
         self.station = station
@@ -66,6 +81,12 @@ class AppContext(QObject):
         self.run_state = RunState.IDLE
         # Set by the app to a non-blocking writer (roles.AuditLog.record); None = audit disabled.
         self.audit_sink: Callable[[str, str, dict[str, Any]], None] | None = None
+        self._tasks: TaskRunner | None = None  # made at the first model-file check
+        self._model_file: tuple[Path, bool] | None = None  # (path, is a file) as last answered
+        if model_file_present is None:
+            self.check_model_file()
+        else:
+            self._model_file = (Path(model.path), model_file_present)
 
     @property
     def recipe(self) -> Recipe:
@@ -79,9 +100,51 @@ class AppContext(QObject):
     def model(self) -> ModelState:
         return self._model
 
-    def set_model(self, model: ModelState) -> None:
+    def set_model(self, model: ModelState, *, file_present: bool | None = None) -> None:
+        """``file_present``: whether the model's file is there, when the caller knows (e.g. the
+        backend just loaded it); None: checked off the UI thread, and until the answer comes
+        :meth:`model_file_present` keeps the last answer for the same path (None for a new one)."""
         self._model = model
+        if file_present is None:
+            self.check_model_file()
+        else:
+            self._model_file = (Path(model.path), file_present)
+            self._cancel_model_file_check()
         self.model_changed.emit(model)
+
+    # -- the model's file ----------------------------------------------------------------------------
+    def model_file_present(self) -> bool | None:
+        """Whether the current model's file is there: True / False as last checked off the UI thread,
+        None while no answer for this model's path has come yet. Never touches the disk."""
+        known = self._model_file
+        if known is None or known[0] != Path(self._model.path):
+            return None
+        return known[1]
+
+    def check_model_file(self) -> Job[tuple[Path, bool]]:
+        """Ask the task runner whether the current model's file is there; the answer sets
+        :meth:`model_file_present` and emits ``model_file_checked`` when it is new."""
+        if self._tasks is None:
+            self._tasks = TaskRunner(self, "model-file")
+        path = Path(self._model.path)
+
+        def failed(message: str) -> None:  # cannot even ask: as good as no file
+            self._model_file_answered((path, False))
+
+        return self._tasks.submit(
+            MODEL_FILE_TAG, _model_file_job, path, on_done=self._model_file_answered, on_error=failed
+        )
+
+    def _cancel_model_file_check(self) -> None:
+        if self._tasks is not None:
+            self._tasks.cancel(MODEL_FILE_TAG)
+
+    def _model_file_answered(self, answer: tuple[Path, bool]) -> None:
+        path, present = answer
+        if path != Path(self._model.path) or self._model_file == answer:
+            return  # for a model that is no longer current, or nothing new
+        self._model_file = answer
+        self.model_file_checked.emit(present)
 
     @property
     def role(self) -> str:

@@ -80,8 +80,9 @@ class LivePanel(QWidget):
         self._timer.start()
         self._update_buttons("idle")
         self._model_path = Path(ctx.model.path)
-        if self._model_path.is_file():
-            self.controller.preload(self._request(paused=False, open_source=None))
+        # preload the model once the context says its file is there (checked off the UI thread)
+        self._preload_pending = True
+        self._preload_if_present()
 
     # -- layout -------------------------------------------------------------------------------
     def _build(self) -> None:
@@ -193,6 +194,7 @@ class LivePanel(QWidget):
         self.ctx.recipe_changed.connect(self.controller.set_recipe)
         self.ctx.recipe_changed.connect(self._show_zones)
         self.ctx.model_changed.connect(self._on_model_changed)
+        self.ctx.model_file_checked.connect(lambda _present: self._preload_if_present())
         self.start_button.clicked.connect(self.start)
         self.pause_button.clicked.connect(self.toggle_pause)
         self.stop_button.clicked.connect(self.stop)
@@ -241,7 +243,9 @@ class LivePanel(QWidget):
         if self.controller.is_active():
             return False
         model = self.ctx.model
-        if not Path(model.path).is_file():
+        # the context's answer (checked off the UI thread); while it is pending the worker loads the
+        # model and names a missing file itself
+        if self.ctx.model_file_present() is False:
             self.ctx.notify("error", self.tr("Cannot start: no model at {path}. Train or install one "
                                              "(resources/models/demo/model.onnx) or start with --model.")
                             .format(path=model.path))
@@ -348,9 +352,20 @@ class LivePanel(QWidget):
             return
         self._model_path = path
         if self.controller.is_active():
+            self._preload_pending = False
             self.ctx.notify("info", self.tr("Model {name} will be used from the next Start")
                                     .format(name=model.card.name))
-        elif path.is_file():
+        else:
+            self._preload_pending = True
+            self._preload_if_present()
+
+    def _preload_if_present(self) -> None:
+        """Preload the current model once the context knows its file is there (a missing one is
+        not loaded: Start says so)."""
+        if not self._preload_pending or self.ctx.model_file_present() is not True:
+            return
+        self._preload_pending = False
+        if not self.controller.is_active() and Path(self.ctx.model.path) == self._model_path:
             self.controller.preload(self._request(paused=False, open_source=None))
 
     def _on_started(self, name: str) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QT_TRANSLATE_NOOP, QCoreApplication, QTimer
@@ -57,6 +56,7 @@ class StationStatusBar(QStatusBar):
         self.addPermanentWidget(self.role_label)
         self.problems_label.hide()
         ctx.model_changed.connect(self._on_model)
+        ctx.model_file_checked.connect(lambda _present: self._on_model(ctx.model))
         ctx.recipe_changed.connect(self._on_recipe)
         ctx.role_changed.connect(lambda _r: self._on_role())
         self._on_model(ctx.model)
@@ -68,7 +68,8 @@ class StationStatusBar(QStatusBar):
                                                                                               station=ctx.station))
 
     def _on_model(self, model: ModelState) -> None:
-        have = Path(model.path).is_file()
+        # the context's answer, checked off the UI thread; until it comes the model is shown by name
+        have = self.ctx.model_file_present() is not False
         backend = model.backend_display or (self.tr("backend: loads at first start") if have
                                             else self.tr("backend: none"))
         self.backend_label.setText(backend)
