@@ -227,7 +227,8 @@ def test_trainer_tab_offers_fine_tuning_when_the_card_has_a_config(
     assert "no training config" in panel.finetune_note.text()
 
     ctx.set_model(ModelState(prod, load_card(prod)))
-    assert panel.finetune_radio.isEnabled()
+    # whether its file is there is checked off the UI thread; the radio follows the answer
+    qtbot.waitUntil(panel.finetune_radio.isEnabled, timeout=5000)
     assert "prod (8 base filters, depth 2)" in panel.finetune_note.text()
     panel.finetune_radio.setChecked(True)
     # the architecture is the model's: shown and locked

@@ -14,6 +14,12 @@ counts, sizes, defect share, the files it refuses and why, and the settings it w
 choose. At the end the tab shows the test-split figures (threshold chosen on val) and
 the precision/recall curves of the final evaluation.
 
+No file work runs on the UI thread: the past runs are read by the runs table's job
+(:mod:`inspector.ui.trainer_runs`), a finished run's checkpoint and result.json by the panel's
+``trainer-finished`` job, the precision/recall image by ``trainer-pr-curve`` (the QPixmap is
+made from its bytes on the UI thread), and whether the production model's file is there comes
+from the context (``ctx.model_file_present()``, checked off the UI thread when the model changes).
+
 "Fine-tune the production model" passes ``--init-from <current model>``: the
 trainer rebuilds the U-Net from the model card's training config, loads the
 ONNX weights and refuses to start unless Keras matches ONNX Runtime. It is
@@ -22,13 +28,15 @@ offered only when the current model's card has that config (architecture).
 
 from __future__ import annotations
 
+import json
 import math
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pyqtgraph as pg
 from PySide6.QtCore import QT_TRANSLATE_NOOP, QCoreApplication, Qt, Signal
-from PySide6.QtGui import QPixmap
+from PySide6.QtGui import QImage, QPixmap
 from PySide6.QtWidgets import (
     QCheckBox,
     QFileDialog,
@@ -50,14 +58,15 @@ from PySide6.QtWidgets import (
 )
 
 from inspector.core.accounts import Right
-from inspector.core.paths import user_data_dir
+from inspector.core.paths import user_data_path
 from inspector.core.training_runs import RunInfo, new_run_dir
 from inspector.services.promotion_eval import trainer_command
 from inspector.services.training_data import PreparedData, prepare_training_data
 from inspector.ui.context import AppContext
 from inspector.ui.release_panel import ReleasePanel
+from inspector.ui.tasks import TaskRunner, TaskState
 from inspector.ui.trainer_process import JsonLineProcess
-from inspector.ui.trainer_runs import RunsTable
+from inspector.ui.trainer_runs import RunsListing, RunsTable, read_runs
 from inspector.ui.trainer_tasks import BackgroundTask
 
 LOG_LINES = 5000
@@ -177,6 +186,49 @@ RESUME_TIP = QT_TRANSLATE_NOOP(
 )
 
 
+@dataclass(frozen=True, slots=True)
+class FinishedRun:
+    """What the panel reads of a run when its child ended (off the UI thread)."""
+
+    checkpoint: bool  # best.keras is there
+    result: dict[str, Any]  # result.json with the evaluation folders; {} when not read
+    listing: RunsListing | None  # the runs folder afterwards
+
+
+def read_result(run: Path) -> dict[str, Any]:
+    """A run's result.json with its evaluation folders (``eval_dirs``); {} when unreadable."""
+    try:
+        result = json.loads((run / "result.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    if not isinstance(result, dict):
+        return {}
+    return {**result, "eval_dirs": [str(run / "eval_val"), str(run / "eval_test")]}
+
+
+def _finished_job(_state: TaskState, run: Path | None, runs_dir: Path, want_result: bool) -> FinishedRun:
+    checkpoint = run is not None and (run / "best.keras").is_file()
+    result = read_result(run) if run is not None and want_result else {}
+    return FinishedRun(checkpoint, result, read_runs(runs_dir))
+
+
+def load_pr_curve(eval_dirs: list[str]) -> QImage | None:
+    """The final evaluation's pr_curve.png (the last folder that has one first) as a QImage; None
+    when there is none. Any thread: a QImage, not a QPixmap, is made here."""
+    for d in eval_dirs[::-1]:
+        path = Path(d) / "pr_curve.png"
+        if not path.is_file():
+            continue
+        image = QImage()
+        if image.loadFromData(path.read_bytes()):
+            return image
+    return None
+
+
+def _pr_curve_job(_state: TaskState, eval_dirs: list[str]) -> QImage | None:
+    return load_pr_curve(eval_dirs)
+
+
 def _scrolling(widget: QWidget) -> QScrollArea:
     """``widget`` in a frameless, vertically scrolling area that never squashes it below its size hint."""
     area = QScrollArea()
@@ -197,10 +249,12 @@ class TrainerPanel(QWidget):
         super().__init__(parent)
         self.ctx = ctx
         self.trainer_cmd: list[str] = trainer_command()
-        self.runs_dir = Path(str(ctx.settings.value("trainer/runs_dir", "") or user_data_dir() / "runs"))
+        # the path only: the trainer creates the folders of a run (no mkdir on the UI thread)
+        self.runs_dir = Path(str(ctx.settings.value("trainer/runs_dir", "") or user_data_path() / "runs"))
         self.run_dir: Path | None = None
         self.last_error = ""
-        self.status = "idle"  # idle | preparing | training | cancelling
+        self.status = "idle"  # idle | preparing | training | cancelling | finishing
+        self.tasks = TaskRunner(self, "trainer")
         self.proc = JsonLineProcess(self)
         self.proc.event.connect(self._on_event)
         self.proc.log.connect(self.append_log)
@@ -272,6 +326,7 @@ class TrainerPanel(QWidget):
         self._fresh_base_filters = self.params["--base-filters"].value()
         self.finetune_radio.toggled.connect(self._on_start_from_changed)
         self.ctx.model_changed.connect(lambda _m: self._update_finetune())
+        self.ctx.model_file_checked.connect(lambda _present: self._update_finetune())
         self._update_finetune()
 
         self.start_button = QPushButton(self.tr("Start training"))
@@ -291,6 +346,7 @@ class TrainerPanel(QWidget):
 
         self.runs = RunsTable(lambda: self.runs_dir)
         self.runs.run_selected.connect(self._on_run_selected)
+        self.runs.read_failed.connect(self._on_runs_failed)
 
         left = QWidget()
         ll = QVBoxLayout(left)
@@ -399,9 +455,12 @@ class TrainerPanel(QWidget):
                 "The current model ({name}) has no training config in its model card (missing {missing}), so "
                 "its network cannot be rebuilt: only a fresh U-Net can be trained."
             ).format(name=model.card.name, missing=", ".join(missing))
-        if model.path.suffix.lower() != ".onnx" or not model.path.is_file():
+        present = self.ctx.model_file_present()  # checked off the UI thread when the model changed
+        if model.path.suffix.lower() != ".onnx" or present is False:
             why = self.tr("The current model file is not an ONNX file on disk: {path}")
             return None, why.format(path=model.path)
+        if present is None:
+            return None, self.tr("Checking the current model file {path}…").format(path=model.path)
         return model.path, ""
 
     def _update_finetune(self) -> None:
@@ -441,11 +500,12 @@ class TrainerPanel(QWidget):
         return self.finetune_radio.isChecked() and self.finetune_radio.isEnabled()
 
     def _resumable(self, run: RunInfo | None) -> bool:
+        """A cancelled or unfinished run with what the trainer's resume needs (state.json and
+        last.keras, as the runs table's last refresh read them)."""
         return (
             run is not None
             and run.status in ("cancelled", "incomplete")
-            and (run.path / "state.json").is_file()
-            and (run.path / "last.keras").is_file()
+            and self.runs.run_files(run).resumable
         )
 
     def _on_role(self, _role: str) -> None:
@@ -537,8 +597,7 @@ class TrainerPanel(QWidget):
                                  .format(error=message))
 
     def _launch(self, data: Path) -> None:
-        assert self.run_dir is not None
-        self.runs_dir.mkdir(parents=True, exist_ok=True)
+        assert self.run_dir is not None  # the trainer creates it (and the runs folder)
         start = f"fine-tuning {self.ctx.model.card.name}" if self.finetuning() else "a fresh U-Net"  # audited
         shown = (self.tr("fine-tuning {model}").format(model=self.ctx.model.card.name) if self.finetuning()
                  else self.tr("a fresh U-Net"))
@@ -619,11 +678,27 @@ class TrainerPanel(QWidget):
             )
 
     def _on_finished(self, code: int, status: str) -> None:
+        """The child ended: read its checkpoint, result and the runs folder off the UI thread, then
+        say how it ended (the Start button waits for that answer)."""
         run = self.run_dir
-        ckpt = run is not None and (run / "best.keras").is_file()
+        self.status = "finishing"
+        self._update_buttons()
+        want_result = status == "ok" and not self.result_label.text()  # e.g. a resumed run
+        self.tasks.submit(
+            "trainer-finished",
+            _finished_job,
+            run,
+            self.runs_dir,
+            want_result,
+            on_done=lambda found: self._finished(run, code, status, found),
+            on_error=lambda _message: self._finished(run, code, status, FinishedRun(False, {}, None)),
+        )
+
+    def _finished(self, run: Path | None, code: int, status: str, found: FinishedRun) -> None:
+        ckpt = found.checkpoint
         if status == "ok":
-            if run is not None and not self.result_label.text():
-                self._show_result(self._result_of(run))  # e.g. a resumed run: from its result.json
+            if found.result:
+                self._show_result(found.result)
             text = self.tr("Finished {run}. Export it on the right to evaluate and promote.").format(
                 run=run.name if run else "")
             result = "completed"
@@ -642,8 +717,11 @@ class TrainerPanel(QWidget):
             text = self.tr("Training failed: {error}").format(error=self.last_error)
             result = "failed"
             self.ctx.notify("error", text)
+        if found.listing is not None:
+            self.runs.show_listing(found.listing, select=run)
+        else:
+            self.runs.refresh(select=run)
         self._set_status("idle", text)
-        self.runs.refresh(select=run)
         self.run_finished.emit(str(run or ""), result)
 
     def _last_error_line(self) -> str:
@@ -651,31 +729,29 @@ class TrainerPanel(QWidget):
         errors = [ln for ln in lines if "error" in ln.lower()]
         return (errors or lines or [""])[-1].removeprefix("inspector-train: error: ")
 
-    @staticmethod
-    def _result_of(run: Path) -> dict[str, Any]:
-        import json
-
-        try:
-            result = json.loads((run / "result.json").read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            return {}
-        if not isinstance(result, dict):
-            return {}
-        return {**result, "eval_dirs": [str(run / "eval_val"), str(run / "eval_test")]}
-
     def _show_result(self, ev: dict[str, Any]) -> None:
-        """Test figures and the final evaluation's curves (empty ``ev``: clear)."""
+        """Test figures and the final evaluation's curves (empty ``ev``: clear). The curves' image
+        is read by a job; the pixmap is made here when it arrives."""
         text = result_text(ev) if ev else ""
         self.result_label.setText(text)
         if text:
             self.append_log(text)
-        pix = QPixmap()
-        for d in ev.get("eval_dirs", [])[::-1] if ev else []:
-            if (Path(d) / "pr_curve.png").is_file() and pix.load(str(Path(d) / "pr_curve.png")):
-                break
-        self.pr_view.setPixmap(pix)
+        self.pr_view.setPixmap(QPixmap())
+        dirs = [str(d) for d in ev.get("eval_dirs", [])] if ev else []
+        if not dirs:
+            self.tasks.cancel("trainer-pr-curve")  # a curve still on its way belongs to an older result
+            return
+        self.tasks.submit("trainer-pr-curve", _pr_curve_job, dirs, on_done=self._show_pr_curve,
+                          on_error=lambda message: self.append_log(f"pr curve not shown: {message}"))
+
+    def _show_pr_curve(self, image: QImage | None) -> None:
+        self.pr_view.setPixmap(QPixmap.fromImage(image) if image is not None else QPixmap())
 
     # -- runs ---------------------------------------------------------------------------------
+    def _on_runs_failed(self, message: str) -> None:
+        text = self.tr("Trainer: cannot read the runs folder: {error}").format(error=message)
+        self.ctx.notify("warning", text)
+
     def _on_run_selected(self, run: RunInfo | None) -> None:
         self.release.set_run(run)
         self._update_buttons()

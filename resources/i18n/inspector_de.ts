@@ -3341,6 +3341,10 @@ Bild-TPR {tpr} ({tp}/{pos}), TNR {tnr} ({tn}/{neg}); Dice fehlerhaft {dice_def:.
         <translation>Die aktuelle Modelldatei ist keine ONNX-Datei auf der Festplatte: {path}</translation>
     </message>
     <message>
+        <source>Checking the current model file {path}…</source>
+        <translation>Die aktuelle Modelldatei {path} wird geprüft…</translation>
+    </message>
+    <message>
         <source>{filters} base filters, depth {depth}</source>
         <translation>{filters} Basisfilter, Tiefe {depth}</translation>
     </message>
@@ -3435,6 +3439,10 @@ Bild-TPR {tpr} ({tp}/{pos}), TNR {tnr} ({tn}/{neg}); Dice fehlerhaft {dice_def:.
     <message>
         <source>Training failed: {error}</source>
         <translation>Training fehlgeschlagen: {error}</translation>
+    </message>
+    <message>
+        <source>Trainer: cannot read the runs folder: {error}</source>
+        <translation>Trainer: Der Ordner der Läufe kann nicht gelesen werden: {error}</translation>
     </message>
 </context>
 <context>
