@@ -60,9 +60,17 @@ class AppContext(QObject):
     # Panels read it with ctx.model_file_present() (the status bar, the Live tab, the Trainer tab).
     model_file_checked = Signal(bool)
 
-    def __init__(self, db: object, station: str, settings: QSettings, recipe: Recipe,
-                 model: ModelState, parent: QObject | None = None, *,
-                 model_file_present: bool | None = None) -> None:
+    def __init__(
+        self,
+        db: object,
+        station: str,
+        settings: QSettings,
+        recipe: Recipe,
+        model: ModelState,
+        parent: QObject | None = None,
+        *,
+        model_file_present: bool | None = None,
+    ) -> None:
         """``model_file_present``: whether ``model``'s file is there, when the caller knows (start-up
         checked it before the window opened); None: checked off the UI thread."""
         super().__init__(parent)
@@ -185,8 +193,12 @@ class AppContext(QObject):
         it so) and marked with ``QT_TRANSLATE_NOOP("Refusal", ...)`` where it is written."""
         if self.may(right):
             return False
-        self.notify("warning", self.tr("{what} refused: {needs}.").format(
-            what=QCoreApplication.translate("Refusal", what), needs=self.needs(right)))
+        self.notify(
+            "warning",
+            self.tr("{what} refused: {needs}.").format(
+                what=QCoreApplication.translate("Refusal", what), needs=self.needs(right)
+            ),
+        )
         self.audit("access.denied", {"right": right.value, "what": what, "role": self._role})
         return True
 

@@ -49,16 +49,26 @@ from inspector.ui.workers import (
 from inspector.ui.zone_overlay import ZoneOverlay
 
 DEMO_FPS = 10.0
-WEEKDAYS = [QT_TRANSLATE_NOOP("Weekdays", "Mon"), QT_TRANSLATE_NOOP("Weekdays", "Tue"),
-            QT_TRANSLATE_NOOP("Weekdays", "Wed"), QT_TRANSLATE_NOOP("Weekdays", "Thu"),
-            QT_TRANSLATE_NOOP("Weekdays", "Fri"), QT_TRANSLATE_NOOP("Weekdays", "Sat"),
-            QT_TRANSLATE_NOOP("Weekdays", "Sun")]
+WEEKDAYS = [
+    QT_TRANSLATE_NOOP("Weekdays", "Mon"),
+    QT_TRANSLATE_NOOP("Weekdays", "Tue"),
+    QT_TRANSLATE_NOOP("Weekdays", "Wed"),
+    QT_TRANSLATE_NOOP("Weekdays", "Thu"),
+    QT_TRANSLATE_NOOP("Weekdays", "Fri"),
+    QT_TRANSLATE_NOOP("Weekdays", "Sat"),
+    QT_TRANSLATE_NOOP("Weekdays", "Sun"),
+]
 DISPLAY_INTERVAL_MS = 50  # 20 redraws/s: smooth for the eye, cheap for the UI thread
 
 
 class LivePanel(QWidget):
-    def __init__(self, ctx: AppContext, parent: QWidget | None = None, *,
-                 controller: InspectionController | None = None) -> None:
+    def __init__(
+        self,
+        ctx: AppContext,
+        parent: QWidget | None = None,
+        *,
+        controller: InspectionController | None = None,
+    ) -> None:
         super().__init__(parent)
         self.ctx = ctx
         self.controller = controller or InspectionController(ctx.db, ctx.station, ctx.archive_dir, self)
@@ -246,9 +256,13 @@ class LivePanel(QWidget):
         # the context's answer (checked off the UI thread); while it is pending the worker loads the
         # model and names a missing file itself
         if self.ctx.model_file_present() is False:
-            self.ctx.notify("error", self.tr("Cannot start: no model at {path}. Train or install one "
-                                             "(resources/models/demo/model.onnx) or start with --model.")
-                            .format(path=model.path))
+            self.ctx.notify(
+                "error",
+                self.tr(
+                    "Cannot start: no model at {path}. Train or install one "
+                    "(resources/models/demo/model.onnx) or start with --model."
+                ).format(path=model.path),
+            )
             return False
         choice = self.source_choice()
         try:
@@ -328,8 +342,9 @@ class LivePanel(QWidget):
         self._dirty = True
 
     def _on_backend(self, info: BackendInfo) -> None:
-        self.ctx.set_model(dataclasses.replace(self.ctx.model, backend_display=info.display,
-                                               notice=info.notice))
+        self.ctx.set_model(
+            dataclasses.replace(self.ctx.model, backend_display=info.display, notice=info.notice)
+        )
         if info.notice:
             self.ctx.notify("info", info.notice)
 
@@ -337,13 +352,20 @@ class LivePanel(QWidget):
         was_failing = self.selftest_banner.failing
         if self.selftest_banner.show_report(report):  # say it once per change, not per run
             if report.passed and was_failing:
-                self.ctx.notify("info", self.tr("Self-test passed: model {model} with recipe {recipe} "
-                                                "v{version}")
-                                .format(model=report.model_name, recipe=report.recipe_name,
-                                        version=report.recipe_version))
+                self.ctx.notify(
+                    "info",
+                    self.tr("Self-test passed: model {model} with recipe {recipe} v{version}").format(
+                        model=report.model_name, recipe=report.recipe_name, version=report.recipe_version
+                    ),
+                )
             elif not report.passed:
-                self.ctx.notify("error", self.tr("Self-test failed: station will not pass parts — every part "
-                                                 "is logged as ERROR. {reason}").format(reason=report.reason))
+                self.ctx.notify(
+                    "error",
+                    self.tr(
+                        "Self-test failed: station will not pass parts — every part "
+                        "is logged as ERROR. {reason}"
+                    ).format(reason=report.reason),
+                )
 
     def _on_model_changed(self, model: ModelState) -> None:
         # backend_ready also calls set_model (same path, backend filled in): only a new file matters.
@@ -353,8 +375,9 @@ class LivePanel(QWidget):
         self._model_path = path
         if self.controller.is_active():
             self._preload_pending = False
-            self.ctx.notify("info", self.tr("Model {name} will be used from the next Start")
-                                    .format(name=model.card.name))
+            self.ctx.notify(
+                "info", self.tr("Model {name} will be used from the next Start").format(name=model.card.name)
+            )
         else:
             self._preload_pending = True
             self._preload_if_present()
@@ -377,17 +400,28 @@ class LivePanel(QWidget):
         self._refresh()
         # ERROR parts are counted like the others: each one has a logged row (never a pass)
         errors = self.tr(", ERROR {n} not inspected").format(n=summary.n_errors) if summary.n_errors else ""
-        text = (self.tr("Run stopped: {n} parts (OK {ok}, NG {ng}, REVIEW {review}{errors}) in {seconds:.1f} "
-                        "s")
-                if summary.cancelled else
-                self.tr("Run finished: {n} parts (OK {ok}, NG {ng}, REVIEW {review}{errors}) in "
-                        "{seconds:.1f} s")
-                ).format(n=summary.inspected, ok=summary.counts["OK"], ng=summary.counts["NG"],
-                         review=summary.counts["REVIEW"], errors=errors, seconds=summary.elapsed_s)
+        text = (
+            self.tr("Run stopped: {n} parts (OK {ok}, NG {ng}, REVIEW {review}{errors}) in {seconds:.1f} s")
+            if summary.cancelled
+            else self.tr(
+                "Run finished: {n} parts (OK {ok}, NG {ng}, REVIEW {review}{errors}) in {seconds:.1f} s"
+            )
+        ).format(
+            n=summary.inspected,
+            ok=summary.counts["OK"],
+            ng=summary.counts["NG"],
+            review=summary.counts["REVIEW"],
+            errors=errors,
+            seconds=summary.elapsed_s,
+        )
         self.ctx.notify("info", text)  # each ERROR part was reported as it came
         if summary.skipped:
-            self.ctx.notify("info", self.tr("{n} parts skipped: already logged with this content, model and "
-                                            "recipe").format(n=summary.skipped))
+            self.ctx.notify(
+                "info",
+                self.tr("{n} parts skipped: already logged with this content, model and recipe").format(
+                    n=summary.skipped
+                ),
+            )
         self.state_label.setText(text)
         if self._latest is None:
             self.banner.show_idle(self.tr("READY"), self.tr("No image was inspected"))
@@ -412,11 +446,13 @@ class LivePanel(QWidget):
 
     def _show(self, result: InspectionResult, note: str = "") -> None:
         if result.frame.image is None:  # an ERROR part whose file could not be decoded
-            self.image_view.show_message(self.tr("image could not be read: {error}")
-                                         .format(error=_error_message(result)))
+            self.image_view.show_message(
+                self.tr("image could not be read: {error}").format(error=_error_message(result))
+            )
         else:  # an ERROR has no map: the view draws the raw image in every mode
-            self.image_view.show_result(result.frame.image, result.prob_map, result.decision,
-                                        result.threshold)
+            self.image_view.show_result(
+                result.frame.image, result.prob_map, result.decision, result.threshold
+            )
         self.banner.show_result(result, note)
 
     def show_recent(self, result: InspectionResult) -> None:
@@ -451,7 +487,7 @@ class LivePanel(QWidget):
 
 
 def _weekday_time(when: datetime) -> str:
-    """"Mon 06:00" in the GUI's language (strftime's %a follows the C locale, not the GUI)."""
+    """ "Mon 06:00" in the GUI's language (strftime's %a follows the C locale, not the GUI)."""
     day = QCoreApplication.translate("Weekdays", WEEKDAYS[when.weekday()])
     return f"{day} {when.strftime('%H:%M')}"
 

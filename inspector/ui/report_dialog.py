@@ -131,8 +131,11 @@ class ReportDialog(QDialog):
         recent, shifts = got
         self.lot_box.clear()
         for lot in recent:
-            state = (self.tr("open") if lot.is_open else self.tr("ended {time}").format(
-                time=f"{lot.ended_at.astimezone():%Y-%m-%d %H:%M}"))  # type: ignore[union-attr]
+            state = (
+                self.tr("open")
+                if lot.is_open
+                else self.tr("ended {time}").format(time=f"{lot.ended_at.astimezone():%Y-%m-%d %H:%M}")
+            )  # type: ignore[union-attr]
             self.lot_box.addItem(f"{lot.code} ({state})", lot.code)
         current = self.c.lot or self.c.last_lot
         if current is not None:
@@ -162,8 +165,13 @@ class ReportDialog(QDialog):
             return data, write_report(data, folder)
 
         self.generate_button.setEnabled(False)
-        self.status_label.setText((self.tr("Writing the report of lot {key}…") if lot_mode
-                                   else self.tr("Writing the report of shift {key}…")).format(key=key))
+        self.status_label.setText(
+            (
+                self.tr("Writing the report of lot {key}…")
+                if lot_mode
+                else self.tr("Writing the report of shift {key}…")
+            ).format(key=key)
+        )
         self.tasks.submit("report-write", make, on_done=self._done, on_error=self._failed)
         return True
 
@@ -175,10 +183,17 @@ class ReportDialog(QDialog):
         doc.setParent(self.preview)
         self.preview.setDocument(doc)
         names = ", ".join(p.name for p in self.written)
-        self.status_label.setText(self.tr("{title}: {n} parts · written {files} in {folder}").format(
-            title=self.data.title, n=self.data.total, files=names, folder=self.folder))
-        self.ctx.notify("info", self.tr("Report {title} written: {files}").format(
-            title=self.data.title, files=", ".join(str(p) for p in self.written)))
+        self.status_label.setText(
+            self.tr("{title}: {n} parts · written {files} in {folder}").format(
+                title=self.data.title, n=self.data.total, files=names, folder=self.folder
+            )
+        )
+        self.ctx.notify(
+            "info",
+            self.tr("Report {title} written: {files}").format(
+                title=self.data.title, files=", ".join(str(p) for p in self.written)
+            ),
+        )
         self._update_buttons()
 
     def _failed(self, message: str) -> None:

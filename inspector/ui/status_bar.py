@@ -50,8 +50,15 @@ class StationStatusBar(QStatusBar):
         self._line_timer = QTimer(self)
         self._line_timer.setInterval(LINE_POLL_MS)
         self._line_timer.timeout.connect(self.poll_line)
-        for w in (self.problems_label, self.override_label, self.line_label, self.backend_label,
-                  self.model_label, self.recipe_label, self.db_label):
+        for w in (
+            self.problems_label,
+            self.override_label,
+            self.line_label,
+            self.backend_label,
+            self.model_label,
+            self.recipe_label,
+            self.db_label,
+        ):
             self.addPermanentWidget(w)
         self.addPermanentWidget(self.role_label)
         self.problems_label.hide()
@@ -64,14 +71,16 @@ class StationStatusBar(QStatusBar):
         self._on_role()
         db_text = masked_db_url(ctx.db)
         self.db_label.setText(self.tr("DB {url}").format(url=db_text))
-        self.db_label.setToolTip(self.tr("Verdict database: {url}\nStation: {station}").format(url=db_text,
-                                                                                              station=ctx.station))
+        self.db_label.setToolTip(
+            self.tr("Verdict database: {url}\nStation: {station}").format(url=db_text, station=ctx.station)
+        )
 
     def _on_model(self, model: ModelState) -> None:
         # the context's answer, checked off the UI thread; until it comes the model is shown by name
         have = self.ctx.model_file_present() is not False
-        backend = model.backend_display or (self.tr("backend: loads at first start") if have
-                                            else self.tr("backend: none"))
+        backend = model.backend_display or (
+            self.tr("backend: loads at first start") if have else self.tr("backend: none")
+        )
         self.backend_label.setText(backend)
         self.backend_label.setToolTip(model.notice or backend)
         if have:
@@ -85,22 +94,29 @@ class StationStatusBar(QStatusBar):
         # Until a model that passed the gate replaces it (or QA rolls back), whatever else happens.
         self.override_label.setVisible(have and bool(model.override_reason))
         self.override_label.setToolTip(
-            self.tr("Model {name} was promoted by QA override although it failed the promotion gate.\n"
-                    "Reason: {reason}\nRoll back in the Trainer tab if in doubt.")
-            .format(name=model.card.name, reason=model.override_reason)
-            if model.override_reason else ""
+            self.tr(
+                "Model {name} was promoted by QA override although it failed the promotion gate.\n"
+                "Reason: {reason}\nRoll back in the Trainer tab if in doubt."
+            ).format(name=model.card.name, reason=model.override_reason)
+            if model.override_reason
+            else ""
         )
 
     def _on_recipe(self, recipe: Recipe) -> None:
-        self.recipe_label.setText(self.tr("Recipe {name} v{version}").format(name=recipe.name,
-                                                                             version=recipe.version))
-        self.recipe_label.setToolTip(self.tr("threshold {threshold:.2f}, min area {area} px")
-                                     .format(threshold=recipe.threshold, area=recipe.min_area_px))
+        self.recipe_label.setText(
+            self.tr("Recipe {name} v{version}").format(name=recipe.name, version=recipe.version)
+        )
+        self.recipe_label.setToolTip(
+            self.tr("threshold {threshold:.2f}, min area {area} px").format(
+                threshold=recipe.threshold, area=recipe.min_area_px
+            )
+        )
 
     def _on_role(self) -> None:
         qa = self.ctx.is_qa()
-        text = (f"{role_label(self.ctx.role)} · {self.ctx.user}" if self.ctx.personal
-                else role_label("operator"))
+        text = (
+            f"{role_label(self.ctx.role)} · {self.ctx.user}" if self.ctx.personal else role_label("operator")
+        )
         self.role_label.setText(text)
         color = VERDICT_COLORS["REVIEW"] if qa else ACCENT
         self.role_label.setStyleSheet(f"background: {color}; color: white; border: none;")
@@ -118,8 +134,9 @@ class StationStatusBar(QStatusBar):
             return
         statuses = line.status()
         down = [s for s in statuses if str(s.state) in ("down", "closed")]
-        short = [next((k for k in ("OPC UA", "Modbus", "MQTT") if s.name.startswith(k)), s.name)
-                 for s in statuses]
+        short = [
+            next((k for k in ("OPC UA", "Modbus", "MQTT") if s.name.startswith(k)), s.name) for s in statuses
+        ]
         outputs = ", ".join(f"{name} {s.state}" for name, s in zip(short, statuses, strict=True))
         self.line_label.setText(("⚠ " if down else "") + self.tr("Line: {outputs}").format(outputs=outputs))
         self.line_label.setToolTip(line.describe())

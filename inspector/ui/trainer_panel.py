@@ -88,7 +88,7 @@ FINETUNE_HELP = QT_TRANSLATE_NOOP(
     "Fine-tuning starts from the production model's weights, with its architecture "
     "(base filters and depth come from its model card, so that setting is locked). "
     "The trainer checks the rebuilt net against the ONNX file before the first step. "
-    "Otherwise a fresh U-Net is trained from random weights."
+    "Otherwise a fresh U-Net is trained from random weights.",
 )
 
 
@@ -112,8 +112,9 @@ class Curves(QWidget):
             p.setLabel("bottom", self.tr("epoch"))
             p.addLegend(offset=(-10, 10))
         self.dice_plot.setYRange(0, 1)
-        self.train_loss = self.loss_plot.plot(pen=pg.mkPen((80, 160, 255), width=1),
-                                              name=self.tr("train (per step)"))
+        self.train_loss = self.loss_plot.plot(
+            pen=pg.mkPen((80, 160, 255), width=1), name=self.tr("train (per step)")
+        )
         self.val_loss = self.loss_plot.plot(
             pen=pg.mkPen((255, 150, 40), width=2), symbol="o", symbolSize=5, name=self.tr("val")
         )
@@ -162,27 +163,40 @@ def result_text(ev: dict[str, Any]) -> str:
     tp, fn, tn, fp = (
         int(_num(m.get(k)) if math.isfinite(_num(m.get(k))) else 0) for k in ("tp", "fn", "tn", "fp")
     )
-    head = (QCoreApplication.translate("TrainerPanel", "Test split") if split == "test" else
-            QCoreApplication.translate("TrainerPanel", "{split} split (no test split: these are the val "
-                                                       "figures)")
-            .format(split=split.capitalize()))
+    head = (
+        QCoreApplication.translate("TrainerPanel", "Test split")
+        if split == "test"
+        else QCoreApplication.translate(
+            "TrainerPanel", "{split} split (no test split: these are the val figures)"
+        ).format(split=split.capitalize())
+    )
     return QCoreApplication.translate(
         "TrainerPanel",
         "{head}: {n} images, {defective} defective; threshold {threshold:.2f} chosen on val\nimage TPR {tpr} "
         "({tp}/{pos}), TNR {tnr} ({tn}/{neg}); Dice defective {dice_def:.3f}, all {dice_all:.3f}; AUROC "
         "{auroc:.3f}, AP {ap:.3f}",
-    ).format(head=head, n=m.get("n_images"), defective=m.get("n_defective"),
-             threshold=_num(ev.get("threshold")),
-             tpr=_pct(m.get("tpr")), tp=tp, pos=tp + fn, tnr=_pct(m.get("tnr")), tn=tn, neg=tn + fp,
-             dice_def=_num(m.get("dice_defective")), dice_all=_num(m.get("dice_all")),
-             auroc=_num(m.get("auroc")),
-             ap=_num(m.get("average_precision")))
+    ).format(
+        head=head,
+        n=m.get("n_images"),
+        defective=m.get("n_defective"),
+        threshold=_num(ev.get("threshold")),
+        tpr=_pct(m.get("tpr")),
+        tp=tp,
+        pos=tp + fn,
+        tnr=_pct(m.get("tnr")),
+        tn=tn,
+        neg=tn + fp,
+        dice_def=_num(m.get("dice_defective")),
+        dice_all=_num(m.get("dice_all")),
+        auroc=_num(m.get("auroc")),
+        ap=_num(m.get("average_precision")),
+    )
 
 
 RESUME_TIP = QT_TRANSLATE_NOOP(
     "TrainerPanel",
     "Continue a cancelled or unfinished run from its last epoch (same data, same split); "
-    "Epochs above sets the new total"
+    "Epochs above sets the new total",
 )
 
 
@@ -279,16 +293,19 @@ class TrainerPanel(QWidget):
         browse = QPushButton(self.tr("Browse…"))
         browse.clicked.connect(self._browse)
         self.reviewed_check = QCheckBox(self.tr("Reviewed inspections from the verdict log"))
-        self.reviewed_check.setToolTip(self.tr(
-            "False rejects / confirmed OK as defect-free, confirmed NG and labelled "
-            "missed defects with their masks; merged with the folder when both are on"
-        ))
+        self.reviewed_check.setToolTip(
+            self.tr(
+                "False rejects / confirmed OK as defect-free, confirmed NG and labelled "
+                "missed defects with their masks; merged with the folder when both are on"
+            )
+        )
         row = QHBoxLayout()
         row.addWidget(self.data_edit, 1)
         row.addWidget(browse)
         self.check_button = QPushButton(self.tr("Check data"))
-        self.check_button.setToolTip(self.tr("Read the folder as training will: counts, sizes, refused "
-                                             "files"))
+        self.check_button.setToolTip(
+            self.tr("Read the folder as training will: counts, sizes, refused files")
+        )
         self.check_button.clicked.connect(self.check_data)
         row.addWidget(self.check_button)
         self.data_edit.editingFinished.connect(self.check_data)
@@ -400,8 +417,9 @@ class TrainerPanel(QWidget):
         QVBoxLayout(self).addWidget(split)
 
     def _browse(self) -> None:
-        folder = QFileDialog.getExistingDirectory(self, self.tr("Training data folder"),
-                                                  self.data_edit.text())
+        folder = QFileDialog.getExistingDirectory(
+            self, self.tr("Training data folder"), self.data_edit.text()
+        )
         if folder:
             self.data_edit.setText(folder)
             self.check_data()
@@ -474,12 +492,15 @@ class TrainerPanel(QWidget):
         else:
             cfg = self.ctx.model.card.config
             arch = self.tr("{filters} base filters, depth {depth}").format(
-                filters=cfg["base_filters"], depth=cfg["depth"])
+                filters=cfg["base_filters"], depth=cfg["depth"]
+            )
             arch += ", BatchNorm" if cfg.get("batchnorm") else ""
             name = self.ctx.model.card.name
-            self.finetune_note.setText(self.tr("Production model: {name} ({arch}).").format(name=name,
-                                                                                            arch=arch)
-                                       + " " + self.tr(FINETUNE_HELP))
+            self.finetune_note.setText(
+                self.tr("Production model: {name} ({arch}).").format(name=name, arch=arch)
+                + " "
+                + self.tr(FINETUNE_HELP)
+            )
             self.finetune_radio.setToolTip(str(path))
         self._on_start_from_changed()
 
@@ -518,8 +539,9 @@ class TrainerPanel(QWidget):
         self.start_button.setToolTip(self.tr("Training {needs}").format(needs=needs) if needs else "")
         if hasattr(self, "resume_button"):
             self.resume_button.setEnabled(not busy and not needs and self._resumable(self.runs.selected()))
-            self.resume_button.setToolTip(self.tr("Training {needs}").format(needs=needs) if needs
-                                          else self.tr(RESUME_TIP))
+            self.resume_button.setToolTip(
+                self.tr("Training {needs}").format(needs=needs) if needs else self.tr(RESUME_TIP)
+            )
         self.cancel_button.setEnabled(self.status in ("preparing", "training"))
 
     # -- log / status -------------------------------------------------------------------------
@@ -554,12 +576,14 @@ class TrainerPanel(QWidget):
         folder = Path(text) if text else None
         reviewed = self.reviewed_check.isChecked()
         if folder is None and not reviewed:
-            self.ctx.notify("warning", self.tr("Trainer: pick a data folder, the reviewed inspections, or "
-                                               "both."))
+            self.ctx.notify(
+                "warning", self.tr("Trainer: pick a data folder, the reviewed inspections, or both.")
+            )
             return False
         if folder is not None and not folder.is_dir():
-            self.ctx.notify("warning", self.tr("Trainer: data folder not found: {folder}")
-                                       .format(folder=folder))
+            self.ctx.notify(
+                "warning", self.tr("Trainer: data folder not found: {folder}").format(folder=folder)
+            )
             return False
         self.ctx.settings.setValue("trainer/data", text)
         self.run_dir = new_run_dir(self.runs_dir)
@@ -593,30 +617,40 @@ class TrainerPanel(QWidget):
     def _on_prep_failed(self, message: str) -> None:
         self.last_error = message
         self._set_status("idle", self.tr("Could not prepare the data: {error}").format(error=message))
-        self.ctx.notify("error", self.tr("Trainer: could not prepare the data: {error}")
-                                 .format(error=message))
+        self.ctx.notify(
+            "error", self.tr("Trainer: could not prepare the data: {error}").format(error=message)
+        )
 
     def _launch(self, data: Path) -> None:
         assert self.run_dir is not None  # the trainer creates it (and the runs folder)
         start = f"fine-tuning {self.ctx.model.card.name}" if self.finetuning() else "a fresh U-Net"  # audited
-        shown = (self.tr("fine-tuning {model}").format(model=self.ctx.model.card.name) if self.finetuning()
-                 else self.tr("a fresh U-Net"))
-        self._set_status("training", self.tr("Training {run}… ({start})").format(run=self.run_dir.name,
-                                                                                 start=shown))
+        shown = (
+            self.tr("fine-tuning {model}").format(model=self.ctx.model.card.name)
+            if self.finetuning()
+            else self.tr("a fresh U-Net")
+        )
+        self._set_status(
+            "training", self.tr("Training {run}… ({start})").format(run=self.run_dir.name, start=shown)
+        )
         self.ctx.audit("train.start", {"run": self.run_dir.name, "data": str(data), "start": start})
         self.proc.start([*self.trainer_cmd, *self.train_args(data, self.run_dir)])
 
     def resume_training(self) -> bool:
         """Continue the selected run (``train --out RUN --resume``): the trainer's own resume."""
         run = self.runs.selected()
-        if (self.status != "idle" or not self._resumable(run)
-                or self.ctx.refuse(Right.TRAIN, QT_TRANSLATE_NOOP("Refusal", "Training"))):
+        if (
+            self.status != "idle"
+            or not self._resumable(run)
+            or self.ctx.refuse(Right.TRAIN, QT_TRANSLATE_NOOP("Refusal", "Training"))
+        ):
             return False
         assert run is not None
         self.run_dir, self.last_error = run.path, ""
         self.curves.clear()
-        self._set_status("training", self.tr("Resuming {run} from epoch {epoch}…").format(run=run.name,
-                                                                                        epoch=run.epochs_done))
+        self._set_status(
+            "training",
+            self.tr("Resuming {run} from epoch {epoch}…").format(run=run.name, epoch=run.epochs_done),
+        )
         self.ctx.audit("train.resume", {"run": run.name, "from_epoch": run.epochs_done})
         epochs = self.params["--epochs"].value()
         self.proc.start(
@@ -638,8 +672,9 @@ class TrainerPanel(QWidget):
             self.prep.cancel()
             self._set_status("idle", self.tr("Cancelled before training started."))
         elif self.status == "training":
-            self._set_status("cancelling", self.tr("Stopping after the current step; the best checkpoint is "
-                                                   "kept…"))
+            self._set_status(
+                "cancelling", self.tr("Stopping after the current step; the best checkpoint is kept…")
+            )
             self.proc.cancel()
 
     def _on_event(self, ev: dict[str, Any]) -> None:
@@ -700,18 +735,29 @@ class TrainerPanel(QWidget):
             if found.result:
                 self._show_result(found.result)
             text = self.tr("Finished {run}. Export it on the right to evaluate and promote.").format(
-                run=run.name if run else "")
+                run=run.name if run else ""
+            )
             result = "completed"
             self.ctx.notify("info", self.tr("Training finished: {run}").format(run=run))
         elif status in ("cancelled", "killed"):
-            kept = (self.tr("best checkpoint kept: {path}").format(path=run / "best.keras") if ckpt and run
-                    else self.tr("no checkpoint yet"))
+            kept = (
+                self.tr("best checkpoint kept: {path}").format(path=run / "best.keras")
+                if ckpt and run
+                else self.tr("no checkpoint yet")
+            )
             cancelled = status == "cancelled"
-            text = (self.tr("Cancelled ({kept}).") if cancelled
-                    else self.tr("Did not stop in time and was killed ({kept}).")).format(kept=kept)
+            text = (
+                self.tr("Cancelled ({kept}).")
+                if cancelled
+                else self.tr("Did not stop in time and was killed ({kept}).")
+            ).format(kept=kept)
             result = "cancelled"
-            self.ctx.notify("warning", (self.tr("Training cancelled; {kept}") if cancelled
-                                        else self.tr("Training killed; {kept}")).format(kept=kept))
+            self.ctx.notify(
+                "warning",
+                (
+                    self.tr("Training cancelled; {kept}") if cancelled else self.tr("Training killed; {kept}")
+                ).format(kept=kept),
+            )
         else:
             self.last_error = self._last_error_line() or self.tr("exit code {code}").format(code=code)
             text = self.tr("Training failed: {error}").format(error=self.last_error)
@@ -741,8 +787,13 @@ class TrainerPanel(QWidget):
         if not dirs:
             self.tasks.cancel("trainer-pr-curve")  # a curve still on its way belongs to an older result
             return
-        self.tasks.submit("trainer-pr-curve", _pr_curve_job, dirs, on_done=self._show_pr_curve,
-                          on_error=lambda message: self.append_log(f"pr curve not shown: {message}"))
+        self.tasks.submit(
+            "trainer-pr-curve",
+            _pr_curve_job,
+            dirs,
+            on_done=self._show_pr_curve,
+            on_error=lambda message: self.append_log(f"pr curve not shown: {message}"),
+        )
 
     def _show_pr_curve(self, image: QImage | None) -> None:
         self.pr_view.setPixmap(QPixmap.fromImage(image) if image is not None else QPixmap())

@@ -20,14 +20,21 @@ from inspector.ui.tasks import Job, TaskRunner, TaskState
 
 RUNS_TAG = "trainer-runs"
 
-COLUMNS = (QT_TRANSLATE_NOOP("RunsTable", "Run"), QT_TRANSLATE_NOOP("RunsTable", "Status"),
-           QT_TRANSLATE_NOOP("RunsTable", "Epochs"), QT_TRANSLATE_NOOP("RunsTable", "Best val Dice"),
-           QT_TRANSLATE_NOOP("RunsTable", "Val Dice defective"), QT_TRANSLATE_NOOP("RunsTable", "Exported"))
+COLUMNS = (
+    QT_TRANSLATE_NOOP("RunsTable", "Run"),
+    QT_TRANSLATE_NOOP("RunsTable", "Status"),
+    QT_TRANSLATE_NOOP("RunsTable", "Epochs"),
+    QT_TRANSLATE_NOOP("RunsTable", "Best val Dice"),
+    QT_TRANSLATE_NOOP("RunsTable", "Val Dice defective"),
+    QT_TRANSLATE_NOOP("RunsTable", "Exported"),
+)
 # a run's status (result.json) -> shown text; an unknown status is shown as it is
-STATUS = {"completed": QT_TRANSLATE_NOOP("RunsTable", "completed"),
-          "early_stop": QT_TRANSLATE_NOOP("RunsTable", "early stop"),
-          "cancelled": QT_TRANSLATE_NOOP("RunsTable", "cancelled"),
-          "incomplete": QT_TRANSLATE_NOOP("RunsTable", "incomplete")}
+STATUS = {
+    "completed": QT_TRANSLATE_NOOP("RunsTable", "completed"),
+    "early_stop": QT_TRANSLATE_NOOP("RunsTable", "early stop"),
+    "cancelled": QT_TRANSLATE_NOOP("RunsTable", "cancelled"),
+    "incomplete": QT_TRANSLATE_NOOP("RunsTable", "incomplete"),
+}
 
 
 def _f(v: float | None) -> str:
