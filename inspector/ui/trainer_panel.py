@@ -1,7 +1,7 @@
 """Trainer tab: pick data, train as a child process, watch the curves, list past runs.
 
 Training is ``python -m trainer train ... --progress json`` in a QProcess
-(TensorFlow never loads in the station, DESIGN rule 2); its JSON lines drive
+(TensorFlow never loads in the station: docs/architecture.md); its JSON lines drive
 the progress bar, ETA and the learning curves. Cancel sends SIGTERM: the
 trainer stops after the current step and keeps its best checkpoint.
 The release steps for a finished run (export, gate, promote, engine, rollback)
