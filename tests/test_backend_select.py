@@ -289,17 +289,36 @@ def test_an_unreadable_cache_means_probing_again(
 def test_openvino_missing_keeps_onnxruntime_with_a_notice(
     tiny_model: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    block_modules(monkeypatch, "openvino")
+    block_modules(monkeypatch, "openvino", "tensorrt")
     monkeypatch.setenv(ENV_AUTO_CPU, "probe")
     backend = select_backend("auto", tiny_model, threads=1, probe_cache=tmp_path / "probe.json")
     info = backend.info()
     assert info.name == "onnxruntime"
     assert "OpenVINO not used" in info.notice
     assert "not installed" in info.notice
-    assert "TensorRT not used" in info.notice  # both reasons are said
+    # TensorRT is not installed here: a CPU station is told nothing about engines to rebuild
+    assert "TensorRT" not in info.notice
+    assert "rebuild" not in info.notice
     # asked for explicitly: fails loudly
     with pytest.raises(BackendUnavailable, match="OpenVINO is not installed"):
         select_backend("openvino", tiny_model)
+
+
+def test_auto_without_tensorrt_installed_says_nothing_about_engines(
+    tiny_model: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 13: every start on a machine without TensorRT printed a "rebuild the TensorRT
+    engine" hint. Without TensorRT, auto goes to the CPU quietly; with TensorRT installed and no
+    engine, the hint is still given (tests/test_trt_firstcontact.py)."""
+    block_modules(monkeypatch, "tensorrt")
+    monkeypatch.setenv(ENV_AUTO_CPU, "onnxruntime")
+    backend = select_backend("auto", tiny_model, threads=1, probe_cache=tmp_path / "probe.json")
+    try:
+        assert backend.info().name == "onnxruntime"
+        assert "TensorRT" not in backend.info().notice
+        assert "rebuild" not in backend.info().notice
+    finally:
+        backend.close()
 
 
 def test_a_broken_openvino_install_is_unavailable_not_a_crash(monkeypatch: pytest.MonkeyPatch) -> None:

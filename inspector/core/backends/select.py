@@ -4,8 +4,10 @@ Inference Server named by ``triton:http://HOST:PORT/MODEL``."""
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 import os
+import sys
 from pathlib import Path
 from typing import Literal, cast
 
@@ -19,6 +21,16 @@ PRECISIONS: tuple[EnginePrecision, ...] = ("fp16", "fp32")  # "auto" tries them 
 # What ``auto`` does without TensorRT: "probe" (default) picks the faster of ONNX Runtime and
 # OpenVINO for the model; "onnxruntime" keeps ONNX Runtime without probing.
 ENV_AUTO_CPU = "INSPECTOR_AUTO_CPU"
+
+
+def tensorrt_installed() -> bool:
+    """Whether the TensorRT runtime can be imported on this machine (found, not imported)."""
+    if "tensorrt" in sys.modules:
+        return sys.modules["tensorrt"] is not None  # None: import blocked
+    try:
+        return importlib.util.find_spec("tensorrt") is not None
+    except (ImportError, ValueError):
+        return False
 
 
 def _tensorrt_backend(model_path: Path, precision: str) -> Backend:
@@ -123,7 +135,11 @@ def select_backend(
         return ort_backend
     notice = ""  # auto
     try:
+        if not tensorrt_installed():  # a CPU station: nothing to rebuild, nothing to say
+            raise LookupError("TensorRT is not installed")
         return _tensorrt_backend(model_path, precision)
+    except LookupError as exc:
+        log.info("auto: %s; a CPU backend", exc)
     except BackendUnavailable as exc:
         notice = f"TensorRT not used: {exc}"
         log.info(notice)
