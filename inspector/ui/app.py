@@ -313,17 +313,35 @@ def create_window(opts: StartOptions, settings: QSettings | None = None) -> Any:
             station=ctx.station, recipe=recipe.name, version=recipe.version
         ),
     )
-    if opts.source:
-        _preselect(window, opts.source)
+    chosen = _preselect(window, opts.source) if opts.source else False
     if opts.kiosk:  # the line view for the product, full screen; it starts the run once the product loads
         window.line_view.start_kiosk(opts.kiosk, autostart=opts.autostart)
     elif opts.autostart and have_model:
-        # After the event loop starts, so the window is on screen before the model loads.
-        QTimer.singleShot(0, window.live.start)
+        if chosen or (not opts.source and window.live.chooser.kind() == "demo"):
+            # After the event loop starts, so the window is on screen before the model loads.
+            QTimer.singleShot(0, window.live.start)
+        elif not opts.source:
+            # the last session's source is chosen again but never started unasked (a folder would be
+            # inspected again, a camera would run before anyone looked at the line)
+            ctx.notify("info", _restored_text(window))
     return window
 
 
-def _preselect(window: Any, spec: str) -> None:
+def _restored_text(window: Any) -> str:
+    """What the message area says when the last session's source is chosen but not started."""
+    choice = window.live.source_choice()
+    try:
+        source = choice.spec()
+    except ValueError:
+        source = choice.kind
+    return QCoreApplication.translate(
+        "Startup", "Source {source} chosen as in the last session; press Start (F5) to inspect it."
+    ).format(source=source)
+
+
+def _preselect(window: Any, spec: str) -> bool:
+    """Choose ``spec`` (``--source``) in the Live tab's chooser; False (and a message) when it is not
+    a source."""
     lower = spec.lower()
     if lower == "demo":
         kind, text = "demo", ""
@@ -344,6 +362,8 @@ def _preselect(window: Any, spec: str) -> None:
             "error",
             QCoreApplication.translate("Startup", "--source {spec}: {error}").format(spec=spec, error=exc),
         )
+        return False
+    return True
 
 
 def prepare_runtime() -> None:

@@ -17,6 +17,8 @@ import logging
 from datetime import UTC, datetime
 from typing import Any
 
+import numpy as np
+import pyqtgraph as pg
 from PySide6.QtCore import (
     QT_TRANSLATE_NOOP,
     QCoreApplication,
@@ -50,6 +52,7 @@ from PySide6.QtWidgets import (
 from inspector.core.types import Verdict
 from inspector.services.history import HistoryRow, station_names
 from inspector.services.queries_extra import StoredView, distinct_sources, load_stored_view
+from inspector.services.review_export import decode_mask_png
 from inspector.ui.context import AppContext
 from inspector.ui.history_model import ROW_ROLE, Column, HistoryFilter, HistoryModel, disposition_label
 from inspector.ui.image_view import ImageView
@@ -59,6 +62,8 @@ from inspector.ui.tasks import TaskRunner, TaskState
 
 log = logging.getLogger(__name__)
 DETAIL_DELAY_MS = 40
+REVIEW_MASK_RGBA = (0, 200, 255, 120)  # a reviewer's drawn mask over the image: translucent cyan
+INDENT = "    "  # a review's note and mask under its line
 FILTER_DELAY_MS = 250
 FOLLOW_DELAY_MS = 1000  # a line logs several rows a second; one recount per second is plenty
 _COLUMN_WIDTHS = {
@@ -176,6 +181,18 @@ class InspectionDetailView(QWidget):
         self.regions.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         self.reviews = QLabel("")
         self.reviews.setWordWrap(True)
+        self.reviews.setTextFormat(Qt.TextFormat.PlainText)  # a note is shown as typed
+        # the newest drawn mask of the part's reviews, over the image (the label editor's drawing)
+        self.review_mask = pg.ImageItem(axisOrder="row-major")
+        self.review_mask.setZValue(10)
+        self.review_mask.hide()
+        self.image.view_box().addItem(self.review_mask)
+        self.mask_check = QCheckBox(self.tr("Show the reviewer's mask"))
+        self.mask_check.setChecked(True)
+        self.mask_check.setToolTip(self.tr("The defect drawn with L (label editor), in cyan over the image"))
+        self.mask_check.toggled.connect(lambda _on: self._show_mask())
+        self.mask_check.hide()
+        self._mask: np.ndarray | None = None
         self.image_note = QLabel("")
         self.image_note.setWordWrap(True)
         self.image_note.setProperty("muted", True)
@@ -190,6 +207,7 @@ class InspectionDetailView(QWidget):
         sl.addWidget(self.regions, 1)
         sl.addWidget(QLabel(self.tr("<b>Reviews</b>")))
         sl.addWidget(self.reviews)
+        sl.addWidget(self.mask_check)
         sl.addWidget(self.image_note)
         split = QSplitter(Qt.Orientation.Horizontal)
         split.addWidget(self.image)
@@ -209,6 +227,7 @@ class InspectionDetailView(QWidget):
             for w in (self.reasons, self.reviews, self.image_note):
                 w.setText("")
             self.regions.setRowCount(0)
+            self._set_mask(None)
             return
         r = view.detail.row
         threshold = r.threshold
@@ -273,15 +292,50 @@ class InspectionDetailView(QWidget):
             self.image_note.setText(image_note_text(view.image_note))
 
     def set_reviews(self, view: StoredView) -> None:
-        lines = [
-            self.tr("{disposition} by {user} at {time}").format(
-                disposition=disposition_label(v.disposition),
-                user=v.by,
-                time=v.at.astimezone().strftime("%Y-%m-%d %H:%M:%S"),
+        """Each review: what, who, when, its note and whether a mask was drawn; the newest drawn
+        mask is shown over the image."""
+        lines: list[str] = []
+        for v in view.detail.reviews:
+            lines.append(
+                self.tr("{disposition} by {user} at {time}").format(
+                    disposition=disposition_label(v.disposition),
+                    user=v.by,
+                    time=v.at.astimezone().strftime("%Y-%m-%d %H:%M:%S"),
+                )
             )
-            for v in view.detail.reviews
-        ]
+            if v.note.strip():
+                lines.append(INDENT + self.tr("note: {note}").format(note=v.note.strip()))
+            if v.mask_png:
+                lines.append(INDENT + self.tr("defect mask drawn"))
         self.reviews.setText("\n".join(lines) or self.tr("not reviewed"))
+        drawn = next((v.mask_png for v in reversed(view.detail.reviews) if v.mask_png), None)
+        mask: np.ndarray | None = None
+        if drawn is not None and view.image is not None:
+            try:
+                mask = decode_mask_png(drawn)  # a small in-memory PNG, read with the detail
+            except ValueError as exc:
+                log.warning("review mask of inspection %s not shown: %s", view.id, exc)
+            if mask is not None and mask.shape[:2] != view.image.shape[:2]:
+                mask = None  # drawn on another image size: it would sit in the wrong place
+        self._set_mask(mask)
+
+    def review_mask_shown(self) -> bool:
+        """True while a reviewer's drawn mask is on the image (tests)."""
+        return self._mask is not None and self.review_mask.isVisible()
+
+    def _set_mask(self, mask: np.ndarray | None) -> None:
+        self._mask = mask
+        self.mask_check.setVisible(mask is not None)
+        if mask is not None:
+            rgba = np.zeros((*mask.shape[:2], 4), np.uint8)
+            rgba[mask > 0] = REVIEW_MASK_RGBA
+            self.review_mask.setImage(rgba, autoLevels=False, levels=(0, 255))
+        else:
+            self.review_mask.clear()
+        self._show_mask()
+
+    def _show_mask(self) -> None:
+        self.review_mask.setVisible(self._mask is not None and self.mask_check.isChecked())
 
 
 class HistoryPanel(QWidget):

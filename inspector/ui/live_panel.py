@@ -475,8 +475,10 @@ class LivePanel(QWidget):
     def _update_buttons(self, value: str) -> None:
         state = RunState(value)
         active = state.active
-        self.start_button.setEnabled(state is not RunState.RUNNING)
-        self.start_button.setText(self.tr("Resume") if state is RunState.PAUSED else self.tr("Start"))
+        # one button per action: while paused, Pause reads "Resume" and Start stays "Start", disabled
+        # (F5 still resumes a paused run)
+        self.start_button.setEnabled(not active)
+        self.start_button.setText(self.tr("Start"))
         self.pause_button.setEnabled(active)
         self.pause_button.setText(self.tr("Resume") if state is RunState.PAUSED else self.tr("Pause"))
         self.stop_button.setEnabled(active)

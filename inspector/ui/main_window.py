@@ -52,6 +52,11 @@ SHORTCUTS: list[tuple[str, str]] = [
                                             "L lot, P product, R report, M sound)")),
     (QT_TRANSLATE_NOOP("MainWindow", "Ctrl+Q"),
      QT_TRANSLATE_NOOP("MainWindow", "Quit (asks first while a run is active)")),
+    # the review keys of the History tab (inspector.ui.review, inspector.ui.history_panel)
+    ("N / F / M / O", QT_TRANSLATE_NOOP("MainWindow", "History, selected part: confirm NG / false reject / "
+                                                      "missed defect / confirm OK")),
+    ("L", QT_TRANSLATE_NOOP("MainWindow", "History, selected part: label the defect (draw its mask)")),
+    ("j / k", QT_TRANSLATE_NOOP("MainWindow", "History: next / previous row (like Down / Up)")),
 ]
 
 # (tab title, module, class, required): built by name so a panel that fails to import
@@ -222,7 +227,9 @@ class MainWindow(QMainWindow):
             width = table.horizontalHeader().length() + table.verticalScrollBar().sizeHint().width() + 40
             table.horizontalHeader().setStretchLastSection(True)
             QVBoxLayout(dlg).addWidget(table)
-            dlg.resize(min(max(660, width), 1400), 340)  # the longest line readable in every language
+            # the longest line readable in every language, every row without scrolling
+            height = table.verticalHeader().length() + table.horizontalHeader().height() + 60
+            dlg.resize(min(max(660, width), 1400), min(max(340, height), 800))
             self.shortcuts_dialog = dlg
         self.shortcuts_dialog.show()
         self.shortcuts_dialog.raise_()

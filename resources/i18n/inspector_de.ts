@@ -471,6 +471,14 @@
         <translation>Keine Prüfung ausgewählt</translation>
     </message>
     <message>
+        <source>Show the reviewer&apos;s mask</source>
+        <translation>Maske der Bewertung zeigen</translation>
+    </message>
+    <message>
+        <source>The defect drawn with L (label editor), in cyan over the image</source>
+        <translation>Der mit L (Markier-Editor) gezeichnete Fehler, cyan über dem Bild</translation>
+    </message>
+    <message>
         <source>&lt;b&gt;Reasons&lt;/b&gt;</source>
         <translation>&lt;b&gt;Gründe&lt;/b&gt;</translation>
     </message>
@@ -509,6 +517,14 @@
     <message>
         <source>{disposition} by {user} at {time}</source>
         <translation>{disposition} von {user} am {time}</translation>
+    </message>
+    <message>
+        <source>note: {note}</source>
+        <translation>Notiz: {note}</translation>
+    </message>
+    <message>
+        <source>defect mask drawn</source>
+        <translation>Fehlermaske gezeichnet</translation>
     </message>
     <message>
         <source>not reviewed</source>
@@ -1201,6 +1217,18 @@ dann damit anmelden und unter Rolle ▸ Benutzer… die Konten aller anlegen</tr
     <message>
         <source>Quit (asks first while a run is active)</source>
         <translation>Beenden (fragt während eines Laufs zuerst nach)</translation>
+    </message>
+    <message>
+        <source>History, selected part: confirm NG / false reject / missed defect / confirm OK</source>
+        <translation>Verlauf, gewähltes Teil: NG bestätigen / Pseudoausschuss / Schlupf / OK bestätigen</translation>
+    </message>
+    <message>
+        <source>History, selected part: label the defect (draw its mask)</source>
+        <translation>Verlauf, gewähltes Teil: Fehler markieren (Maske zeichnen)</translation>
+    </message>
+    <message>
+        <source>History: next / previous row (like Down / Up)</source>
+        <translation>Verlauf: nächste / vorige Zeile (wie Ab / Auf)</translation>
     </message>
     <message>
         <source>History</source>
@@ -3108,6 +3136,10 @@ Daten: {data}</translation>
     <message>
         <source>Station {station} ready · recipe {recipe} v{version}</source>
         <translation>Station {station} bereit · Rezept {recipe} v{version}</translation>
+    </message>
+    <message>
+        <source>Source {source} chosen as in the last session; press Start (F5) to inspect it.</source>
+        <translation>Quelle {source} wie in der letzten Sitzung gewählt; Start (F5) drücken, um sie zu prüfen.</translation>
     </message>
     <message>
         <source>--source {spec}: {error}</source>
