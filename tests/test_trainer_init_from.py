@@ -234,8 +234,8 @@ def test_trainer_tab_offers_fine_tuning_when_the_card_has_a_config(
     # the architecture is the model's: shown and locked
     assert panel.params["--base-filters"].value() == 8
     assert not panel.params["--base-filters"].isEnabled()
-    assert panel.start_training()
-    assert "fine-tuning prod" in panel.status_label.text()
+    assert panel.start_training()  # accepted; the data folder is checked off the UI thread
+    qtbot.waitUntil(lambda: "fine-tuning prod" in panel.status_label.text(), timeout=10000)
     qtbot.waitUntil(lambda: panel.status == "idle", timeout=20000)
     assert "Finished" in panel.status_label.text()
     command = next(ln for ln in panel.log_view.toPlainText().splitlines() if ln.startswith("$ "))

@@ -221,6 +221,9 @@ def test_export_gate_promote_and_engine_rebuild(
     rel.export_button.click()
     qtbot.waitUntil(lambda: rel.evaluate_button.isEnabled(), timeout=20000)
     assert rel.run.exported_model is not None
+    assert rel.run_exported  # the export's own job read it back
+    qtbot.waitUntil(lambda: panel.runs.item(0, 5).text() == "yes", timeout=10000)  # the list follows
+    assert panel.runs.selected().path == rel.run.path
     rel.evaluate_button.click()
     qtbot.waitUntil(lambda: rel.decision is not None or "failed" in rel.state_label.text(), timeout=60000)
     assert rel.decision is not None, rel.state_label.text()

@@ -1,7 +1,9 @@
-"""Issue 13: the GUI's UI thread never waits on files. The Trainer tab's runs list, a finished
-run's checkpoint, result and precision/recall image, the model-file checks of the status bar, the
-Live tab and the Trainer tab, the report folder and the line view's sound files are read by task
-runner jobs; these tests record every file access those modules make on the main thread."""
+"""Issue 13: the GUI's UI thread never waits on files. The Trainer tab's runs list, starting a run
+(the data folder, the new run's name), the data summary's folder check, a finished run's
+checkpoint, result and precision/recall image, whether a run's model was exported (the release
+steps), the model-file checks of the status bar, the Live tab and the Trainer tab, the report
+folder and the line view's sound files are read by task runner jobs; these tests record every file
+access those modules make on the main thread."""
 
 from __future__ import annotations
 
@@ -25,10 +27,11 @@ from tests.review_helpers import RECIPE
 from tests.tiny_model import build_tiny_model
 
 FAKE = Path(__file__).parent / "fakes" / "fake_trainer.py"
-# the modules issue 13 moved off the UI thread (the release panel has its own test)
+# the modules issue 13 moved off the UI thread
 WATCHED = (
     "trainer_panel.py",
     "trainer_runs.py",
+    "release_panel.py",
     "status_bar.py",
     "live_panel.py",
     "context.py",
@@ -181,9 +184,8 @@ def test_a_finished_run_is_read_off_the_ui_thread(
     panel.data_edit.setText(str(data))
     panel.params["--epochs"].setValue(1)
     panel.params["--steps-per-epoch"].setValue(2)
-    disk.on = False  # starting a run (the data folder check) is not part of this test
     assert panel.start_training()
-    disk.on = True
+    qtbot.waitUntil(lambda: panel.status == "training", timeout=10_000)  # the folder checked by a job
     run = panel.run_dir
     assert run is not None
     (run / "eval_test").mkdir(parents=True)
@@ -201,6 +203,118 @@ def test_a_finished_run_is_read_off_the_ui_thread(
     assert (panel.pr_view.pixmap().width(), panel.pr_view.pixmap().height()) == (30, 20)
     panel._show_result({})  # a new run clears it, and a curve still on its way is dropped
     assert panel.pr_view.pixmap().isNull()
+    assert disk.seen == []
+
+
+def test_starting_a_run_checks_the_data_folder_off_the_ui_thread(
+    qtbot, ctx: AppContext, tmp_path: Path, disk: DiskWatch, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Start answers at once ("accepted, starting"); the folder check and the run's name are a job,
+    a missing folder is said on the status line and in the message area, and Start comes back."""
+    import inspector.ui.trainer_panel as trainer_panel
+
+    named_on: list[bool] = []  # new_run_dir (it looks for a free name) called on the main thread?
+    real_new_run_dir = trainer_panel.new_run_dir
+
+    def new_run_dir(runs_dir: Path) -> Path:
+        named_on.append(threading.current_thread() is threading.main_thread())
+        return real_new_run_dir(runs_dir)
+
+    monkeypatch.setattr(trainer_panel, "new_run_dir", new_run_dir)
+    seen: list[tuple[str, str]] = []
+    ctx.message.connect(lambda level, text: seen.append((level, text)))
+    panel = make_panel(qtbot, ctx)
+    panel.runs.wait()
+    panel.trainer_cmd = [sys.executable, str(FAKE), "--mode", "ok"]
+    panel.params["--epochs"].setValue(1)
+    panel.params["--steps-per-epoch"].setValue(2)
+
+    gone = tmp_path / "no-such-folder"
+    panel.data_edit.setText(str(gone))
+    assert panel.start_training()  # accepted: the answer comes from the job
+    assert panel.status == "starting"
+    assert not panel.start_button.isEnabled()
+    assert panel.run_dir is None
+    qtbot.waitUntil(lambda: panel.status == "idle", timeout=10_000)
+    assert "data folder not found" in panel.status_label.text()
+    assert seen[-1] == ("warning", f"Trainer: data folder not found: {gone}")
+    assert panel.start_button.isEnabled()
+    assert not panel.proc.is_running()
+    assert panel.run_dir is None
+    assert named_on == []
+
+    # Cancel while the job is on its way: nothing starts
+    data = tmp_path / "data"
+    (data / "images").mkdir(parents=True)
+    panel.data_edit.setText(str(data))
+    assert panel.start_training()
+    assert panel.cancel_button.isEnabled()
+    panel.cancel()
+    assert panel.status == "idle"
+    assert "Cancelled before training started" in panel.status_label.text()
+    panel.tasks.wait(10)
+    assert panel.status == "idle"
+    assert not panel.proc.is_running()
+
+    assert panel.start_training()
+    qtbot.waitUntil(lambda: panel.status == "training", timeout=10_000)
+    assert panel.run_dir is not None
+    assert panel.run_dir.parent == tmp_path / "runs"
+    assert named_on
+    assert not any(named_on)
+    qtbot.waitUntil(lambda: panel.status == "idle", timeout=20_000)
+    assert "Finished" in panel.status_label.text()
+    assert disk.seen == []
+
+
+def test_the_data_summary_checks_the_folder_off_the_ui_thread(
+    qtbot, ctx: AppContext, tmp_path: Path, disk: DiskWatch
+) -> None:
+    panel = make_panel(qtbot, ctx)
+    panel.runs.wait()
+    gone = tmp_path / "no-such-folder"
+    panel.data_edit.setText(str(gone))
+    assert panel.check_data()  # started: the job finds out
+    qtbot.waitUntil(lambda: "not found" in panel.summary_label.text(), timeout=10_000)
+    assert panel.summary_label.text() == f"Data folder not found: {gone}"
+    assert not panel.check.is_running()
+    assert disk.seen == []
+
+
+def test_the_release_steps_take_the_exported_answer_with_the_run(
+    qtbot, ctx: AppContext, tmp_path: Path, disk: DiskWatch
+) -> None:
+    """The runs table's answer (read with the runs) goes with the selected run; a caller without
+    one gets it from a job. Evaluate follows the answer."""
+    from inspector.core.training_runs import read_run
+
+    runs = tmp_path / "runs"
+    write_run(runs / "run-1", "completed")
+    write_run(runs / "run-2", "completed", exported=True)
+    panel = make_panel(qtbot, ctx)
+    rel = panel.release
+    qtbot.waitUntil(lambda: panel.runs.rowCount() == 2, timeout=10_000)
+    by_name = {panel.runs.item(r, 0).text(): r for r in range(2)}
+    panel.runs.selectRow(by_name["run-2"])
+    assert rel.run is not None
+    assert rel.run.name == "run-2"
+    assert rel.run_exported
+    assert rel.evaluate_button.isEnabled()
+    assert "exported" in rel.run_label.text()
+    panel.runs.selectRow(by_name["run-1"])
+    assert not rel.run_exported
+    assert not rel.evaluate_button.isEnabled()
+
+    disk.on = False
+    info = read_run(runs / "run-2")
+    disk.on = True
+    rel.set_run(info)  # no answer given: a job checks
+    assert not rel.evaluate_button.isEnabled()
+    qtbot.waitUntil(rel.evaluate_button.isEnabled, timeout=10_000)
+    assert rel.run_exported
+    rel.set_run(None)
+    assert not rel.run_exported
+    assert not rel.evaluate_button.isEnabled()
     assert disk.seen == []
 
 

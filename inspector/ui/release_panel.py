@@ -16,7 +16,10 @@ No file or database work runs on the UI thread: the production history, rollback
 promotion (the production model's hash check before the confirmation, then installing the
 candidate and the DB write on the write lane) and reading a run back after its export are
 jobs of the panel's task runner (:mod:`inspector.ui.tasks`); the panel's buttons are disabled
-while one runs and a failure is shown in the message area. Whether the production model's file
+while one runs and a failure is shown in the message area. Whether a run's model was exported
+comes with the run (:meth:`ReleasePanel.set_run`: the runs table read it off the UI thread), or,
+when the caller does not know, from a ``release-run-files`` job; the gate's scoring job checks
+the exported file again before it scores. Whether the production model's file
 is there (the Rebuild button) is checked by a job whenever the model changes and kept in the
 panel; the engine rebuild checks the file again in its own job before it starts the build.
 """
@@ -160,6 +163,11 @@ def _model_file_job(_state: TaskState, path: Path) -> tuple[Path, bool]:
     return path, path.is_file()
 
 
+def _exported_job(_state: TaskState, run_path: Path) -> tuple[Path, bool]:
+    """Whether the run at ``run_path`` has an exported model (export/model.onnx)."""
+    return run_path, export_path(run_path).is_file()
+
+
 def _read_export_job(_state: TaskState, run_path: Path) -> RunInfo | None:
     """The run read back after its export; None when the export left no model."""
     return read_run(run_path) if export_path(run_path).is_file() else None
@@ -168,6 +176,7 @@ def _read_export_job(_state: TaskState, run_path: Path) -> RunInfo | None:
 class ReleasePanel(QWidget):
     log = Signal(str)
     model_applied = Signal(ModelState)  # after a promotion / rollback
+    exported = Signal(str)  # the run's folder, once its export has been read back
 
     def __init__(
         self,
@@ -182,6 +191,8 @@ class ReleasePanel(QWidget):
             str(ctx.settings.value("trainer/models_dir", "") or user_data_dir() / "models")
         )
         self.run: RunInfo | None = None
+        # whether self.run's model was exported, as known off the UI thread (False: no or not yet)
+        self.run_exported = False
         self.candidate: ModelEval | None = None
         self.current: ModelEval | None = None
         self.decision: GateDecision | None = None
@@ -333,7 +344,7 @@ class ReleasePanel(QWidget):
 
     def _update(self) -> None:
         busy, qa = self._busy(), self.ctx.may(Right.PROMOTE)
-        exported = self.run is not None and self.run.exported_model is not None
+        exported = self.run is not None and self.run_exported
         train_needs = self.ctx.needs(Right.TRAIN)
         self.export_button.setEnabled(
             not busy and not train_needs and self.run is not None and self.run.has_checkpoint
@@ -371,10 +382,35 @@ class ReleasePanel(QWidget):
         )
 
     # -- run selection -------------------------------------------------------------------------
-    def set_run(self, run: RunInfo | None) -> None:
+    def set_run(self, run: RunInfo | None, exported: bool | None = None) -> None:
+        """Show ``run``; ``exported``: whether its model was exported, as the caller read it off the
+        UI thread (the runs table does); None: a ``release-run-files`` job finds out, and until it
+        answers Evaluate stays disabled."""
         if run is None or self.run is None or run.path != self.run.path:
             self._clear_decision()
         self.run = run
+        self.run_exported = bool(exported) and run is not None
+        if run is not None and exported is None:
+            self.tasks.submit(
+                "release-run-files",
+                _exported_job,
+                run.path,
+                on_done=self._run_files_read,
+                on_error=lambda message: self.log.emit(f"export: cannot check the run's model: {message}"),
+            )
+        else:
+            self.tasks.cancel("release-run-files")  # an answer on its way is for an older selection
+        self._show_run()
+
+    def _run_files_read(self, answer: tuple[Path, bool]) -> None:
+        path, exported = answer
+        if self.run is None or self.run.path != path:
+            return  # another run was selected meanwhile
+        self.run_exported = exported
+        self._show_run()
+
+    def _show_run(self) -> None:
+        run = self.run
         if run is None:
             self.run_label.setText(self.tr("No run selected"))
         else:
@@ -389,7 +425,7 @@ class ReleasePanel(QWidget):
             text = self.tr("Run {run}: {status}, best val Dice {dice}").format(
                 run=run.name, status=status, dice=dice
             )
-            if run.exported_model is not None:
+            if self.run_exported:
                 text += " · " + self.tr("exported")
             self.run_label.setText(text)
         self._update()
@@ -417,14 +453,16 @@ class ReleasePanel(QWidget):
 
     # -- 2. evaluate + gate --------------------------------------------------------------------
     def evaluate(self) -> None:
-        if self.run is None or self.run.exported_model is None or self._busy():
+        if self.run is None or not self.run_exported or self._busy():
             return
         self._clear_decision()
-        candidate, run, production = self.run.exported_model, self.run, Path(self.ctx.model.path)
+        candidate, run, production = export_path(self.run.path), self.run, Path(self.ctx.model.path)
         db = self.ctx.db if self.reviewed_check.isChecked() else None
         station, recipe = self.ctx.station, self.ctx.recipe  # judged by the rules the line runs now
 
         def score(st: Any) -> tuple[ModelEval, ModelEval | None, list[str]]:  # off the UI thread
+            if not candidate.is_file():  # removed since the runs list was read
+                raise FileNotFoundError(f"no exported model {candidate}: export the run again")
             current = production if production.is_file() else None
             split = run.path / "split.json"
             validation = DataSpec(Path(run.data), split if split.is_file() else None) if run.data else None
@@ -732,7 +770,8 @@ class ReleasePanel(QWidget):
             self._export_failed(run)
             return
         self.state_label.setText(self.tr("Exported {path}").format(path=export_path(run.path)))
-        self.set_run(info)
+        self.set_run(info, exported=True)  # the job found the exported model
+        self.exported.emit(str(run.path))
 
     def _export_failed(self, run: RunInfo | None) -> None:
         self.state_label.setText(self.tr("Export failed: see the log."))

@@ -15,7 +15,10 @@ choose. At the end the tab shows the test-split figures (threshold chosen on val
 the precision/recall curves of the final evaluation.
 
 No file work runs on the UI thread: the past runs are read by the runs table's job
-(:mod:`inspector.ui.trainer_runs`), a finished run's checkpoint and result.json by the panel's
+(:mod:`inspector.ui.trainer_runs`, with whether each run's model was exported: the release steps
+get that answer with the run), whether the data folder is there and the new run's folder name by
+the ``trainer-start`` job (Start answers at once; a missing folder is said when the job ends) and
+by the data summary's job, a finished run's checkpoint and result.json by the panel's
 ``trainer-finished`` job, the precision/recall image by ``trainer-pr-curve`` (the QPixmap is
 made from its bytes on the UI thread), and whether the production model's file is there comes
 from the context (``ctx.model_file_present()``, checked off the UI thread when the model changes).
@@ -226,6 +229,30 @@ def _finished_job(_state: TaskState, run: Path | None, runs_dir: Path, want_resu
     return FinishedRun(checkpoint, result, read_runs(runs_dir))
 
 
+START_TAG = "trainer-start"
+
+
+@dataclass(frozen=True, slots=True)
+class StartCheck:
+    """What the ``trainer-start`` job found: the new run's folder (named, not created; the trainer
+    creates it), or None when the data folder is not there."""
+
+    run_dir: Path | None
+
+
+def _start_job(_state: TaskState, folder: Path | None, runs_dir: Path) -> StartCheck:
+    if folder is not None and not folder.is_dir():
+        return StartCheck(None)
+    return StartCheck(new_run_dir(runs_dir))
+
+
+@dataclass(frozen=True, slots=True)
+class MissingFolder:
+    """The data summary's answer when the folder is not there."""
+
+    path: Path
+
+
 def load_pr_curve(eval_dirs: list[str]) -> QImage | None:
     """The final evaluation's pr_curve.png (the last folder that has one first) as a QImage; None
     when there is none. Any thread: a QImage, not a QPixmap, is made here."""
@@ -267,7 +294,7 @@ class TrainerPanel(QWidget):
         self.runs_dir = Path(str(ctx.settings.value("trainer/runs_dir", "") or user_data_path() / "runs"))
         self.run_dir: Path | None = None
         self.last_error = ""
-        self.status = "idle"  # idle | preparing | training | cancelling | finishing
+        self.status = "idle"  # idle | starting | preparing | training | cancelling | finishing
         self.tasks = TaskRunner(self, "trainer")
         self.proc = JsonLineProcess(self)
         self.proc.event.connect(self._on_event)
@@ -402,6 +429,8 @@ class TrainerPanel(QWidget):
         self.log_view.setMaximumBlockCount(LOG_LINES)  # a week of runs must not eat the memory
         self.release = ReleasePanel(self.ctx, self, trainer_cmd=lambda: self.trainer_cmd)
         self.release.log.connect(self.append_log)
+        # the runs list shows the new export (and hands the release steps its answer again)
+        self.release.exported.connect(lambda run: self.runs.refresh(select=Path(run)))
         middle = QSplitter(Qt.Orientation.Vertical)
         middle.addWidget(self.curves)
         middle.addWidget(result_box)
@@ -426,18 +455,18 @@ class TrainerPanel(QWidget):
 
     # -- data summary -----------------------------------------------------------------------
     def check_data(self) -> bool:
-        """Summarise the data folder off the UI thread (what training will read, refuse, choose)."""
+        """Summarise the data folder off the UI thread (what training will read, refuse, choose);
+        the job also finds out whether the folder is there. True when the job was started."""
         text = self.data_edit.text().strip()
         if not text or self.check.is_running():
             return False
         folder = Path(text)
-        if not folder.is_dir():
-            self.summary_label.setText(self.tr("Data folder not found: {folder}").format(folder=folder))
-            return False
         fields = {k: v for k, v in self._chosen_fields().items() if k in ("crop", "batch")}
         self.summary_label.setText(self.tr("Reading {folder}…").format(folder=folder))
 
         def run(_state: object) -> object:
+            if not folder.is_dir():
+                return MissingFolder(folder)
             from trainer.data.summary import summarise
 
             return summarise(folder, fields)
@@ -453,6 +482,12 @@ class TrainerPanel(QWidget):
         }
 
     def _on_summary(self, summary: Any) -> None:
+        if isinstance(summary, MissingFolder):
+            text = self.tr("Data folder not found: {folder}").format(folder=summary.path)
+            self.summary_lines = [text]
+            self.summary_label.setText(text)
+            self.summary_label.setToolTip("")
+            return
         self.summary_lines = list(summary.lines())
         shown = self.summary_lines[1:12] + (["…"] if len(self.summary_lines) > 12 else [])
         self.summary_label.setText("\n".join(shown))
@@ -542,7 +577,7 @@ class TrainerPanel(QWidget):
             self.resume_button.setToolTip(
                 self.tr("Training {needs}").format(needs=needs) if needs else self.tr(RESUME_TIP)
             )
-        self.cancel_button.setEnabled(self.status in ("preparing", "training"))
+        self.cancel_button.setEnabled(self.status in ("starting", "preparing", "training"))
 
     # -- log / status -------------------------------------------------------------------------
     def append_log(self, line: str) -> None:
@@ -569,7 +604,11 @@ class TrainerPanel(QWidget):
         return args
 
     def start_training(self) -> bool:
-        """Start a run (prepares data off the UI thread first when reviews are included)."""
+        """Start a run: True when accepted (Start is disabled and the run is starting), False when
+        refused. The data folder is checked and the run folder named off the UI thread (the
+        ``trainer-start`` job); a missing folder is said on the status line and in the message
+        area, and Start is enabled again. Then the reviewed inspections are exported (also off the
+        UI thread) when they are included, and the trainer child starts."""
         if self.status != "idle" or self.ctx.refuse(Right.TRAIN, QT_TRANSLATE_NOOP("Refusal", "Training")):
             return False
         text = self.data_edit.text().strip()
@@ -580,29 +619,55 @@ class TrainerPanel(QWidget):
                 "warning", self.tr("Trainer: pick a data folder, the reviewed inspections, or both.")
             )
             return False
-        if folder is not None and not folder.is_dir():
-            self.ctx.notify(
-                "warning", self.tr("Trainer: data folder not found: {folder}").format(folder=folder)
-            )
-            return False
-        self.ctx.settings.setValue("trainer/data", text)
-        self.run_dir = new_run_dir(self.runs_dir)
+        self.run_dir = None  # named by the job
         self.last_error = ""
         self.curves.clear()
         self._show_result({})
         self.progress.setRange(0, 1)
         self.progress.setValue(0)
         self.eta_label.setText(format_eta(None))
+        self._set_status(
+            "starting",
+            self.tr("Checking the data folder…") if folder is not None else self.tr("Starting…"),
+        )
+        self.tasks.submit(
+            START_TAG,
+            _start_job,
+            folder,
+            self.runs_dir,
+            on_done=lambda found: self._start_checked(text, folder, reviewed, found),
+            on_error=self._start_failed,
+        )
+        return True
+
+    def _start_checked(self, text: str, folder: Path | None, reviewed: bool, found: StartCheck) -> None:
+        """The ``trainer-start`` job's answer: train into ``found.run_dir``, or say the folder is gone."""
+        if self.status != "starting":
+            return  # cancelled meanwhile
+        if found.run_dir is None:
+            why = self.tr("Trainer: data folder not found: {folder}").format(folder=folder)
+            self._set_status("idle", why)
+            self.ctx.notify("warning", why)
+            return
+        self.ctx.settings.setValue("trainer/data", text)
+        self.run_dir = found.run_dir
         if not reviewed:
             assert folder is not None
             self._launch(folder)
-            return True
+            return
         self._set_status("preparing", self.tr("Exporting the reviewed inspections…"))
         run_dir, db, station = self.run_dir, self.ctx.db, self.ctx.station
         self.prep.start(
             lambda st: prepare_training_data(run_dir, folder, db, st, station=station), "training data"
         )
-        return True
+
+    def _start_failed(self, message: str) -> None:
+        if self.status != "starting":
+            return
+        self.last_error = message
+        text = self.tr("Trainer: could not start training: {error}").format(error=message)
+        self._set_status("idle", text)
+        self.ctx.notify("error", text)
 
     def _on_data_ready(self, prepared: PreparedData) -> None:
         if self.status != "preparing":
@@ -668,7 +733,10 @@ class TrainerPanel(QWidget):
         return True
 
     def cancel(self) -> None:
-        if self.status == "preparing":
+        if self.status == "starting":
+            self.tasks.cancel(START_TAG)
+            self._set_status("idle", self.tr("Cancelled before training started."))
+        elif self.status == "preparing":
             self.prep.cancel()
             self._set_status("idle", self.tr("Cancelled before training started."))
         elif self.status == "training":
@@ -804,7 +872,7 @@ class TrainerPanel(QWidget):
         self.ctx.notify("warning", text)
 
     def _on_run_selected(self, run: RunInfo | None) -> None:
-        self.release.set_run(run)
+        self.release.set_run(run, exported=self.runs.run_files(run).exported)  # as the runs job read it
         self._update_buttons()
 
     def shutdown(self) -> None:

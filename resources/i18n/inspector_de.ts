@@ -3393,12 +3393,24 @@ Bild-TPR {tpr} ({tp}/{pos}), TNR {tnr} ({tn}/{neg}); Dice fehlerhaft {dice_def:.
         <translation>Trainer: einen Datenordner, die bewerteten Prüfungen oder beides wählen.</translation>
     </message>
     <message>
+        <source>Checking the data folder…</source>
+        <translation>Der Datenordner wird geprüft…</translation>
+    </message>
+    <message>
+        <source>Starting…</source>
+        <translation>Startet…</translation>
+    </message>
+    <message>
         <source>Trainer: data folder not found: {folder}</source>
         <translation>Trainer: Datenordner nicht gefunden: {folder}</translation>
     </message>
     <message>
         <source>Exporting the reviewed inspections…</source>
         <translation>Die bewerteten Prüfungen werden exportiert…</translation>
+    </message>
+    <message>
+        <source>Trainer: could not start training: {error}</source>
+        <translation>Trainer: Training konnte nicht gestartet werden: {error}</translation>
     </message>
     <message>
         <source>Could not prepare the data: {error}</source>

@@ -449,9 +449,9 @@ def station(qtbot, db: Database, shipped: Path, tmp_path: Path) -> tuple[AppCont
 def evaluate_run(qtbot, panel: Any, run: Path) -> None:
     from inspector.core.training_runs import read_run
 
-    panel.set_run(read_run(run))
+    panel.set_run(read_run(run))  # whether it was exported: a job finds out (the runs table knows)
     panel.reviewed_check.setChecked(False)
-    assert panel.evaluate_button.isEnabled()
+    qtbot.waitUntil(panel.evaluate_button.isEnabled, timeout=10000)
     panel.evaluate_button.click()
     qtbot.waitUntil(lambda: panel.decision is not None or "failed" in panel.state_label.text(), timeout=10000)
     assert panel.decision is not None, panel.state_label.text()
