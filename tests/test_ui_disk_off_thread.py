@@ -3,7 +3,8 @@
 checkpoint, result and precision/recall image, whether a run's model was exported (the release
 steps), the model-file checks of the status bar, the Live tab and the Trainer tab, the report
 folder and the line view's sound files are read by task runner jobs; these tests record every file
-access those modules make on the main thread."""
+access those modules make on the main thread. A product's model file, already read when the
+product was resolved, is not checked again."""
 
 from __future__ import annotations
 
@@ -32,6 +33,7 @@ WATCHED = (
     "trainer_panel.py",
     "trainer_runs.py",
     "release_panel.py",
+    "line_control.py",
     "status_bar.py",
     "live_panel.py",
     "context.py",
@@ -364,6 +366,45 @@ def test_a_new_model_is_checked_off_the_ui_thread_and_the_panels_follow(
         assert ctx.model_file_present() is True
         assert window.status.model_label.text().startswith("Model tiny-a")
         assert preloads == [other, model]
+        assert disk.seen == []
+    finally:
+        disk.on = False
+        close_window(window)
+
+
+def test_a_product_s_model_file_is_not_checked_again(
+    qtbot, tmp_path: Path, disk: DiskWatch, monkeypatch: pytest.MonkeyPatch, image_folder: Path
+) -> None:
+    """resolve_product (a job) read the product's model file; the context takes that answer."""
+    from tests.test_ui_products import NAME, make_product
+    from tests.ui_helpers import close_window, make_window
+
+    disk.on = False
+    model = build_tiny_model(tmp_path / "m" / "model.onnx", card={"name": "tiny-a"})
+    other = build_tiny_model(tmp_path / "o" / "model.onnx", card={"name": "tiny-p"})
+    window = make_window(qtbot, tmp_path, model, monkeypatch)
+    try:
+        ctx = window.ctx
+        make_product(window, other, image_folder)
+        checks: list[Path] = []
+        real_check = AppContext.check_model_file
+
+        def check_model_file(self: AppContext) -> Any:
+            checks.append(Path(self.model.path))
+            return real_check(self)
+
+        monkeypatch.setattr(AppContext, "check_model_file", check_model_file)
+        # what the panels see when they hear of the product's model: the answer, no job asked
+        heard: list[tuple[bool | None, bool]] = []
+        ctx.model_changed.connect(
+            lambda m: heard.append((ctx.model_file_present(), other in checks)) if m.path == other else None
+        )
+        disk.on = True
+        assert window.products.choose(NAME)
+        qtbot.waitUntil(lambda: window.products.product is not None, timeout=10_000)
+        assert Path(ctx.model.path) == other
+        # (later the Live tab's report of the loaded backend may set the model again)
+        assert heard[0] == (True, False)
         assert disk.seen == []
     finally:
         disk.on = False

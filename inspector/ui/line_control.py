@@ -275,13 +275,18 @@ class ProductController(QObject):
         self.product = rp
         spec = rp.spec
         current = self.ctx.model
+        # resolve_product read the model file (its sha256 and card): the context need not look again
         if (
             Path(current.path) == rp.model_path and current.card.sha256 == rp.card.sha256
         ):  # loaded: keep backend
-            self.ctx.set_model(dataclasses.replace(current, card=rp.card, override_reason=rp.override_reason))
+            self.ctx.set_model(
+                dataclasses.replace(current, card=rp.card, override_reason=rp.override_reason),
+                file_present=True,
+            )
         else:
             self.ctx.set_model(
-                ModelState(path=rp.model_path, card=rp.card, override_reason=rp.override_reason)
+                ModelState(path=rp.model_path, card=rp.card, override_reason=rp.override_reason),
+                file_present=True,
             )
         self.ctx.set_recipe(rp.recipe)
         src = spec.source
