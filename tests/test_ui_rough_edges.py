@@ -3,8 +3,7 @@
 The rest are pinned elsewhere: zones drawn, edited and outlined, the version list with its
 diff, the restore confirmation, what-if as you type and Ctrl+Q during a run in
 tests/test_ui_zones.py and tests/test_ui_rules.py; the TensorRT hint at the backend in
-tests/test_backend_select.py. A finding that is not fixed yet is a strict xfail here: when the
-fix lands the test passes, the xfail fails, and the marker goes.
+tests/test_backend_select.py.
 """
 
 from __future__ import annotations
@@ -117,12 +116,6 @@ def trainer(qtbot, db: Database, tmp_path: Path):  # noqa: F811 (db: tests.test_
     tab.proc.cancel()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 13 (c) not fixed: after Cancel the progress bar keeps its value and the ETA, and the "
-    "next run's log is appended to the cancelled one (inspector/ui/trainer_panel.py _finished / "
-    "start_training)",
-)
 def test_a_cancelled_training_leaves_no_progress_eta_or_log_behind(qtbot, trainer) -> None:
     from inspector.ui.trainer_panel import format_eta
 
@@ -138,7 +131,9 @@ def test_a_cancelled_training_leaves_no_progress_eta_or_log_behind(qtbot, traine
 
     trainer.trainer_cmd = [sys.executable, str(FAKE_TRAINER), "--mode", "ok"]
     assert trainer.start_training()
-    qtbot.waitUntil(lambda: trainer.status == "idle" and trainer.result_label.text() != "", timeout=20_000)
+    qtbot.waitUntil(
+        lambda: trainer.status == "idle" and "run completed" in trainer.log_view.toPlainText(), timeout=20_000
+    )
     log = trainer.log_view.toPlainText()
     assert "Some library says hello" in log  # the new run's log
     assert "signal 15" not in log  # and only that

@@ -621,11 +621,7 @@ class TrainerPanel(QWidget):
             return False
         self.run_dir = None  # named by the job
         self.last_error = ""
-        self.curves.clear()
-        self._show_result({})
-        self.progress.setRange(0, 1)
-        self.progress.setValue(0)
-        self.eta_label.setText(format_eta(None))
+        self._clear_run_view()
         self._set_status(
             "starting",
             self.tr("Checking the data folder…") if folder is not None else self.tr("Starting…"),
@@ -639,6 +635,18 @@ class TrainerPanel(QWidget):
             on_error=self._start_failed,
         )
         return True
+
+    def _clear_run_view(self) -> None:
+        """A new run starts with an empty log, curves and result, and no progress or ETA."""
+        self.log_view.clear()
+        self.curves.clear()
+        self._show_result({})
+        self._reset_progress()
+
+    def _reset_progress(self) -> None:
+        self.progress.setRange(0, 1)
+        self.progress.setValue(0)
+        self.eta_label.setText(format_eta(None))
 
     def _start_checked(self, text: str, folder: Path | None, reviewed: bool, found: StartCheck) -> None:
         """The ``trainer-start`` job's answer: train into ``found.run_dir``, or say the folder is gone."""
@@ -711,7 +719,7 @@ class TrainerPanel(QWidget):
             return False
         assert run is not None
         self.run_dir, self.last_error = run.path, ""
-        self.curves.clear()
+        self._clear_run_view()
         self._set_status(
             "training",
             self.tr("Resuming {run} from epoch {epoch}…").format(run=run.name, epoch=run.epochs_done),
@@ -831,6 +839,11 @@ class TrainerPanel(QWidget):
             text = self.tr("Training failed: {error}").format(error=self.last_error)
             result = "failed"
             self.ctx.notify("error", text)
+        if status == "ok":
+            self.progress.setValue(self.progress.maximum())
+            self.eta_label.setText(format_eta(None))
+        else:  # a run that is over shows no progress or time left (its log stays until the next)
+            self._reset_progress()
         if found.listing is not None:
             self.runs.show_listing(found.listing, select=run)
         else:
