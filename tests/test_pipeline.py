@@ -144,7 +144,14 @@ def test_wrong_models_are_refused_with_a_clear_message(tmp_path: Path) -> None:
         select_backend("onnxruntime", other)
 
 
-def test_auto_falls_back_to_onnxruntime_with_a_notice(tiny_model: Path) -> None:
+def test_auto_falls_back_to_onnxruntime_with_a_notice(
+    tiny_model: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # TensorRT installed but no engine for this model: the notice says why it is not used (without
+    # TensorRT installed auto says nothing about it: tests/test_backend_select.py)
+    from inspector.core.backends import select
+
+    monkeypatch.setattr(select, "tensorrt_installed", lambda: True)
     backend = select_backend("auto", tiny_model)
     info = backend.info()
     assert info.name == "onnxruntime"

@@ -64,6 +64,7 @@ def test_auto_falls_back_when_tensorrt_fails_to_load(
     def broken(*_a: object, **_k: object) -> None:
         raise failure
 
+    monkeypatch.setattr(select, "tensorrt_installed", lambda: True)  # as on a GPU station
     monkeypatch.setattr(select, "_tensorrt_backend", broken)
     backend = select.select_backend("auto", tiny_model)
     assert backend.info().name == "onnxruntime"
