@@ -211,3 +211,67 @@ def test_a_model_openvino_cannot_compile_fails_at_load(
     monkeypatch.setattr(openvino.Core, "compile_model", refuse)
     with pytest.raises(BackendUnavailable, match="cannot compile"):
         select_backend("openvino", tiny_model)
+
+
+def test_overlapped_calls_match_infer_and_stay_bounded(tiny_model: Path, ort: OnnxRuntimeBackend) -> None:
+    """infer_async: the same maps as infer, completed in order, never more than ASYNC_DEPTH in
+    flight (a third call waits for the first), and batches of several use infer's streams."""
+    import threading
+
+    from inspector.core.backends.openvino_backend import ASYNC_DEPTH
+
+    with OpenVINOBackend(threads=1, warm_size=(64, 64)) as ov:
+        ov.load(tiny_model)
+        xs = [_batch(1, 64, 64, seed=10 * i) for i in range(6)]
+        futures = [ov.infer_async(x) for x in xs]  # blocks while ASYNC_DEPTH are in flight
+        assert all(f is not None for f in futures)
+        for x, f in zip(xs, futures, strict=True):
+            out, ms = f.result(timeout=30)  # type: ignore[union-attr]
+            np.testing.assert_allclose(out, ort.infer(x), atol=1e-5)
+            assert ms >= 0.0
+        assert ov.infer_async(_batch(2, 64, 64)) is None  # several images: infer()
+    # the bound: the waiter thread held at a gate, ASYNC_DEPTH calls take every slot, one more waits
+    with OpenVINOBackend(threads=1, warm_size=(64, 64)) as ov:
+        ov.load(tiny_model)
+        gate, third_started = threading.Event(), threading.Event()
+        wait_loop = ov._wait_loop
+        ov._wait_loop = lambda: (gate.wait(30), wait_loop())  # type: ignore[method-assign]
+        first = [ov.infer_async(x) for x in xs[:ASYNC_DEPTH]]
+        third: list = []
+        t = threading.Thread(
+            target=lambda: (third.append(ov.infer_async(xs[2])), third_started.set()), daemon=True
+        )
+        t.start()
+        assert not third_started.wait(0.5)  # blocked while ASYNC_DEPTH calls are in flight
+        gate.set()
+        assert third_started.wait(30)
+        for x, f in zip(xs[:3], [*first, *third], strict=True):
+            np.testing.assert_allclose(f.result(timeout=30)[0], ort.infer(x), atol=1e-5)
+        t.join(30)
+
+
+def test_a_station_run_on_openvino_overlaps_and_logs_every_part(tiny_model: Path, tmp_path: Path) -> None:
+    """The whole run on OpenVINO with overlapped calls: one result per image, in order, the same
+    verdicts as without the overlap."""
+    import cv2
+
+    folder = tmp_path / "imgs"
+    folder.mkdir()
+    for i in range(12):
+        cv2.imwrite(str(folder / f"{i:02d}.png"), synthetic_image(64, defect=bool(i % 3 == 0), seed=i)[0])
+    card = load_card(tiny_model)
+
+    def run(overlap: bool) -> list[tuple[str, Verdict]]:
+        with OpenVINOBackend(threads=1, warm_size=(64, 64)) as ov:
+            ov.load(tiny_model)
+            pipeline = Pipeline(ov, card, Recipe())
+            pipeline.overlap = overlap
+            results: list[InspectionResult] = []
+            summary = run_source(FolderSource(folder), pipeline, results.append, SimpleState())
+            assert summary.inspected == 12
+            return [(r.frame.key, r.decision.verdict) for r in results]
+
+    overlapped, plain = run(True), run(False)
+    assert [k for k, _ in overlapped] == sorted(str(p) for p in folder.iterdir())
+    assert overlapped == plain
+    assert {v for _, v in overlapped} == {Verdict.OK, Verdict.NG}

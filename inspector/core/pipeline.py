@@ -22,6 +22,7 @@ frame that truly fails is an ERROR.
 from __future__ import annotations
 
 import logging
+import os
 import time
 from collections import Counter, deque
 from collections.abc import Callable, Sequence
@@ -133,6 +134,9 @@ class Pipeline:
         # When set, the station must not inspect (e.g. the golden-sample self-test failed):
         # every part becomes an ERROR with this reason.
         self.blocked: str | None = None
+        # run_source starts the next frame's model call before waiting for this one's, where the
+        # backend can (OpenVINO); INSPECTOR_OVERLAP=0 waits for each call (for comparisons)
+        self.overlap = os.environ.get("INSPECTOR_OVERLAP", "1").strip() != "0"
 
     # ------------------------------------------------------------ stages
     def tiler(self) -> Tiler:
@@ -220,6 +224,35 @@ class Pipeline:
                 continue
             outputs.append(ModelOutput(prob, {"preprocess": m.prep_ms, "infer": ms}, batch=n))
         return outputs
+
+    def start_model(self, image: np.ndarray, m: ModelInput) -> Callable[[], ModelOutput] | None:
+        """Start the model on one frame without waiting for it, where the backend can overlap
+        calls (:meth:`Backend.infer_async`) and the frame takes one call; None otherwise (then
+        :meth:`run_model`). Returns the function that waits for the map and checks it, on any
+        thread; like :meth:`run_model` it never raises: a failed or broken output is run again
+        alone (:meth:`infer` path), and only a frame that fails on its own gets an error."""
+        if m.tensor is None:
+            return None
+        try:
+            pending = self.backend.infer_async(m.tensor[None, ...])
+        except Exception as exc:  # the frame is run the usual way, which says what is wrong
+            log.info("could not start an overlapped model call (%s); running the frame alone", exc)
+            return None
+        if pending is None:
+            return None
+        shape = (1, *m.tensor.shape)
+
+        def finish() -> ModelOutput:
+            try:
+                out, ms = pending.result()
+                prob = _crop(_nhw(out, shape)[0], m)
+                check_prob_map(prob)
+            except Exception as exc:  # MemoryError and a broken map included: once more, alone
+                log.info("an overlapped model call failed (%s); running the frame again alone", exc)
+                return self._run_one(image, m)
+            return ModelOutput(prob, {"preprocess": m.prep_ms, "infer": ms})
+
+        return finish
 
     def _run_one(self, image: np.ndarray, m: ModelInput) -> ModelOutput:
         stage = "infer"

@@ -11,7 +11,10 @@
               post-processing thread: map back to size, rules, result, sink, progress
 
 NumPy, OpenCV and the backends release the GIL for their heavy work, so the three
-threads overlap. Both queues are bounded: memory stays flat and a slow sink (a stalled
+threads overlap. Where the backend can overlap its calls (OpenVINO: ``infer_async``), the
+calling thread starts a frame's model call and goes on to take and start the next one while
+it runs; the post thread waits for each map in turn. The model then never waits for Python
+between two frames. Both queues are bounded: memory stays flat and a slow sink (a stalled
 database) holds the model back instead of piling up maps. Live sources (cameras: the
 newest frame wins) are not prefetched; their frames are read and prepared on the calling
 thread, one per model call.
@@ -70,6 +73,7 @@ class _Slot:
     recipe: Recipe | None = None
     read_ms: float = 0.0
     output: ModelOutput | None = None
+    pending: Callable[[], ModelOutput] | None = None  # a model call started, not waited for
 
 
 def _read_ms(item: Frame | FrameError, t0: float) -> float:
@@ -227,6 +231,8 @@ class _Post:
         else:
             result = slot.result
             if result is None:
+                if slot.pending is not None:  # the model call overlapped with the next: its map
+                    slot.output, slot.pending = slot.pending(), None
                 assert slot.frame is not None
                 assert slot.output is not None
                 assert slot.model_input is not None
@@ -357,6 +363,13 @@ class _Run:
             slots.append(slot)
             if (group and len(group) >= self.room) or (not self.staged and slot.result is not None):
                 break
+        if group and len(group) == 1 and self.pipeline.overlap:
+            # started, not waited for: the next frame is taken and started while this one runs,
+            # and the post thread waits for its map (in order)
+            s = group[0]
+            s.pending = self.pipeline.start_model(s.frame.image, s.model_input)  # type: ignore[union-attr,arg-type]
+            if s.pending is not None:
+                return slots
         if group:
             inputs = [(s.frame.image, s.model_input) for s in group]  # type: ignore[union-attr]
             outputs = self.pipeline.run_model(inputs)  # type: ignore[arg-type]
@@ -401,6 +414,8 @@ def run_pipelined(
             for s in run.round():
                 if s.output is not None:
                     summary.batch_frames[s.output.batch] += 1
+                elif s.pending is not None:
+                    summary.batch_frames[1] += 1
                 post.put(s)
             if run.error is not None:
                 raise run.error

@@ -161,3 +161,62 @@ class TrickleSource(ListSource):
                 return
             self.yielded.append(item.key)
             yield item
+
+
+class OverlappingBackend(RecordingBackend):
+    """:class:`RecordingBackend` that also overlaps calls (``infer_async``), as OpenVINO does: one
+    worker runs them in order, at most ``depth`` in flight. Records the most in flight at once,
+    and ``fail_async`` (frame marks) makes only the overlapped call of such a frame raise."""
+
+    def __init__(
+        self, *, depth: int = 2, fail_async: frozenset[int] = frozenset(), delay_s: float = 0.0
+    ) -> None:
+        super().__init__()
+        from concurrent.futures import ThreadPoolExecutor
+
+        self.depth, self.fail_async, self.delay_s = depth, fail_async, delay_s
+        self.async_calls = 0
+        self.sync_calls = 0
+        self.max_in_flight = 0
+        self._in_flight = 0
+        self._count_lock = threading.Lock()
+        self._slots = threading.BoundedSemaphore(depth)
+        self._worker = ThreadPoolExecutor(1, thread_name_prefix="fake-async")
+
+    def infer(self, batch: np.ndarray) -> np.ndarray:
+        self.sync_calls += 1
+        return super().infer(batch)
+
+    def infer_async(self, batch: np.ndarray):  # type: ignore[no-untyped-def]
+        import time
+        from concurrent.futures import Future
+
+        if batch.shape[0] != 1:
+            return None
+        self._slots.acquire()
+        with self._count_lock:
+            self.async_calls += 1
+            self._in_flight += 1
+            self.max_in_flight = max(self.max_in_flight, self._in_flight)
+        batch = batch.copy()
+        done: Future[tuple[np.ndarray, float]] = Future()
+
+        def run() -> None:
+            try:
+                time.sleep(self.delay_s)
+                mark = int(np.rint(batch[0, 0, 0, 0] * 255.0))
+                if mark in self.fail_async:
+                    raise RuntimeError("overlapped call failed")
+                done.set_result((RecordingBackend.infer(self, batch), 1.0))
+            except Exception as exc:
+                done.set_exception(exc)
+            finally:
+                with self._count_lock:
+                    self._in_flight -= 1
+                self._slots.release()
+
+        self._worker.submit(run)
+        return done
+
+    def close(self) -> None:
+        self._worker.shutdown(wait=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import abc
 import enum
+from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -54,6 +55,15 @@ class Backend(abc.ABC):
 
     @abc.abstractmethod
     def info(self) -> BackendInfo: ...
+
+    def infer_async(self, batch: np.ndarray) -> Future[tuple[np.ndarray, float]] | None:
+        """Start ``batch`` without waiting for it: a Future of (output, ms the model spent on it),
+        or None when this backend (or this batch) runs through :meth:`infer` only (the default).
+
+        A backend that overlaps calls bounds how many are in flight (this call blocks while that
+        many are) and completes them in order; the Future carries an inference error. Any thread
+        may wait on it."""
+        return None
 
     def close(self) -> None:  # noqa: B027 - optional hook
         """Free native resources; safe to call twice."""

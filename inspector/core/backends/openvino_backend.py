@@ -22,8 +22,11 @@ quantised layers of an INT8 QDQ model run in INT8 either way.
 
 from __future__ import annotations
 
+import queue
 import threading
+import time
 from collections import OrderedDict
+from concurrent.futures import Future
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +39,9 @@ from inspector.core.contract import INPUT_NAME, OUTPUT_NAME
 DEVICE = "CPU"
 MAX_COMPILED_SIZES = 6  # (H, W) sizes kept compiled; the least recently used one is dropped
 MAX_AUTO_STREAMS = 4  # streams=None: batches are split over up to this many streams (<= threads)
+# infer_async: calls in flight at most (one running, one queued behind it, so the stream never
+# waits for Python between two images)
+ASYNC_DEPTH = 2
 
 
 def import_openvino() -> Any:
@@ -85,6 +91,14 @@ class OpenVINOBackend(Backend):
         self._quantized = False
         self._compiled: OrderedDict[tuple[int, int, int], list[Any]] = OrderedDict()
         self._lock = threading.Lock()
+        # infer_async: idle requests per (H, W) of the one-stream model, the calls in flight (in
+        # the order they run) and the thread that waits for them
+        self._free: dict[tuple[int, int], list[Any]] = {}
+        self._free_lock = threading.Lock()
+        self._in_flight_slots = threading.BoundedSemaphore(ASYNC_DEPTH)
+        self._in_flight: queue.Queue[Any] = queue.Queue()
+        self._waiter: threading.Thread | None = None
+        self._last_done = 0.0
 
     # ------------------------------------------------------------------ load
     def load(self, model_path: Path) -> None:
@@ -183,6 +197,57 @@ class OpenVINOBackend(Backend):
                 [np.asarray(req.get_tensor(OUTPUT_NAME).data, dtype=np.float32) for req in requests[:parts]]
             )
 
+    def infer_async(self, batch: np.ndarray) -> Future[tuple[np.ndarray, float]] | None:
+        """One image on the one-stream (LATENCY) model without waiting: up to
+        :data:`ASYNC_DEPTH` calls in flight, run in order on that stream, so the next image starts
+        the moment the one before ends. None for a batch of several images (those use
+        :meth:`infer`'s streams) and when only THROUGHPUT streams are configured."""
+        if self._model is None or batch.ndim != 4 or batch.shape[0] != 1 or batch.shape[-1] != 1:
+            return None
+        if self._modes()[0] != 1:
+            return None
+        batch = np.ascontiguousarray(batch, dtype=np.float32)
+        size = (int(batch.shape[1]), int(batch.shape[2]))
+        self._in_flight_slots.acquire()  # released by the waiter thread when a call ends
+        try:
+            with self._lock:
+                requests = self._requests(*size, 1)
+                if self._waiter is None:
+                    self._waiter = threading.Thread(target=self._wait_loop, name="openvino-wait", daemon=True)
+                    self._waiter.start()
+            with self._free_lock:
+                idle = self._free.setdefault(size, [])
+                req = idle.pop() if idle else requests[0].get_compiled_model().create_infer_request()
+            future: Future[tuple[np.ndarray, float]] = Future()
+            started = time.perf_counter()
+            req.start_async({INPUT_NAME: batch})  # the input is copied: the caller may reuse it
+        except BaseException:
+            self._in_flight_slots.release()
+            raise
+        self._in_flight.put((req, future, started, size))
+        return future
+
+    def _wait_loop(self) -> None:
+        """Waits for the calls in flight, in the order they run, and completes their Futures."""
+        while True:
+            item = self._in_flight.get()
+            if item is None:
+                return
+            req, future, started, size = item
+            try:
+                req.wait()
+                out = np.array(req.get_tensor(OUTPUT_NAME).data, dtype=np.float32, copy=True)
+                now = time.perf_counter()
+                ms = (now - max(started, self._last_done)) * 1e3  # its own run, not its queueing
+                self._last_done = now
+                future.set_result((out, ms))
+            except BaseException as exc:  # an inference error reaches whoever waits on it
+                future.set_exception(exc)
+            finally:
+                with self._free_lock:
+                    self._free.setdefault(size, []).append(req)
+                self._in_flight_slots.release()
+
     def info(self) -> BackendInfo:
         if self.auto_streams and self.streams > 1:
             streams = f", batches on {self.streams} streams"
@@ -198,10 +263,16 @@ class OpenVINOBackend(Backend):
         )
 
     def close(self) -> None:
+        waiter, self._waiter = self._waiter, None
+        if waiter is not None:  # the calls in flight end first (their Futures complete)
+            self._in_flight.put(None)
+            waiter.join(timeout=30)
         with self._lock:
             self._compiled.clear()
             self._model = None
             self._core = None
+        with self._free_lock:
+            self._free.clear()
 
 
 def _check_contract(model: Any, model_path: Path) -> None:
