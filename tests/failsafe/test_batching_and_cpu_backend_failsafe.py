@@ -24,6 +24,7 @@ from tests.fakes.batch_backend import (
     NAN_MARK,
     POISON,
     ListSource,
+    OverlappingBackend,
     RecordingBackend,
     fake_card,
     frame,
@@ -66,6 +67,30 @@ def test_a_batched_run_logs_every_part_once_and_bad_parts_as_error(tmp_path: Pat
         frames[6].key: "ERROR",
     }
     assert all(v == "OK" for k, v in logged.items() if k not in (frames[3].key, frames[6].key))
+
+
+def test_an_overlapped_run_logs_every_part_once_and_bad_parts_as_error(tmp_path: Path) -> None:
+    """Model calls started before the previous one is waited for (OpenVINO's infer_async): a call
+    that raises, or a frame whose map is NaN, is run again alone and logged ERROR; every other
+    part OK; each part exactly once."""
+    marks = {2: POISON, 9: NAN_MARK}
+    frames = [frame(i, make_image(64, defect=False, mark=marks.get(i, 60), seed=i)) for i in range(14)]
+    url = f"sqlite:///{tmp_path / 'log.db'}"
+    database = open_db(url)
+    backend = OverlappingBackend(delay_s=0.005)
+    with VerdictWriter(database, "st", flush_interval_s=0.0) as writer:
+        futures = []
+        pipeline = Pipeline(backend, fake_card(), Recipe())  # type: ignore[arg-type]
+        run_source(ListSource(frames), pipeline, lambda r: futures.append(writer.submit(r)), SimpleState())
+        assert all(f.result(timeout=30) for f in futures)
+    backend.close()
+    database.dispose()
+    assert backend.max_in_flight == 2  # the calls did overlap
+    logged = _logged(url)
+    assert sorted(logged) == sorted(f.key for f in frames)
+    bad = {frames[2].key, frames[9].key}
+    assert {k for k, v in logged.items() if v == "ERROR"} == bad
+    assert all(v == "OK" for k, v in logged.items() if k not in bad)
 
 
 def test_an_unvalidated_quantised_model_is_inspected_on_onnxruntime(tmp_path: Path) -> None:
