@@ -14,7 +14,8 @@ busier or quieter during the run moves all of them alike), with medians over the
   committed to a temporary SQLite database by the ``VerdictWriter`` with NG/REVIEW archived, as
   ``inspector inspect`` runs it; the rate counts until the last row is committed. The same for
   the baseline model on ONNX Runtime;
-- the same station on decoded frames, as a camera delivers them (no file decode);
+- the same station on decoded frames, as a camera delivers them (no file decode); both also
+  with overlapped model calls switched off (each call waited for before the next starts);
 - each station run also as a share of the fast model bare on the same backend at batch 1, timed
   right before it (issue 9 item 4), and the station's CPU per part by thread (Linux): when the
   bare model already keeps every core busy, the other stages' CPU cannot be hidden by overlap, and
@@ -202,18 +203,22 @@ class Station:
         v = result.decision.verdict.value
         self.verdicts[v] = self.verdicts.get(v, 0) + 1
 
-    def folder_run(self, folder: Path, n: int) -> Callable[[], float]:
+    def folder_run(self, folder: Path, n: int, overlap: bool = True) -> Callable[[], float]:
         from inspector.core.sources.folder import FolderSource
 
-        return self._timed_run(lambda: FolderSource(folder), n, "folder")
+        name = "folder" if overlap else "folder, no overlap"
+        return self._timed_run(lambda: FolderSource(folder), n, name, overlap)
 
-    def memory_run(self, images: list[np.ndarray], n: int) -> Callable[[], float]:
+    def memory_run(self, images: list[np.ndarray], n: int, overlap: bool = True) -> Callable[[], float]:
         """Frames already decoded, as a camera delivers them (GenICam, OpenCV): no file to read,
         so no decode; the rest as the folder run (archived NG/REVIEW parts are encoded as PNG)."""
         rounds = iter(range(1_000_000))
-        return self._timed_run(lambda: MemorySource(images, n, f"m{next(rounds)}"), n, "memory")
+        name = "memory" if overlap else "memory, no overlap"
+        return self._timed_run(lambda: MemorySource(images, n, f"m{next(rounds)}"), n, name, overlap)
 
-    def _timed_run(self, make_source: Callable[[], Any], n: int, name: str) -> Callable[[], float]:
+    def _timed_run(
+        self, make_source: Callable[[], Any], n: int, name: str, overlap: bool = True
+    ) -> Callable[[], float]:
         from inspector.core.pipeline import run_source
         from inspector.core.progress import SimpleState
 
@@ -230,6 +235,7 @@ class Station:
                     at_last.update(thread_cpu())
 
             source = make_source()
+            self.pipeline.overlap = overlap  # False: each model call waited for (for comparison)
             before = thread_cpu()
             t0 = time.perf_counter()
             summary = run_source(source, self.pipeline, sink, SimpleState(), limit=n)
@@ -458,8 +464,8 @@ def print_same_backend(station: Station, rows: list[Row], backend: str) -> None:
     if bare_cpu:
         print(f"\nthe fast model bare on {backend}, batch 1: {bare_cpu * 1e3:.2f} core-ms per image")
     print(
-        "\nCPU per part in the last round, core-ms by thread (MainThread and native: the model; "
-        "source-prefetch: read, decode, hash, preprocess; inspection-post: rules; verdict-encode: "
+        "\nCPU per part in the last round, core-ms by thread (MainThread, native and openvino-wait: "
+        "the model; source-prefetch: read, decode, hash, preprocess; inspection-post: rules; verdict-encode: "
         "map PNG, archive; verdict-writer: the DB):"
     )
     names = sorted(
@@ -469,7 +475,7 @@ def print_same_backend(station: Station, rows: list[Row], backend: str) -> None:
     print("| run | " + " | ".join(names) + " | model | the rest | CPU-bound share |")
     print("|---" * (len(names) + 4) + "|")
     for run, cpu in station.cpu.items():
-        model = cpu.get("MainThread", 0.0) + cpu.get("native", 0.0)
+        model = sum(cpu.get(k, 0.0) for k in ("MainThread", "native", "openvino-wait"))
         rest = sum(cpu.values()) - model
         cells = " | ".join(f"{cpu.get(k, 0.0) * 1e3:.2f}" for k in names)
         # with every core busy, no overlap makes the model's CPU share of the work any larger
@@ -537,9 +543,23 @@ def main() -> int:
             station.memory_run(decoded, args.station_images),
             bare=same_bare,
         )
+        # the same two without overlapped model calls (each call waited for before the next)
+        plain_rows = [
+            Row(
+                "station, fast model, folder -> SQLite, no overlap",
+                station.folder_run(folder, args.station_images, overlap=False),
+                bare=same_bare,
+            ),
+            Row(
+                "station, fast model, decoded frames -> SQLite, no overlap",
+                station.memory_run(decoded, args.station_images, overlap=False),
+                bare=same_bare,
+            ),
+        ]
         rows += [
             station_row,
             memory_row,
+            *plain_rows,
             Row(
                 "station, FP32 seed model, ONNX Runtime, folder -> SQLite",
                 base_station.folder_run(folder, args.baseline_station_images),
@@ -590,7 +610,7 @@ def main() -> int:
         print(
             f"\nstation with the fast model vs bare FP32 ONNX Runtime: {station_ratio:.2f}x (issue 9: >= 4x)"
         )
-        print_same_backend(station, [station_row, memory_row], same)
+        print_same_backend(station, [station_row, memory_row, *plain_rows], same)
         lat = station.latencies
         print(
             f"\ncamera-to-verdict latency at {args.rate:g} images/s ({len(lat)} frames, capture -> row "
