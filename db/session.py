@@ -275,7 +275,11 @@ def open_db(url: str | URL | None = None, *, migrate: bool = True, **engine_kwar
     """Engine + sessions for ``url`` (default: the per-user SQLite file), migrated to head."""
     engine = make_engine(url, **engine_kwargs)
     if migrate:
-        upgrade(engine=engine)
+        try:
+            upgrade(engine=engine)
+        except BaseException:  # a refused or failed migration leaves no connection open behind
+            engine.dispose()
+            raise
     return Database(engine)
 
 

@@ -228,8 +228,11 @@ def test_inspect_logs_to_postgresql(tiny_model: Path, image_folder: Path, tmp_pa
     assert main(args) == exitcodes.DEFECTS
     assert main(args) == exitcodes.OK  # resumed: nothing left to do
     db = open_db(url)
-    assert count_history(db, station=station) == 6
-    assert sorted(r.verdict.value for r in history(db, station=station)) == ["NG"] * 3 + ["OK"] * 3
+    try:
+        assert count_history(db, station=station) == 6
+        assert sorted(r.verdict.value for r in history(db, station=station)) == ["NG"] * 3 + ["OK"] * 3
+    finally:
+        db.dispose()
 
 
 def test_resume_loads_only_this_folders_log(tmp_path: Path) -> None:

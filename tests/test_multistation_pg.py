@@ -320,10 +320,12 @@ def test_migration_waits_for_the_advisory_lock(pg_url: str) -> None:
         t.join(1.0)
         assert t.is_alive()  # waiting on the lock, nothing migrated yet
         assert not done
-        with create_engine(pg_url).connect() as probe:
+        probe_engine = create_engine(pg_url)
+        with probe_engine.connect() as probe:
             assert not probe.exec_driver_sql(
                 "SELECT count(*) FROM pg_tables WHERE tablename = 'alembic_version'"
             ).scalar()
+        probe_engine.dispose()
         conn.exec_driver_sql(f"SELECT pg_advisory_unlock({MIGRATION_LOCK_KEY})")
         t.join(30)
     holder.dispose()

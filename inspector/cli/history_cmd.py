@@ -45,6 +45,7 @@ def run_history(args: argparse.Namespace) -> int:
     except ValueError as exc:
         print(f"inspector: error: {exc}", file=sys.stderr)
         return exitcodes.USAGE
+    db = None
     try:
         db = open_db(args.db)
         rows = history(
@@ -58,6 +59,9 @@ def run_history(args: argparse.Namespace) -> int:
     except Exception as exc:
         print(f"inspector: error: cannot read the database: {exc}", file=sys.stderr)
         return exitcodes.FATAL
+    finally:
+        if db is not None:  # the rows are read: no connection stays open behind them
+            db.dispose()
     if args.json:
         for r in rows:
             print(

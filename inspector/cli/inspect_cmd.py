@@ -130,6 +130,7 @@ def run_inspect(args: argparse.Namespace) -> int:
         preflight(db, writer_archive)
     except PreflightError as exc:
         backend.close()
+        db.dispose()
         return _fail(str(exc), exitcodes.FATAL)
 
     try:
@@ -225,6 +226,7 @@ def run_inspect(args: argparse.Namespace) -> int:
         source.close()
         writer.close()
         backend.close()
+        db.dispose()  # every row is committed or failed: no connection stays open behind them
 
     run_log.settle(final=True)
     if line is not None:  # state "stopped", run summary out, outputs closed; counts as logged

@@ -41,6 +41,7 @@ def run_replay(args: argparse.Namespace) -> int:
     except (OSError, ValueError) as exc:
         print(f"inspector: error: {exc}", file=sys.stderr)
         return exitcodes.USAGE
+    db = None
     try:
         db = open_db(args.db)
         items = recent_with_prob_maps(
@@ -49,6 +50,9 @@ def run_replay(args: argparse.Namespace) -> int:
     except Exception as exc:
         print(f"inspector: error: cannot read the database: {exc}", file=sys.stderr)
         return exitcodes.FATAL
+    finally:
+        if db is not None:  # the rows are read: no connection stays open behind them
+            db.dispose()
     by_id = {it.row.id: it.row for it in items}
     flips = replay((ReplayRow(it.row.id, it.row.verdict, it.prob_png) for it in items), recipe)
     rows = [
