@@ -5,9 +5,9 @@
 Models: the shipped FP32 U-Net (``--teacher``), a small FP32 U-Net (``--small``; default: an
 untrained 8-filter net of the same depth built with trainer.model, which needs TensorFlow: speed
 does not depend on the weights) and an INT8 QDQ twin of each, made here with
-onnxruntime.quantization.quantize_static (U8 activations, S8 per-channel weights) after the
-Concat-split rewrite (``concat_split``: each decoder Conv over Concat(up, skip) becomes the sum of
-two Convs, so the skip is not quantised under the up-path's scale). The INT8 models here are
+the trainer's quantiser (trainer.quantize: U8 activations, S8 per-channel weights) after its
+Concat-split rewrite (trainer.onnx_split: each decoder Conv over Concat(up, skip) becomes the sum
+of two Convs, so the skip is not quantised under the up-path's scale). The INT8 models here are
 quick ones, for speed only: their accuracy is trainer compress's job.
 
 Every configuration of one model is loaded once, then timed in interleaved rounds (each round
@@ -25,7 +25,6 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
@@ -38,98 +37,22 @@ from inspector.core.paths import shipped_model
 
 
 # ------------------------------------------------------------------ models
-def concat_split(src: Path, dst: Path) -> Path:
-    """Conv(Concat(a, b), W, B) -> Conv(a, W[:, :Ca], B) + Conv(b, W[:, Ca:]): the same FP32 maths,
-    but each input of the sum gets its own quantisation scale."""
-    import onnx
-    from onnx import helper, numpy_helper, shape_inference
-
-    model = shape_inference.infer_shapes(onnx.load(str(src)))
-    g = model.graph
-    inits = {i.name: i for i in g.initializer}
-    shapes = {v.name: v.type.tensor_type.shape for v in g.value_info}
-    consumers: dict[str, list[Any]] = {}
-    for n in g.node:
-        for i in n.input:
-            consumers.setdefault(i, []).append(n)
-    new_nodes = []
-    by_output = {o: n for n in g.node for o in n.output}
-    for conv in list(g.node):
-        if conv.op_type != "Conv" or conv.input[1] not in inits:
-            continue
-        cat = by_output.get(conv.input[0])
-        if (
-            cat is None
-            or cat.op_type != "Concat"
-            or len(cat.input) != 2
-            or len(consumers[cat.output[0]]) != 1
-        ):
-            continue
-        axis = next(a.i for a in cat.attribute if a.name == "axis")
-        b_shape = shapes.get(cat.input[1])
-        if axis != 1 or b_shape is None or not b_shape.dim[1].dim_value:
-            continue
-        w = numpy_helper.to_array(inits[conv.input[1]])
-        cb = b_shape.dim[1].dim_value
-        ca = w.shape[1] - cb
-        base = conv.name or conv.output[0]
-        wa, wb = f"{base}_wa", f"{base}_wb"
-        g.initializer.extend(
-            [numpy_helper.from_array(w[:, :ca].copy(), wa), numpy_helper.from_array(w[:, ca:].copy(), wb)]
-        )
-        attrs = list(conv.attribute)
-        conv_a = helper.make_node(
-            "Conv", [cat.input[0], wa, *conv.input[2:3]], [f"{base}_a"], name=f"{base}_a"
-        )
-        conv_b = helper.make_node("Conv", [cat.input[1], wb], [f"{base}_b"], name=f"{base}_b")
-        conv_a.attribute.extend(attrs)
-        conv_b.attribute.extend(attrs)
-        add = helper.make_node("Add", [f"{base}_a", f"{base}_b"], [conv.output[0]], name=f"{base}_add")
-        new_nodes.append((conv, cat, [conv_a, conv_b, add]))
-    for conv, cat, repl in new_nodes:
-        idx = list(g.node).index(conv)
-        g.node.remove(conv)
-        for k, node in enumerate(repl):
-            g.node.insert(idx + k, node)
-        g.node.remove(cat)
-    onnx.save(model, str(dst))
-    return dst
-
-
 def quantize_int8(fp32: Path, dst: Path, calib: list[np.ndarray]) -> Path:
-    """Static QDQ INT8 (U8 activations, S8 per-channel weights) after the Concat-split rewrite."""
-    from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
+    """Static QDQ INT8 (U8 activations, S8 per-channel weights, trainer.quantize) after the
+    Concat-split rewrite (trainer.onnx_split)."""
+    import onnx
     from onnxruntime.quantization.shape_inference import quant_pre_process
 
-    class Reader(CalibrationDataReader):
-        def __init__(self) -> None:
-            self._it = iter(calib)
-
-        def get_next(self) -> dict[str, np.ndarray] | None:
-            x = next(self._it, None)
-            return None if x is None else {INPUT_NAME: x[None]}
+    from trainer.onnx_split import split_concat_convs
+    from trainer.quantize import QuantSettings, quantize
 
     split = dst.with_name(dst.stem + ".split.onnx")
     pre = dst.with_name(dst.stem + ".pre.onnx")
-    try:  # the trainer's rewrite (trainer compress) when it is there, else the one above
-        import onnx
-
-        from trainer.onnx_split import split_concat_convs
-
-        onnx.save(split_concat_convs(onnx.load(str(fp32)))[0], str(split))
-    except ImportError:
-        concat_split(fp32, split)
+    onnx.save(split_concat_convs(onnx.load(str(fp32)))[0], str(split))
     quant_pre_process(str(split), str(pre), skip_symbolic_shape=True)
-    quantize_static(
-        str(pre),
-        str(dst),
-        Reader(),
-        quant_format=QuantFormat.QDQ,
-        per_channel=True,
-        activation_type=QuantType.QUInt8,
-        weight_type=QuantType.QInt8,
-    )
-    return dst
+    cache = dst.with_suffix(".calib.json")
+    cache.unlink(missing_ok=True)  # calibrated on these images, not a previous run's
+    return quantize(pre, dst, calib, cache, QuantSettings())
 
 
 def untrained_unet(dst: Path, base_filters: int = 8, depth: int = 5) -> Path:

@@ -121,25 +121,11 @@ def test_refuses_models_outside_the_contract(tmp_path: Path) -> None:
 
 
 def _tiny_int8(tiny_model: Path, dst: Path) -> Path:
-    from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
+    """Static QDQ U8/S8 per-channel, as the trainer's compress step quantises (trainer.quantize)."""
+    from trainer.quantize import QuantSettings, quantize
 
-    class Reader(CalibrationDataReader):
-        def __init__(self) -> None:
-            self._it = iter([{"image": _batch(1, 64, 64, seed=s)} for s in range(4)])
-
-        def get_next(self) -> dict[str, np.ndarray] | None:
-            return next(self._it, None)
-
-    quantize_static(
-        str(tiny_model),
-        str(dst),
-        Reader(),
-        quant_format=QuantFormat.QDQ,
-        per_channel=True,
-        activation_type=QuantType.QUInt8,
-        weight_type=QuantType.QInt8,
-    )
-    return dst
+    calib = [_batch(1, 64, 64, seed=s)[0] for s in range(4)]
+    return quantize(tiny_model, dst, calib, dst.with_suffix(".calib.json"), QuantSettings())
 
 
 def test_int8_qdq_model_runs_quantised_and_passes_the_int8_parity_rule(
