@@ -134,18 +134,17 @@ def select_backend(
         ort_backend.load(model_path)
         return ort_backend
     notice = ""  # auto
-    try:
-        if not tensorrt_installed():  # a CPU station: nothing to rebuild, nothing to say
-            raise LookupError("TensorRT is not installed")
-        return _tensorrt_backend(model_path, precision)
-    except LookupError as exc:
-        log.info("auto: %s; a CPU backend", exc)
-    except BackendUnavailable as exc:
-        notice = f"TensorRT not used: {exc}"
-        log.info(notice)
-    except Exception as exc:  # CUDA init, a bad engine profile...: the engine is derived, ORT is not
-        notice = f"TensorRT not used: {exc}"
-        log.warning(notice, exc_info=True)
+    if not tensorrt_installed():  # a CPU station: nothing to rebuild, nothing to say
+        log.info("auto: TensorRT is not installed; a CPU backend")
+    else:
+        try:
+            return _tensorrt_backend(model_path, precision)
+        except BackendUnavailable as exc:
+            notice = f"TensorRT not used: {exc}"
+            log.info(notice)
+        except Exception as exc:  # CUDA init, a bad engine profile...: the engine is derived, ORT is not
+            notice = f"TensorRT not used: {exc}"
+            log.warning(notice, exc_info=True)
     backend, cpu_notice = _cpu_auto(model_path, threads, probe_cache)
     backend.notice = "; ".join(n for n in (notice, cpu_notice) if n)  # type: ignore[attr-defined]
     return backend
