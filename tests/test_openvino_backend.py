@@ -261,3 +261,66 @@ def test_a_station_run_on_openvino_overlaps_and_logs_every_part(tiny_model: Path
     assert [k for k, _ in overlapped] == sorted(str(p) for p in folder.iterdir())
     assert overlapped == plain
     assert {v for _, v in overlapped} == {Verdict.OK, Verdict.NG}
+
+
+def test_a_backlog_runs_on_the_throughput_streams_and_modes_never_run_side_by_side(
+    tiny_model: Path, ort: OnnxRuntimeBackend
+) -> None:
+    """infer_async with a backlog runs on the THROUGHPUT streams (the one-image static model of
+    2 streams), without on the LATENCY model; the same maps either way. A THROUGHPUT call waits
+    until the LATENCY calls in flight have ended; a call without a backlog joins THROUGHPUT calls
+    in flight; at most ASYNC_DEPTH per stream are in flight."""
+    import threading
+
+    from inspector.core.backends.openvino_backend import ASYNC_DEPTH
+
+    xs = [_batch(1, 64, 64, seed=7 * i) for i in range(8)]
+    with OpenVINOBackend(threads=2, warm_size=(64, 64)) as ov:
+        ov.load(tiny_model)
+        lat = [ov.infer_async(x) for x in xs[:3]]
+        thr = [ov.infer_async(x, backlog=True) for x in xs[3:]]
+        for x, f in zip(xs, [*lat, *thr], strict=True):
+            np.testing.assert_allclose(f.result(timeout=30)[0], ort.infer(x), atol=1e-5)  # type: ignore[union-attr]
+        assert {k[2] for k in ov._compiled} == {1, 2}  # both modes compiled, static one-image shapes
+        assert set(ov._free) == {(64, 64, 1), (64, 64, 2)}
+    # hold the waiter: what is in flight stays in flight
+    with OpenVINOBackend(threads=2, warm_size=(64, 64)) as ov:
+        ov.load(tiny_model)
+        gate = threading.Event()
+        wait_loop = ov._wait_loop
+        ov._wait_loop = lambda: (gate.wait(30), wait_loop())  # type: ignore[method-assign]
+        first = ov.infer_async(xs[0])  # LATENCY
+        started = threading.Event()
+        later: list = []
+        t = threading.Thread(
+            target=lambda: (later.append(ov.infer_async(xs[1], backlog=True)), started.set()), daemon=True
+        )
+        t.start()
+        assert not started.wait(0.5)  # THROUGHPUT waits while a LATENCY call is in flight
+        assert ov._flying_streams == 1
+        gate.set()
+        assert started.wait(30)
+        t.join(30)
+        for x, f in zip(xs[:2], [first, *later], strict=True):
+            np.testing.assert_allclose(f.result(timeout=30)[0], ort.infer(x), atol=1e-5)  # type: ignore[union-attr]
+    with OpenVINOBackend(threads=2, warm_size=(64, 64)) as ov:
+        ov.load(tiny_model)
+        gate = threading.Event()
+        wait_loop = ov._wait_loop
+        ov._wait_loop = lambda: (gate.wait(30), wait_loop())  # type: ignore[method-assign]
+        futures = [ov.infer_async(xs[0], backlog=True), ov.infer_async(xs[1])]  # the second joins
+        assert (ov._flying, ov._flying_streams) == (2, 2)
+        futures += [ov.infer_async(x, backlog=True) for x in xs[2 : 2 * ASYNC_DEPTH]]
+        assert ov._flying == 2 * ASYNC_DEPTH  # every slot of both streams taken
+        done = threading.Event()
+        t = threading.Thread(
+            target=lambda: (futures.append(ov.infer_async(xs[7], True)), done.set()), daemon=True
+        )
+        t.start()
+        assert not done.wait(0.5)  # one more waits for a slot
+        gate.set()
+        assert done.wait(30)
+        t.join(30)
+        for x, f in zip([*xs[: 2 * ASYNC_DEPTH], xs[7]], futures, strict=True):
+            np.testing.assert_allclose(f.result(timeout=30)[0], ort.infer(x), atol=1e-5)  # type: ignore[union-attr]
+        assert ov._flying == 0

@@ -56,9 +56,12 @@ class Backend(abc.ABC):
     @abc.abstractmethod
     def info(self) -> BackendInfo: ...
 
-    def infer_async(self, batch: np.ndarray) -> Future[tuple[np.ndarray, float]] | None:
+    def infer_async(
+        self, batch: np.ndarray, backlog: bool = False
+    ) -> Future[tuple[np.ndarray, float]] | None:
         """Start ``batch`` without waiting for it: a Future of (output, ms the model spent on it),
         or None when this backend (or this batch) runs through :meth:`infer` only (the default).
+        ``backlog``: more frames are waiting (a backend may then favour throughput over latency).
 
         A backend that overlaps calls bounds how many are in flight (this call blocks while that
         many are) and completes them in order; the Future carries an inference error. Any thread

@@ -3,17 +3,27 @@
 ``openvino`` is imported when a model is loaded, never at module import; a missing or broken
 installation is :class:`BackendUnavailable` saying so.
 
-Shapes: the model keeps a dynamic batch and is compiled once per image size (H, W), kept in a
-small LRU; a model compiled once with fully dynamic shapes ran slower here, up to 2x for INT8
-(docs/performance.md), and a compile costs about 0.1-0.5 s, paid once per size (the station
-sees one or two sizes).
+Shapes: the model is compiled for one image of a fixed size, [1, H, W, 1], once per image size
+(H, W) and mode, kept in a small LRU. Static shapes ran the shipped INT8 U-Net 1.46x faster than
+the same model compiled with a dynamic batch (LATENCY, 2 cores: 137 against 94 images/s; 155
+against 127 on two THROUGHPUT streams; docs/performance.md), and one image per request is all
+the station needs: a batch of several images runs as one request per image, spread over the
+streams. A compile costs about 0.1-0.5 s, paid once per size (the station sees one or two).
 
-Streams: a batch of several images is split across ``streams`` infer requests running at once
-(OpenVINO's THROUGHPUT mode, each stream with ``threads / streams`` threads), while one image
-runs alone with every thread (LATENCY mode). Measured on 2 cores (docs/performance.md): two
-streams beat one for batches of 2 and 4, one stream with both threads beats them for one image.
+Streams: several images at once run on ``streams`` infer requests side by side (OpenVINO's
+THROUGHPUT mode, each stream with ``threads / streams`` threads), while one image runs alone
+with every thread (LATENCY mode). One stream with every thread finishes one image soonest; two
+streams of one thread each get more images through (no thread of one image waits for the other
+at each layer, and a core taken by decoding or the database slows one stream, not the image).
 ``streams=None`` (the default) does both, with one compiled model per mode and size;
 ``streams=1`` is LATENCY only, ``streams=k`` is THROUGHPUT with k streams for every call.
+
+Overlapped calls (:meth:`OpenVINOBackend.infer_async`): the run says whether more frames are
+waiting (``backlog``); with a backlog the calls go to the THROUGHPUT streams, two in flight per
+stream, else to the LATENCY model, two in flight (one running, one queued). The two modes never
+run at once (that would put twice as many threads as cores to work): a call for THROUGHPUT
+waits until the LATENCY calls in flight have ended, and a call without a backlog while
+THROUGHPUT calls are in flight joins them (it is switched back once nothing is in flight).
 
 Precision: ``INFERENCE_PRECISION_HINT`` is pinned to f32, so an FP32 model is never silently run
 in bf16 on a CPU that has it (that would change the maps without a parity check); the
@@ -39,8 +49,8 @@ from inspector.core.contract import INPUT_NAME, OUTPUT_NAME
 DEVICE = "CPU"
 MAX_COMPILED_SIZES = 6  # (H, W) sizes kept compiled; the least recently used one is dropped
 MAX_AUTO_STREAMS = 4  # streams=None: batches are split over up to this many streams (<= threads)
-# infer_async: calls in flight at most (one running, one queued behind it, so the stream never
-# waits for Python between two images)
+# infer_async: calls in flight per stream at most (one running, one queued behind it, so the
+# stream never waits for Python between two images)
 ASYNC_DEPTH = 2
 
 
@@ -91,11 +101,14 @@ class OpenVINOBackend(Backend):
         self._quantized = False
         self._compiled: OrderedDict[tuple[int, int, int], list[Any]] = OrderedDict()
         self._lock = threading.Lock()
-        # infer_async: idle requests per (H, W) of the one-stream model, the calls in flight (in
-        # the order they run) and the thread that waits for them
-        self._free: dict[tuple[int, int], list[Any]] = {}
+        # infer_async: idle requests per compiled model (H, W, streams), the calls in flight (in
+        # the order they started), how many and on which mode (streams), and the thread that
+        # waits for them
+        self._free: dict[tuple[int, int, int], list[Any]] = {}
         self._free_lock = threading.Lock()
-        self._in_flight_slots = threading.BoundedSemaphore(ASYNC_DEPTH)
+        self._flight = threading.Condition()
+        self._flying = 0
+        self._flying_streams = 1
         self._in_flight: queue.Queue[Any] = queue.Queue()
         self._waiter: threading.Thread | None = None
         self._last_done = 0.0
@@ -154,8 +167,9 @@ class OpenVINOBackend(Backend):
         return cfg | {"PERFORMANCE_HINT": "LATENCY", "NUM_STREAMS": 1}
 
     def _requests(self, h: int, w: int, streams: int) -> list[Any]:
-        """Infer requests of the model compiled for h x w images (any batch) on ``streams``
-        streams, one request per stream; compiled on first use, the least recently used dropped."""
+        """Infer requests of the model compiled for one h x w image on ``streams`` streams (one
+        request for LATENCY, two per stream for THROUGHPUT); compiled on first use, the least
+        recently used dropped."""
         key = (h, w, streams)
         hit = self._compiled.get(key)
         if hit is not None:
@@ -164,12 +178,17 @@ class OpenVINOBackend(Backend):
         import openvino as ov
 
         model = self._model.clone()
-        model.reshape({INPUT_NAME: ov.PartialShape([-1, h, w, 1])})
+        model.reshape({INPUT_NAME: ov.PartialShape([1, h, w, 1])})
         compiled = self._core.compile_model(model, DEVICE, self._config(streams))
-        requests = [compiled.create_infer_request() for _ in range(streams)]
+        # THROUGHPUT: two requests per stream, so a batch keeps every stream fed (one image per request)
+        requests = [
+            compiled.create_infer_request() for _ in range(1 if streams == 1 else ASYNC_DEPTH * streams)
+        ]
         self._compiled[key] = requests
         while len(self._compiled) > MAX_COMPILED_SIZES * len(self._modes()):
-            self._compiled.popitem(last=False)
+            dropped, _ = self._compiled.popitem(last=False)
+            with self._free_lock:  # its idle overlapped requests go with it
+                self._free.pop(dropped, None)
         return requests
 
     # ----------------------------------------------------------------- infer
@@ -183,70 +202,95 @@ class OpenVINOBackend(Backend):
         modes = self._modes()
         with self._lock:
             requests = self._requests(h, w, modes[-1] if n > 1 else modes[0])
-            parts = min(len(requests), n)
-            if parts == 1:
+            if n == 1:
                 req = requests[0]
                 req.infer({INPUT_NAME: batch})
                 return np.array(req.get_tensor(OUTPUT_NAME).data, dtype=np.float32, copy=True)
-            chunks = np.array_split(batch, parts)
-            for req, chunk in zip(requests, chunks, strict=False):
-                req.start_async({INPUT_NAME: chunk})
-            for req in requests[:parts]:
-                req.wait()
-            return np.concatenate(
-                [np.asarray(req.get_tensor(OUTPUT_NAME).data, dtype=np.float32) for req in requests[:parts]]
-            )
+            outputs: list[np.ndarray] = []
+            for start in range(0, n, len(requests)):  # one image per request, the streams side by side
+                wave = list(zip(requests, batch[start : start + len(requests)], strict=False))
+                for req, image in wave:
+                    req.start_async({INPUT_NAME: image[None]})
+                for req, _ in wave:
+                    req.wait()
+                    outputs.append(np.array(req.get_tensor(OUTPUT_NAME).data, dtype=np.float32, copy=True))
+            return np.concatenate(outputs)
 
-    def infer_async(self, batch: np.ndarray) -> Future[tuple[np.ndarray, float]] | None:
-        """One image on the one-stream (LATENCY) model without waiting: up to
-        :data:`ASYNC_DEPTH` calls in flight, run in order on that stream, so the next image starts
-        the moment the one before ends. None for a batch of several images (those use
-        :meth:`infer`'s streams) and when only THROUGHPUT streams are configured."""
+    def infer_async(
+        self, batch: np.ndarray, backlog: bool = False
+    ) -> Future[tuple[np.ndarray, float]] | None:
+        """One image without waiting: with ``backlog`` (more frames are waiting) on the THROUGHPUT
+        streams, else on the LATENCY model (see the module docstring), at most
+        :data:`ASYNC_DEPTH` calls in flight per stream; the Futures complete in the order the
+        calls started. None for a batch of several images (those use :meth:`infer`)."""
         if self._model is None or batch.ndim != 4 or batch.shape[0] != 1 or batch.shape[-1] != 1:
             return None
-        if self._modes()[0] != 1:
-            return None
         batch = np.ascontiguousarray(batch, dtype=np.float32)
-        size = (int(batch.shape[1]), int(batch.shape[2]))
-        self._in_flight_slots.acquire()  # released by the waiter thread when a call ends
+        h, w = int(batch.shape[1]), int(batch.shape[2])
+        modes = self._modes()
+        streams = self._enter_flight(modes[-1] if backlog else modes[0])
         try:
             with self._lock:
-                requests = self._requests(*size, 1)
+                requests = self._requests(h, w, streams)
                 if self._waiter is None:
                     self._waiter = threading.Thread(target=self._wait_loop, name="openvino-wait", daemon=True)
                     self._waiter.start()
             with self._free_lock:
-                idle = self._free.setdefault(size, [])
+                idle = self._free.setdefault((h, w, streams), [])
                 req = idle.pop() if idle else requests[0].get_compiled_model().create_infer_request()
             future: Future[tuple[np.ndarray, float]] = Future()
             started = time.perf_counter()
             req.start_async({INPUT_NAME: batch})  # the input is copied: the caller may reuse it
         except BaseException:
-            self._in_flight_slots.release()
+            self._leave_flight()
             raise
-        self._in_flight.put((req, future, started, size))
+        self._in_flight.put((req, future, started, (h, w, streams)))
         return future
 
+    def _enter_flight(self, streams: int) -> int:
+        """Wait for room for one more call in flight on the mode with ``streams`` streams, and
+        take it; returns the mode the call runs on. Modes never run side by side: THROUGHPUT
+        waits for LATENCY calls to end, a LATENCY call joins THROUGHPUT calls in flight."""
+        with self._flight:
+            while True:
+                if self._flying == 0:
+                    break
+                if self._flying_streams > streams:  # no backlog now: finish the burst on its streams
+                    streams = self._flying_streams
+                if self._flying_streams == streams and self._flying < ASYNC_DEPTH * streams:
+                    break
+                self._flight.wait()
+            self._flying_streams = streams
+            self._flying += 1
+            return streams
+
+    def _leave_flight(self) -> None:
+        with self._flight:
+            self._flying -= 1
+            self._flight.notify_all()
+
     def _wait_loop(self) -> None:
-        """Waits for the calls in flight, in the order they run, and completes their Futures."""
+        """Waits for the calls in flight, in the order they started, and completes their Futures."""
         while True:
             item = self._in_flight.get()
             if item is None:
                 return
-            req, future, started, size = item
+            req, future, started, key = item
             try:
                 req.wait()
                 out = np.array(req.get_tensor(OUTPUT_NAME).data, dtype=np.float32, copy=True)
                 now = time.perf_counter()
-                ms = (now - max(started, self._last_done)) * 1e3  # its own run, not its queueing
+                # LATENCY: its own run, not its queueing behind the call before it; THROUGHPUT
+                # (streams side by side): from its start, a wait for a busy stream included
+                ms = (now - (max(started, self._last_done) if key[2] == 1 else started)) * 1e3
                 self._last_done = now
                 future.set_result((out, ms))
             except BaseException as exc:  # an inference error reaches whoever waits on it
                 future.set_exception(exc)
             finally:
                 with self._free_lock:
-                    self._free.setdefault(size, []).append(req)
-                self._in_flight_slots.release()
+                    self._free.setdefault(key, []).append(req)
+                self._leave_flight()
 
     def info(self) -> BackendInfo:
         if self.auto_streams and self.streams > 1:
