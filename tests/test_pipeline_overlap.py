@@ -57,3 +57,29 @@ def test_overlap_can_be_switched_off(monkeypatch: pytest.MonkeyPatch) -> None:
     backend = OverlappingBackend()
     _run(backend, 5)
     assert (backend.async_calls, backend.sync_calls) == (0, 5)
+
+
+def test_frames_that_queue_up_are_started_with_a_backlog() -> None:
+    """The run tells the backend when frames queue up (it may then run for throughput):
+    prefetched frames waiting, or a live camera whose frame was there when asked; a camera the
+    run waits for gives no backlog."""
+    import time
+
+    frames = [frame(i, make_image(64, seed=i)) for i in range(12)]
+    queued = OverlappingBackend(delay_s=0.02)  # slower than the source: frames queue up
+    run_source(ListSource(frames), Pipeline(queued, fake_card(), Recipe()), lambda r: None, SimpleState())
+    queued.close()
+    assert len(queued.backlogs) == 12
+    assert sum(queued.backlogs) >= 6  # most calls saw frames waiting
+
+    def run_live(backend: OverlappingBackend, after_yield=None) -> list[bool]:  # type: ignore[no-untyped-def]
+        live = ListSource(
+            [frame(i, make_image(64, seed=i)) for i in range(6)], live=True, after_yield=after_yield
+        )
+        run_source(live, Pipeline(backend, fake_card(), Recipe()), lambda r: None, SimpleState())
+        backend.close()
+        return backend.backlogs
+
+    assert run_live(OverlappingBackend()) == [True] * 6  # a fast camera: each frame was there
+    slow = run_live(OverlappingBackend(), after_yield=lambda i: time.sleep(0.02))  # the run waits
+    assert slow[1:] == [False] * 5

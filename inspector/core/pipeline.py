@@ -225,16 +225,19 @@ class Pipeline:
             outputs.append(ModelOutput(prob, {"preprocess": m.prep_ms, "infer": ms}, batch=n))
         return outputs
 
-    def start_model(self, image: np.ndarray, m: ModelInput) -> Callable[[], ModelOutput] | None:
+    def start_model(
+        self, image: np.ndarray, m: ModelInput, backlog: bool = False
+    ) -> Callable[[], ModelOutput] | None:
         """Start the model on one frame without waiting for it, where the backend can overlap
         calls (:meth:`Backend.infer_async`) and the frame takes one call; None otherwise (then
         :meth:`run_model`). Returns the function that waits for the map and checks it, on any
         thread; like :meth:`run_model` it never raises: a failed or broken output is run again
-        alone (:meth:`infer` path), and only a frame that fails on its own gets an error."""
+        alone (:meth:`infer` path), and only a frame that fails on its own gets an error.
+        ``backlog``: more frames are waiting (the backend may run its throughput mode)."""
         if m.tensor is None:
             return None
         try:
-            pending = self.backend.infer_async(m.tensor[None, ...])
+            pending = self.backend.infer_async(m.tensor[None, ...], backlog=backlog)
         except Exception as exc:  # the frame is run the usual way, which says what is wrong
             log.info("could not start an overlapped model call (%s); running the frame alone", exc)
             return None

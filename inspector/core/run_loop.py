@@ -14,10 +14,12 @@ NumPy, OpenCV and the backends release the GIL for their heavy work, so the thre
 threads overlap. Where the backend can overlap its calls (OpenVINO: ``infer_async``), the
 calling thread starts a frame's model call and goes on to take and start the next one while
 it runs; the post thread waits for each map in turn. The model then never waits for Python
-between two frames. Both queues are bounded: memory stays flat and a slow sink (a stalled
-database) holds the model back instead of piling up maps. Live sources (cameras: the
-newest frame wins) are not prefetched; their frames are read and prepared on the calling
-thread, one per model call.
+between two frames. Each call says whether frames queue up (``backlog``: prefetched frames
+waiting, or a live camera whose frame was there when asked): OpenVINO then runs them on its
+throughput streams, else on its latency model (one frame soonest). Both queues are bounded:
+memory stays flat and a slow sink (a stalled database) holds the model back instead of piling
+up maps. Live sources (cameras: the newest frame wins) are not prefetched; their frames are
+read and prepared on the calling thread, one per model call.
 
 Order and fail safety: each item the run takes becomes one slot, and slots reach the post
 thread in the order the source gave them, so results reach the sink in that order. A slot
@@ -49,6 +51,9 @@ log = logging.getLogger(__name__)
 
 POLL_S = 0.1  # how often a waiting thread looks at cancel / a failed neighbour
 SLOTS_PER_ROUND = 64  # items taken per round at most (a resume that skips thousands still streams)
+# a live source's frame that came within this many ms of asking was waiting already: the camera
+# delivers faster than the model takes frames (a backlog: the backend may run for throughput)
+LIVE_READY_MS = 1.0
 _END = object()
 
 
@@ -59,6 +64,7 @@ class _Fed:
     item: Frame | FrameError
     read_ms: float
     prepared: ModelInput | Exception | None = None
+    ready: bool = False  # live: the frame was there when asked (no wait for the camera)
 
 
 @dataclass(slots=True)
@@ -120,7 +126,8 @@ class _Feed:
                 item = next(frames)
             except StopIteration:
                 return
-            fed = _Fed(item, _read_ms(item, t0))
+            ready = (time.perf_counter() - t0) * 1e3 < LIVE_READY_MS
+            fed = _Fed(item, _read_ms(item, t0), ready=ready)
             if self._prepare is not None and isinstance(item, Frame) and item.image is not None:
                 try:
                     fed.prepared = self._prepare(item.image)
@@ -161,6 +168,13 @@ class _Feed:
         if isinstance(got, BaseException):
             raise got
         return got
+
+    def waiting(self, last: _Fed | None) -> bool:
+        """Whether items queue up: prefetched ones not yet taken; live, the ``last`` frame was
+        there when asked (the camera delivers faster than the model takes frames)."""
+        if self._it is not None:
+            return last is not None and last.ready
+        return not self._q.empty()
 
     def close(self) -> None:
         self._halt.set()
@@ -271,6 +285,7 @@ class _Run:
         self.taken = 0
         self.room = 1  # frames the call being gathered may take
         self.pending: _Slot | None = None
+        self.last: _Fed | None = None  # the item taken last
         self.stopped = False
         self.error: BaseException | None = None  # the source's or admit's: raised after the slots before it
 
@@ -336,6 +351,7 @@ class _Run:
                     return None
                 assert isinstance(fed, _Fed)
                 self.taken += 1
+                self.last = fed
                 return self._take(fed)
             except BaseException as exc:
                 self.error, self.stopped = exc, True
@@ -367,7 +383,8 @@ class _Run:
             # started, not waited for: the next frame is taken and started while this one runs,
             # and the post thread waits for its map (in order)
             s = group[0]
-            s.pending = self.pipeline.start_model(s.frame.image, s.model_input)  # type: ignore[union-attr,arg-type]
+            backlog = self.pending is not None or self.feed.waiting(self.last)  # frames queue up
+            s.pending = self.pipeline.start_model(s.frame.image, s.model_input, backlog)  # type: ignore[union-attr,arg-type]
             if s.pending is not None:
                 return slots
         if group:

@@ -177,6 +177,7 @@ class OverlappingBackend(RecordingBackend):
         self.depth, self.fail_async, self.delay_s = depth, fail_async, delay_s
         self.async_calls = 0
         self.sync_calls = 0
+        self.backlogs: list[bool] = []  # the run's backlog hint of each overlapped call
         self.max_in_flight = 0
         self._in_flight = 0
         self._count_lock = threading.Lock()
@@ -187,7 +188,7 @@ class OverlappingBackend(RecordingBackend):
         self.sync_calls += 1
         return super().infer(batch)
 
-    def infer_async(self, batch: np.ndarray):  # type: ignore[no-untyped-def]
+    def infer_async(self, batch: np.ndarray, backlog: bool = False):  # type: ignore[no-untyped-def]
         import time
         from concurrent.futures import Future
 
@@ -196,6 +197,7 @@ class OverlappingBackend(RecordingBackend):
         self._slots.acquire()
         with self._count_lock:
             self.async_calls += 1
+            self.backlogs.append(backlog)
             self._in_flight += 1
             self.max_in_flight = max(self.max_in_flight, self._in_flight)
         batch = batch.copy()
