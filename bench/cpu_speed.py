@@ -638,7 +638,7 @@ def main() -> int:
         where = (
             folder if os.environ.get("DATASETS") else "the shipped golden images, scaled to the card's size"
         )
-        print(f"CPU: {cpu_name()}; {threads} inference threads; images: {where}")
+        print(f"CPU: {cpu_name()}; inference threads: {threads}; images: {where}")
         precision = (fast_card.model_extra or {}).get("precision", "?")
         print(
             f"baseline model: {args.baseline} ({base_card.sha256[:12]}); fast model: {args.fast} "

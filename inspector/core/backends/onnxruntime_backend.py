@@ -103,7 +103,7 @@ class OnnxRuntimeBackend(Backend):
     def info(self) -> BackendInfo:
         return BackendInfo(
             name=self.name,
-            display=f"ONNX Runtime {self._version} CPU ({self.threads} threads)",
+            display=f"ONNX Runtime {self._version} CPU ({threads_label(self.threads)})",
             device="CPU",
             model_path=self._model_path or Path(),
             notice=self.notice,
@@ -135,3 +135,8 @@ def _check_contract(sess: object, model_path: Path) -> None:
             f"{model_path}: output '{OUTPUT_NAME}' must be float32 NHWC [N, H, W, 1], "
             f"got {out.type} {out.shape}"
         )
+
+
+def threads_label(n: int) -> str:
+    """ "1 thread", "2 threads": for the backend's display name."""
+    return f"{n} thread{'' if n == 1 else 's'}"

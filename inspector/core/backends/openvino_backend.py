@@ -43,7 +43,7 @@ from typing import Any
 import numpy as np
 
 from inspector.core.backends.base import Backend, BackendInfo, BackendUnavailable, ModelLoadError
-from inspector.core.backends.onnxruntime_backend import default_threads
+from inspector.core.backends.onnxruntime_backend import default_threads, threads_label
 from inspector.core.contract import INPUT_NAME, OUTPUT_NAME
 
 DEVICE = "CPU"
@@ -300,7 +300,7 @@ class OpenVINOBackend(Backend):
         int8 = " INT8" if self._quantized else ""
         return BackendInfo(
             name=self.name,
-            display=f"OpenVINO {self._version} CPU{int8} ({self.threads} threads{streams})",
+            display=f"OpenVINO {self._version} CPU{int8} ({threads_label(self.threads)}{streams})",
             device="CPU",
             model_path=self._model_path or Path(),
             notice=self.notice,
