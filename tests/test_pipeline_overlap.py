@@ -83,3 +83,11 @@ def test_frames_that_queue_up_are_started_with_a_backlog() -> None:
     assert run_live(OverlappingBackend()) == [True] * 6  # a fast camera: each frame was there
     slow = run_live(OverlappingBackend(), after_yield=lambda i: time.sleep(0.02))  # the run waits
     assert slow[1:] == [False] * 5
+
+
+def test_the_run_queues_enough_frames_for_every_call_the_backend_keeps_in_flight() -> None:
+    """A backend that keeps more calls in flight than the run's default queue depth (OpenVINO: two
+    per stream) gets them all: the run's queues follow ``Backend.in_flight_max``."""
+    backend = OverlappingBackend(depth=7, delay_s=0.02)
+    _run(backend, 24)
+    assert backend.max_in_flight == 7

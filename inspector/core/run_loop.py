@@ -420,7 +420,8 @@ def run_pipelined(
     staged = type(pipeline).inspect is Pipeline.inspect
     if staged:
         pipeline.tiler()  # made once here, before two threads use it
-    depth = max(4, policy.limit(pipeline.backend_device) + 2)
+    # the queues hold a call's worth of frames and two more, and every overlapped call in flight
+    depth = max(4, policy.limit(pipeline.backend_device) + 2, pipeline.backend.in_flight_max + 2)
     post = _Post(pipeline, sink, state, summary, on_error, total, depth)
     error: BaseException | None = None
     feed: _Feed | None = None

@@ -188,6 +188,10 @@ class OverlappingBackend(RecordingBackend):
         self.sync_calls += 1
         return super().infer(batch)
 
+    @property
+    def in_flight_max(self) -> int:
+        return self.depth
+
     def infer_async(self, batch: np.ndarray, backlog: bool = False):  # type: ignore[no-untyped-def]
         import time
         from concurrent.futures import Future

@@ -68,6 +68,12 @@ class Backend(abc.ABC):
         may wait on it."""
         return None
 
+    @property
+    def in_flight_max(self) -> int:
+        """The most :meth:`infer_async` calls in flight at once (0: it never overlaps calls); a
+        run keeps that many frames queued behind the model, so none of them waits for a slot."""
+        return 0
+
     def close(self) -> None:  # noqa: B027 - optional hook
         """Free native resources; safe to call twice."""
 

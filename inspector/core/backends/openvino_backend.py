@@ -146,6 +146,10 @@ class OpenVINOBackend(Backend):
             raise BackendUnavailable(f"OpenVINO cannot compile {model_path.name}: {exc}") from exc
 
     @property
+    def in_flight_max(self) -> int:
+        return ASYNC_DEPTH * max(self._modes())
+
+    @property
     def quantized(self) -> bool:
         """The model has quantised (INT8) layers (QDQ in the ONNX file)."""
         return self._quantized
