@@ -466,7 +466,12 @@ def parse_args() -> argparse.Namespace:
     )
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--bare-images", type=int, default=32, help="images per bare configuration per round")
-    ap.add_argument("--station-images", type=int, default=150, help="parts per station run per round")
+    ap.add_argument(
+        "--station-images",
+        type=int,
+        default=300,
+        help="parts per station run per round (a run's start and last commit are paid once per run)",
+    )
     ap.add_argument("--baseline-station-images", type=int, default=8)
     ap.add_argument("--rate", type=float, default=10.0, help="paced camera, images/s")
     ap.add_argument("--paced-frames", type=int, default=30, help="paced frames per round")
