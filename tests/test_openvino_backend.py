@@ -324,3 +324,23 @@ def test_a_backlog_runs_on_the_throughput_streams_and_modes_never_run_side_by_si
         for x, f in zip([*xs[: 2 * ASYNC_DEPTH], xs[7]], futures, strict=True):
             np.testing.assert_allclose(f.result(timeout=30)[0], ort.infer(x), atol=1e-5)  # type: ignore[union-attr]
         assert ov._flying == 0
+
+
+def test_a_call_whose_size_was_dropped_meanwhile_does_not_keep_its_model_alive(tiny_model: Path) -> None:
+    """The compiled-model LRU drops a size while an overlapped call on it is in flight: its
+    request is not put back among the idle ones (that would keep the dropped model in memory)."""
+    import threading
+
+    with OpenVINOBackend(threads=1, warm_size=(64, 64)) as ov:
+        ov.load(tiny_model)
+        gate = threading.Event()
+        wait_loop = ov._wait_loop
+        ov._wait_loop = lambda: (gate.wait(30), wait_loop())  # type: ignore[method-assign]
+        future = ov.infer_async(_batch(1, 64, 64))
+        for k in range(MAX_COMPILED_SIZES):  # as many other sizes as the LRU keeps: 64x64 goes
+            ov.infer(_batch(1, 16 + 8 * k, 32))
+        assert (64, 64, 1) not in ov._compiled
+        gate.set()
+        assert future is not None
+        assert future.result(timeout=30)[0].shape == (1, 64, 64, 1)
+        assert (64, 64, 1) not in ov._free

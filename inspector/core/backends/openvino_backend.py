@@ -293,7 +293,8 @@ class OpenVINOBackend(Backend):
                 future.set_exception(exc)
             finally:
                 with self._free_lock:
-                    self._free.setdefault(key, []).append(req)
+                    if key in self._compiled:  # not for a model the LRU has dropped meanwhile
+                        self._free.setdefault(key, []).append(req)
                 self._leave_flight()
 
     def info(self) -> BackendInfo:
