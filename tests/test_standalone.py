@@ -1,6 +1,7 @@
 """The repository stands on its own: no code, comment or document points at files outside it
-(the starting design document that lived beside the repository, the shared data folder, a
-machine's paths). Data sets are named through ``$DATASETS`` only.
+(the starting design document that lived beside the repository, the data folder beside it, a
+development machine's paths). Data sets are named through ``$DATASETS`` only; the design lives
+in docs/architecture.md.
 
 The patterns are assembled from parts, so that this file does not itself hold what it looks for.
 """
@@ -13,16 +14,17 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 TEXT = {".py", ".md", ".toml", ".cfg", ".ini", ".sh", ".txt", ".json", ".yaml", ".yml", ".spec", ""}
-_DESIGN = "DESIGN"
-_UP = ".."
-_WORK = "/" + "work" + "/"
+_DESIGN = "DES" + "IGN"
+_UP = "." + "."
+_BESIDE = "sha" + "red"
+_WORK = "/" + "wo" + "rk" + "/"
 OUTSIDE = re.compile(
     "|".join(
         [
             re.escape(_DESIGN + ".md"),  # the starting design document
             re.escape(_DESIGN) + " rule",  # its numbered rules
-            re.escape(_UP + "/shared") + r"\b",  # the folder beside the repository
-            re.escape(_WORK) + r"(?:shared|main)\b",  # the development machine's paths
+            re.escape(_UP + "/" + _BESIDE) + r"\b",  # the folder beside the repository
+            re.escape(_WORK) + f"(?:{_BESIDE}|main)" + r"\b",  # the development machine's paths
         ]
     )
 )
@@ -54,8 +56,9 @@ def test_no_file_points_outside_the_repository() -> None:
 
 
 def test_the_check_finds_a_reference() -> None:
-    assert OUTSIDE.search(f"see {_UP}/shared/{_DESIGN}.md for the schema")
+    assert OUTSIDE.search(f"see {_UP}/{_BESIDE}/{_DESIGN}.md for the schema")
     assert OUTSIDE.search(f"(TensorFlow never loads, {_DESIGN} rule 2)")
-    assert OUTSIDE.search(f"DATASETS={_WORK}shared/datasets python bench/x.py")
-    assert not OUTSIDE.search("docker run -v $PWD/work:/work img train --data /work/data")
+    assert OUTSIDE.search(f"DATASETS={_WORK}{_BESIDE}/datasets python bench/x.py")
+    assert OUTSIDE.search(f"cd {_WORK}main && make")
+    assert not OUTSIDE.search("docker run -v $PWD/data:/data img train --data /data/runs")
     assert not OUTSIDE.search("images under $DATASETS/dagm2007-class1; design in docs/architecture.md")
