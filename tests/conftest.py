@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import cv2
@@ -13,6 +14,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 # nondeterministic (tests/test_backend_select.py covers the probe with fake timings)
 os.environ.setdefault("INSPECTOR_AUTO_CPU", "onnxruntime")
 
+from db.session import Database, open_db
 from tests.tiny_model import build_tiny_model, synthetic_image
 
 
@@ -30,3 +32,11 @@ def image_folder(tmp_path: Path) -> Path:
         img, _ = synthetic_image(64, defect=bool(i % 2), seed=i)
         cv2.imwrite(str(folder / f"img_{i:03d}.png"), img)
     return folder
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Iterator[Database]:
+    """A new SQLite verdict database (migrated) in the test's folder, disposed afterwards."""
+    d = open_db(f"sqlite:///{tmp_path}/t.db")
+    yield d
+    d.dispose()

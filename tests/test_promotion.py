@@ -12,7 +12,7 @@ from PySide6.QtCore import QSettings
 
 from db import queries
 from db.blobs import encode_mask_png
-from db.session import Database, open_db
+from db.session import Database
 from inspector.core.model_card import load_card
 from inspector.services.promotion import (
     REVIEWED,
@@ -63,13 +63,6 @@ def models(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     good = build_tiny_model(d / "good" / "model.onnx", card={"name": "good"})
     blind = build_tiny_model(d / "blind" / "model.onnx", level=10.0, card={"name": "blind"})
     return good, blind
-
-
-@pytest.fixture
-def db(tmp_path: Path) -> Database:
-    d = open_db(f"sqlite:///{tmp_path}/t.db")
-    yield d
-    d.dispose()
 
 
 def test_gate_rules_and_tolerances() -> None:

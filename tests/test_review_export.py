@@ -14,7 +14,7 @@ from PySide6.QtWidgets import QApplication
 
 from db import queries
 from db.blobs import encode_mask_png
-from db.session import Database, open_db
+from db.session import Database
 from inspector.core.model_card import ModelCard
 from inspector.services.review_export import decode_mask_png, export_reviewed
 from inspector.ui.context import AppContext, ModelState
@@ -50,13 +50,6 @@ def expected_ellipse(pos: tuple[float, float], size: tuple[float, float], angle:
 def iou(a: np.ndarray, b: np.ndarray) -> float:
     a, b = a > 0, b > 0
     return float((a & b).sum() / max(1, (a | b).sum()))
-
-
-@pytest.fixture
-def db(tmp_path: Path) -> Database:
-    d = open_db(f"sqlite:///{tmp_path}/t.db")
-    yield d
-    d.dispose()
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 from PySide6.QtCore import QSettings
 
-from db.session import Database, open_db
+from db.session import Database
 from inspector.core.model_card import load_card, sha256_file
 from inspector.core.progress import SimpleState
 from tests.review_helpers import RECIPE
@@ -192,13 +192,6 @@ def test_verification_refuses_a_model_that_does_not_match(exported: Path, synth:
     head.set_weights([kernel, bias + 1.0])  # what a wrong transpose or a lost bias would look like
     with pytest.raises(InitFromError, match="differs from ONNX Runtime"):
         verify_against_onnx(model, exported, [], 2)
-
-
-@pytest.fixture
-def db(tmp_path: Path) -> Database:
-    d = open_db(f"sqlite:///{tmp_path}/t.db")
-    yield d
-    d.dispose()
 
 
 def test_trainer_tab_offers_fine_tuning_when_the_card_has_a_config(

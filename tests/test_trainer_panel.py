@@ -12,7 +12,7 @@ import pytest
 from PySide6.QtCore import QSettings
 
 from db import queries
-from db.session import Database, open_db
+from db.session import Database
 from inspector.core.model_card import load_card
 from inspector.core.training_runs import list_runs
 from inspector.ui.context import AppContext, ModelState
@@ -24,13 +24,6 @@ from trainer.data.synth import write_synthetic
 pytestmark = pytest.mark.filterwarnings("error")  # pyqtgraph/Qt warnings are bugs here
 
 FAKE = Path(__file__).parent / "fakes" / "fake_trainer.py"
-
-
-@pytest.fixture
-def db(tmp_path: Path) -> Database:
-    d = open_db(f"sqlite:///{tmp_path}/t.db")
-    yield d
-    d.dispose()
 
 
 @pytest.fixture(scope="module")

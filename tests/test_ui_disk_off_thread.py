@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import sys
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +20,7 @@ import pytest
 from PySide6.QtCore import QSettings
 from PySide6.QtGui import QPixmap
 
-from db.session import Database, open_db
+from db.session import Database
 from inspector.core.model_card import load_card
 from inspector.ui.context import AppContext, ModelState
 from tests.review_helpers import RECIPE
@@ -82,13 +81,6 @@ def disk(monkeypatch: pytest.MonkeyPatch) -> DiskWatch:
 
     monkeypatch.setattr(QPixmap, "load", load)
     return watch
-
-
-@pytest.fixture
-def db(tmp_path: Path) -> Iterator[Database]:
-    d = open_db(f"sqlite:///{tmp_path}/t.db")
-    yield d
-    d.dispose()
 
 
 @pytest.fixture

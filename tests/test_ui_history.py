@@ -76,13 +76,6 @@ def make_ctx(db: Database, tmp_path: Path, recipe: Recipe = BASE) -> AppContext:
 
 # -- fixtures ---------------------------------------------------------------------------------------
 @pytest.fixture
-def db(tmp_path: Path) -> Database:
-    d = open_db(f"sqlite:///{tmp_path}/t.db")
-    yield d
-    d.dispose()
-
-
-@pytest.fixture
 def logged(db: Database, tmp_path: Path) -> list[int]:
     """Six inspections, oldest first: OK, NG, OK, NG, OK, NG, from two sources, with images."""
     image_dir = tmp_path / "imgs"

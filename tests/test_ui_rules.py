@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from db import queries
 from db.models import AuditEvent
-from db.session import Database, open_db
+from db.session import Database
 from inspector.core.recipe import Zone
 from inspector.core.types import Verdict
 from inspector.core.whatif import ReviewedRow, default_values, pr_curve
@@ -22,13 +22,6 @@ pytestmark = pytest.mark.filterwarnings("error")  # pyqtgraph/Qt warnings are bu
 P90, P70, P60, P30 = 230 / 255, 179 / 255, 153 / 255, 77 / 255
 # Logged oldest first under BASE (any region >= 0.5 -> NG): NG NG NG OK OK NG
 VALUES = [P90, P60, P60, 0.0, P30, P90]
-
-
-@pytest.fixture
-def db(tmp_path: Path) -> Database:
-    d = open_db(f"sqlite:///{tmp_path}/t.db")
-    yield d
-    d.dispose()
 
 
 @pytest.fixture

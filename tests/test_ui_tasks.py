@@ -26,7 +26,7 @@ from sqlalchemy import event, select
 
 from db import queries
 from db.models import AuditEvent, Review
-from db.session import Database, open_db
+from db.session import Database
 from inspector.ui.tasks import WRITE_LANE, TaskRunner, TaskState
 from tests.test_ui_history import add_inspections, blob_map, make_ctx
 
@@ -148,13 +148,6 @@ def test_background_task_cancel_still_ends_with_a_signal(qtbot) -> None:
 
 
 # -- the UI thread and a slow or locked database -----------------------------------------------------
-@pytest.fixture
-def db(tmp_path: Path) -> Iterator[Database]:
-    d = open_db(f"sqlite:///{tmp_path}/t.db")
-    yield d
-    d.dispose()
-
-
 @contextmanager
 def write_lock_held(path: Path, seconds: float) -> Iterator[None]:
     """Another program holds SQLite's write lock for ``seconds`` (released in the background)."""

@@ -16,19 +16,12 @@ from PySide6.QtCore import QPoint, QPointF, Qt
 from PySide6.QtTest import QTest
 
 from db import queries
-from db.session import Database, open_db
+from db.session import Database
 from inspector.core.recipe import Zone
 from inspector.core.types import Verdict
 from tests.test_ui_history import add_inspections, blob_map, make_ctx
 
 pytestmark = pytest.mark.filterwarnings("error")
-
-
-@pytest.fixture
-def db(tmp_path: Path) -> Database:
-    d = open_db(f"sqlite:///{tmp_path}/t.db")
-    yield d
-    d.dispose()
 
 
 @pytest.fixture

@@ -65,13 +65,6 @@ def ev(path: Path | str = "m.onnx", sha: str = "s" * 64, **sets: Metrics) -> Mod
 
 
 @pytest.fixture
-def db(tmp_path: Path) -> Database:
-    d = open_db(f"sqlite:///{tmp_path}/t.db")
-    yield d
-    d.dispose()
-
-
-@pytest.fixture
 def shipped(tmp_path: Path) -> Path:
     """The shipped model where the station looks for it (resources/models/demo/model.onnx)."""
     return build_tiny_model(
