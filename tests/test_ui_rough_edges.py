@@ -25,7 +25,7 @@ from inspector.ui.app import StartOptions, create_window
 from inspector.ui.context import AppContext, ModelState
 from tests.fakes.support import block_modules
 from tests.review_helpers import RECIPE
-from tests.test_ui_history import db, logged, panel, wait_detail  # noqa: F401 (fixtures)
+from tests.test_ui_history import logged, panel, wait_detail  # noqa: F401 (fixtures)
 from tests.tiny_model import build_tiny_model
 from tests.ui_helpers import close_window, make_window, settle
 from trainer.data.synth import write_synthetic
@@ -95,7 +95,7 @@ FAKE_TRAINER = Path(__file__).parent / "fakes" / "fake_trainer.py"
 
 
 @pytest.fixture
-def trainer(qtbot, db: Database, tmp_path: Path):  # noqa: F811 (db: tests.test_ui_history's fixture)
+def trainer(qtbot, db: Database, tmp_path: Path):
     pytest.importorskip("inspector.ui.trainer_panel")
     from inspector.ui.trainer_panel import TrainerPanel
 
