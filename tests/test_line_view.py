@@ -419,3 +419,21 @@ def test_kiosk_refuses_an_unknown_product_before_anything_starts(tmp_path, tiny_
         assert resolve_kiosk_product(db, "Bracket B", "st") == "Bracket B"
     finally:
         db.dispose()
+
+
+def test_the_self_test_signal_from_the_worker_thread_updates_the_header_on_the_gui_thread(qtbot, window):
+    """The inference worker emits ``selftest_done`` on its own thread; the line view's header
+    (widgets) must be updated on the GUI thread, never on the emitting one."""
+    import threading
+
+    from inspector.core.selftest import SelfTestReport
+
+    view = window.line_view.view
+    seen: list[threading.Thread] = []
+    view.update_header = lambda: seen.append(threading.current_thread())  # type: ignore[method-assign]
+    report = SelfTestReport(True, "", (), 0.0, "m", "0" * 64, "default", 1, "onnxruntime")
+    emitter = threading.Thread(target=lambda: window.live.controller.worker.selftest_done.emit(report))
+    emitter.start()
+    emitter.join(10)
+    qtbot.waitUntil(lambda: bool(seen), timeout=5000)
+    assert seen == [threading.main_thread()]

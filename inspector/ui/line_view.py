@@ -23,6 +23,7 @@ from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter, QResizeEvent
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
 from inspector.core.overlay import OverlayMode
+from inspector.core.selftest import SelfTestReport
 from inspector.core.types import InspectionResult, Verdict
 from inspector.ui.image_view import ImageView
 from inspector.ui.line_sound import LineSound
@@ -272,7 +273,10 @@ class LineView(QWidget):
         self._line_timer = QTimer(self, interval=LINE_POLL_MS)
         self._line_timer.timeout.connect(self.poll_line)
         live.controller.worker.result.connect(self._on_result)
-        live.controller.worker.selftest_done.connect(lambda _r: self.update_header())
+        # a bound method, not a lambda: the worker thread emits it, and only a receiver object
+        # makes Qt queue the call to the GUI thread (a lambda ran on the worker thread and touched
+        # the widgets there, which crashed the process now and then)
+        live.controller.worker.selftest_done.connect(self._on_selftest_done)
         ctx.run_state_changed.connect(lambda _s: self.update_header())
         ctx.message.connect(self.show_message)
         products.product_changed.connect(lambda _p: self.update_header())
@@ -467,6 +471,9 @@ class LineView(QWidget):
         self.counts["yield"].set("–" if y is None else f"{y:.1f} %")
 
     # -- header and footer ----------------------------------------------------------------------
+    def _on_selftest_done(self, _report: SelfTestReport) -> None:
+        self.update_header()
+
     def update_header(self) -> None:
         p = self.products.product
         lot = self.products.lot
