@@ -34,4 +34,5 @@ fi
   -o "-c listen_addresses=127.0.0.1 -p $PORT -k $SOCK -c fsync=off" start >&2
 "${RUNAS[@]}" "$CREATEDB" -h 127.0.0.1 -p "$PORT" -U inspector inspector_test >&2
 echo "export INSPECTOR_TEST_PG_URL='postgresql+psycopg://inspector@127.0.0.1:$PORT/inspector_test'"
-echo "export INSPECTOR_TEST_PG_STOP='${RUNAS[*]} $PG_CTL -D $DATA/db -m fast stop'"
+# stopping also removes the server's folder (64 MB each: left behind, they fill the disk)
+echo "export INSPECTOR_TEST_PG_STOP='${RUNAS[*]} $PG_CTL -D $DATA/db -m fast stop; rm -rf $DATA'"
