@@ -24,6 +24,7 @@ OUTSIDE = re.compile(
             re.escape(_DESIGN + ".md"),  # the starting design document
             re.escape(_DESIGN) + " rule",  # its numbered rules
             re.escape(_UP + "/" + _BESIDE) + r"\b",  # the folder beside the repository
+            r"parents?\b(?:\[\d+\])?\s*/\s*[\"']" + _BESIDE + r"[\"']",  # ... as a Python path
             re.escape(_WORK) + f"(?:{_BESIDE}|main)" + r"\b",  # the development machine's paths
         ]
     )
@@ -60,5 +61,7 @@ def test_the_check_finds_a_reference() -> None:
     assert OUTSIDE.search(f"(TensorFlow never loads, {_DESIGN} rule 2)")
     assert OUTSIDE.search(f"DATASETS={_WORK}{_BESIDE}/datasets python bench/x.py")
     assert OUTSIDE.search(f"cd {_WORK}main && make")
+    assert OUTSIDE.search(f'DATA = REPO.parent / "{_BESIDE}" / "datasets"')
+    assert OUTSIDE.search(f"ROOT.parents[1] / '{_BESIDE}'")
     assert not OUTSIDE.search("docker run -v $PWD/data:/data img train --data /data/runs")
     assert not OUTSIDE.search("images under $DATASETS/dagm2007-class1; design in docs/architecture.md")

@@ -31,11 +31,12 @@ from tests.tiny_model import build_tiny_model
 
 REPO = Path(__file__).resolve().parents[2]
 DAGM_MODEL = REPO / "resources" / "models" / "dagm-class1" / "model.onnx"
-# the DAGM 2007 class 1 Train folder (never copied into the repository); skipped where absent
+# the DAGM 2007 class 1 Train folder (never copied into the repository): $INSPECTOR_TEST_DAGM, else
+# $DATASETS/dagm2007-class1/Class1/Train (docs/datasets.md); skipped where neither is there
+_DATASETS = os.environ.get("DATASETS")
 DAGM_DATA = Path(
-    os.environ.get(
-        "INSPECTOR_TEST_DAGM", REPO.parent / "shared" / "datasets" / "dagm2007-class1" / "Class1" / "Train"
-    )
+    os.environ.get("INSPECTOR_TEST_DAGM")
+    or (Path(_DATASETS) / "dagm2007-class1" / "Class1" / "Train" if _DATASETS else REPO / "no-dagm-data")
 )
 
 
