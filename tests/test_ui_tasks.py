@@ -370,6 +370,7 @@ def test_the_label_editor_opens_and_saves_without_waiting_for_the_database(
 def test_a_failed_label_save_keeps_the_dialog_and_the_drawing(qtbot, db: Database, tmp_path: Path) -> None:
     import numpy as np
 
+    from inspector.services import reviews
     from inspector.ui import label_dialog
     from tests.review_helpers import log_inspection
     from tests.tiny_model import synthetic_image
@@ -388,13 +389,13 @@ def test_a_failed_label_save_keeps_the_dialog_and_the_drawing(qtbot, db: Databas
     def boom(*_a: Any, **_k: Any) -> int:
         raise OSError("database is locked")
 
-    add_review = queries.add_review
+    add_review = reviews.add_review
     try:
-        queries.add_review = boom  # type: ignore[assignment]
+        reviews.add_review = boom  # type: ignore[assignment]  # what the GUI calls to store it
         assert dlg.save() is not None
         qtbot.waitUntil(lambda: not dlg.is_saving(), timeout=5000)
     finally:
-        queries.add_review = add_review  # type: ignore[assignment]
+        reviews.add_review = add_review  # type: ignore[assignment]
     assert messages[-1] == ("error", f"Could not store the label of inspection {insp}: database is locked")
     assert dlg.isVisible()
     assert dlg.buttons.isEnabled()
